@@ -1,0 +1,22 @@
+# xstilts: the grid of Phang et al. 2020 (X-STILTs) as one workflow.
+# Rules only wire files together and call the `xstilts` command line; the logic lives in src/xstilts.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/embedded.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        grid.SCORES,
+        report_outputs(),

@@ -1,0 +1,95 @@
+"""``xstilts`` subcommands of the analysis layer; ``cli.py`` calls :func:`register`."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from xstilts.analysis.typology import DEFAULTS
+
+ANALYSIS_KEYS = tuple(DEFAULTS)  # n_resamples, seed, alpha, confidence
+
+
+def analysis_settings(args: argparse.Namespace) -> dict:
+    """DEFAULTS, overridden by --analysis-config (the workflow's JSON slice), then by flags."""
+    settings = dict(DEFAULTS)
+    settings.update(json.loads(args.analysis_config or "{}"))
+    for key in ANALYSIS_KEYS:
+        if getattr(args, key, None) is not None:
+            settings[key] = getattr(args, key)
+    return settings
+
+
+def run_tables(args: argparse.Namespace) -> None:
+    from xstilts.analysis.tables import load_scores, write_tables
+
+    for path in write_tables(load_scores(args.scores), args.out, args.targets):
+        print(path)
+
+
+def run_typology(args: argparse.Namespace) -> None:
+    from xstilts.analysis.tables import load_scores
+    from xstilts.analysis.typology import write_typology
+
+    settings = analysis_settings(args)
+    paths = write_typology(load_scores(args.scores), args.out, n_resamples=int(settings["n_resamples"]),
+                           seed=int(settings["seed"]), confidence=float(settings["confidence"]))
+    for path in paths:
+        print(path)
+
+
+def run_figures(args: argparse.Namespace) -> None:
+    from xstilts.analysis.plots import write_figures
+
+    settings = analysis_settings(args)
+    typology_dir = Path(args.out) / "typology"
+    read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text, never NaN
+    joined = pd.read_csv(typology_dir / "language_gains.csv", **read)
+    correlations = pd.read_csv(typology_dir / "correlations.csv", **read)
+    for path in write_figures(joined, correlations, args.out, args.targets,
+                              alpha=float(settings["alpha"]), seed=int(settings["seed"])):
+        print(path)
+
+
+def run_uriel_distances(args: argparse.Namespace) -> None:
+    from xstilts.analysis.outputs import write_csv
+    from xstilts.analysis.uriel import compute_uriel_distances
+
+    print(write_csv(Path(args.out), compute_uriel_distances()))
+
+
+def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
+    if scores:
+        parser.add_argument("--scores", default="results/scores.parquet", help="scores parquet")
+    parser.add_argument("--out", default="reports", help="report directory")
+    parser.add_argument("--targets", nargs="*", default=None,
+                        help="targets to write outputs for even when absent from the scores")
+    parser.add_argument("--analysis-config", default=None,
+                        help="JSON object with keys " + ", ".join(ANALYSIS_KEYS))
+
+
+def register(subparsers) -> None:
+    """Add tables, typology, typology-figures and uriel-distances to the xstilts CLI."""
+    tables = subparsers.add_parser("tables", help="gain tables (markdown + CSV) over the baseline")
+    _add_common(tables)
+    tables.set_defaults(func=run_tables)
+
+    typology = subparsers.add_parser("typology", help="URIEL distances and gain-distance correlations")
+    _add_common(typology)
+    typology.add_argument("--n-resamples", dest="n_resamples", type=int, default=None,
+                          help=f"bootstrap and permutation resamples (default {DEFAULTS['n_resamples']})")
+    typology.add_argument("--seed", type=int, default=None, help=f"default {DEFAULTS['seed']}")
+    typology.add_argument("--confidence", type=float, default=None, help=f"default {DEFAULTS['confidence']}")
+    typology.set_defaults(func=run_typology)
+
+    figures = subparsers.add_parser("typology-figures", help="plots from <out>/typology/*.csv")
+    _add_common(figures, scores=False)
+    figures.add_argument("--alpha", type=float, default=None, help=f"FDR level (default {DEFAULTS['alpha']})")
+    figures.add_argument("--seed", type=int, default=None)
+    figures.set_defaults(func=run_figures)
+
+    uriel = subparsers.add_parser("uriel-distances", help="recompute the shipped URIEL distance table")
+    uriel.add_argument("--out", required=True, help="CSV path to write")
+    uriel.set_defaults(func=run_uriel_distances)

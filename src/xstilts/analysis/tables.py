@@ -1,0 +1,318 @@
+"""Gain tables like the paper's main table: intermediate recipe x target, gains over ``none``.
+
+Policy for missing cells (documented in the tables' footnotes):
+- a target's score is the mean over *all* languages observed for that model and target (in any
+  recipe or seed); a recipe/seed lacking one of them gets no target score (missing, never a
+  mean over the languages it happens to have);
+- a category average (and ``xtreme``) needs every one of its tasks; ``avg_present`` is the
+  average over the targets this scores file contains, and its footnote names them;
+- with several seeds a cell is mean +- std over seeds (n seeds); a gain per seed is that seed's
+  score minus the baseline's mean over its seeds, so the std is the recipe's seed spread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xstilts.analysis.languages import BASELINE_RECIPE, TASK_CATEGORIES, XTREME_TASKS
+from xstilts.analysis.outputs import write_csv, write_text
+
+SCORE_COLUMNS = ("model", "recipe", "target", "language", "seed", "metric", "value", "primary")
+CELL_KEYS = ["model", "recipe", "target", "language", "seed"]
+AVERAGE_COLUMNS = (*TASK_CATEGORIES, "xtreme", "avg_present")
+BEST_RECIPE_ROW = "best per target"
+MISSING = "–"
+
+
+def load_scores(path: str | Path) -> pd.DataFrame:
+    """Read ``scores.parquet`` and check the columns the analysis relies on."""
+    scores = pd.read_parquet(path)
+    missing = [column for column in SCORE_COLUMNS if column not in scores.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    return scores
+
+
+def primary_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """One headline value per model x recipe x target x language x seed."""
+    primary = scores[scores["primary"].astype(bool)]
+    duplicated = primary.duplicated(CELL_KEYS, keep=False)
+    if duplicated.any():
+        raise ValueError(f"several primary metrics for cells:\n{primary[duplicated].head()}")
+    return primary[[*CELL_KEYS, "metric", "value"]].reset_index(drop=True)
+
+
+def ordered_targets(targets) -> list[str]:
+    """XTREME's task order first, any other target after, alphabetically."""
+    present = set(targets)
+    known = [task for task in XTREME_TASKS if task in present]
+    return known + sorted(present - set(known))
+
+
+def language_means_per_seed(primary: pd.DataFrame) -> pd.DataFrame:
+    """Wide frame, index (model, recipe, seed), one column per target: mean over its languages."""
+    columns = {}
+    for (model, target), cells in primary.groupby(["model", "target"]):
+        by_language = cells.pivot_table(index=["recipe", "seed"], columns="language", values="value")
+        # skipna=False: a seed lacking any language of the target gets no target score.
+        means = by_language.mean(axis=1, skipna=False)
+        columns.setdefault(target, []).append(pd.concat({model: means}, names=["model"]))
+    wide = pd.DataFrame({target: pd.concat(parts) for target, parts in columns.items()})
+    return wide[ordered_targets(wide.columns)].sort_index()
+
+
+def add_averages(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Category averages, the XTREME average (all nine tasks) and the average over present targets."""
+    result = per_seed.copy()
+    for name, tasks in (*TASK_CATEGORIES.items(), ("xtreme", XTREME_TASKS)):
+        if all(task in per_seed.columns for task in tasks):
+            result[name] = per_seed[list(tasks)].mean(axis=1, skipna=False)
+        else:
+            result[name] = np.nan
+    result["avg_present"] = per_seed.mean(axis=1, skipna=False)
+    return result
+
+
+@dataclass
+class CellStats:
+    """Mean, standard deviation and number of seeds; same shape, index (model, recipe)."""
+
+    mean: pd.DataFrame
+    std: pd.DataFrame
+    n: pd.DataFrame
+
+
+def _baseline_first(frame: pd.DataFrame) -> pd.DataFrame:
+    order = sorted(frame.index, key=lambda key: (key[0], key[1] != BASELINE_RECIPE, key[1]))
+    return frame.reindex(order)
+
+
+def _over_seeds(per_seed: pd.DataFrame) -> CellStats:
+    grouped = per_seed.groupby(level=["model", "recipe"])
+    return CellStats(*(_baseline_first(frame) for frame in
+                       (grouped.mean(), grouped.std(ddof=1), grouped.count())))
+
+
+def baseline_means(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Baseline mean over seeds, index model (all-NaN row for a model without a baseline)."""
+    models = per_seed.index.unique("model")
+    if BASELINE_RECIPE not in per_seed.index.unique("recipe"):
+        return pd.DataFrame(np.nan, index=models, columns=per_seed.columns)
+    baseline = per_seed.xs(BASELINE_RECIPE, level="recipe").groupby(level="model").mean()
+    return baseline.reindex(models)
+
+
+def gains_per_seed(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Each intermediate recipe's per-seed value minus the baseline's mean over seeds."""
+    baseline = baseline_means(per_seed)
+    recipes = per_seed[per_seed.index.get_level_values("recipe") != BASELINE_RECIPE]
+    reference = baseline.reindex(recipes.index.get_level_values("model"))
+    return recipes - reference.to_numpy()
+
+
+def summarise(per_seed: pd.DataFrame) -> tuple[CellStats, CellStats]:
+    """(scores of every recipe, gains of the intermediate recipes), mean/std/n over seeds."""
+    return _over_seeds(per_seed), _over_seeds(gains_per_seed(per_seed))
+
+
+def best_recipes(gains: CellStats, targets: list[str]) -> pd.DataFrame:
+    """Per model and target, the recipe with the largest mean gain (ties: first by name).
+
+    As in the paper, the choice is made on the evaluated split itself (an oracle upper bound).
+    """
+    rows = []
+    for model, model_gains in gains.mean.groupby(level="model"):
+        for target in targets:
+            column = model_gains[target].dropna()
+            if column.empty:
+                continue
+            recipe = column.sort_index().idxmax()[1]
+            rows.append({"model": model, "target": target, "recipe": recipe,
+                         "gain": column.loc[(model, recipe)],
+                         "gain_std": gains.std.loc[(model, recipe), target],
+                         "n_seeds": int(gains.n.loc[(model, recipe), target])})
+    return pd.DataFrame(rows, columns=["model", "target", "recipe", "gain", "gain_std", "n_seeds"])
+
+
+def best_row(best: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+    """Gains of the best recipe per target and their averages, index (model, BEST_RECIPE_ROW)."""
+    wide = best.pivot(index="model", columns="target", values="gain").reindex(columns=targets)
+    wide.index = pd.MultiIndex.from_arrays([wide.index, [BEST_RECIPE_ROW] * len(wide)],
+                                           names=["model", "recipe"])
+    return add_averages(wide)
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def format_cell(mean: float, std: float, n: float, signed: bool) -> str:
+    """'+1.2 ± 0.3 (n=3)', '79.2' with one seed, '–' when missing."""
+    if pd.isna(mean):
+        return MISSING
+    text = f"{mean:+.1f}" if signed else f"{mean:.1f}"
+    if not pd.isna(n) and n > 1:
+        text += f" ± {std:.1f} (n={int(n)})"
+    return text
+
+
+def stats_to_csv_frame(stats: CellStats, kind: str) -> pd.DataFrame:
+    """Wide CSV rows: model, recipe, kind, then <column>, <column>_std, <column>_n per column."""
+    parts = []
+    for column in stats.mean.columns:
+        parts += [stats.mean[column].rename(column), stats.std[column].rename(f"{column}_std"),
+                  stats.n[column].astype("Int64").rename(f"{column}_n")]
+    frame = pd.concat(parts, axis=1).reset_index()
+    frame.insert(2, "kind", kind)
+    return frame
+
+
+def stats_to_markdown(stats: CellStats, signed: bool, label: str = "recipe") -> str:
+    """One markdown table, rows (model, recipe) without the model level."""
+    cells = {
+        column: [format_cell(m, s, n, signed) for m, s, n in
+                 zip(stats.mean[column], stats.std[column], stats.n[column])]
+        for column in stats.mean.columns
+    }
+    table = pd.DataFrame(cells, index=stats.mean.index.get_level_values("recipe").rename(label))
+    return table.to_markdown(stralign="right", disable_numparse=True)
+
+
+def _select_model(stats: CellStats, model: str) -> CellStats:
+    pick = stats.mean.index.get_level_values("model") == model
+    return CellStats(stats.mean[pick], stats.std[pick], stats.n[pick])
+
+
+def _with_best(gains: CellStats, best_wide: pd.DataFrame, best: pd.DataFrame) -> CellStats:
+    """Append the best-per-target row; its std/n come from the chosen recipe per target."""
+    std = pd.DataFrame(np.nan, index=best_wide.index, columns=best_wide.columns)
+    n = std.copy()
+    for row in best.itertuples():
+        std.loc[(row.model, BEST_RECIPE_ROW), row.target] = row.gain_std
+        n.loc[(row.model, BEST_RECIPE_ROW), row.target] = row.n_seeds
+    return CellStats(pd.concat([gains.mean, best_wide]), pd.concat([gains.std, std]),
+                     pd.concat([gains.n, n]))
+
+
+def _footnotes(targets: list[str]) -> str:
+    complete = all(task in targets for task in XTREME_TASKS)
+    coverage = "all nine XTREME tasks" if complete else f"partial: {', '.join(targets)}"
+    return "\n".join([
+        f"- `avg_present`: mean over the targets in this run ({coverage}).",
+        "- Category averages and `xtreme` are missing unless every one of their tasks is present.",
+        "- A target score is the mean over all its languages in this run; a run missing one is `–`.",
+        f"- Row `{BASELINE_RECIPE}`: absolute scores (0-100); other rows: gains over `{BASELINE_RECIPE}`.",
+        f"- Row `{BEST_RECIPE_ROW}`: best intermediate recipe per target, chosen on the same split "
+        "(as in the paper); its averages average those best gains.",
+        "- Several seeds: mean ± std over seeds (n seeds); one seed: the value alone.",
+    ])
+
+
+def gains_markdown(scores: CellStats, gains: CellStats, best: pd.DataFrame,
+                   best_wide: pd.DataFrame, targets: list[str]) -> str:
+    sections = ["# Gains over the baseline (primary metric, 0-100)", _footnotes(targets)]
+    for model in scores.mean.index.unique("model"):
+        baseline = _select_model(scores, model)
+        baseline_pick = baseline.mean.index.get_level_values("recipe") == BASELINE_RECIPE
+        baseline = CellStats(baseline.mean[baseline_pick], baseline.std[baseline_pick],
+                             baseline.n[baseline_pick])
+        model_gains = _select_model(_with_best(gains, best_wide, best), model)
+        chosen = best[best["model"] == model]
+        choice = ", ".join(f"{row.target}: {row.recipe}" for row in chosen.itertuples()) or "none"
+        sections += [f"## {model}", "Baseline scores:", stats_to_markdown(baseline, signed=False),
+                     "Gains:", stats_to_markdown(model_gains, signed=True),
+                     f"Best recipe per target: {choice}."]
+    return "\n\n".join(sections) + "\n"
+
+
+def best_summary_table(best: pd.DataFrame, best_wide: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Per model: chosen recipe and gain per target, plus averages; baseline and resulting score."""
+    rows = [best.assign(baseline=[baseline.loc[r.model, r.target] for r in best.itertuples()])]
+    for (model, _), values in best_wide.iterrows():
+        for column in AVERAGE_COLUMNS:
+            rows.append(pd.DataFrame([{"model": model, "target": column, "recipe": BEST_RECIPE_ROW,
+                                       "gain": values[column], "gain_std": np.nan, "n_seeds": pd.NA,
+                                       "baseline": baseline.loc[model, column]}]))
+    table = pd.concat(rows, ignore_index=True)
+    table["score"] = table["baseline"] + table["gain"]
+    return table
+
+
+def per_target_tables(primary: pd.DataFrame, target: str) -> tuple[CellStats, CellStats]:
+    """Recipe x language scores and gains (mean/std/n over seeds) for one target."""
+    cells = primary[primary["target"] == target]
+    per_seed = cells.pivot_table(index=["model", "recipe", "seed"], columns="language", values="value")
+    per_seed = per_seed[sorted(per_seed.columns)]
+    per_seed["avg"] = per_seed.mean(axis=1, skipna=False)
+    return summarise(per_seed)
+
+
+def per_target_markdown(target: str, scores: CellStats, gains: CellStats) -> str:
+    sections = [f"# {target}: scores and gains per language",
+                "`avg` is the mean over all languages shown (missing when one is missing); "
+                "several seeds: mean ± std (n seeds)."]
+    for model in scores.mean.index.unique("model"):
+        sections += [f"## {model}", "Scores:", stats_to_markdown(_select_model(scores, model), signed=False)]
+        model_gains = _select_model(gains, model)
+        if model_gains.mean.empty:
+            sections.append(f"No intermediate recipe to compare with `{BASELINE_RECIPE}`.")
+        else:
+            sections += ["Gains over `none`:", stats_to_markdown(model_gains, signed=True)]
+    return "\n\n".join(sections) + "\n"
+
+
+def write_tables(scores_frame: pd.DataFrame, out_dir: str | Path, targets: list[str] | None = None) -> list[Path]:
+    """Write gains.md/.csv, best_per_target.md/.csv and targets/<target>.md/.csv under out_dir.
+
+    ``targets``: targets to write per-target tables for even when absent from the scores
+    (the workflow knows them up front); defaults to the targets present.
+    """
+    out_dir = Path(out_dir)
+    primary = primary_scores(scores_frame)
+    present = ordered_targets(primary["target"].unique())
+    written = []
+    if present:
+        per_seed = add_averages(language_means_per_seed(primary))
+        scores, gains = summarise(per_seed)
+        best = best_recipes(gains, present)
+        best_wide = best_row(best, present).reindex(columns=per_seed.columns)
+        table = pd.concat([stats_to_csv_frame(scores, "score"),
+                           stats_to_csv_frame(_with_best(gains, best_wide, best), "gain")])
+        table = table[(table["kind"] == "gain") | (table["recipe"] == BASELINE_RECIPE)]
+        written.append(write_csv(out_dir / "gains.csv", table))
+        written.append(write_text(out_dir / "gains.md", gains_markdown(scores, gains, best, best_wide, present)))
+        summary = best_summary_table(best, best_wide, baseline_means(per_seed))
+        written.append(write_csv(out_dir / "best_per_target.csv", summary))
+        written.append(write_text(out_dir / "best_per_target.md", _best_markdown(summary)))
+    else:
+        written.append(write_text(out_dir / "gains.md", "# Gains over the baseline\n\nNo primary scores.\n"))
+        written.append(write_csv(out_dir / "gains.csv", pd.DataFrame(columns=["model", "recipe", "kind"])))
+    for target in ordered_targets(set(present) | set(targets or [])):
+        written += _write_target(primary, target, out_dir / "targets")
+    return written
+
+
+def _best_markdown(summary: pd.DataFrame) -> str:
+    shown = summary.copy()
+    for column in ("gain", "baseline", "score"):
+        signed = column == "gain"
+        shown[column] = [format_cell(v, np.nan, 1, signed) for v in shown[column]]
+    shown["gain_std"] = [MISSING if pd.isna(v) else f"{v:.1f}" for v in shown["gain_std"]]
+    shown["n_seeds"] = [MISSING if pd.isna(v) else str(int(v)) for v in shown["n_seeds"]]
+    return ("# Best intermediate recipe per target\n\n"
+            "Chosen on the evaluated split, as in the paper. `score` = baseline + gain; the "
+            "average rows average the best gains over their tasks (missing if one is missing).\n\n"
+            + shown.to_markdown(index=False, stralign="right", disable_numparse=True) + "\n")
+
+
+def _write_target(primary: pd.DataFrame, target: str, target_dir: Path) -> list[Path]:
+    if not (primary["target"] == target).any():
+        text = f"# {target}\n\nNo scores for this target in this run.\n"
+        return [write_text(target_dir / f"{target}.md", text),
+                write_csv(target_dir / f"{target}.csv", pd.DataFrame(columns=["model", "recipe", "kind"]))]
+    scores, gains = per_target_tables(primary, target)
+    table = pd.concat([stats_to_csv_frame(scores, "score"), stats_to_csv_frame(gains, "gain")])
+    return [write_text(target_dir / f"{target}.md", per_target_markdown(target, scores, gains)),
+            write_csv(target_dir / f"{target}.csv", table)]

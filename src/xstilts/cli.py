@@ -1,0 +1,145 @@
+"""`xstilts`: the one command line every Snakemake rule calls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_PREEMPTED = 75  # EX_TEMPFAIL: checkpoint saved, run the job again to resume
+
+
+def _settings(text: str) -> dict:
+    return json.loads(text)
+
+
+def cmd_tasks(args):
+    from xstilts.tasks import table
+    rows = table()
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    print("  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        print("  ".join(str(r[c]).ljust(widths[c]) for c in cols))
+
+
+def cmd_grid(args):
+    from xstilts import config, grid
+    cfg = config.load(args.config)
+    counts = {"intermediate trainings": len(grid.intermediate_jobs(cfg)),
+              "target trainings": len(grid.target_jobs(cfg)),
+              "evaluations": len(grid.cells(cfg)),
+              "tokenized splits": len(grid.prepare_jobs(cfg))}
+    for k, v in counts.items():
+        print(f"{v:6d}  {k}")
+
+
+def cmd_validate(args):
+    from xstilts import config
+    config.load(args.config)
+    print(f"{args.config}: valid")
+
+
+def cmd_embedded_hub(args):
+    from xstilts.embedded.hub import build_hub_mirror
+    s = _settings(args.settings)
+    build_hub_mirror(args.mirror, s["languages"], seed=s["seed"], size=s["size"])
+
+
+def cmd_embedded_model(args):
+    from xstilts.embedded.model import build_tiny_model
+    s = _settings(args.settings)
+    build_tiny_model(args.mirror, s["repo_id"], seed=s["seed"], **s["model"])
+
+
+def cmd_prepare(args):
+    from xstilts import stages
+    stages.prepare(_settings(args.settings), args.out)
+
+
+def cmd_train(args):
+    from xstilts import stages, training
+    try:
+        stages.train(_settings(args.settings), args.out, args.checkpoint_dir, args.gpus,
+                     stop_after=args.stop_after)
+    except training.Preempted as stop:
+        print(f"xstilts: {stop}; exit {EXIT_PREEMPTED} so the scheduler runs it again",
+              file=sys.stderr)
+        sys.exit(EXIT_PREEMPTED)
+
+
+def cmd_evaluate(args):
+    from xstilts import stages
+    stages.evaluate(_settings(args.settings), args.model, args.data, args.out, args.gpus,
+                    dev_data=args.dev_data)
+
+
+def cmd_collect(args):
+    from xstilts import stages
+    files = list(args.files)
+    if args.files_from:
+        files += open(args.files_from).read().split()
+    stages.collect(files, args.out)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xstilts", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("tasks", help="print the task registry").set_defaults(func=cmd_tasks)
+    for name, func, text in (("grid", cmd_grid, "count the jobs a config implies"),
+                             ("validate", cmd_validate, "check a config")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("--config", default="config.yaml")
+        s.set_defaults(func=func)
+
+    for name, func in (("embedded-hub", cmd_embedded_hub), ("embedded-model", cmd_embedded_model)):
+        s = sub.add_parser(name, help="build the offline embedded default into a hub mirror")
+        s.add_argument("--mirror", required=True)
+        s.add_argument("--settings", required=True)
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("prepare", help="load and tokenize one task split")
+    s.add_argument("--settings", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_prepare)
+
+    s = sub.add_parser("train", help="intermediate or target training")
+    s.add_argument("--settings", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--checkpoint-dir", required=True)
+    s.add_argument("--gpus", type=int, default=1)
+    s.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="score one cell on one language")
+    s.add_argument("--settings", required=True)
+    s.add_argument("--model", default=None)
+    s.add_argument("--data", required=True)
+    s.add_argument("--dev-data", default=None)
+    s.add_argument("--out", required=True)
+    s.add_argument("--gpus", type=int, default=1)
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("collect", help="cell JSONs -> results/scores.parquet")
+    s.add_argument("--out", required=True)
+    s.add_argument("--files-from", default=None)
+    s.add_argument("files", nargs="*")
+    s.set_defaults(func=cmd_collect)
+
+    from xstilts.analysis.commands import register
+    register(sub)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    from xstilts.config import ConfigError
+    try:
+        args.func(args)
+    except ConfigError as error:
+        sys.exit(f"xstilts: {error}")
+
+
+if __name__ == "__main__":
+    main()

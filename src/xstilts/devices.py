@@ -1,0 +1,254 @@
+"""GPU slots for jobs that Snakemake or SLURM start.
+
+Snakemake's `--resources gpu=N` only caps how many GPU jobs run at once; it never
+says *which* GPU a job gets. So each job takes its own slots here: one lock file
+per device, held with a non-blocking `fcntl.flock` that the kernel releases when
+the process dies (even on SIGKILL), and `CUDA_VISIBLE_DEVICES` set to the held
+ids before the caller touches CUDA.
+
+The pool, first match wins:
+1. `CUDA_VISIBLE_DEVICES`, when a scheduler (SLURM) or the user set it;
+2. `XSTILTS_GPU_POOL`, comma-separated ids (tests use it for fake slots);
+3. ids 0..N-1 of the GPUs torch can see.
+
+Lock names identify physical devices, so that jobs on one node never share a
+GPU and never block each other falsely. Under SLURM with cgroup-constrained
+devices every job may see `CUDA_VISIBLE_DEVICES=0` for a different physical GPU;
+SLURM then also exports the global ids (`SLURM_STEP_GPUS`, or `SLURM_JOB_GPUS` in
+the batch step), and those name the lock files. When SLURM gives no global ids
+that match the pool, the locks are scoped to the job and step (`SLURM_JOB_ID`,
+`SLURM_STEP_ID`): SLURM already keeps allocations apart, the locks only have to
+keep the processes inside one allocation apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+POOL_ENV = "XSTILTS_GPU_POOL"
+LOCK_DIR_ENV = "XSTILTS_LOCK_DIR"
+# Set while slots are held, so that child processes reuse their parent's slots
+# instead of waiting for locks their parent holds.
+HELD_ENV = "XSTILTS_GPUS_HELD"
+VISIBLE_ENV = "CUDA_VISIBLE_DEVICES"
+
+logger = logging.getLogger(__name__)
+
+
+class GpuPoolError(RuntimeError):
+    """The requested GPU slots cannot be had (too many asked, or timed out)."""
+
+
+def split_ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# Values that hide every GPU: CUDA's "-1", and what some SLURM versions set for
+# jobs that asked for no GPU.
+NO_GPU_VALUES = (["-1"], ["NoDevFiles"])
+
+
+def gpu_pool() -> list[str]:
+    """Device ids this process may use, as strings (see the module docstring)."""
+    if VISIBLE_ENV in os.environ:
+        ids = split_ids(os.environ[VISIBLE_ENV])
+        return [] if ids in NO_GPU_VALUES else ids
+    if POOL_ENV in os.environ:
+        return split_ids(os.environ[POOL_ENV])
+    return [str(i) for i in range(count_torch_gpus())]
+
+
+def count_torch_gpus() -> int:
+    """Number of GPUs torch sees, counted in a child process.
+
+    Counting in this process may initialise the CUDA driver (torch falls back to
+    cudaGetDeviceCount when NVML is missing), which reads CUDA_VISIBLE_DEVICES
+    once: the slots set afterwards would then be silently ignored.
+    """
+    import torch
+
+    if torch.version.cuda is None and torch.version.hip is None:
+        return 0  # a CPU-only build: nothing to count, no child process needed
+    command = [sys.executable, "-c", "import torch; print(torch.cuda.device_count())"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as error:
+        logger.warning("could not count GPUs with torch, using none: %s", error)
+        return 0
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def default_lock_dir() -> Path:
+    if os.environ.get(LOCK_DIR_ENV):
+        return Path(os.environ[LOCK_DIR_ENV])
+    return Path(tempfile.gettempdir()) / f"xstilts-gpu-locks-{os.getuid()}"
+
+
+def lock_scope(pool: list[str]) -> tuple[str, list[str]]:
+    """(sub-directory, lock name per pool entry) naming physical devices where known."""
+    host = socket.gethostname()
+    if VISIBLE_ENV in os.environ and os.environ.get("SLURM_JOB_ID"):
+        global_ids = split_ids(os.environ.get("SLURM_STEP_GPUS") or os.environ.get("SLURM_JOB_GPUS") or "")
+        if len(global_ids) == len(pool):
+            return host, global_ids
+        step = os.environ.get("SLURM_STEP_ID", "batch")
+        return f"{host}-slurm{os.environ['SLURM_JOB_ID']}.{step}", pool
+    return host, pool
+
+
+def try_lock(path: Path) -> int | None:
+    """File descriptor holding an exclusive lock on path, or None if taken."""
+    # Read-only is enough for flock, and lets other users lock a file one user created.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release(fds: list[int]) -> None:
+    for fd in fds:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def try_lock_slots(n: int, pool: list[str], lock_paths: list[Path]) -> tuple[list[str], list[int]] | None:
+    """Lock n free slots, or none at all: never wait while holding a lock, so no deadlock."""
+    ids, fds = [], []
+    for device_id, path in zip(pool, lock_paths):
+        fd = try_lock(path)
+        if fd is None:
+            continue
+        ids.append(device_id)
+        fds.append(fd)
+        if len(ids) == n:
+            return ids, fds
+    release(fds)
+    return None
+
+
+def check_cuda_not_initialised() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        raise GpuPoolError(
+            "CUDA is already initialised in this process, so CUDA_VISIBLE_DEVICES "
+            "can no longer select GPUs: enter acquire_gpus before using CUDA"
+        )
+
+
+@contextlib.contextmanager
+def set_visible_devices(ids: list[str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in (VISIBLE_ENV, HELD_ENV)}
+    os.environ[VISIBLE_ENV] = os.environ[HELD_ENV] = ",".join(ids)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def acquire_gpus(
+    n: int, lock_dir: str | Path | None = None, timeout: float | None = None
+) -> Iterator[list[str]]:
+    """Hold n GPU slots; yields their ids (strings), [] when the pool is empty (CPU).
+
+    While held, CUDA_VISIBLE_DEVICES lists exactly these ids, so the caller must
+    import/initialise CUDA only after entering. Waits (polling with backoff) for
+    free slots until `timeout` seconds (None: forever), then raises GpuPoolError.
+    """
+    if n < 0:
+        raise ValueError(f"cannot acquire a negative number of GPUs: {n}")
+    check_cuda_not_initialised()
+    pool = gpu_pool()
+    inherited = split_ids(os.environ.get(HELD_ENV, ""))
+    if inherited and pool == inherited and n <= len(pool):
+        # A parent process holds these slots for us.
+        with set_visible_devices(pool[:n]):
+            yield pool[:n]
+        return
+    if n == 0 or not pool:
+        with set_visible_devices([]):
+            yield []
+        return
+    if n > len(pool):
+        raise GpuPoolError(f"asked for {n} GPUs but the pool has only {len(pool)}: {','.join(pool)}")
+
+    scope, names = lock_scope(pool)
+    directory = Path(lock_dir) if lock_dir is not None else default_lock_dir()
+    directory = directory / scope
+    directory.mkdir(parents=True, exist_ok=True)
+    # Old MIG ids contain "/"; lock files must stay in this directory.
+    lock_paths = [directory / f"gpu-{name.replace('/', '_')}.lock" for name in names]
+
+    ids, fds = wait_for_slots(n, pool, lock_paths, timeout)
+    try:
+        with set_visible_devices(ids):
+            yield ids
+    finally:
+        release(fds)
+
+
+def wait_for_slots(
+    n: int, pool: list[str], lock_paths: list[Path], timeout: float | None
+) -> tuple[list[str], list[int]]:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.05
+    logged = False
+    while True:
+        held = try_lock_slots(n, pool, lock_paths)
+        if held is not None:
+            return held
+        if deadline is not None and time.monotonic() >= deadline:
+            raise GpuPoolError(f"no {n} free GPU slots of {','.join(pool)} within {timeout} s")
+        if not logged:
+            logger.info("waiting for %d free GPU slot(s) of %s", n, ",".join(pool))
+            logged = True
+        # Jitter keeps two waiting multi-GPU jobs from retrying in lockstep.
+        pause = delay * random.uniform(0.5, 1.5)
+        if deadline is not None:
+            pause = max(0.0, min(pause, deadline - time.monotonic()))
+        time.sleep(pause)
+        delay = min(delay * 1.5, 2.0)
+
+
+def describe_device(ids: list[str]) -> str:
+    """One line for logs: which slots this job holds and what they are."""
+    if not ids:
+        return "CPU (no GPU slot held)"
+    text = f"GPU slot(s) {','.join(ids)} ({VISIBLE_ENV}={os.environ.get(VISIBLE_ENV, '')})"
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        text += ": " + ", ".join(names)
+    return text
+
+
+def torch_device_and_dtype(ids: list[str]):
+    """(torch.device, autocast dtype): bf16 on a GPU that supports it, else fp32.
+
+    Use as `torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)`.
+    """
+    import torch
+
+    if ids and torch.cuda.is_available():
+        device = torch.device("cuda", 0)  # the first of the held slots, as renumbered by CUDA
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float32
+        return device, dtype
+    return torch.device("cpu"), torch.float32

@@ -1,0 +1,126 @@
+"""One shared encoder with a head per task (jiant's shape).
+
+Only the encoder carries over between phases: an intermediate model is saved as a plain
+encoder directory, and target training puts a freshly initialised head on top of it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+HEADS_FILE = "heads.pt"
+HEADS_SPEC = "heads.json"
+
+
+class ClassificationHead(nn.Module):
+    """RoBERTa's head on <s>: dropout, dense, tanh, dropout, projection."""
+
+    def __init__(self, hidden: int, n_out: int, dropout: float):
+        super().__init__()
+        self.dense = nn.Linear(hidden, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, n_out)
+
+    def forward(self, hidden_states):
+        x = self.dropout(hidden_states[:, 0])
+        x = self.dropout(torch.tanh(self.dense(x)))
+        return self.out(x)
+
+
+class TokenHead(nn.Module):
+    def __init__(self, hidden: int, n_out: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, n_out)
+
+    def forward(self, hidden_states):
+        return self.out(self.dropout(hidden_states))
+
+
+def make_head(fmt: str, hidden: int, n_labels: int, dropout: float) -> nn.Module:
+    if fmt == "pair_classification":
+        return ClassificationHead(hidden, n_labels, dropout)
+    if fmt == "multiple_choice":
+        return ClassificationHead(hidden, 1, dropout)
+    if fmt == "tagging":
+        return TokenHead(hidden, n_labels, dropout)
+    if fmt == "extractive_qa":
+        return TokenHead(hidden, 2, 0.0)
+    raise ValueError(f"format {fmt} has no trained head")
+
+
+class MultiTaskModel(nn.Module):
+    def __init__(self, encoder, head_specs: dict[str, dict]):
+        """head_specs: task -> {"format": ..., "labels": [...]}."""
+        super().__init__()
+        self.encoder = encoder
+        self.head_specs = head_specs
+        cfg = encoder.config
+        dropout = getattr(cfg, "hidden_dropout_prob", 0.1)
+        self.heads = nn.ModuleDict({
+            task: make_head(spec["format"], cfg.hidden_size, len(spec["labels"]), dropout)
+            for task, spec in head_specs.items()})
+
+    def forward(self, task: str, batch: dict):
+        """Returns (loss or None, logits) for one task's batch."""
+        fmt = self.head_specs[task]["format"]
+        ids, mask = batch["input_ids"], batch["attention_mask"]
+        if fmt == "multiple_choice":
+            n_choices = ids.shape[1]
+            ids, mask = ids.flatten(0, 1), mask.flatten(0, 1)
+        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        logits = self.heads[task](hidden)
+        if fmt == "multiple_choice":
+            logits = logits.view(-1, n_choices)
+        if fmt == "extractive_qa":
+            start, end = logits.unbind(-1)
+            logits = (start, end)
+            if "start_positions" not in batch:
+                return None, logits
+            loss = (nn.functional.cross_entropy(start, batch["start_positions"])
+                    + nn.functional.cross_entropy(end, batch["end_positions"])) / 2
+            return loss, logits
+        if "labels" not in batch:
+            return None, logits
+        loss = nn.functional.cross_entropy(logits.flatten(0, -2) if fmt == "tagging" else logits,
+                                           batch["labels"].flatten() if fmt == "tagging"
+                                           else batch["labels"], ignore_index=-100)
+        return loss, logits
+
+
+def load_encoder(path_or_id: str, finetune: str = "full", lora: dict | None = None):
+    from transformers import AutoModel
+    encoder = AutoModel.from_pretrained(path_or_id, add_pooling_layer=False)
+    if finetune == "lora":
+        from peft import LoraConfig, get_peft_model
+        lora = lora or {}
+        encoder = get_peft_model(encoder, LoraConfig(
+            r=lora.get("r", 8), lora_alpha=lora.get("alpha", 16),
+            lora_dropout=lora.get("dropout", 0.1), target_modules=["query", "value"]))
+    return encoder
+
+
+def plain_encoder(model: MultiTaskModel):
+    """The encoder without adapters: LoRA weights are merged in so the next phase sees a plain model."""
+    encoder = model.encoder
+    return encoder.merge_and_unload() if hasattr(encoder, "merge_and_unload") else encoder
+
+
+def save(model: MultiTaskModel, tokenizer, out: Path, with_heads: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    plain_encoder(model).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    if with_heads:
+        torch.save(model.heads.state_dict(), out / HEADS_FILE)
+        (out / HEADS_SPEC).write_text(json.dumps(model.head_specs, indent=1, sort_keys=True))
+
+
+def load_trained(path: Path) -> MultiTaskModel:
+    specs = json.loads((Path(path) / HEADS_SPEC).read_text())
+    model = MultiTaskModel(load_encoder(str(path)), specs)
+    model.heads.load_state_dict(torch.load(Path(path) / HEADS_FILE, weights_only=True))
+    return model

@@ -1,0 +1,252 @@
+"""The workflow's stages; each Snakemake rule calls one through the CLI with its config slice.
+
+Every stage writes its output into a temporary sibling and renames it into place, so an
+interrupted job never leaves something a later run takes as done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+from xstilts.hub import Hub
+from xstilts.tasks import TASKS
+
+LABELS_FILE = "labels.json"
+
+
+# ---- atomic outputs ----------------------------------------------------------------------
+
+@contextmanager
+def atomic_dir(out: str | Path):
+    """Yield a temporary directory that becomes `out` only if the block completes."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(path: str | Path, value) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(value, indent=1, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def versions() -> dict:
+    names = ("xstilts", "torch", "transformers", "datasets", "tokenizers", "peft")
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def torch_device(ids: list[str]):
+    """(device, autocast factory or None): bf16 autocast on a GPU that supports it."""
+    import torch
+    from xstilts import devices
+    device, dtype = devices.torch_device_and_dtype(ids)
+    if dtype == torch.float32:
+        return device, None
+    return device, lambda: torch.autocast(device.type, dtype=dtype)
+
+
+def hub_of(settings: dict) -> Hub:
+    return Hub(settings["hub"]["mirror"], settings["hub"]["ccgbank"])
+
+
+# ---- prepare: load + tokenize once per tokenizer x task x language x split ---------------
+
+def task_labels(task_name: str, hub: Hub, language: str) -> list[str]:
+    """Declared labels, or (ccg) the tag set of the training split; QA and retrieval have none."""
+    task = TASKS[task_name]
+    if task.labels or task.format != "tagging":
+        return list(task.labels)
+    train = task.load(hub, "train", "en")
+    return sorted({t for tags in train["tags"] for t in tags})
+
+
+def load_split(task_name: str, hub: Hub, split: str, language: str, data: dict):
+    task = TASKS[task_name]
+    if task_name == "tydiqa":
+        return task.load(hub, split, language, all_languages_train=data["tydiqa_train"] == "all")
+    return task.load(hub, split, language)
+
+
+def prepare(settings: dict, out: str) -> None:
+    from transformers import AutoTokenizer
+    from xstilts.formats import encode_fn
+    hub = hub_of(settings)
+    task, split, language = settings["task"], settings["split"], settings["language"]
+    fmt = TASKS[task].format
+    tokenizer = AutoTokenizer.from_pretrained(hub.model(settings["tokenizer"]))
+    examples = load_split(task, hub, split, language, settings["data"])
+    if len(examples) == 0:
+        raise ValueError(f"{task} has no {split} rows in {language}: check the source")
+    labels = task_labels(task, hub, language)
+    encode = encode_fn(fmt, tokenizer, settings["data"], labels, split)
+    features = examples.map(encode, batched=True, remove_columns=examples.column_names,
+                            desc=f"tokenize {task}/{language}/{split}")
+    with atomic_dir(out) as tmp:
+        features.save_to_disk(tmp / "features")
+        if fmt == "extractive_qa" and split != "train":
+            examples.save_to_disk(tmp / "examples")
+        write_json(tmp / LABELS_FILE, labels)
+        write_json(tmp / "info.json", {"examples": len(examples), "features": len(features),
+                                       "settings": settings})
+
+
+def load_prepared(path: str | Path):
+    """(features, examples or None, labels) of a prepared split."""
+    import datasets
+    path = Path(path)
+    examples = datasets.load_from_disk(path / "examples") if (path / "examples").exists() else None
+    return (datasets.load_from_disk(path / "features"), examples,
+            json.loads((path / LABELS_FILE).read_text()))
+
+
+def _dev_subset(features, examples, n: int | None, seed: int):
+    """The first n dev examples of a seeded shuffle (QA: with all their features)."""
+    if n is None:
+        return features, examples
+    if examples is None:
+        return features.shuffle(seed=seed).select(range(min(n, len(features)))), None
+    examples = examples.shuffle(seed=seed).select(range(min(n, len(examples))))
+    keep = set(examples["id"])
+    return features.filter(lambda r: r["example_id"] in keep), examples
+
+
+# ---- train: intermediate (recipe tasks) or target (one training task) --------------------
+
+def train(settings: dict, out: str, checkpoint_dir: str, gpus: int = 1,
+          stop_after: int | None = None) -> None:
+    from transformers import AutoTokenizer
+    from xstilts import devices, modeling, training
+    started = time.time()
+    hub = hub_of(settings)
+    seed, cfg = settings["seed"], settings["training"]
+    with devices.acquire_gpus(gpus) as ids:
+        device, autocast = torch_device(ids)
+        training.seed_everything(seed)
+        source = settings["encoder"] or hub.model(settings["model"]["hub_id"])
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        train_sets, dev_sets, specs = {}, {}, {}
+        for task, language in settings["tasks"]:
+            root = Path(settings["data_root"]) / task / language
+            features, _, labels = load_prepared(root / "train")
+            if cfg["max_train_examples"]:
+                features = features.shuffle(seed=seed).select(
+                    range(min(cfg["max_train_examples"], len(features))))
+            dev_features, dev_examples, _ = load_prepared(root / "dev")
+            es = cfg.get("early_stopping") or {}
+            train_sets[task] = features
+            dev_sets[task] = _dev_subset(dev_features, dev_examples, es.get("dev_examples"), seed)
+            specs[task] = {"format": TASKS[task].format, "labels": labels}
+        encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
+        model = modeling.MultiTaskModel(encoder, specs).to(device)
+        history = training.train(model, train_sets, dev_sets, cfg, settings.get("sampling") or {},
+                                 seed, device, tokenizer.pad_token_id, Path(checkpoint_dir),
+                                 autocast, stop_after=stop_after)
+        with atomic_dir(out) as tmp:
+            modeling.save(model, tokenizer, tmp, with_heads=settings["stage"] == "target")
+            write_json(tmp / "training.json", {
+                "history": history, "settings": settings, "versions": versions(),
+                "device": devices.describe_device(ids), "wall_seconds": round(time.time() - started, 2)})
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+
+
+# ---- evaluate one cell: model x recipe x target x language x seed ------------------------
+
+def evaluate(settings: dict, model_dir: str | None, data: str, out: str, gpus: int = 1,
+             dev_data: str | None = None) -> None:
+    from xstilts import devices, evaluation, modeling
+    started = time.time()
+    hub = hub_of(settings)
+    target, language = settings["target"], settings["language"]
+    limit = settings["evaluation"]["max_examples"]
+    batch_size = settings["evaluation"]["batch_size"]
+    with devices.acquire_gpus(gpus) as ids:
+        device, autocast = torch_device(ids)
+        features, examples, labels = load_prepared(data)
+        if TASKS[target].format == "retrieval":
+            from transformers import AutoTokenizer
+            source = model_dir or hub.model(settings["model"]["hub_id"])
+            pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
+            encoder = modeling.load_encoder(source).to(device)
+            layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
+            splits = {"test": features}
+            if dev_data:
+                splits["dev"] = load_prepared(dev_data)[0]
+            embeddings = {}
+            for split, feats in splits.items():
+                if limit:
+                    feats = feats.select(range(min(limit, len(feats))))
+                embeddings[split] = tuple(
+                    evaluation.embed(encoder, feats[col], layer, batch_size, device, pad_id)
+                    for col in ("source_input_ids", "target_input_ids"))
+            result = evaluation.retrieval_scores(target, embeddings, settings["evaluation"].get("bucc_k"))
+            n = len(embeddings["test"][0])
+            extra = {"retrieval_layer": layer}
+            if target == "bucc":
+                extra["note"] = ("hub bucc18 holds gold pairs only (no distractors): mining is "
+                                 "easier than BUCC 2018")
+        else:
+            model = modeling.load_trained(model_dir).to(device)
+            head = settings["train_task"]
+            if limit and examples is not None:
+                examples = examples.select(range(min(limit, len(examples))))
+                keep = set(examples["id"])
+                features = features.filter(lambda r: r["example_id"] in keep)
+            elif limit:
+                features = features.select(range(min(limit, len(features))))
+            from transformers import AutoTokenizer
+            pad_id = AutoTokenizer.from_pretrained(model_dir).pad_token_id
+            logits = evaluation.predict(model, head, features, batch_size, device, pad_id, autocast)
+            result = evaluation.score(target, logits, features, model.head_specs[head]["labels"],
+                                      examples, language)
+            n = len(examples) if examples is not None else len(features)
+            extra = {}
+        write_json(out, {
+            "cell": {k: settings[k] for k in ("model_name", "recipe", "target", "language", "seed")},
+            "metrics": result, "primary_metric": TASKS[target].metric, "n_examples": n,
+            "settings": settings, "versions": versions(), "device": devices.describe_device(ids),
+            "wall_seconds": round(time.time() - started, 2), **extra})
+
+
+# ---- collect: every cell's JSON -> one long table ----------------------------------------
+
+def collect(files: list[str], out: str) -> None:
+    """Cell JSONs and/or already collected parquets -> one parquet."""
+    import pandas as pd
+    frames = [pd.read_parquet(f) for f in files if f.endswith(".parquet")]
+    rows = []
+    for f in (f for f in files if not f.endswith(".parquet")):
+        record = json.loads(Path(f).read_text())
+        cell = record["cell"]
+        for metric, value in record["metrics"].items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                rows.append({"model": cell["model_name"], "recipe": cell["recipe"],
+                             "target": cell["target"], "language": cell["language"],
+                             "seed": int(cell["seed"]), "metric": metric, "value": float(value),
+                             "primary": metric == record["primary_metric"]})
+    frame = pd.concat([*frames, pd.DataFrame(rows)], ignore_index=True).sort_values(["model", "recipe", "target", "language", "seed", "metric"])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(out).with_name(f".{Path(out).name}.tmp-{os.getpid()}")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, out)

@@ -1,0 +1,30 @@
+"""Shared fixtures: the repository, and one run of the embedded default that many tests read."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def snakemake(*args, workdir, check=True, timeout=1800):
+    """Run the project's Snakefile in `workdir`; return the completed process."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+           "--directory", str(workdir), *map(str, args)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The tiny grid run once, locally, on 2 cores (the README's first command)."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    snakemake("--configfile", REPO / "configs/tiny.yaml", "--cores", 2, workdir=workdir)
+    return workdir

@@ -1,0 +1,98 @@
+"""The workflow end to end: dry-run shape of the paper grid, the tiny run, staleness."""
+
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, snakemake
+from xstilts import config, grid
+
+
+def planned_jobs(output: str) -> dict[str, list[dict]]:
+    """rule -> wildcards of each job a dry run plans."""
+    jobs = {}
+    for block in re.split(r"\n(?=(?:localrule|rule) \w+:)", output):
+        head = re.match(r"(?:localrule|rule) (\w+):", block)
+        if not head:
+            continue
+        found = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        wildcards = dict(kv.split("=", 1) for kv in found.group(1).split(", ")) if found else {}
+        jobs.setdefault(head.group(1), []).append(wildcards)
+    return jobs
+
+
+def dry_run(workdir, configfile):
+    return snakemake("--configfile", configfile, "-n", "--cores", 2, workdir=workdir).stdout
+
+
+def test_paper_grid_dry_run(tmp_path):
+    out = snakemake("-n", "--quiet", "rules", workdir=tmp_path).stdout
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
+    assert counts["intermediate"] == "10"
+    assert counts["target"] == "66"
+    assert counts["evaluate"] == "1782"
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    text = (REPO / "configs/tiny.yaml").read_text().replace("xnli: [en,", "xnli: [xx, en,")
+    (tmp_path / "bad.yaml").write_text(text)
+    result = snakemake("--configfile", tmp_path / "bad.yaml", "--cores", 1, workdir=tmp_path, check=False)
+    assert result.returncode != 0
+    assert "targets.xnli: xnli has no language 'xx'" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+def test_tiny_run_outputs(tiny_run):
+    cfg = config.load(REPO / "configs/tiny.yaml")
+    scores = pd.read_parquet(tiny_run / grid.SCORES)
+    primary = scores[scores.primary]
+    cells = {(c.model, c.recipe, c.target, c.language, c.seed) for c in grid.cells(cfg)}
+    assert set(map(tuple, primary[["model", "recipe", "target", "language", "seed"]].values)) == cells
+    assert primary.value.between(0, 100).all()
+    # learned something real: English XNLI well above chance for every recipe
+    en = primary[(primary.target == "xnli") & (primary.language == "en")]
+    assert (en.value > 45).all(), en
+    gains = (tiny_run / "reports/gains.md").read_text()
+    assert "mnli" in gains and "squad_v1" in gains
+    assert (tiny_run / "reports/figures/typology_xnli.png").stat().st_size > 10_000
+
+
+def test_tiny_run_again_has_nothing_to_do(tiny_run):
+    out = snakemake("--configfile", REPO / "configs/tiny.yaml", "-n", workdir=tiny_run).stdout
+    assert "Nothing to be done" in out
+
+
+def _changed_config(tiny_run, change) -> str:
+    raw = yaml.safe_load((REPO / "configs/tiny.yaml").read_text())
+    change(raw)
+    path = tiny_run / "changed.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+AGGREGATES = {"collect", "all", "analysis_tables", "analysis_typology", "analysis_figures"}
+
+
+def test_changing_one_recipe_lr_reruns_exactly_that_recipe(tiny_run):
+    def change(raw):
+        raw["recipes"] = ["none", {"name": "mnli", "tasks": ["mnli"], "training": {"lr": 5.0e-4}},
+                          "squad_v1"]
+    jobs = planned_jobs(dry_run(tiny_run, _changed_config(tiny_run, change)))
+    assert jobs["intermediate"] == [{"model": "tiny-xlmr", "recipe": "mnli", "seed": "0"}]
+    assert {j["recipe"] for j in jobs["target"]} == {"mnli"} and len(jobs["target"]) == 3
+    assert {j["recipe"] for j in jobs["evaluate"]} == {"mnli"} and len(jobs["evaluate"]) == 16
+    assert [j["recipe"] for j in jobs["collect_run"]] == ["mnli"]
+    assert set(jobs) - {"intermediate", "target", "evaluate", "collect_run"} <= AGGREGATES
+    assert "prepare" not in jobs
+
+
+def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
+    jobs = planned_jobs(dry_run(tiny_run, _changed_config(
+        tiny_run, lambda raw: raw["targets"]["xnli"].append("es"))))
+    assert sorted(j["recipe"] for j in jobs["evaluate"]) == ["mnli", "none", "squad_v1"]
+    assert {(j["target"], j["language"]) for j in jobs["evaluate"]} == {("xnli", "es")}
+    assert jobs["prepare"] == [{"tokenizer": "xstilts__tiny-xlmr", "task": "xnli", "language": "es", "split": "test"}]
+    assert set(jobs) - {"prepare", "evaluate", "collect_run"} <= AGGREGATES
+    assert "intermediate" not in jobs and "target" not in jobs
