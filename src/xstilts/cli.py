@@ -82,6 +82,11 @@ def cmd_collect(args):
     stages.collect(files, args.out)
 
 
+def cmd_costs(args):
+    from xstilts import stages
+    stages.costs(args.results, _settings(args.gpus), args.out)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xstilts", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -126,6 +131,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--files-from", default=None)
     s.add_argument("files", nargs="*")
     s.set_defaults(func=cmd_collect)
+
+    s = sub.add_parser("costs", help="GPU-hours per recipe and target from benchmark files")
+    s.add_argument("--results", default="results")
+    s.add_argument("--gpus", required=True, help='JSON: model -> GPUs per job')
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_costs)
 
     from xstilts.analysis.commands import register
     register(sub)

@@ -7,43 +7,18 @@ interrupted job never leaves something a later run takes as done.
 from __future__ import annotations
 
 import json
-import os
+import re
 import platform
 import shutil
 import time
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
+from xstilts.atomic import atomic_dir, atomic_file, write_json
 from xstilts.hub import Hub
 from xstilts.tasks import TASKS
 
 LABELS_FILE = "labels.json"
-
-
-# ---- atomic outputs ----------------------------------------------------------------------
-
-@contextmanager
-def atomic_dir(out: str | Path):
-    """Yield a temporary directory that becomes `out` only if the block completes."""
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-        shutil.rmtree(out, ignore_errors=True)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: str | Path, value) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(value, indent=1, sort_keys=True, default=str))
-    os.replace(tmp, path)
 
 
 def versions() -> dict:
@@ -246,7 +221,50 @@ def collect(files: list[str], out: str) -> None:
                              "seed": int(cell["seed"]), "metric": metric, "value": float(value),
                              "primary": metric == record["primary_metric"]})
     frame = pd.concat([*frames, pd.DataFrame(rows)], ignore_index=True).sort_values(["model", "recipe", "target", "language", "seed", "metric"])
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp-{os.getpid()}")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, out)
+    with atomic_file(out) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+# ---- costs: every job's benchmark file -> GPU-hours per recipe and per target ------------
+
+BENCHMARK = re.compile(
+    r"(?P<model>[^/]+)/(?P<recipe>[^/]+)/seed(?P<seed>\d+)/"
+    r"(?:(?P<stage>intermediate)/benchmark|target/(?P<task>[^/]+)/benchmark"
+    r"|eval/(?P<target>[^/]+)/(?P<language>[^/]+)\.benchmark)\.tsv$")
+
+
+def costs(results: str, gpus_per_model: dict, out: str) -> None:
+    """Wall time, peak memory and GPU-hours of every job run in this working directory (also
+    of cells no longer in the config: compute spent is spent). GPU-hours = wall x GPUs held."""
+    import pandas as pd
+    rows = []
+    for path in sorted(Path(results).rglob("*benchmark.tsv")):
+        match = BENCHMARK.search(path.as_posix())
+        if not match:
+            continue
+        job = match.groupdict()
+        bench = pd.read_csv(path, sep="\t").iloc[-1]
+        stage = job["stage"] or ("target" if job["task"] else "evaluate")
+        gpus = gpus_per_model.get(job["model"], 1)
+        rows.append({"model": job["model"], "recipe": job["recipe"], "seed": int(job["seed"]),
+                     "stage": stage, "task": job["task"] or job["target"] or "-",
+                     "language": job["language"] or "-", "wall_hours": bench["s"] / 3600,
+                     "gpu_hours": bench["s"] * gpus / 3600, "max_rss_mb": bench["max_rss"]})
+    jobs = pd.DataFrame(rows)
+    out = Path(out)
+    with atomic_file(out / "costs_jobs.csv") as tmp:
+        jobs.to_csv(tmp, index=False)
+    by_recipe = jobs.pivot_table(index=["model", "recipe"], columns="stage", values="gpu_hours",
+                                 aggfunc="sum", fill_value=0.0)
+    by_recipe["total"] = by_recipe.sum(axis=1)
+    by_task = jobs[jobs.stage != "intermediate"].pivot_table(
+        index=["model", "task"], columns="stage", values="gpu_hours", aggfunc="sum", fill_value=0.0)
+    peak = jobs.groupby("stage").max_rss_mb.max()
+    text = ["# Compute spent (GPU-hours)", "",
+            "GPU-hours = wall time x GPUs held, from each job's Snakemake `benchmark:` file. "
+            "Target trainings are keyed by training task (xquad and mlqa share squad_v1); "
+            "evaluations by target.", "", "## Per recipe", "", by_recipe.round(4).to_markdown(), "",
+            "## Per training task and target", "", by_task.round(4).to_markdown(), "",
+            "## Peak memory per stage (MB, resident)", "", peak.round(0).to_markdown(), ""]
+    with atomic_file(out / "costs.md") as tmp:
+        tmp.write_text("\n".join(text))

@@ -8,7 +8,6 @@ with the same weights as one never interrupted (on CPU, where kernels are determ
 from __future__ import annotations
 
 import math
-import os
 import signal
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xstilts.atomic import atomic_file
 from xstilts.evaluation import MODEL_KEYS, collate, predict, score, to_device
 
 STATE = "state.pt"
@@ -85,9 +85,8 @@ def _optimizer(model, settings):
 
 
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        torch.save(obj, tmp)
 
 
 class _TermFlag:

@@ -10,8 +10,6 @@ CCG derivations go to `<root>/ccgbank/data/AUTO/<section>/wsj_<section><nn>.auto
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import ClassLabel, Features, List, Value
 
+from xstilts.atomic import atomic_dir
 from xstilts.embedded import ccg
 from xstilts.embedded.examples import (NLI_LABELS, commonsense_item, hex_id,
                                        nli_item, nli_reason, paws_pair, qa_item, qa_render,
@@ -127,16 +126,8 @@ def build_hub_mirror(root: Path, languages: list[str], seed: int = 0, size: str 
     if "en" not in languages:
         raise ValueError("the synthetic world needs English (the training language)")
     languages = [code for code in LANGUAGES if code in set(languages)]
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    try:
+    with atomic_dir(root) as tmp:
         Builder(World(tuple(languages), seed), SIZES[size], MirrorWriter(tmp)).build()
-        if root.exists():
-            shutil.rmtree(root)
-        tmp.rename(root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 class Builder:

@@ -7,12 +7,12 @@ last), so every code path that loads `xlm-roberta-*` loads it unchanged, offline
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from xstilts.atomic import atomic_dir
 
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]
 CORPUS_REPO = "xstilts/tiny-corpus"
@@ -119,19 +119,11 @@ def build_tiny_model(mirror: Path, repo_id: str = "xstilts/tiny-xlmr", *, hidden
     seconds = time.monotonic() - start
 
     target = Path(mirror) / repo_id
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "README.md").write_text(model_card(repo_id, config, losses, steps, seconds, len(texts)),
                                        encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

@@ -1,0 +1,81 @@
+"""Every task's loader reads the hub layout (here: the embedded mirror) into canonical rows."""
+
+import pytest
+
+from xstilts import tasks
+from xstilts.cli import main
+from xstilts.embedded.hub import build_hub_mirror
+from xstilts.hub import Hub, HubError
+
+WORLD = ["en", "de", "es", "fr", "ru", "zh", "ar", "hi", "sw", "fi", "ja", "tr"]
+COLUMNS = {
+    "pair_classification": {"text_a", "text_b", "label"},
+    "multiple_choice": {"context", "choices", "label"},
+    "extractive_qa": {"id", "context", "question", "answers"},
+    "tagging": {"tokens", "tags"},
+    "retrieval": {"source", "target"},
+}
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mirror") / "hub"
+    build_hub_mirror(root, WORLD, seed=0, size="micro")
+    return Hub(root)
+
+
+def _splits(task):
+    if task.role == "intermediate":
+        return [("train", "en"), ("dev", "en")]
+    langs = [lang for lang in task.languages if lang in WORLD][:3]
+    splits = [("test", lang) for lang in langs]
+    if task.train_task == task.name:
+        splits += [("train", "en"), ("dev", "en")]
+    if task.name == "bucc":
+        splits += [("dev", lang) for lang in langs]
+    return splits
+
+
+@pytest.mark.parametrize("name", list(tasks.TASKS))
+def test_loader_gives_canonical_rows(hub, name):
+    task = tasks.TASKS[name]
+    for split, language in _splits(task):
+        ds = task.load(hub, split, language)
+        assert len(ds) > 0, (name, split, language)
+        assert set(ds.column_names) == COLUMNS[task.format], (name, ds.column_names)
+        row = ds[0]
+        if "label" in row:
+            n = len(task.labels) if task.format == "pair_classification" else len(row["choices"])
+            assert all(0 <= y < n for y in ds["label"])
+        if task.format == "tagging" and task.labels:
+            assert {t for tags in ds["tags"] for t in tags} <= set(task.labels)
+        if task.format == "extractive_qa":
+            for r in ds.select(range(min(50, len(ds)))):
+                for text, start in zip(r["answers"]["text"], r["answers"]["answer_start"]):
+                    assert r["context"][start:start + len(text)] == text
+
+
+def test_tydiqa_trains_on_english_unless_asked(hub):
+    english = tasks.TASKS["tydiqa"].load(hub, "train", "en")
+    everything = tasks.TASKS["tydiqa"].load(hub, "train", "en", all_languages_train=True)
+    assert all(i.startswith("english-") for i in english["id"])
+    assert len(everything) > len(english)
+
+
+def test_xnli_rows_are_one_language(hub):
+    de = tasks.TASKS["xnli"].load(hub, "test", "de")
+    en = tasks.TASKS["xnli"].load(hub, "test", "en")
+    assert len(de) == len(en) and de["text_a"] != en["text_a"]
+
+
+def test_missing_repo_names_the_fix(tmp_path):
+    with pytest.raises(HubError, match="not in the hub mirror.*hub.mirror to null"):
+        tasks.TASKS["mnli"].load(Hub(tmp_path), "train", "en")
+    with pytest.raises(HubError, match="hub.ccgbank"):
+        Hub(None).ccgbank_root()
+
+
+def test_tasks_command_lists_18(capsys):
+    main(["tasks"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 19 and lines[0].split()[:3] == ["name", "role", "format"]
