@@ -16,7 +16,19 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Cheap bookkeeping runs where snakemake runs, never as cluster jobs.
+localrules:
+    all,
+    collect_run,
+    collect,
+    costs,
+    analysis_tables,
+    analysis_typology,
+    analysis_figures,
+
+
 rule all:
     input:
         grid.SCORES,
         report_outputs(),
+        rules.costs.output,

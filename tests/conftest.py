@@ -11,9 +11,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
-def snakemake(*args, workdir, check=True, timeout=1800):
-    """Run the project's Snakefile in `workdir`; return the completed process."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+def snakemake(*args, workdir, snakefile=REPO / "Snakefile", check=True, timeout=1800):
+    """Run a Snakefile (the project's by default) in `workdir`; return the completed process."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile),
            "--directory", str(workdir), *map(str, args)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -24,7 +24,9 @@ def snakemake(*args, workdir, check=True, timeout=1800):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """The tiny grid run once, locally, on 2 cores (the README's first command)."""
-    workdir = tmp_path_factory.mktemp("tiny")
+    """The tiny grid run once, locally, on 2 cores (the README's first command).
+    XSTILTS_TINY_RUN=DIR reuses (and completes) a run in DIR, to iterate on tests quickly."""
+    reuse = os.environ.get("XSTILTS_TINY_RUN")
+    workdir = Path(reuse) if reuse else tmp_path_factory.mktemp("tiny")
     snakemake("--configfile", REPO / "configs/tiny.yaml", "--cores", 2, workdir=workdir)
     return workdir

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest_slurm import REPO, TINY_CONFIG, run_snakemake, tiny_local_run, tiny_workflow_args  # noqa: F401
+from conftest import REPO, snakemake
 
 SLURM_PROFILE = REPO / "profiles" / "slurm"
 # The profile's 40 s first status check suits real clusters; a test wants answers sooner.
@@ -80,7 +80,8 @@ def test_gpu_rules_run_as_slurm_jobs_through_the_profile(tmp_path, monkeypatch):
     (tmp_path / "probe.py").write_text(PROBE)
     monkeypatch.setenv("XSTILTS_LOCK_DIR", str(tmp_path / "locks"))  # exported to the jobs
 
-    run_snakemake(["--profile", str(SLURM_PROFILE), *FAST_STATUS], cwd=tmp_path, timeout=600)
+    snakemake("--profile", SLURM_PROFILE, *FAST_STATUS, workdir=tmp_path,
+              snakefile=tmp_path / "Snakefile", timeout=600)
 
     train = json.loads((tmp_path / "model.json").read_text())
     evaluations = [json.loads((tmp_path / f"eval_{lang}.json").read_text()) for lang in ("de", "sw")]
@@ -99,12 +100,12 @@ def read_scores(workdir: Path) -> pd.DataFrame:
     return scores.sort_values(keys).reset_index(drop=True)
 
 
-@pytest.mark.skipif(not TINY_CONFIG.exists(), reason="configs/tiny.yaml does not exist yet")
-def test_tiny_workflow_on_slurm_scores_like_a_local_run(tmp_path, tiny_local_run):  # noqa: F811
-    run_snakemake(
-        [*tiny_workflow_args(tmp_path), "--profile", str(SLURM_PROFILE), *FAST_STATUS], cwd=tmp_path, timeout=3600
-    )
-    on_slurm, local = read_scores(tmp_path), read_scores(tiny_local_run)
+def test_tiny_workflow_on_slurm_scores_like_a_local_run(tmp_path, tiny_run):
+    # The embedded hub and model stand in for the Hugging Face hub: copied, not rebuilt.
+    shutil.copytree(tiny_run / "resources", tmp_path / "resources")
+    snakemake("--configfile", REPO / "configs/tiny.yaml", "--profile", SLURM_PROFILE, *FAST_STATUS,
+              workdir=tmp_path, timeout=3600)
+    on_slurm, local = read_scores(tmp_path), read_scores(tiny_run)
     assert len(on_slurm) > 0
     keys = [column for column in local.columns if column != "value"]
     pd.testing.assert_frame_equal(on_slurm[keys], local[keys])

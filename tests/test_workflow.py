@@ -13,8 +13,8 @@ from xstilts import config, grid
 def planned_jobs(output: str) -> dict[str, list[dict]]:
     """rule -> wildcards of each job a dry run plans."""
     jobs = {}
-    for block in re.split(r"\n(?=(?:localrule|rule) \w+:)", output):
-        head = re.match(r"(?:localrule|rule) (\w+):", block)
+    for block in re.split(r"\n(?=\s*(?:localrule|rule) \w+:)", output):
+        head = re.match(r"\s*(?:localrule|rule) (\w+):", block)
         if not head:
             continue
         found = re.search(r"^\s+wildcards: (.*)$", block, re.M)
@@ -28,7 +28,7 @@ def dry_run(workdir, configfile):
 
 
 def test_paper_grid_dry_run(tmp_path):
-    out = snakemake("-n", "--quiet", "rules", workdir=tmp_path).stdout
+    out = snakemake("--configfile", REPO / "config.yaml", "-n", "--quiet", "rules", workdir=tmp_path).stdout
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     assert counts["intermediate"] == "10"
     assert counts["target"] == "66"
@@ -72,7 +72,7 @@ def _changed_config(tiny_run, change) -> str:
     return str(path)
 
 
-AGGREGATES = {"collect", "all", "analysis_tables", "analysis_typology", "analysis_figures"}
+AGGREGATES = {"collect", "all", "costs", "analysis_tables", "analysis_typology", "analysis_figures"}
 
 
 def test_changing_one_recipe_lr_reruns_exactly_that_recipe(tiny_run):

@@ -68,3 +68,16 @@ rule collect:
         grid.SCORES,
     shell:
         "xstilts collect --out {output} {input}"
+
+
+rule costs:
+    """Compute spent: GPU-hours per recipe and per target from every job's benchmark file."""
+    input:
+        grid.SCORES,  # after every job of the grid
+    output:
+        report("reports/costs.md", caption="../report/costs.rst", category="5. Costs"),
+        "reports/costs_jobs.csv",
+    params:
+        gpus=xconfig.slice_json({m: v["resources"]["gpus"] for m, v in CFG["models"].items()}),
+    shell:
+        "xstilts costs --results results --gpus {params.gpus:q} --out reports"

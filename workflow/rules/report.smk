@@ -19,8 +19,7 @@ def report_outputs(targets=None):
     per_target = [f"{ANALYSIS_OUT}/targets/{t}.{ext}" for t in targets for ext in ("md", "csv")]
     typology = [f"{ANALYSIS_OUT}/typology/{name}.csv" for name in ("distances", "language_gains", "correlations")]
     figures = [f"{ANALYSIS_OUT}/figures/typology_{t}.png" for t in targets]
-    costs = [f"{ANALYSIS_OUT}/costs.md", f"{ANALYSIS_OUT}/costs_jobs.csv"]
-    return tables + per_target + typology + figures + costs + [f"{ANALYSIS_OUT}/figures/typology_heatmap.png"]
+    return tables + per_target + typology + figures + [f"{ANALYSIS_OUT}/figures/typology_heatmap.png"]
 
 
 rule analysis_tables:
@@ -76,15 +75,3 @@ rule analysis_figures:
         "xstilts typology-figures --out {ANALYSIS_OUT} --targets {TARGETS} --analysis-config {params.analysis:q}"
         " > {log:q} 2>&1"
 
-
-rule costs:
-    """Compute spent: GPU-hours per recipe and per target from every job's benchmark file."""
-    input:
-        ANALYSIS_SCORES,  # after every job of the grid
-    output:
-        report(f"{ANALYSIS_OUT}/costs.md", caption="../report/costs.rst", category="5. Costs"),
-        f"{ANALYSIS_OUT}/costs_jobs.csv",
-    params:
-        gpus=xconfig.slice_json({m: v["resources"]["gpus"] for m, v in CFG["models"].items()}),
-    shell:
-        "xstilts costs --results results --gpus {params.gpus:q} --out {ANALYSIS_OUT}"
