@@ -57,7 +57,7 @@ def test_missing_language_makes_the_cell_missing_not_partial(stats):
 def test_category_and_xtreme_averages_need_all_their_tasks(stats):
     scores, gains = stats
     assert gains.mean.loc[("xlmr", "squad_v1"), "classification"] == pytest.approx((0.5 + 3.0) / 2)
-    assert np.isnan(gains.mean.loc[("xlmr", "squad_v1"), "structured"])  # panx absent
+    assert np.isnan(gains.mean.loc[("xlmr", "squad_v1"), "structured_prediction"])  # panx absent
     assert np.isnan(scores.mean.loc[("xlmr", "none"), "xtreme"])  # only 3 of 9 tasks
     assert gains.mean.loc[("xlmr", "squad_v1"), "avg_present"] == pytest.approx((0.5 + 3.0 + 1.0) / 3)
 

@@ -96,3 +96,14 @@ def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
     assert jobs["prepare"] == [{"tokenizer": "xstilts__tiny-xlmr", "task": "xnli", "language": "es", "split": "test"}]
     assert set(jobs) - {"prepare", "evaluate", "collect_run"} <= AGGREGATES
     assert "intermediate" not in jobs and "target" not in jobs
+
+
+def test_configfile_replaces_the_paper_grid_in_the_repo(tmp_path):
+    """Run from the repository (the README's way): --configfile must not be merged with the
+    paper's config.yaml, or its 162 task-languages would leak into the tiny grid."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", "configs/tiny.yaml",
+                          "-n", "--quiet", "rules"], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout
+    assert dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))["evaluate"] == "48"

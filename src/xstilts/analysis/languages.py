@@ -5,14 +5,11 @@ from importlib import resources
 
 import pandas as pd
 
+# XTREME's task set and categories have one home, the metrics module.
+from xstilts.metrics import XTREME_CATEGORIES as TASK_CATEGORIES
+from xstilts.metrics import XTREME_TASKS  # noqa: F401
+
 BASELINE_RECIPE = "none"
-XTREME_TASKS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc", "tatoeba")
-TASK_CATEGORIES = {
-    "classification": ("xnli", "pawsx"),
-    "structured": ("udpos", "panx"),
-    "qa": ("xquad", "mlqa", "tydiqa"),
-    "retrieval": ("bucc", "tatoeba"),
-}
 DISTANCE_KINDS = ("syntactic", "phonological", "inventory", "featural", "genetic", "geographic")
 
 
