@@ -96,13 +96,15 @@ def load_prepared(path: str | Path):
             json.loads((path / LABELS_FILE).read_text()))
 
 
-def _dev_subset(features, examples, n: int | None, seed: int):
-    """The first n dev examples of a seeded shuffle (QA: with all their features)."""
+def _subset(features, examples, n: int | None, seed: int | None = None):
+    """The first n examples (of a seeded shuffle if `seed`), QA features with their examples."""
     if n is None:
         return features, examples
     if examples is None:
-        return features.shuffle(seed=seed).select(range(min(n, len(features)))), None
-    examples = examples.shuffle(seed=seed).select(range(min(n, len(examples))))
+        rows = features if seed is None else features.shuffle(seed=seed)
+        return rows.select(range(min(n, len(rows)))), None
+    rows = examples if seed is None else examples.shuffle(seed=seed)
+    examples = rows.select(range(min(n, len(rows))))
     keep = set(examples["id"])
     return features.filter(lambda r: r["example_id"] in keep), examples
 
@@ -131,7 +133,7 @@ def train(settings: dict, out: str, checkpoint_dir: str, gpus: int = 1,
             dev_features, dev_examples, _ = load_prepared(root / "dev")
             es = cfg.get("early_stopping") or {}
             train_sets[task] = features
-            dev_sets[task] = _dev_subset(dev_features, dev_examples, es.get("dev_examples"), seed)
+            dev_sets[task] = _subset(dev_features, dev_examples, es.get("dev_examples"), seed)
             specs[task] = {"format": TASKS[task].format, "labels": labels}
         encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
         model = modeling.MultiTaskModel(encoder, specs).to(device)
@@ -150,58 +152,56 @@ def train(settings: dict, out: str, checkpoint_dir: str, gpus: int = 1,
 
 def evaluate(settings: dict, model_dir: str | None, data: str, out: str, gpus: int = 1,
              dev_data: str | None = None) -> None:
-    from xstilts import devices, evaluation, modeling
+    from transformers import AutoTokenizer
+    from xstilts import devices
     started = time.time()
-    hub = hub_of(settings)
-    target, language = settings["target"], settings["language"]
-    limit = settings["evaluation"]["max_examples"]
-    batch_size = settings["evaluation"]["batch_size"]
+    target = settings["target"]
+    source = model_dir or hub_of(settings).model(settings["model"]["hub_id"])
     with devices.acquire_gpus(gpus) as ids:
         device, autocast = torch_device(ids)
-        features, examples, labels = load_prepared(data)
+        pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
         if TASKS[target].format == "retrieval":
-            from transformers import AutoTokenizer
-            source = model_dir or hub.model(settings["model"]["hub_id"])
-            pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
-            encoder = modeling.load_encoder(source).to(device)
-            layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
-            splits = {"test": features}
-            if dev_data:
-                splits["dev"] = load_prepared(dev_data)[0]
-            embeddings = {}
-            for split, feats in splits.items():
-                if limit:
-                    feats = feats.select(range(min(limit, len(feats))))
-                embeddings[split] = tuple(
-                    evaluation.embed(encoder, feats[col], layer, batch_size, device, pad_id)
-                    for col in ("source_input_ids", "target_input_ids"))
-            result = evaluation.retrieval_scores(target, embeddings, settings["evaluation"].get("bucc_k"))
-            n = len(embeddings["test"][0])
-            extra = {"retrieval_layer": layer}
-            if target == "bucc":
-                extra["note"] = ("hub bucc18 holds gold pairs only (no distractors): mining is "
-                                 "easier than BUCC 2018")
+            result, n, extra = _evaluate_retrieval(settings, source, data, dev_data, device, pad_id)
         else:
-            model = modeling.load_trained(model_dir).to(device)
-            head = settings["train_task"]
-            if limit and examples is not None:
-                examples = examples.select(range(min(limit, len(examples))))
-                keep = set(examples["id"])
-                features = features.filter(lambda r: r["example_id"] in keep)
-            elif limit:
-                features = features.select(range(min(limit, len(features))))
-            from transformers import AutoTokenizer
-            pad_id = AutoTokenizer.from_pretrained(model_dir).pad_token_id
-            logits = evaluation.predict(model, head, features, batch_size, device, pad_id, autocast)
-            result = evaluation.score(target, logits, features, model.head_specs[head]["labels"],
-                                      examples, language)
-            n = len(examples) if examples is not None else len(features)
-            extra = {}
+            result, n, extra = _evaluate_trained(settings, source, data, device, pad_id, autocast)
         write_json(out, {
             "cell": {k: settings[k] for k in ("model_name", "recipe", "target", "language", "seed")},
             "metrics": result, "primary_metric": TASKS[target].metric, "n_examples": n,
             "settings": settings, "versions": versions(), "device": devices.describe_device(ids),
             "wall_seconds": round(time.time() - started, 2), **extra})
+
+
+def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
+    """Embed both sides with the encoder as is (layer 14 of 24, scaled) and mine or retrieve."""
+    from xstilts import evaluation, modeling
+    ev = settings["evaluation"]
+    encoder = modeling.load_encoder(source).to(device)
+    layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
+    splits = {"test": data, **({"dev": dev_data} if dev_data else {})}
+    embeddings = {}
+    for split, path in splits.items():
+        features, _ = _subset(load_prepared(path)[0], None, ev["max_examples"])
+        embeddings[split] = tuple(evaluation.embed(encoder, features[col], layer, ev["batch_size"],
+                                                   device, pad_id)
+                                  for col in ("source_input_ids", "target_input_ids"))
+    result = evaluation.retrieval_scores(settings["target"], embeddings, ev.get("bucc_k"))
+    extra = {"retrieval_layer": layer}
+    if settings["target"] == "bucc":
+        extra["note"] = "hub bucc18 holds gold pairs only (no distractors): mining is easier than BUCC 2018"
+    return result, len(embeddings["test"][0]), extra
+
+
+def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast):
+    """Zero-shot: the target model's head (named by its training task) on one language."""
+    from xstilts import evaluation, modeling
+    ev, head = settings["evaluation"], settings["train_task"]
+    model = modeling.load_trained(model_dir).to(device)
+    features, examples, _ = load_prepared(data)
+    features, examples = _subset(features, examples, ev["max_examples"])
+    logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
+    result = evaluation.score(settings["target"], logits, features,
+                              model.head_specs[head]["labels"], examples, settings["language"])
+    return result, len(examples) if examples is not None else len(features), {}
 
 
 # ---- collect: every cell's JSON -> one long table ----------------------------------------

@@ -17,6 +17,7 @@ import torch
 
 from xstilts.atomic import atomic_file
 from xstilts.evaluation import MODEL_KEYS, collate, predict, score, to_device
+from xstilts.tasks import TASKS
 
 STATE = "state.pt"
 BEST = "best.pt"
@@ -109,7 +110,6 @@ class _TermFlag:
 
 def dev_score(model, task, dev, batch_size, device, pad_id, autocast, labels) -> float:
     """The task's headline dev metric."""
-    from xstilts.tasks import TASKS
     features, examples = dev
     logits = predict(model, task, features, batch_size, device, pad_id, autocast)
     result = score(task, logits, features, labels, examples)
