@@ -34,5 +34,4 @@ localrules:
 rule all:
     input:
         grid.SCORES,
-        report_outputs(),
-        rules.costs.output,
+        grid.report_outputs(TARGETS),

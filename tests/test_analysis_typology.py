@@ -82,7 +82,7 @@ def test_typology_cli_writes_correlations_and_figures(tmp_path):
 def test_too_few_languages_gives_nan_rows_not_a_crash(tmp_path):
     scores = planted_syntactic_scores()
     scores = scores[scores["language"].isin(["en", "de", "fr", "zh"])]
-    write_typology(scores, tmp_path, n_resamples=99)
+    write_typology(scores, tmp_path, n_resamples=99, seed=0, confidence=0.95)
     correlations = pd.read_csv(tmp_path / "typology" / "correlations.csv")
     assert correlations["spearman"].isna().all()
     assert correlations["reason"].str.contains("n=3 < 4").all()

@@ -4,15 +4,17 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import REPO
-from xstilts import config, grid, stages
+from xstilts import config, grid, settings, stages
 
 
 def test_lora_training_saves_a_plain_merged_encoder(tiny_run, tmp_path, monkeypatch):
     monkeypatch.chdir(tiny_run)
     cfg = config.load(REPO / "configs/tiny.yaml")
-    settings = grid.target_settings(cfg, "tiny-xlmr", "none", "pawsx", 0)
-    settings["training"].update(finetune="lora", max_steps=8, early_stopping=None, lr=5e-3)
-    stages.train(settings, str(tmp_path / "lora"), str(tmp_path / "ckpt"), gpus=0)
+    job = settings.finetune(cfg, "tiny-xlmr", "none", "pawsx", 0)
+    job["training"].update(finetune="lora", max_steps=8, early_stopping=None, lr=5e-3)
+    stages.train(job, str(tmp_path / "lora"), str(tmp_path / "ckpt"),
+                 grid.training_data(cfg, "tiny-xlmr", job["tasks"]),
+                 "resources/hub/xstilts/tiny-xlmr", gpus=0)
     trained = load_file(tmp_path / "lora" / "model.safetensors")
     base = load_file(tiny_run / "resources/hub/xstilts/tiny-xlmr/model.safetensors")
     assert not any("lora" in k for k in trained), "adapters must be merged into the weights"

@@ -57,7 +57,7 @@ def test_loader_gives_canonical_rows(hub, name):
 
 def test_tydiqa_trains_on_english_unless_asked(hub):
     english = tasks.TASKS["tydiqa"].load(hub, "train", "en")
-    everything = tasks.TASKS["tydiqa"].load(hub, "train", "en", all_languages_train=True)
+    everything = tasks.TASKS["tydiqa"].load(hub, "train", "en", tydiqa_train="all")
     assert all(i.startswith("english-") for i in english["id"])
     assert len(everything) > len(english)
 

@@ -31,7 +31,7 @@ def test_paper_grid_dry_run(tmp_path):
     out = snakemake("--configfile", REPO / "config.yaml", "-n", "--quiet", "rules", workdir=tmp_path).stdout
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     assert counts["intermediate"] == "10"
-    assert counts["target"] == "66"
+    assert counts["finetune"] == "66"
     assert counts["evaluate"] == "1782"
 
 
@@ -81,10 +81,10 @@ def test_changing_one_recipe_lr_reruns_exactly_that_recipe(tiny_run):
                           "squad_v1"]
     jobs = planned_jobs(dry_run(tiny_run, _changed_config(tiny_run, change)))
     assert jobs["intermediate"] == [{"model": "tiny-xlmr", "recipe": "mnli", "seed": "0"}]
-    assert {j["recipe"] for j in jobs["target"]} == {"mnli"} and len(jobs["target"]) == 3
+    assert {j["recipe"] for j in jobs["finetune"]} == {"mnli"} and len(jobs["finetune"]) == 3
     assert {j["recipe"] for j in jobs["evaluate"]} == {"mnli"} and len(jobs["evaluate"]) == 16
     assert [j["recipe"] for j in jobs["collect_run"]] == ["mnli"]
-    assert set(jobs) - {"intermediate", "target", "evaluate", "collect_run"} <= AGGREGATES
+    assert set(jobs) - {"intermediate", "finetune", "evaluate", "collect_run"} <= AGGREGATES
     assert "prepare" not in jobs
 
 
@@ -95,7 +95,16 @@ def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
     assert {(j["target"], j["language"]) for j in jobs["evaluate"]} == {("xnli", "es")}
     assert jobs["prepare"] == [{"tokenizer": "xstilts__tiny-xlmr", "task": "xnli", "language": "es", "split": "test"}]
     assert set(jobs) - {"prepare", "evaluate", "collect_run"} <= AGGREGATES
-    assert "intermediate" not in jobs and "target" not in jobs
+    assert "intermediate" not in jobs and "finetune" not in jobs
+
+
+def test_evaluation_batch_size_reruns_nothing(tiny_run):
+    """The batch size does not change a score on CPU (dynamic padding, masked positions; see
+    tests/test_evaluation.py): it is recorded in each cell, not compared."""
+    def change(raw):
+        raw["evaluation"]["batch_size"] = 7
+    out = dry_run(tiny_run, _changed_config(tiny_run, change))
+    assert "Nothing to be done" in out, out[-3000:]
 
 
 def test_configfile_replaces_the_paper_grid_in_the_repo(tmp_path):

@@ -27,7 +27,7 @@ def cmd_grid(args):
     from xstilts import config, grid
     cfg = config.load(args.config)
     counts = {"intermediate trainings": len(grid.intermediate_jobs(cfg)),
-              "target trainings": len(grid.target_jobs(cfg)),
+              "fine-tunings": len(grid.finetune_jobs(cfg)),
               "evaluations": len(grid.cells(cfg)),
               "tokenized splits": len(grid.prepare_jobs(cfg))}
     for k, v in counts.items():
@@ -52,16 +52,23 @@ def cmd_embedded_model(args):
     build_tiny_model(args.mirror, s["repo_id"], seed=s["seed"], **s["model"])
 
 
+def _hub(args):
+    from xstilts.hub import Hub
+    return Hub(args.mirror, args.ccgbank)
+
+
 def cmd_prepare(args):
     from xstilts import stages
-    stages.prepare(_settings(args.settings), args.out)
+    stages.prepare(_settings(args.settings), args.out, _hub(args))
 
 
 def cmd_train(args):
     from xstilts import stages, training
+    settings = _settings(args.settings)
+    source = args.encoder or _hub(args).model(settings["model"]["hub_id"])
     try:
-        stages.train(_settings(args.settings), args.out, args.checkpoint_dir, args.gpus,
-                     stop_after=args.stop_after)
+        stages.train(settings, args.out, args.checkpoint_dir, {"train": args.train, "dev": args.dev},
+                     source, args.gpus, stop_after=args.stop_after)
     except training.Preempted as stop:
         print(f"xstilts: {stop}; exit {EXIT_PREEMPTED} so the scheduler runs it again",
               file=sys.stderr)
@@ -70,21 +77,20 @@ def cmd_train(args):
 
 def cmd_evaluate(args):
     from xstilts import stages
-    stages.evaluate(_settings(args.settings), args.model, args.data, args.out, args.gpus,
+    settings = _settings(args.settings)
+    source = args.model or _hub(args).model(settings["model"]["hub_id"])
+    stages.evaluate(settings, source, args.data, args.out, args.batch_size, args.gpus,
                     dev_data=args.dev_data)
 
 
 def cmd_collect(args):
-    from xstilts import stages
-    files = list(args.files)
-    if args.files_from:
-        files += open(args.files_from).read().split()
-    stages.collect(files, args.out)
+    from xstilts import results
+    results.collect(args.files, args.out)
 
 
-def cmd_costs(args):
-    from xstilts import stages
-    stages.costs(args.results, _settings(args.gpus), args.out)
+def _locations(s):
+    s.add_argument("--mirror", default=None, help="hub mirror directory (default: the hub)")
+    s.add_argument("--ccgbank", default=None, help="CCGbank root")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -107,12 +113,17 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("prepare", help="load and tokenize one task split")
     s.add_argument("--settings", required=True)
     s.add_argument("--out", required=True)
+    _locations(s)
     s.set_defaults(func=cmd_prepare)
 
-    s = sub.add_parser("train", help="intermediate or target training")
+    s = sub.add_parser("train", help="intermediate training or fine-tuning")
     s.add_argument("--settings", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--checkpoint-dir", required=True)
+    s.add_argument("--train", nargs="+", required=True, help="prepared train splits, one per task")
+    s.add_argument("--dev", nargs="+", required=True, help="prepared dev splits, one per task")
+    s.add_argument("--encoder", default=None, help="start from this encoder (default: pretrained)")
+    _locations(s)
     s.add_argument("--gpus", type=int, default=1)
     s.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_train)
@@ -123,20 +134,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True)
     s.add_argument("--dev-data", default=None)
     s.add_argument("--out", required=True)
+    s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--gpus", type=int, default=1)
+    _locations(s)
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("collect", help="cell JSONs -> results/scores.parquet")
     s.add_argument("--out", required=True)
-    s.add_argument("--files-from", default=None)
-    s.add_argument("files", nargs="*")
+    s.add_argument("files", nargs="+")
     s.set_defaults(func=cmd_collect)
-
-    s = sub.add_parser("costs", help="GPU-hours per recipe and target from benchmark files")
-    s.add_argument("--results", default="results")
-    s.add_argument("--gpus", required=True, help='JSON: model -> GPUs per job')
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_costs)
 
     from xstilts.analysis.commands import register
     register(sub)

@@ -1,13 +1,13 @@
-"""Validate a grid config and resolve each job's settings (its slice of the config).
+"""Validate a grid config: refuse mistakes before any job runs, fill in the defaults.
 
 Everything here is cheap (no torch): the Snakefile calls it at parse time, and so does every
-SLURM job. A job's slice holds exactly what decides its output, so Snakemake's params
-comparison reruns a job only when its own settings change.
+SLURM job. Each job's slice of the validated config is built in `xstilts.settings`.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from importlib import resources
 from pathlib import Path
@@ -19,18 +19,12 @@ from xstilts import tasks as registry
 ALL9 = registry.INTERMEDIATE_TASKS
 BUILTIN_RECIPES = ("none", *ALL9, "all9")
 
-TRAINING_DEFAULTS = dict(lr=1e-5, adam_eps=1e-8, weight_decay=0.01, max_grad_norm=1.0,
-                         warmup_ratio=0.1, max_steps=None, grad_accum=1, max_train_examples=None,
-                         finetune="full", lora=dict(r=8, alpha=16, dropout=0.1),
-                         checkpoint_every=500, early_stopping=None)
-TARGET_EARLY_STOPPING = dict(every=1000, patience=30, dev_examples=500)
-DATA_KEYS = ("max_length", "doc_stride")
-
 
 class ConfigError(ValueError):
     """A config problem, with the key at fault and how to fix it."""
 
 
+@functools.lru_cache(maxsize=1)
 def schema() -> dict:
     text = resources.files("xstilts").joinpath("config.schema.yaml").read_text()
     return yaml.safe_load(text)
@@ -167,56 +161,3 @@ def load(path: str | Path) -> dict:
 def slice_json(value) -> str:
     """The form Snakemake compares params in: sorted JSON, so key order never reruns a job."""
     return json.dumps(value, sort_keys=True)
-
-
-# ---- resolved settings -------------------------------------------------------------------
-
-def recipe(cfg: dict, name: str) -> dict:
-    return next(r for r in cfg["recipes"] if r["name"] == name)
-
-
-def data_settings(cfg: dict, task: str) -> dict:
-    """What decides how a task's text is tokenized."""
-    merged = {**registry.TASKS[task].defaults, **cfg["tasks"].get(task, {})}
-    settings = {k: merged[k] for k in DATA_KEYS if k in merged}
-    cap = cfg["data"]["max_length"]
-    if cap and "max_length" in settings:
-        settings["max_length"] = min(settings["max_length"], cap)
-        if "doc_stride" in settings:
-            settings["doc_stride"] = min(settings["doc_stride"], cap // 2)
-    if task == "tydiqa":
-        settings["tydiqa_train"] = cfg["hub"]["tydiqa_train"]
-    return settings
-
-
-def _target_defaults(train_task: str) -> dict:
-    """Target-training defaults live on the target tasks (xnli's apply to training on mnli)."""
-    for task in registry.TASKS.values():
-        if task.role == "target" and task.train_task == train_task:
-            return task.defaults
-    raise KeyError(train_task)
-
-
-def intermediate_settings(cfg: dict, name: str) -> dict:
-    r = recipe(cfg, name)
-    per_task = {t["task"]: {**registry.TASKS[t["task"]].defaults, **cfg["tasks"].get(t["task"], {})}
-                for t in r["tasks"]}
-    first = per_task[r["tasks"][0]["task"]] if r["tasks"] else {}
-    training = {**TRAINING_DEFAULTS, **{k: v for k, v in first.items() if k not in DATA_KEYS},
-                **cfg["intermediate"], **r["training"]}
-    return {"tasks": r["tasks"], "sampling": r["sampling"] or cfg["sampling"],
-            "training": training, "data": {t: data_settings(cfg, t) for t in per_task}}
-
-
-def target_settings(cfg: dict, train_task: str) -> dict:
-    defaults = {k: v for k, v in _target_defaults(train_task).items() if k not in DATA_KEYS}
-    training = {**TRAINING_DEFAULTS, "early_stopping": TARGET_EARLY_STOPPING, **defaults,
-                **cfg["target"], **{k: v for k, v in cfg["tasks"].get(train_task, {}).items()
-                                    if k not in DATA_KEYS}}
-    return {"task": train_task, "training": training, "data": data_settings(cfg, train_task)}
-
-
-def model_settings(cfg: dict, model: str) -> dict:
-    m = cfg["models"][model]
-    return {"hub_id": m["hub_id"], "tokenizer": m["tokenizer"],
-            "retrieval_layer": m["retrieval_layer"]}

@@ -1,18 +1,65 @@
-"""The grid as pure Python: which jobs a config implies and where their outputs live.
+"""The grid as pure Python: which jobs a config implies and where every output lives.
 
-cells = model x recipe x target x language x seed. Target trainings are keyed by the training
+cells = model x recipe x target x language x seed. Fine-tunings are keyed by the training
 task (xquad and mlqa share one squad_v1 model; xnli trains on mnli); retrieval targets train
-nothing and read the intermediate encoder.
+nothing and read the intermediate encoder. This module is the one home of paths: rules,
+stages and the results code take them from here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xstilts import config
 from xstilts import tasks as registry
+from xstilts.settings import slug
 
 RESULTS = "results"
+REPORTS = "reports"
+LOGS = "logs"
+BASELINE = "none"  # the recipe without intermediate training
+
+DATA = f"{RESULTS}/data/{{tokenizer}}/{{task}}/{{language}}/{{split}}"
+RUN = f"{RESULTS}/{{model}}/{{recipe}}/seed{{seed}}"
+EVAL = RUN + "/eval/{target}/{language}.json"
+EVAL_BENCHMARK = RUN + "/eval/{target}/{language}.benchmark.tsv"
+EVAL_LOG = RUN + "/eval/{target}/{language}.log"
+RUN_SCORES = RUN + "/scores.parquet"
+RUN_COLLECT_LOG = RUN + "/collect.log"
+SCORES = f"{RESULTS}/scores.parquet"
+PREPARE_LOG = f"{LOGS}/prepare/{{tokenizer}}/{{task}}/{{language}}/{{split}}.log"
+
+
+def embedded_markers(mirror: str) -> list[str]:
+    """The embedded default's build logs in the mirror: the hub data, then the tiny model."""
+    return [f"{mirror}/.xstilts-hub.json", f"{mirror}/.xstilts-model.json"]
+
+
+@dataclass(frozen=True)
+class TrainingPaths:
+    """A training job's directory: the model it writes, its resumable checkpoint, log and
+    benchmark (the checkpoint sits beside the output, which Snakemake never deletes)."""
+
+    root: str
+
+    @property
+    def model(self) -> str:
+        return f"{self.root}/model"
+
+    @property
+    def checkpoint(self) -> str:
+        return f"{self.root}/checkpoint"
+
+    @property
+    def log(self) -> str:
+        return f"{self.root}/train.log"
+
+    @property
+    def benchmark(self) -> str:
+        return f"{self.root}/benchmark.tsv"
+
+
+INTERMEDIATE = TrainingPaths(RUN + "/intermediate")
+FINETUNE = TrainingPaths(RUN + "/finetune/{task}")
 
 
 @dataclass(frozen=True)
@@ -24,8 +71,8 @@ class Cell:
     seed: int
 
 
-def slug(hub_id: str) -> str:
-    return hub_id.replace("/", "__")
+def path(pattern: str, **job) -> str:
+    return pattern.format(**job)
 
 
 def recipes(cfg) -> list[str]:
@@ -37,113 +84,122 @@ def cells(cfg) -> list[Cell]:
             for t, langs in cfg["targets"].items() for lang in langs for s in cfg["seeds"]]
 
 
-def intermediate_jobs(cfg) -> list[dict]:
+def run_keys(cfg) -> list[dict]:
+    """model x recipe x seed: the unit whose cells are collected together."""
     return [dict(model=m, recipe=r, seed=s) for m in cfg["models"] for r in recipes(cfg)
-            if r != "none" for s in cfg["seeds"]]
+            for s in cfg["seeds"]]
 
 
-def target_jobs(cfg) -> list[dict]:
+def intermediate_jobs(cfg) -> list[dict]:
+    return [j for j in run_keys(cfg) if j["recipe"] != BASELINE]
+
+
+def finetune_jobs(cfg) -> list[dict]:
     trained = registry.training_tasks(cfg["targets"])
-    return [dict(model=m, recipe=r, task=t, seed=s) for m in cfg["models"] for r in recipes(cfg)
-            for t in trained for s in cfg["seeds"]]
+    return [{**j, "task": t} for j in run_keys(cfg) for t in trained]
 
 
 def prepare_jobs(cfg) -> list[dict]:
     """Tokenized splits, once per tokenizer x task x language x split."""
     wanted = set()
-    for tok in {m["tokenizer"] for m in cfg["models"].values()}:
+    for tok in {slug(m["tokenizer"]) for m in cfg["models"].values()}:
         for r in cfg["recipes"]:
-            for t in r["tasks"]:
-                wanted |= {(tok, t["task"], t["language"], "train"), (tok, t["task"], t["language"], "dev")}
-        for task in registry.training_tasks(cfg["targets"]):
-            wanted |= {(tok, task, "en", "train"), (tok, task, "en", "dev")}
+            wanted |= {(tok, t["task"], t["language"], split)
+                       for t in r["tasks"] for split in ("train", "dev")}
+        wanted |= {(tok, task, "en", split) for task in registry.training_tasks(cfg["targets"])
+                   for split in ("train", "dev")}
         for target, langs in cfg["targets"].items():
-            wanted |= {(tok, target, lang, "test") for lang in langs}
-            if target == "bucc":
-                wanted |= {(tok, target, lang, "dev") for lang in langs}
-    return [dict(tokenizer=slug(tok), task=t, language=lang, split=sp)
+            wanted |= {(tok, target, lang, split) for lang in langs
+                       for split in registry.TASKS[target].eval_splits}
+    return [dict(tokenizer=tok, task=t, language=lang, split=sp)
             for tok, t, lang, sp in sorted(wanted)]
 
 
-# ---- paths (Snakemake patterns: format with a job dict or use as wildcards) --------------
-
-def run_dir(model="{model}", recipe="{recipe}", seed="{seed}") -> str:
-    return f"{RESULTS}/{model}/{recipe}/seed{seed}"
-
-
-DATA = f"{RESULTS}/data/{{tokenizer}}/{{task}}/{{language}}/{{split}}"
-INTERMEDIATE = run_dir() + "/intermediate"
-TARGET = run_dir() + "/target/{task}"
-EVAL = run_dir() + "/eval/{target}/{language}.json"
-SCORES = f"{RESULTS}/scores.parquet"
-
-
-def path(pattern: str, **job) -> str:
-    return pattern.format(**job)
-
-
-def encoder_dir(cfg, model: str, recipe: str, seed) -> str | None:
-    """The encoder a recipe hands on: its intermediate model, or None for the baseline."""
-    return None if recipe == "none" else path(INTERMEDIATE, model=model, recipe=recipe, seed=seed) + "/model"
-
-
-def eval_outputs(cfg) -> list[str]:
-    return [path(EVAL, **c.__dict__) for c in cells(cfg)]
-
-
-# ---- each job's settings: its slice of the config, and nothing else ----------------------
-
-def _hub(cfg) -> dict:
-    return {"mirror": cfg["hub"]["mirror"], "ccgbank": cfg["hub"]["ccgbank"]}
-
-
-def tokenizer_id(cfg, tokenizer_slug: str) -> str:
-    return next(m["tokenizer"] for m in cfg["models"].values() if slug(m["tokenizer"]) == tokenizer_slug)
-
-
-def _training_model(cfg, model: str) -> dict:
-    m = config.model_settings(cfg, model)
-    return {"hub_id": m["hub_id"], "tokenizer": m["tokenizer"]}
-
-
-def prepare_settings(cfg, tokenizer: str, task: str, language: str, split: str) -> dict:
-    return {"hub": _hub(cfg), "tokenizer": tokenizer_id(cfg, tokenizer), "task": task,
-            "language": language, "split": split, "data": config.data_settings(cfg, task)}
-
-
-def intermediate_settings(cfg, model: str, recipe: str, seed) -> dict:
-    r = config.intermediate_settings(cfg, recipe)
-    return {"stage": "intermediate", "hub": _hub(cfg), "model": _training_model(cfg, model),
-            "seed": int(seed), "tasks": [[t["task"], t["language"]] for t in r["tasks"]],
-            "training": r["training"], "sampling": r["sampling"], "data": r["data"],
-            "encoder": None, "data_root": data_root(cfg, model)}
-
-
-def target_settings(cfg, model: str, recipe: str, task: str, seed) -> dict:
-    t = config.target_settings(cfg, task)
-    return {"stage": "target", "hub": _hub(cfg), "model": _training_model(cfg, model),
-            "seed": int(seed), "tasks": [[task, "en"]], "training": t["training"],
-            "sampling": None, "data": t["data"], "recipe": recipe,
-            "encoder": encoder_dir(cfg, model, recipe, seed), "data_root": data_root(cfg, model)}
-
-
-def eval_settings(cfg, model: str, recipe: str, target: str, language: str, seed) -> dict:
-    evaluation = {k: v for k, v in cfg["evaluation"].items() if k != "bucc_k" or target == "bucc"}
-    return {"hub": _hub(cfg), "model_name": model, "model": config.model_settings(cfg, model),
-            "recipe": recipe, "target": target, "language": language, "seed": int(seed),
-            "train_task": registry.training_task(target), "evaluation": evaluation,
-            "data": config.data_settings(cfg, target)}
-
-
-def data_root(cfg, model: str) -> str:
-    return f"{RESULTS}/data/{slug(cfg['models'][model]['tokenizer'])}"
-
+# ---- the inputs of each job ----------------------------------------------------------------
 
 def data_dir(cfg, model: str, task: str, language: str, split: str) -> str:
-    return f"{data_root(cfg, model)}/{task}/{language}/{split}"
+    tokenizer = slug(cfg["models"][model]["tokenizer"])
+    return path(DATA, tokenizer=tokenizer, task=task, language=language, split=split)
 
 
-def run_keys(cfg) -> list[dict]:
-    """model x recipe x seed: the unit whose cells are collected together."""
-    return [dict(model=m, recipe=r, seed=s) for m in cfg["models"] for r in recipes(cfg)
-            for s in cfg["seeds"]]
+def encoder_dir(model: str, recipe: str, seed) -> str | None:
+    """The encoder a recipe hands on: its intermediate model, or None for the baseline."""
+    if recipe == BASELINE:
+        return None
+    return path(INTERMEDIATE.model, model=model, recipe=recipe, seed=seed)
+
+
+def training_data(cfg, model: str, tasks: list) -> dict[str, list[str]]:
+    """{"train": [...], "dev": [...]}: one prepared split per (task, language), in order."""
+    return {split: [data_dir(cfg, model, task, language, split) for task, language in tasks]
+            for split in ("train", "dev")}
+
+
+def intermediate_tasks(cfg, recipe: str) -> list[tuple[str, str]]:
+    r = next(r for r in cfg["recipes"] if r["name"] == recipe)
+    return [(t["task"], t["language"]) for t in r["tasks"]]
+
+
+def evaluation_inputs(cfg, model: str, recipe: str, target: str, language: str, seed) -> dict:
+    """The prepared splits a cell reads, and the model: the fine-tuned one, or for retrieval
+    targets the recipe's encoder (the pretrained model for the baseline: no input)."""
+    task = registry.TASKS[target]
+    inputs = {split: data_dir(cfg, model, target, language, split) for split in task.eval_splits}
+    if task.reads_encoder:
+        encoder = encoder_dir(model, recipe, seed)
+        if encoder:
+            inputs["model"] = encoder
+    else:
+        inputs["model"] = path(FINETUNE.model, model=model, recipe=recipe, seed=seed,
+                               task=task.train_task)
+    return inputs
+
+
+def run_cells(cfg, model: str, recipe: str, seed) -> list[str]:
+    """The cell JSONs of one model x recipe x seed."""
+    return [path(EVAL, **c.__dict__) for c in cells(cfg)
+            if (c.model, c.recipe, str(c.seed)) == (model, recipe, str(seed))]
+
+
+def benchmarks(cfg) -> list[dict]:
+    """Every job's benchmark file with what the job was, for the cost accounting."""
+    jobs = [{**j, "stage": "intermediate", "task": "-", "language": "-",
+             "path": path(INTERMEDIATE.benchmark, **j)} for j in intermediate_jobs(cfg)]
+    jobs += [{**j, "stage": "finetune", "language": "-", "path": path(FINETUNE.benchmark, **j)}
+             for j in finetune_jobs(cfg)]
+    jobs += [{"model": c.model, "recipe": c.recipe, "seed": c.seed, "stage": "evaluate",
+              "task": c.target, "language": c.language, "path": path(EVAL_BENCHMARK, **c.__dict__)}
+             for c in cells(cfg)]
+    return jobs
+
+
+# ---- reports (the analysis commands write these names under REPORTS) -----------------------
+
+COSTS = f"{REPORTS}/costs.md"
+COSTS_JOBS = f"{REPORTS}/costs_jobs.csv"
+
+
+def table_outputs(targets) -> dict:
+    return {"gains_md": f"{REPORTS}/gains.md", "gains_csv": f"{REPORTS}/gains.csv",
+            "best_md": f"{REPORTS}/best_per_target.md", "best_csv": f"{REPORTS}/best_per_target.csv",
+            "per_target_md": [f"{REPORTS}/targets/{t}.md" for t in targets],
+            "per_target_csv": [f"{REPORTS}/targets/{t}.csv" for t in targets]}
+
+
+def typology_outputs() -> dict:
+    return {name: f"{REPORTS}/typology/{name}.csv"
+            for name in ("distances", "language_gains", "correlations")}
+
+
+def figure_outputs(targets) -> dict:
+    return {"per_target": [f"{REPORTS}/figures/typology_{t}.png" for t in targets],
+            "heatmap": f"{REPORTS}/figures/typology_heatmap.png"}
+
+
+def report_outputs(targets) -> list[str]:
+    """Every file of the analysis, for `rule all`."""
+    files = []
+    for outputs in (table_outputs(targets), typology_outputs(), figure_outputs(targets)):
+        for value in outputs.values():
+            files += value if isinstance(value, list) else [value]
+    return files + [COSTS, COSTS_JOBS]

@@ -65,6 +65,17 @@ class Task:
     labels: tuple[str, ...] = ()   # label names; empty = read from the data (ccg)
     train_task: str | None = None  # target tasks: the task whose English train split trains it
     defaults: dict = field(default_factory=dict)  # recipe defaults (SPEC section 4)
+    category: str | None = None    # XTREME score category (targets)
+    eval_splits: tuple[str, ...] = ("test",)  # splits an evaluation reads (bucc: dev too)
+    options: tuple[str, ...] = ()  # `hub.*` config keys the loader takes (tydiqa_train)
+    repos: tuple[str, ...] = ()    # hub datasets read (their content decides the data)
+    ccgbank: bool = False          # reads the licensed CCGbank (hub.ccgbank)
+    caveat: str | None = None      # written into every cell's JSON
+
+    @property
+    def reads_encoder(self) -> bool:
+        """Retrieval targets train nothing: they embed with the recipe's encoder as is."""
+        return self.role == "target" and self.train_task is None
 
 
 # ---- loaders: hub rows -> canonical rows ---------------------------------------------------
@@ -140,12 +151,12 @@ def tydiqa_prefix(language: str) -> str:
     return LANGUAGE_NAMES[language].lower() + "-"
 
 
-def _load_tydiqa(hub, split, language, all_languages_train=False):
+def _load_tydiqa(hub, split, language, tydiqa_train="english"):
     """GoldP rows of one language (ids carry the language name). XTREME trains on English
-    only; `all_languages_train` is the reference code's choice (multilingual training rows)."""
+    only; `tydiqa_train: all` is the reference code's choice (multilingual training rows)."""
     hub_split = {"train": "train", "dev": "validation", "test": "validation"}[split]
     ds = hub.dataset("google/xtreme", "tydiqa", split=hub_split)
-    if not (split == "train" and all_languages_train):
+    if not (split == "train" and tydiqa_train == "all"):
         prefix = tydiqa_prefix(language)
         ds = ds.filter(lambda r: r["id"].startswith(prefix))
     return ds.select_columns(["id", "context", "question", "answers"])
@@ -226,6 +237,7 @@ def _load_bucc(hub, split, language):
 
 _INTERMEDIATE = dict(lr=1e-5, epochs=3, batch_size=4, max_length=256)
 _QA = dict(max_length=384, doc_stride=128)
+XTREME = ("google/xtreme",)
 
 
 def _langs(task):
@@ -236,51 +248,67 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     # intermediate (English)
     Task("anli_plus", "intermediate", "pair_classification",
          "facebook/anli r1-r3 + nyu-mll/glue mnli + stanfordnlp/snli", "accuracy",
-         _load_anli_plus, labels=XNLI_LABELS, defaults=_INTERMEDIATE),
+         _load_anli_plus, labels=XNLI_LABELS, defaults=_INTERMEDIATE,
+         repos=("facebook/anli", "nyu-mll/glue", "stanfordnlp/snli")),
     Task("mnli", "intermediate", "pair_classification", "nyu-mll/glue mnli", "accuracy",
-         _glue("mnli", dev="validation_matched"), labels=XNLI_LABELS, defaults=_INTERMEDIATE),
+         _glue("mnli", dev="validation_matched"), labels=XNLI_LABELS, defaults=_INTERMEDIATE,
+         repos=("nyu-mll/glue",)),
     Task("qqp", "intermediate", "pair_classification", "nyu-mll/glue qqp", "accuracy_f1_mean",
-         _glue("qqp"), labels=("not_duplicate", "duplicate"), defaults=_INTERMEDIATE),
+         _glue("qqp"), labels=("not_duplicate", "duplicate"), defaults=_INTERMEDIATE,
+         repos=("nyu-mll/glue",)),
     Task("squad_v2", "intermediate", "extractive_qa", "rajpurkar/squad_v2", "em_f1_mean",
-         _squad_like("rajpurkar/squad_v2", "squad_v2"), defaults={**_INTERMEDIATE, **_QA}),
+         _squad_like("rajpurkar/squad_v2", "squad_v2"), defaults={**_INTERMEDIATE, **_QA},
+         repos=("rajpurkar/squad_v2",)),
     Task("squad_v1", "intermediate", "extractive_qa", "rajpurkar/squad", "em_f1_mean",
-         _squad_like("rajpurkar/squad", "plain_text"), defaults={**_INTERMEDIATE, **_QA}),
+         _squad_like("rajpurkar/squad", "plain_text"), defaults={**_INTERMEDIATE, **_QA},
+         repos=("rajpurkar/squad",)),
     Task("hellaswag", "intermediate", "multiple_choice",
          "Rowan/hellaswag@refs/convert/parquet", "accuracy", _load_hellaswag,
-         labels=tuple("0123"), defaults=_INTERMEDIATE),
+         labels=tuple("0123"), defaults=_INTERMEDIATE, repos=("Rowan/hellaswag",)),
     Task("ccg", "intermediate", "tagging", "CCGbank AUTO files (user-supplied path)",
-         "token_accuracy", _load_ccg, defaults=_INTERMEDIATE),
+         "token_accuracy", _load_ccg, defaults=_INTERMEDIATE, ccgbank=True),
     Task("cosmosqa", "intermediate", "multiple_choice",
          "allenai/cosmos_qa@refs/convert/parquet", "accuracy", _load_cosmosqa,
-         labels=tuple("0123"), defaults=_INTERMEDIATE),
+         labels=tuple("0123"), defaults=_INTERMEDIATE, repos=("allenai/cosmos_qa",)),
     Task("commonsenseqa", "intermediate", "multiple_choice", "tau/commonsense_qa", "accuracy",
-         _load_commonsenseqa, labels=tuple("01234"), defaults=_INTERMEDIATE),
+         _load_commonsenseqa, labels=tuple("01234"), defaults=_INTERMEDIATE,
+         repos=("tau/commonsense_qa",)),
     # XTREME targets (zero-shot: trained on English, scored per language)
     Task("xnli", "target", "pair_classification", "google/xtreme XNLI", "accuracy", _load_xnli,
          _langs("xnli"), XNLI_LABELS, train_task="mnli", defaults=dict(lr=1e-5, epochs=2,
-                                                                       batch_size=32, max_length=256)),
+                                                                       batch_size=32, max_length=256),
+         category="classification", repos=XTREME),
     Task("pawsx", "target", "pair_classification", "google/xtreme PAWS-X.<lang>", "accuracy",
          _load_pawsx, _langs("pawsx"), ("0", "1"), train_task="pawsx",
-         defaults=dict(lr=1e-5, epochs=5, batch_size=32, max_length=256)),
+         defaults=dict(lr=1e-5, epochs=5, batch_size=32, max_length=256),
+         category="classification", repos=XTREME),
     Task("udpos", "target", "tagging", "google/xtreme udpos.<Language>", "f1", _load_udpos,
          _langs("udpos"), UPOS_TAGS, train_task="udpos",
-         defaults=dict(lr=1e-5, epochs=10, batch_size=32, max_length=256)),
+         defaults=dict(lr=1e-5, epochs=10, batch_size=32, max_length=256),
+         category="structured_prediction", repos=XTREME),
     Task("panx", "target", "tagging", "google/xtreme PAN-X.<lang>", "f1", _load_panx,
          _langs("panx"), NER_TAGS, train_task="panx",
-         defaults=dict(lr=1e-5, epochs=10, batch_size=32, max_length=256)),
+         defaults=dict(lr=1e-5, epochs=10, batch_size=32, max_length=256),
+         category="structured_prediction", repos=XTREME),
     Task("xquad", "target", "extractive_qa", "google/xtreme XQuAD.<lang>", "em_f1_mean",
          _load_xquad, _langs("xquad"), train_task="squad_v1",
-         defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA)),
+         defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA),
+         category="question_answering", repos=XTREME),
     Task("mlqa", "target", "extractive_qa", "google/xtreme MLQA.<lang>.<lang>", "em_f1_mean",
          _load_mlqa, _langs("mlqa"), train_task="squad_v1",
-         defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA)),
+         defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA),
+         category="question_answering", repos=XTREME),
     Task("tydiqa", "target", "extractive_qa", "google/xtreme tydiqa (GoldP)", "em_f1_mean",
          _load_tydiqa, _langs("tydiqa"), train_task="tydiqa",
-         defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA)),
+         defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA),
+         category="question_answering", repos=XTREME, options=("tydiqa_train",)),
     Task("bucc", "target", "retrieval", "google/xtreme bucc18.<lang> (gold pairs only)", "f1",
-         _load_bucc, _langs("bucc"), defaults=dict(max_length=512)),
+         _load_bucc, _langs("bucc"), defaults=dict(max_length=512),
+         category="retrieval", repos=XTREME, eval_splits=("test", "dev"),
+         caveat="hub bucc18 holds gold pairs only (no distractors): mining is easier than BUCC 2018"),
     Task("tatoeba", "target", "retrieval", "google/xtreme tatoeba.<iso639-3>", "accuracy",
-         _load_tatoeba, _langs("tatoeba"), defaults=dict(max_length=512)),
+         _load_tatoeba, _langs("tatoeba"), defaults=dict(max_length=512),
+         category="retrieval", repos=XTREME),
 ]}
 
 INTERMEDIATE_TASKS = tuple(n for n, t in TASKS.items() if t.role == "intermediate")
@@ -295,7 +323,7 @@ def training_task(target: str) -> str | None:
 def training_tasks(targets) -> list[str]:
     """Distinct training tasks of some targets, in registry order (xquad+mlqa share squad_v1)."""
     wanted = {training_task(t) for t in targets} - {None}
-    return [n for n in TASKS if n in wanted] + sorted(wanted - set(TASKS))
+    return [n for n in TASKS if n in wanted]
 
 
 def table() -> list[dict]:

@@ -1,11 +1,12 @@
-# Validation, shared names and input functions. Kept cheap: every SLURM job re-parses it.
-from pathlib import Path
+# Validation, shared names and input functions (no rules here). Kept cheap: every SLURM job
+# re-parses it. Paths come from xstilts.grid, each job's settings from xstilts.settings.
+import shlex
 
 from snakemake.exceptions import WorkflowError
 
 from xstilts import config as xconfig
 from xstilts import grid
-from xstilts import tasks as registry
+from xstilts import settings as job_settings
 
 try:
     CFG = xconfig.validate(config)
@@ -13,10 +14,11 @@ except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
 
 TARGETS = list(CFG["targets"])
+ENV = "../../envs/xstilts.yaml"  # conda: used with --sdm conda; pip installs need none
 MIRROR = CFG["hub"]["mirror"]
 EMBEDDED = (
-    [f"{MIRROR}/.xstilts-hub.json", f"{MIRROR}/.xstilts-model.json"] if CFG["embedded"] else []
-)
+    grid.embedded_markers(MIRROR) if CFG["embedded"] else []
+)  # inputs of every job
 
 
 wildcard_constraints:
@@ -30,14 +32,55 @@ wildcard_constraints:
     split="train|dev|test",
 
 
-def settings(kind):
+def job_settings_json(build):
     """A params function: the job's own config slice as sorted JSON (Snakemake compares it)."""
-    build = getattr(grid, f"{kind}_settings")
     return lambda w: xconfig.slice_json(build(CFG, **w))
+
+
+def runtime_args(evaluation=False):
+    """Arguments that do not decide a result: where the data lies, the optional model inputs,
+    the evaluation batch size. A param function that takes `input` is a derived param, which
+    Snakemake leaves out of its staleness check: moving the mirror reruns nothing."""
+    runtime = job_settings.runtime(CFG)
+
+    def args(w, input):
+        found = {"--mirror": runtime["mirror"], "--ccgbank": runtime["ccgbank"]}
+        for key, flag in (
+            ("encoder", "--encoder"),
+            ("model", "--model"),
+            ("dev", "--dev-data"),
+        ):
+            if key in input.keys():
+                found[flag] = input[key]
+        if evaluation:
+            found["--batch-size"] = runtime["eval_batch_size"]
+        return " ".join(
+            f"{flag} {shlex.quote(str(v))}" for flag, v in found.items() if v
+        )
+
+    return args
 
 
 def model_resources(key):
     return lambda w: CFG["models"][w.model]["resources"][key]
+
+
+def intermediate_inputs(w):
+    tasks = grid.intermediate_tasks(CFG, w.recipe)
+    return {**grid.training_data(CFG, w.model, tasks), "embedded": EMBEDDED}
+
+
+def finetune_inputs(w):
+    inputs = {
+        **grid.training_data(CFG, w.model, [(w.task, "en")]),
+        "embedded": EMBEDDED,
+    }
+    encoder = grid.encoder_dir(w.model, w.recipe, w.seed)
+    return {**inputs, "encoder": encoder} if encoder else inputs
+
+
+def evaluation_inputs(w):
+    return {**grid.evaluation_inputs(CFG, **w), "embedded": EMBEDDED}
 
 
 onstart:

@@ -6,9 +6,13 @@ rule prepare:
         EMBEDDED,
     output:
         directory(grid.DATA),
-    params:
-        settings=settings("prepare"),
     log:
-        "logs/prepare/{tokenizer}/{task}/{language}/{split}.log",
+        grid.PREPARE_LOG,
+    conda:
+        ENV
+    params:
+        settings=job_settings_json(job_settings.prepare),
+        runtime=runtime_args(),
     shell:
-        "OMP_NUM_THREADS=1 xstilts prepare --settings {params.settings:q} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS=1 xstilts prepare --settings {params.settings:q} {params.runtime}"
+        " --out {output:q} > {log:q} 2>&1"

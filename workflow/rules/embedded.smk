@@ -1,25 +1,36 @@
 # The offline embedded default: a synthetic hub mirror and a tiny model pretrained on it.
+import os
+
 if CFG["embedded"]:
 
     rule embedded_hub:
         output:
-            f"{MIRROR}/.xstilts-hub.json",
+            EMBEDDED[0],
+        log:
+            f"{grid.LOGS}/embedded/hub.log",
+        conda:
+            ENV
         params:
+            mirror=lambda w, output: os.path.dirname(output[0]),
             settings=xconfig.slice_json(
                 {k: v for k, v in CFG["embedded"].items() if k != "model"}
             ),
-        log:
-            "logs/embedded/hub.log",
         shell:
-            "xstilts embedded-hub --mirror {MIRROR} --settings {params.settings:q} > {log} 2>&1"
-            " && cp {log} {output}"
+            "xstilts embedded-hub --mirror {params.mirror:q} --settings {params.settings:q}"
+            " > {log:q} 2>&1 && cp {log:q} {output:q}"
 
     rule embedded_model:
         input:
-            rules.embedded_hub.output,
+            EMBEDDED[0],
         output:
-            f"{MIRROR}/.xstilts-model.json",
+            EMBEDDED[1],
+        log:
+            f"{grid.LOGS}/embedded/model.log",
+        conda:
+            ENV
+        threads: 1  # the build pins one thread: identical weights on every machine
         params:
+            mirror=lambda w, output: os.path.dirname(output[0]),
             settings=xconfig.slice_json(
                 {
                     "repo_id": next(iter(CFG["models"].values()))["hub_id"],
@@ -27,9 +38,6 @@ if CFG["embedded"]:
                     "model": CFG["embedded"]["model"],
                 }
             ),
-        threads: 1  # the build pins one thread: identical weights on every machine
-        log:
-            "logs/embedded/model.log",
         shell:
-            "OMP_NUM_THREADS={threads} xstilts embedded-model --mirror {MIRROR}"
-            " --settings {params.settings:q} > {log} 2>&1 && cp {log} {output}"
+            "OMP_NUM_THREADS={threads} xstilts embedded-model --mirror {params.mirror:q}"
+            " --settings {params.settings:q} > {log:q} 2>&1 && cp {log:q} {output:q}"

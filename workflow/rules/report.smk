@@ -1,77 +1,119 @@
-# Analysis and HTML report: results/scores.parquet -> reports/ (tables, typology, figures).
-# Included from the top-level Snakefile, which defines TARGETS (target task names in the config).
-# Config (optional): analysis: {n_resamples: int, seed: int, alpha: float, confidence: float}.
-# Only the `analysis` slice is a param, serialised with sorted keys, so that unrelated config
-# changes do not rerun these rules. `snakemake --report reports/report.html` collects the
-# outputs marked report().
-import json
+# Analysis and HTML report: results/scores.parquet -> reports/ (tables, typology, figures,
+# costs). Only the validated `analysis` slice is a param, so unrelated config changes do not
+# rerun these rules. `snakemake --report reports/report.html` collects the report() outputs.
 
-ANALYSIS_SCORES = "results/scores.parquet"
-ANALYSIS_OUT = "reports"
-ANALYSIS_PARAMS = json.dumps(config.get("analysis", {}), sort_keys=True)
+import os
 
-
-def report_outputs(targets=None):
-    """Every file the analysis rules produce, for the Snakefile's `rule all`."""
-    targets = list(TARGETS if targets is None else targets)
-    tables = [f"{ANALYSIS_OUT}/{name}" for name in
-              ("gains.md", "gains.csv", "best_per_target.md", "best_per_target.csv")]
-    per_target = [f"{ANALYSIS_OUT}/targets/{t}.{ext}" for t in targets for ext in ("md", "csv")]
-    typology = [f"{ANALYSIS_OUT}/typology/{name}.csv" for name in ("distances", "language_gains", "correlations")]
-    figures = [f"{ANALYSIS_OUT}/figures/typology_{t}.png" for t in targets]
-    return tables + per_target + typology + figures + [f"{ANALYSIS_OUT}/figures/typology_heatmap.png"]
+TABLES = grid.table_outputs(TARGETS)
+TYPOLOGY = grid.typology_outputs()
+FIGURES = grid.figure_outputs(TARGETS)
 
 
 rule analysis_tables:
     input:
-        ANALYSIS_SCORES,
+        grid.SCORES,
     output:
-        gains_md=report(f"{ANALYSIS_OUT}/gains.md", caption="../report/gains.rst", category="1. Gain tables"),
-        gains_csv=report(f"{ANALYSIS_OUT}/gains.csv", caption="../report/gains.rst", category="1. Gain tables"),
-        best_md=report(f"{ANALYSIS_OUT}/best_per_target.md", caption="../report/best.rst",
-                       category="1. Gain tables"),
-        best_csv=f"{ANALYSIS_OUT}/best_per_target.csv",
-        per_target_md=report(expand(f"{ANALYSIS_OUT}/targets/{{target}}.md", target=TARGETS),
-                             caption="../report/target_table.rst", category="2. Per-target tables"),
-        per_target_csv=expand(f"{ANALYSIS_OUT}/targets/{{target}}.csv", target=TARGETS),
+        gains_md=report(
+            TABLES["gains_md"],
+            caption="../report/gains.rst",
+            category="1. Gain tables",
+        ),
+        gains_csv=report(
+            TABLES["gains_csv"],
+            caption="../report/gains.rst",
+            category="1. Gain tables",
+        ),
+        best_md=report(
+            TABLES["best_md"], caption="../report/best.rst", category="1. Gain tables"
+        ),
+        best_csv=TABLES["best_csv"],
+        per_target_md=report(
+            TABLES["per_target_md"],
+            caption="../report/target_table.rst",
+            category="2. Per-target tables",
+        ),
+        per_target_csv=TABLES["per_target_csv"],
     log:
-        f"{ANALYSIS_OUT}/logs/tables.log",
+        f"{grid.LOGS}/analysis/tables.log",
+    conda:
+        ENV
+    params:
+        out=lambda w, output: os.path.dirname(output.gains_md),
+        targets=TARGETS,
     shell:
-        "xstilts tables --scores {input:q} --out {ANALYSIS_OUT} --targets {TARGETS} > {log:q} 2>&1"
+        "xstilts tables --scores {input:q} --out {params.out:q} --targets {params.targets:q}"
+        " > {log:q} 2>&1"
 
 
 rule analysis_typology:
     input:
-        ANALYSIS_SCORES,
+        grid.SCORES,
     output:
-        distances=report(f"{ANALYSIS_OUT}/typology/distances.csv", caption="../report/distances.rst",
-                         category="3. Typology"),
-        gains=f"{ANALYSIS_OUT}/typology/language_gains.csv",
-        correlations=report(f"{ANALYSIS_OUT}/typology/correlations.csv", caption="../report/correlations.rst",
-                            category="3. Typology"),
-    params:
-        analysis=ANALYSIS_PARAMS,
+        distances=report(
+            TYPOLOGY["distances"],
+            caption="../report/distances.rst",
+            category="3. Typology",
+        ),
+        gains=TYPOLOGY["language_gains"],
+        correlations=report(
+            TYPOLOGY["correlations"],
+            caption="../report/correlations.rst",
+            category="3. Typology",
+        ),
     log:
-        f"{ANALYSIS_OUT}/logs/typology.log",
+        f"{grid.LOGS}/analysis/typology.log",
+    conda:
+        ENV
+    params:
+        out=lambda w, output: os.path.dirname(os.path.dirname(output.distances)),
+        analysis=xconfig.slice_json(CFG["analysis"]),
     shell:
-        "xstilts typology --scores {input:q} --out {ANALYSIS_OUT} --analysis-config {params.analysis:q}"
-        " > {log:q} 2>&1"
+        "xstilts typology --scores {input:q} --out {params.out:q}"
+        " --analysis-config {params.analysis:q} > {log:q} 2>&1"
 
 
 rule analysis_figures:
     input:
-        gains=rules.analysis_typology.output.gains,
-        correlations=rules.analysis_typology.output.correlations,
+        gains=TYPOLOGY["language_gains"],
+        correlations=TYPOLOGY["correlations"],
     output:
-        per_target=report(expand(f"{ANALYSIS_OUT}/figures/typology_{{target}}.png", target=TARGETS),
-                          caption="../report/typology_figure.rst", category="4. Typology figures"),
-        heatmap=report(f"{ANALYSIS_OUT}/figures/typology_heatmap.png", caption="../report/heatmap.rst",
-                       category="4. Typology figures"),
-    params:
-        analysis=ANALYSIS_PARAMS,
+        per_target=report(
+            FIGURES["per_target"],
+            caption="../report/typology_figure.rst",
+            category="4. Typology figures",
+        ),
+        heatmap=report(
+            FIGURES["heatmap"],
+            caption="../report/heatmap.rst",
+            category="4. Typology figures",
+        ),
     log:
-        f"{ANALYSIS_OUT}/logs/figures.log",
+        f"{grid.LOGS}/analysis/figures.log",
+    conda:
+        ENV
+    params:
+        out=lambda w, output: os.path.dirname(os.path.dirname(output.heatmap)),
+        targets=TARGETS,
+        analysis=xconfig.slice_json(CFG["analysis"]),
     shell:
-        "xstilts typology-figures --out {ANALYSIS_OUT} --targets {TARGETS} --analysis-config {params.analysis:q}"
-        " > {log:q} 2>&1"
+        "xstilts typology-figures --out {params.out:q} --targets {params.targets:q}"
+        " --analysis-config {params.analysis:q} > {log:q} 2>&1"
 
+
+rule costs:
+    """Compute spent: GPU-hours per recipe and per target from every job's benchmark file."""
+    input:
+        grid.SCORES,  # after every job of the grid
+    output:
+        report(grid.COSTS, caption="../report/costs.rst", category="5. Costs"),
+        grid.COSTS_JOBS,
+    log:
+        f"{grid.LOGS}/costs.log",
+    conda:
+        ENV
+    params:
+        gpus={m: v["resources"]["gpus"] for m, v in CFG["models"].items()},
+    run:
+        from xstilts import results
+
+        results.costs(grid.benchmarks(CFG), params.gpus, grid.REPORTS)

@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from xstilts.analysis.typology import DEFAULTS
+from xstilts.config import schema
 
-ANALYSIS_KEYS = tuple(DEFAULTS)  # n_resamples, seed, alpha, confidence
+# n_resamples, seed, alpha, confidence: defaults from the config schema's `analysis` block
+DEFAULTS = {k: v["default"] for k, v in schema()["properties"]["analysis"]["properties"].items()}
+ANALYSIS_KEYS = tuple(DEFAULTS)
 
 
 def analysis_settings(args: argparse.Namespace) -> dict:
-    """DEFAULTS, overridden by --analysis-config (the workflow's JSON slice), then by flags."""
+    """The schema's defaults, overridden by --analysis-config (the workflow's validated
+    slice), then by flags."""
     settings = dict(DEFAULTS)
     settings.update(json.loads(args.analysis_config or "{}"))
     for key in ANALYSIS_KEYS:

@@ -59,7 +59,9 @@ def fit_with_band(ax, x, y, seed: int) -> None:
             lines.append(np.polyval(np.polyfit(x[pick], y[pick], 1), grid))
     if lines:
         low, high = np.percentile(lines, [2.5, 97.5], axis=0)
+        limits = ax.get_ylim()  # set by the points: a wild band must not rescale the panel
         ax.fill_between(grid, low, high, color="grey", alpha=0.25, linewidth=0)
+        ax.set_ylim(limits)
 
 
 def panel_title(kind: str, stats_row) -> str:

@@ -25,7 +25,6 @@ CORRELATION_COLUMNS = [
     "partial_pearson", "partial_pearson_p", "partial_pearson_q",
     "languages", "reason",
 ]
-DEFAULTS = {"n_resamples": 9999, "seed": 0, "alpha": 0.05, "confidence": 0.95}
 
 
 def language_gains(primary: pd.DataFrame) -> pd.DataFrame:
@@ -80,8 +79,8 @@ def distances_report() -> pd.DataFrame:
     return load_uriel_distances()[["iso639_1", "iso639_3", "family", *DISTANCE_KINDS, "notes"]]
 
 
-def write_typology(scores_frame: pd.DataFrame, out_dir: str | Path, n_resamples: int = DEFAULTS["n_resamples"],
-                   seed: int = DEFAULTS["seed"], confidence: float = DEFAULTS["confidence"]) -> list[Path]:
+def write_typology(scores_frame: pd.DataFrame, out_dir: str | Path, *, n_resamples: int, seed: int,
+                   confidence: float) -> list[Path]:
     """Write typology/distances.csv, typology/language_gains.csv and typology/correlations.csv."""
     typology_dir = Path(out_dir) / "typology"
     joined = with_typology(language_gains(tables.primary_scores(scores_frame)))

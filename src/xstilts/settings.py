@@ -1,0 +1,173 @@
+"""The settings of each job: the slice of the validated config that decides its output.
+
+Snakemake compares a job's settings (sorted JSON) to rerun it exactly when they change, so a
+slice holds what decides the result and nothing else: not where the hub mirror or CCGbank
+lies (a location is not a setting; what is there is, see `data_revision`), not the
+evaluation batch size (it does not change a score on CPU).
+
+Training settings stack in layers, highest last:
+  x-training-defaults in the schema  <  the task registry (SPEC section 4)
+  <  the phase block (`intermediate` / `target`)  <  `tasks.<task>`  <  the recipe's `training`.
+A multi-task recipe takes from the registry and `tasks.<task>` layers only the keys its tasks
+agree on. Nested blocks (`lora`, `early_stopping`) merge key by key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+from xstilts import config
+from xstilts import tasks as registry
+
+DATA_KEYS = ("max_length", "doc_stride")  # decide tokenization, not training
+PHASE_BLOCKS = {"intermediate": "intermediate", "finetune": "target"}
+
+
+def slug(hub_id: str) -> str:
+    """A hub id as one path component (tokenized data is shared per tokenizer)."""
+    return hub_id.replace("/", "__")
+
+
+def training_defaults(phase: str) -> dict:
+    layers = config.schema()["x-training-defaults"]
+    return {**layers["common"], **layers.get(phase, {})}
+
+
+def _stack(*layers: dict) -> dict:
+    merged: dict = {}
+    for layer in layers:
+        for key, value in layer.items():
+            old = merged.get(key)
+            merged[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+    return merged
+
+
+def _agreed(layers: list[dict]) -> dict:
+    """The training keys that every task's layer sets to the same value."""
+    if not layers:
+        return {}
+    return {k: v for k, v in layers[0].items()
+            if k not in DATA_KEYS and all(k in other and other[k] == v for other in layers[1:])}
+
+
+def _finish(training: dict) -> dict:
+    early = training.get("early_stopping")
+    if isinstance(early, dict):  # a partial block takes the rest from the defaults
+        training["early_stopping"] = {**training_defaults("finetune")["early_stopping"], **early}
+    return training
+
+
+def finetune_defaults(train_task: str) -> dict:
+    """Target-training defaults are declared on the targets (xnli's apply to training on mnli)."""
+    return next(t.defaults for t in registry.TASKS.values()
+                if t.role == "target" and t.train_task == train_task)
+
+
+def intermediate_training(cfg: dict, recipe: dict) -> dict:
+    tasks = [t["task"] for t in recipe["tasks"]]
+    return _finish(_stack(training_defaults("intermediate"),
+                          _agreed([registry.TASKS[t].defaults for t in tasks]), cfg["intermediate"],
+                          _agreed([cfg["tasks"].get(t, {}) for t in tasks]), recipe["training"]))
+
+
+def finetune_training(cfg: dict, train_task: str) -> dict:
+    return _finish(_stack(training_defaults("finetune"), _agreed([finetune_defaults(train_task)]),
+                          cfg["target"], _agreed([cfg["tasks"].get(train_task, {})])))
+
+
+def data(cfg: dict, task: str) -> dict:
+    """What decides how a task's text is tokenized."""
+    merged = {**registry.TASKS[task].defaults, **cfg["tasks"].get(task, {})}
+    settings = {k: merged[k] for k in DATA_KEYS if k in merged}
+    cap = cfg["data"]["max_length"]
+    if cap and "max_length" in settings:
+        settings["max_length"] = min(settings["max_length"], cap)
+        if "doc_stride" in settings:
+            settings["doc_stride"] = min(settings["doc_stride"], cap // 2)
+    for option in registry.TASKS[task].options:
+        settings[option] = cfg["hub"][option]
+    return settings
+
+
+def model_record(cfg: dict, name: str) -> dict:
+    m = cfg["models"][name]
+    return {"hub_id": m["hub_id"], "tokenizer": m["tokenizer"],
+            "retrieval_layer": m["retrieval_layer"]}
+
+
+def find_recipe(cfg: dict, name: str) -> dict:
+    return next(r for r in cfg["recipes"] if r["name"] == name)
+
+
+def tokenizer_id(cfg: dict, tokenizer_slug: str) -> str:
+    return next(m["tokenizer"] for m in cfg["models"].values()
+                if slug(m["tokenizer"]) == tokenizer_slug)
+
+
+@functools.lru_cache(maxsize=None)
+def _tree_fingerprint(root: str) -> str:
+    """Names and sizes of the files under a directory: cheap enough for every parse."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(root)}\0{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def data_revision(cfg: dict, task: str) -> dict:
+    """What identifies the data a task reads. The embedded default is an input file of every
+    job (its rebuild reruns them); a local mirror or CCGbank by its files' names and sizes;
+    the hub by the revision read (main)."""
+    t = registry.TASKS[task]
+    if cfg["embedded"]:
+        return {"embedded": {k: v for k, v in cfg["embedded"].items() if k != "model"}}
+    mirror = cfg["hub"]["mirror"]
+    revision = {repo: _tree_fingerprint(str(Path(mirror) / repo)) if mirror else "main"
+                for repo in t.repos if not mirror or (Path(mirror) / repo).is_dir()}
+    if t.ccgbank and cfg["hub"]["ccgbank"] and Path(cfg["hub"]["ccgbank"]).is_dir():
+        revision["ccgbank"] = _tree_fingerprint(cfg["hub"]["ccgbank"])
+    return revision
+
+
+# ---- one function per rule ----------------------------------------------------------------
+
+def prepare(cfg: dict, tokenizer: str, task: str, language: str, split: str) -> dict:
+    return {"tokenizer": tokenizer_id(cfg, tokenizer), "task": task, "language": language,
+            "split": split, "data": data(cfg, task), "revision": data_revision(cfg, task)}
+
+
+def _training_model(cfg: dict, name: str) -> dict:
+    m = model_record(cfg, name)
+    return {"hub_id": m["hub_id"], "tokenizer": m["tokenizer"]}
+
+
+def intermediate(cfg: dict, model: str, recipe: str, seed) -> dict:
+    r = find_recipe(cfg, recipe)
+    return {"stage": "intermediate", "model": _training_model(cfg, model), "seed": int(seed),
+            "tasks": [[t["task"], t["language"]] for t in r["tasks"]],
+            "training": intermediate_training(cfg, r), "sampling": r["sampling"] or cfg["sampling"],
+            "data": {t["task"]: data(cfg, t["task"]) for t in r["tasks"]}}
+
+
+def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
+    return {"stage": "finetune", "model": _training_model(cfg, model), "seed": int(seed),
+            "tasks": [[task, "en"]], "training": finetune_training(cfg, task), "sampling": None,
+            "data": {task: data(cfg, task)}, "recipe": recipe}
+
+
+def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> dict:
+    evaluation = {k: v for k, v in cfg["evaluation"].items()
+                  if k not in ("batch_size",) and (k != "bucc_k" or target == "bucc")}
+    return {"model_name": model, "model": model_record(cfg, model), "recipe": recipe,
+            "target": target, "language": language, "seed": int(seed),
+            "train_task": registry.training_task(target), "evaluation": evaluation,
+            "data": data(cfg, target)}
+
+
+def runtime(cfg: dict) -> dict:
+    """What a job needs that does not decide its result (where data lies, the evaluation
+    batch size): the rules pass it as a derived param, which Snakemake does not compare."""
+    return {"mirror": cfg["hub"]["mirror"], "ccgbank": cfg["hub"]["ccgbank"],
+            "eval_batch_size": cfg["evaluation"]["batch_size"]}
