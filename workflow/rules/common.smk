@@ -43,15 +43,15 @@ def runtime_args(evaluation=False):
     Snakemake leaves out of its staleness check: moving the mirror reruns nothing."""
     runtime = job_settings.runtime(CFG)
 
+    optional = (
+        {"model": "--model", "dev": "--dev-data"}
+        if evaluation
+        else {"encoder": "--encoder"}
+    )
+
     def args(w, input):
         found = {"--mirror": runtime["mirror"], "--ccgbank": runtime["ccgbank"]}
-        for key, flag in (
-            ("encoder", "--encoder"),
-            ("model", "--model"),
-            ("dev", "--dev-data"),
-        ):
-            if key in input.keys():
-                found[flag] = input[key]
+        found.update({f: input[k] for k, f in optional.items() if k in input.keys()})
         if evaluation:
             found["--batch-size"] = runtime["eval_batch_size"]
         return " ".join(
