@@ -88,5 +88,6 @@ def test_settings_resolution(paper):
     assert config.target_settings(cfg, "udpos")["training"]["epochs"] == 4
     assert config.target_settings(cfg, "pawsx")["training"]["epochs"] == 5
     squad = config.target_settings(cfg, "squad_v1")
-    assert squad["training"]["batch_size"] == 16 and squad["data"] == {"max_length": 384, "doc_stride": 128}
+    assert squad["training"]["batch_size"] == 16 and squad["data"] == {"max_length": 384, "doc_stride": 128,
+                                                                   "qa_windows": "reference"}
     assert config.data_settings(cfg, "tydiqa")["tydiqa_train"] == "english"

@@ -137,10 +137,14 @@ def validate(raw: dict) -> dict:
            "hub.mirror, e.g. resources/hub.")
     for name, model in cfg["models"].items():
         model.setdefault("tokenizer", model["hub_id"])
-        model.setdefault("retrieval_layer", None)
         _check("/" not in name and name not in ("data",),
                f"config key models.{name}: a model name is a path component; drop '/' (the hub id "
                f"goes in hub_id).")
+        model.setdefault("retrieval_layer", registry.RETRIEVAL_LAYERS.get(model["hub_id"]))
+        _check(model["retrieval_layer"] is not None or not set(cfg["targets"]) & {"bucc", "tatoeba"},
+               f"config key models.{name}.retrieval_layer: no reference layer is known for "
+               f"{model['hub_id']!r} (known: {', '.join(registry.RETRIEVAL_LAYERS)}). Fix: set "
+               f"the hidden state to pool for bucc/tatoeba (0 = embeddings; 14 of 24 in XTREME).")
     return cfg
 
 
@@ -186,6 +190,8 @@ def data_settings(cfg: dict, task: str) -> dict:
             settings["doc_stride"] = min(settings["doc_stride"], cap // 2)
     if task == "tydiqa":
         settings["tydiqa_train"] = cfg["hub"]["tydiqa_train"]
+    if registry.TASKS[task].format == "extractive_qa":
+        settings["qa_windows"] = cfg["data"]["qa_windows"]
     return settings
 
 
