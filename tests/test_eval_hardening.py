@@ -8,7 +8,7 @@ import datasets
 import numpy as np
 import pytest
 
-from test_qa_format import TEXTS, as_batch, build_tokenizer, qa
+from test_qa_format import REAL_SAMPLES, TEXTS, as_batch, build_tokenizer, qa
 from xstilts import config, evaluation, metrics, stages
 from xstilts.formats import encode_fn, qa as qa_format
 from xstilts.tasks import RETRIEVAL_LAYERS, UPOS_TAGS
@@ -86,6 +86,40 @@ def test_old_truncated_features_drop_cut_words_instead_of_scoring_them_as_the_fi
     assert coverage["words"] == len(WORDS) * 4 and coverage["words_unscored"] > 0
     gold, pred = evaluation.tagging_words(perfect_tag_logits(features), features, list(UPOS_TAGS))
     assert gold == pred and len(gold[0]) == coverage["words"] - coverage["words_unscored"]
+
+
+def read_conllu(path):
+    """(words, UPOS tags) per sentence; multi-word tokens (1-2) and empty nodes (1.1) skipped."""
+    sentences, words, tags = [], [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            if words:
+                sentences.append((words, tags))
+            words, tags = [], []
+        elif not line.startswith("#"):
+            cols = line.split("\t")
+            if cols[0].isdigit():
+                words.append(cols[1])
+                tags.append(cols[3])
+    return sentences
+
+
+@pytest.mark.parametrize("treebank", ["en_ewt-ud-dev.first300.conllu", "de_gsd-ud-dev.first300.conllu"])
+def test_real_treebank_windows_score_every_word(treebank):
+    path = REAL_SAMPLES / "udpos" / treebank
+    if not path.exists():
+        pytest.skip(f"real sample {path} not present")
+    sentences = read_conllu(path)
+    tokenizer = build_tokenizer([" ".join(words) for words, _ in sentences], vocab_size=1000)
+    examples = datasets.Dataset.from_list([{"tokens": w, "tags": t} for w, t in sentences])
+    encode = encode_fn("tagging", tokenizer, {"max_length": 32}, list(UPOS_TAGS), "test")
+    features = examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names)
+    coverage = evaluation.tagging_coverage(features)
+    print(f"{treebank}: {coverage}")
+    assert coverage["split_sentences"] > 0 and coverage["words_unscored"] == 0
+    assert coverage["words"] == sum(len(w) for w, _ in sentences)
+    scores = evaluation.score("udpos", perfect_tag_logits(features), features, list(UPOS_TAGS))
+    assert scores == {"f1": 100.0, "token_accuracy": 100.0}
 
 
 # ----------------------------------------------------------------------------- SQuAD 2.0
@@ -212,3 +246,22 @@ def test_bucc_scores_use_the_texts_like_xtreme():
     assert result["recall"] == pytest.approx(100 * 4 / 6) and result["precision"] == 100.0
     with pytest.raises(ValueError, match="texts"):
         evaluation.retrieval_scores("bucc", embeddings, 4)
+
+
+def test_tagging_cell_counts_windows_and_scores_every_word(tokenizer, tiny_encoder, tmp_path):
+    from xstilts import modeling
+    model = modeling.MultiTaskModel(modeling.load_encoder(tiny_encoder),
+                                    {"udpos": {"format": "tagging", "labels": list(UPOS_TAGS)}})
+    modeling.save(model, tokenizer, tmp_path / "model", with_heads=True)
+    data = tmp_path / "data"
+    tagging_features(tokenizer, [WORDS * 3, WORDS[:4]], max_length=24).save_to_disk(data / "features")
+    (data / "labels.json").write_text(json.dumps(list(UPOS_TAGS)))
+    settings = {"target": "udpos", "train_task": "udpos", "model_name": "tiny", "recipe": "none",
+                "language": "de", "seed": 0, "model": {"hub_id": "x", "retrieval_layer": 2},
+                "evaluation": {"max_examples": None, "batch_size": 4}}
+    stages.evaluate(settings, str(tmp_path / "model"), str(data), str(tmp_path / "cell.json"), gpus=0)
+    cell = json.loads((tmp_path / "cell.json").read_text())
+    assert cell["n_examples"] == 2
+    assert cell["tagging"]["words"] == len(WORDS) * 3 + 4 and cell["tagging"]["words_unscored"] == 0
+    assert cell["tagging"]["split_sentences"] >= 2
+    assert set(cell["metrics"]) == {"f1", "token_accuracy"}

@@ -445,6 +445,37 @@ def test_reference_max_context_flags_each_token_in_exactly_one_window(tokenizer)
     assert sorted(flagged) == list(range(n_doc))
 
 
+def xtreme_is_max_context(doc_spans, cur_span_index, position):
+    """Literal port of XTREME's third_party/processors/squad.py `_new_check_is_max_context`."""
+    best_score = None
+    best_span_index = None
+    for (span_index, doc_span) in enumerate(doc_spans):
+        end = doc_span["start"] + doc_span["length"] - 1
+        if position < doc_span["start"]:
+            continue
+        if position > end:
+            continue
+        num_left_context = position - doc_span["start"]
+        num_right_context = end - position
+        score = min(num_left_context, num_right_context) + 0.01 * doc_span["length"]
+        if best_score is None or score > best_score:
+            best_score = score
+            best_span_index = span_index
+    return cur_span_index == best_span_index
+
+
+@pytest.mark.parametrize("max_length, stride", [(64, 24), (48, 8), (40, 30)])
+def test_reference_max_context_matches_xtreme(tokenizer, max_length, stride):
+    context = long_context(12)
+    evaluation = encode_eval(as_batch([qa("x", context)]), tokenizer, max_length=max_length, stride=stride)
+    starts = context_token_starts(evaluation, context, tokenizer)
+    lengths = [sum(o is not None for o in offsets) for offsets in evaluation["offset_mapping"]]
+    spans = [{"start": start, "length": length} for start, length in zip(starts, lengths)]
+    for window, (span, flags) in enumerate(zip(spans, evaluation["max_context"])):
+        expected = [xtreme_is_max_context(spans, window, span["start"] + j) for j in range(span["length"])]
+        assert [flag for flag, o in zip(flags, evaluation["offset_mapping"][window]) if o is not None] == expected
+
+
 def test_reference_prediction_ignores_span_starting_outside_its_max_context(tokenizer):
     context = long_context()
     batch = as_batch([qa("x", context)])

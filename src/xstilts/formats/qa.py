@@ -232,6 +232,7 @@ def _reference_windows(questions, contexts, tokenizer, max_length: int, doc_stri
         while starts[-1] + room < len(doc):
             starts.append(starts[-1] + step)
         spans = [(start, min(room, len(doc) - start)) for start in starts]
+        best_window = _max_context_windows(spans, len(doc))
         head = len(prefix) + len(question) + len(middle)
         for window, (start, length) in enumerate(spans):
             ids = prefix + question + middle + doc[start:start + length] + suffix
@@ -241,23 +242,24 @@ def _reference_windows(questions, contexts, tokenizer, max_length: int, doc_stri
             out["example_index"].append(example_index)
             out["offset_mapping"].append(
                 outside[0] + [list(o) for o in doc_offsets[start:start + length]] + outside[1])
-            flags = [_is_max_context(spans, window, start + j) for j in range(length)]
+            flags = (best_window[start:start + length] == window).tolist()
             out["max_context"].append([False] * head + flags + [False] * len(suffix))
     return out
 
 
-def _is_max_context(spans, window: int, position: int) -> bool:
-    """XTREME's `_new_check_is_max_context`: does `window` give doc token `position` the most
-    context (min of left and right context, + 0.01 x window length; first window wins ties)?"""
-    best_score, best_window = None, None
+def _max_context_windows(spans, n_tokens: int) -> np.ndarray:
+    """Per doc token, the window that gives it the most context: XTREME's
+    `_new_check_is_max_context` score min(left, right context) + 0.01 x window length, the
+    first window winning ties."""
+    best_score = np.full(n_tokens, -np.inf)
+    best_window = np.full(n_tokens, -1)
     for index, (start, length) in enumerate(spans):
-        end = start + length - 1
-        if position < start or position > end:
-            continue
-        score = min(position - start, end - position) + 0.01 * length
-        if best_score is None or score > best_score:
-            best_score, best_window = score, index
-    return best_window == window
+        position = np.arange(start, start + length)
+        score = np.minimum(position - start, start + length - 1 - position) + 0.01 * length
+        better = score > best_score[start:start + length]
+        best_score[start:start + length][better] = score[better]
+        best_window[start:start + length][better] = index
+    return best_window
 
 
 def _answer_token_span(offsets, char_span) -> tuple[int, int]:
