@@ -90,7 +90,8 @@ def _score_tagging(task_name, logits, features, labels):
 
 def _sentences(features):
     """Sentence of each row; data prepared before windows existed has one row per sentence."""
-    return features["sentence"] if "sentence" in features.column_names else range(len(features))
+    columns = getattr(features, "column_names", features)
+    return features["sentence"] if "sentence" in columns else range(len(features["tags"]))
 
 
 def _sentence_rows(features, logits=None):
@@ -117,8 +118,8 @@ def tagging_words(logits, features, labels):
 def tagging_coverage(features) -> dict:
     """Sentences, windows and words of tagging features, and the words no window covers."""
     words = tagging.stitch(_sentence_rows(features))
-    return {"sentences": len(words), "windows": len(features),
-            "split_sentences": len(features) - len(words),
+    return {"sentences": len(words), "windows": len(features["tags"]),
+            "split_sentences": len(features["tags"]) - len(words),
             "words": sum(len(w) for w in words.values()),
             "words_unscored": sum(label is None for w in words.values() for label in w)}
 
@@ -156,7 +157,7 @@ def embed(encoder, input_ids: list[list[int]], layer: int, batch_size: int, devi
 def retrieval_layer(encoder, layer: int) -> int:
     """The hidden state to pool (0 = embeddings), checked against the model's depth."""
     n = encoder.config.num_hidden_layers
-    if not 0 <= layer <= n:
+    if layer is None or not 0 <= layer <= n:
         raise ValueError(f"retrieval_layer {layer} does not exist in a {n}-layer model: set "
                          f"models.<name>.retrieval_layer to a value in 0..{n}")
     return layer
