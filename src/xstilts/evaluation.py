@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import torch
 
@@ -118,8 +120,9 @@ def tagging_words(logits, features, labels):
 def tagging_coverage(features) -> dict:
     """Sentences, windows and words of tagging features, and the words no window covers."""
     words = tagging.stitch(_sentence_rows(features))
+    windows = Counter(_sentences(features))
     return {"sentences": len(words), "windows": len(features["tags"]),
-            "split_sentences": len(features["tags"]) - len(words),
+            "split_sentences": sum(n > 1 for n in windows.values()),
             "words": sum(len(w) for w in words.values()),
             "words_unscored": sum(label is None for w in words.values() for label in w)}
 
