@@ -94,7 +94,7 @@ def test_settings_layers(paper_raw):
     assert settings.finetune(cfg, model, "none", "pawsx", 0)["training"]["epochs"] == 5
     squad = settings.finetune(cfg, model, "none", "squad_v1", 0)
     assert squad["training"]["batch_size"] == 16
-    assert squad["data"] == {"squad_v1": {"max_length": 384, "doc_stride": 128}}
+    assert squad["data"] == {"squad_v1": {"max_length": 384, "doc_stride": 128, "qa_windows": "reference"}}
     assert settings.data(cfg, "tydiqa")["tydiqa_train"] == "english"
 
 

@@ -417,6 +417,11 @@ def test_squad_v2_real_first_article_matches_official_script():
     assert scores["f1"] == pytest.approx(official["f1"])
     assert (scores["best_exact"], scores["best_exact_thresh"]) == pytest.approx(official["best_exact"])
     assert (scores["best_f1"], scores["best_f1_thresh"]) == pytest.approx(official["best_f1"])
+    # xstilts scores un-blanked answers with the model's own cut (odds > 0 abstain): --na-prob-thresh 0
+    at_zero = m.squad_v2_scores(predictions, references, null_odds, na_prob_thresh=0.0)
+    official_at_zero = v2_evaluate(references, predictions, null_odds, thresh=0.0)
+    assert (at_zero["exact_match"], at_zero["f1"]) == pytest.approx((official_at_zero["exact"], official_at_zero["f1"]))
+    assert at_zero["best_f1"] == pytest.approx(official["best_f1"][0])
     # jiant passed no null odds: all 0.0 in reference order
     zero_odds = dict.fromkeys(references, 0.0)
     jiant_like = m.squad_v2_scores(predictions, references, zero_odds)

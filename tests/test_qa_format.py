@@ -10,7 +10,8 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import XLMRobertaTokenizerFast
 
-from xstilts.formats.qa import answer_char_span, encode_eval, encode_train, postprocess
+from xstilts.formats.qa import (answer_char_span, encode_eval, encode_train, locate_answer, postprocess,
+                                repair_answer_spans)
 
 REAL_SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R ids 0..4
@@ -77,10 +78,10 @@ def perfect_logits(train_features, high=10.0, low=-10.0):
     return starts, ends
 
 
-def round_trip(examples, tokenizer, max_length=384, stride=128, with_null=False):
+def round_trip(examples, tokenizer, max_length=384, stride=128, with_null=False, windows="reference"):
     batch = as_batch(examples)
-    train = encode_train(batch, tokenizer, max_length, stride)
-    evaluation = encode_eval(batch, tokenizer, max_length, stride)
+    train = encode_train(batch, tokenizer, max_length, stride, windows)
+    evaluation = encode_eval(batch, tokenizer, max_length, stride, windows)
     assert train["input_ids"] == evaluation["input_ids"]
     starts, ends = perfect_logits(train)
     return postprocess(batch, evaluation, starts, ends, with_null=with_null)
@@ -302,6 +303,7 @@ def squad_json_examples(path, limit):
     return examples[:limit]
 
 
+@pytest.mark.parametrize("windows", ["reference", "hf_run_qa"])
 @pytest.mark.parametrize(
     "relative_path, limit, with_null, floor",
     [
@@ -309,7 +311,7 @@ def squad_json_examples(path, limit):
         ("squad20/dev-v2.0.first_article_Normans.json", 1000, True, 0.95),  # all 208: 207 (99.5%)
     ],
 )
-def test_real_sample_gold_answers_round_trip(relative_path, limit, with_null, floor):
+def test_real_sample_gold_answers_round_trip(relative_path, limit, with_null, floor, windows):
     """Real XQuAD-de / SQuAD 2.0 questions, tokenizer trained on their own texts.
 
     Misses are tokenization-boundary cases: a gold answer that starts or ends inside a
@@ -323,10 +325,193 @@ def test_real_sample_gold_answers_round_trip(relative_path, limit, with_null, fl
     examples = squad_json_examples(path, limit)
     texts = sorted({example[key] for example in examples for key in ("context", "question")})
     tokenizer = build_tokenizer(texts, vocab_size=2000)
-    predictions, _ = round_trip(examples, tokenizer, with_null=with_null)
+    predictions, _ = round_trip(examples, tokenizer, with_null=with_null, windows=windows)
     exact = [predictions[example["id"]] == gold_text(example) for example in examples]
     fraction = sum(exact) / len(exact)
     print(f"{relative_path}: {sum(exact)}/{len(exact)} gold answers reconstructed exactly ({fraction:.1%})")
     unanswerable = [example for example in examples if not example["answers"]["text"]]
     assert all(predictions[example["id"]] == "" for example in unanswerable)
     assert fraction >= floor
+
+
+# ----------------------------------------------------------------------------- answer spans
+
+
+def test_locate_answer_keeps_right_spans_and_takes_nearest_occurrence():
+    context = "Paris is big. Paris is old. Paris is far."
+    assert locate_answer(context, "Paris", 14) == 14  # right already
+    assert locate_answer(context, "Paris", 11) == 14  # nearest of 0, 14, 28
+    assert locate_answer(context, "Paris", 26) == 28
+    assert locate_answer(context, "Rome", 3) is None
+
+
+def hub_tydiqa_row(example_id, raw_context, answer, occurrence=0):
+    """A google/xtreme TyDiQA row as the hub ships it: context and text stripped, answer_start
+    still counted in the unstripped context (e.g. GoldP train finnish-8742325368463988542-0)."""
+    row = qa(example_id, raw_context, answer, occurrence=occurrence)
+    return {**row, "context": raw_context.strip(),
+            "answers": {"text": [answer.strip()], "answer_start": row["answers"]["answer_start"]}}
+
+
+def test_repair_shifted_tydiqa_spans_then_labels_point_at_the_answer(tokenizer):
+    raw = "\n\n  " + TEXTS["de"]
+    rows = [hub_tydiqa_row("shifted", raw, "Berlin"),
+            hub_tydiqa_row("right", TEXTS["en"], "Normandy"),
+            {**hub_tydiqa_row("lost", raw, "Berlin"), "answers": {"text": ["Rom"], "answer_start": [3]}},
+            qa("unanswerable", TEXTS["en"])]
+    examples = datasets.Dataset.from_list(rows)
+    shifted = examples[0]
+    assert shifted["context"][shifted["answers"]["answer_start"][0]:][:6] != "Berlin"  # the hub's bug
+
+    fixed, counts = repair_answer_spans(examples, drop_unrecoverable=True)
+    assert counts == {"rows": 4, "repaired": 1, "unrecoverable": 1, "dropped": 1}
+    assert fixed["id"] == ["shifted", "right", "unanswerable"]
+    assert fixed[0]["answers"]["answer_start"] == [TEXTS["de"].index("Berlin")]
+    assert fixed[1]["answers"] == examples[1]["answers"]
+    train = encode_train(as_batch(fixed.to_list()), tokenizer)
+    start, end = train["start_positions"][0], train["end_positions"][0]
+    assert tokenizer.decode(train["input_ids"][0][start:end + 1]).strip() == "Berlin"
+
+    kept, counts = repair_answer_spans(examples, drop_unrecoverable=False)  # eval splits keep rows
+    assert len(kept) == 4 and counts["dropped"] == 0 and counts["unrecoverable"] == 1
+
+
+def test_prepare_repairs_spans_and_reports_them_in_info_json(tokenizer, tmp_path, monkeypatch):
+    from xstilts import stages
+
+    tokenizer.save_pretrained(tmp_path / "tok")
+    rows = [hub_tydiqa_row("finnish-1-0", "  \n" + TEXTS["en"], "France", occurrence=1),
+            hub_tydiqa_row("finnish-2-0", TEXTS["en"], "Paris")]
+    monkeypatch.setattr(stages, "load_split", lambda *args: datasets.Dataset.from_list(rows))
+    settings = {"task": "tydiqa", "split": "train", "language": "fi", "tokenizer": str(tmp_path / "tok"),
+                "data": {"max_length": 64, "doc_stride": 16, "qa_windows": "reference",
+                         "tydiqa_train": "english"}}
+    stages.prepare(settings, str(tmp_path / "out"), type("H", (), {"model": lambda self, i: i})())
+    info = json.loads((tmp_path / "out" / "info.json").read_text())
+    assert info["answer_spans"] == {"rows": 2, "repaired": 1, "unrecoverable": 0, "dropped": 0}
+    features = datasets.load_from_disk(tmp_path / "out" / "features")
+    answers = {tokenizer.decode(f["input_ids"][f["start_positions"]:f["end_positions"] + 1]).strip()
+               for f in features if f["start_positions"]}
+    assert answers == {"France", "Paris"}
+
+
+# ----------------------------------------------------------------------------- window protocols
+
+
+def context_token_starts(evaluation, context, tokenizer):
+    """Index (in the context's own tokenization) of the first context token of each window."""
+    doc_starts = [start for start, _ in tokenizer(context, add_special_tokens=False,
+                                                   return_offsets_mapping=True)["offset_mapping"]]
+    firsts = [next(o for o in offsets if o is not None)[0] for offsets in evaluation["offset_mapping"]]
+    return [doc_starts.index(first) for first in firsts]
+
+
+def test_reference_windows_advance_by_doc_stride(tokenizer):
+    context = long_context()
+    batch = as_batch([qa("x", context, "number 17 talks")])
+    evaluation = encode_eval(batch, tokenizer, max_length=64, stride=24)
+    starts = context_token_starts(evaluation, context, tokenizer)
+    assert len(starts) >= 4 and starts == [24 * k for k in range(len(starts))]
+    last = [o for o in evaluation["offset_mapping"][-1] if o is not None]
+    assert last[-1][1] == len(context) and len(evaluation["input_ids"][-2]) == 64
+    # XLM-R layout: <s> question </s></s> context </s>
+    # The first window is exactly the tokenizer's own pair encoding (<s> q </s></s> c </s>).
+    assert evaluation["input_ids"][0] == tokenizer(batch["question"][0], context, truncation="only_second",
+                                                   max_length=64)["input_ids"]
+
+
+def test_hf_run_qa_windows_overlap_by_doc_stride(tokenizer):
+    context = long_context()
+    batch = as_batch([qa("x", context, "number 17 talks")])
+    evaluation = encode_eval(batch, tokenizer, max_length=64, stride=24, windows="hf_run_qa")
+    starts = context_token_starts(evaluation, context, tokenizer)
+    room = sum(o is not None for o in evaluation["offset_mapping"][0])
+    assert starts == [(room - 24) * k for k in range(len(starts))]
+    assert all(all(flag == (o is not None) for flag, o in zip(flags, offsets))
+               for flags, offsets in zip(evaluation["max_context"], evaluation["offset_mapping"]))
+
+
+def test_reference_max_context_flags_each_token_in_exactly_one_window(tokenizer):
+    context = long_context()
+    evaluation = encode_eval(as_batch([qa("x", context)]), tokenizer, max_length=64, stride=24)
+    flagged = []
+    for start, offsets, flags in zip(context_token_starts(evaluation, context, tokenizer),
+                                     evaluation["offset_mapping"], evaluation["max_context"]):
+        assert all(offset is not None for offset, flag in zip(offsets, flags) if flag)
+        in_context = [flag for offset, flag in zip(offsets, flags) if offset is not None]
+        flagged += [start + j for j, flag in enumerate(in_context) if flag]
+    n_doc = len(tokenizer(context, add_special_tokens=False)["input_ids"])
+    assert sorted(flagged) == list(range(n_doc))
+
+
+def xtreme_is_max_context(doc_spans, cur_span_index, position):
+    """Literal port of XTREME's third_party/processors/squad.py `_new_check_is_max_context`."""
+    best_score = None
+    best_span_index = None
+    for (span_index, doc_span) in enumerate(doc_spans):
+        end = doc_span["start"] + doc_span["length"] - 1
+        if position < doc_span["start"]:
+            continue
+        if position > end:
+            continue
+        num_left_context = position - doc_span["start"]
+        num_right_context = end - position
+        score = min(num_left_context, num_right_context) + 0.01 * doc_span["length"]
+        if best_score is None or score > best_score:
+            best_score = score
+            best_span_index = span_index
+    return cur_span_index == best_span_index
+
+
+@pytest.mark.parametrize("max_length, stride", [(64, 24), (48, 8), (40, 30)])
+def test_reference_max_context_matches_xtreme(tokenizer, max_length, stride):
+    context = long_context(12)
+    evaluation = encode_eval(as_batch([qa("x", context)]), tokenizer, max_length=max_length, stride=stride)
+    starts = context_token_starts(evaluation, context, tokenizer)
+    lengths = [sum(o is not None for o in offsets) for offsets in evaluation["offset_mapping"]]
+    spans = [{"start": start, "length": length} for start, length in zip(starts, lengths)]
+    for window, (span, flags) in enumerate(zip(spans, evaluation["max_context"])):
+        expected = [xtreme_is_max_context(spans, window, span["start"] + j) for j in range(span["length"])]
+        assert [flag for flag, o in zip(flags, evaluation["offset_mapping"][window]) if o is not None] == expected
+
+
+def test_reference_prediction_ignores_span_starting_outside_its_max_context(tokenizer):
+    context = long_context()
+    batch = as_batch([qa("x", context)])
+    evaluation = encode_eval(batch, tokenizer, max_length=64, stride=24)
+    offsets, flags = evaluation["offset_mapping"][0], evaluation["max_context"][0]
+    # The last context token of window 0 also lies in window 1, where it has more context.
+    edge = max(i for i, o in enumerate(offsets) if o is not None)
+    assert not flags[edge]
+    width = max(len(ids) for ids in evaluation["input_ids"])
+    starts = np.zeros((len(evaluation["input_ids"]), width))
+    ends = np.zeros_like(starts)
+    starts[0, edge], ends[0, edge] = 9.0, 9.0  # window 0's best span starts at its edge token
+    inner = next(i for i, flag in enumerate(flags) if flag)
+    starts[0, inner], ends[0, inner] = 1.0, 1.0
+    predictions, _ = postprocess(batch, evaluation, starts, ends)
+    assert predictions["x"] == context[offsets[inner][0]:offsets[inner][1]].strip()
+    hf = encode_eval(batch, tokenizer, max_length=64, stride=24, windows="hf_run_qa")
+    hf_offsets = hf["offset_mapping"][0]
+    hf_edge = max(i for i, o in enumerate(hf_offsets) if o is not None)
+    hf_starts = np.zeros((len(hf["input_ids"]), max(len(ids) for ids in hf["input_ids"])))
+    hf_ends = np.zeros_like(hf_starts)
+    hf_starts[0, hf_edge], hf_ends[0, hf_edge] = 9.0, 9.0
+    predictions, _ = postprocess(batch, hf, hf_starts, hf_ends)
+    assert predictions["x"] == context[hf_offsets[hf_edge][0]:hf_offsets[hf_edge][1]].strip()
+
+
+def test_reference_question_is_cut_to_64_tokens(tokenizer):
+    question = " ".join(f"river {i}" for i in range(25))
+    assert 64 < len(tokenizer(question, add_special_tokens=False)["input_ids"]) < 384 - 128 - 4
+    example = qa("q", TEXTS["en"], "Normandy", question=question)
+    evaluation = encode_eval(as_batch([example]), tokenizer)
+    head = next(i for i, o in enumerate(evaluation["offset_mapping"][0]) if o is not None)
+    assert head == 1 + 64 + 2  # <s> + 64 question tokens + </s></s>
+    hf = encode_eval(as_batch([example]), tokenizer, windows="hf_run_qa")
+    assert next(i for i, o in enumerate(hf["offset_mapping"][0]) if o is not None) > head
+
+
+def test_unknown_window_protocol_is_an_error(tokenizer):
+    with pytest.raises(ValueError, match="hf_run_qa"):
+        encode_eval(as_batch([qa("a", TEXTS["en"])]), tokenizer, windows="squad")

@@ -131,10 +131,15 @@ def validate(raw: dict) -> dict:
            "hub.mirror, e.g. resources/hub.")
     for name, model in cfg["models"].items():
         model.setdefault("tokenizer", model["hub_id"])
-        model.setdefault("retrieval_layer", None)
         _check("/" not in name and name not in ("data",),
                f"config key models.{name}: a model name is a path component; drop '/' (the hub id "
                f"goes in hub_id).")
+        model.setdefault("retrieval_layer", registry.RETRIEVAL_LAYERS.get(model["hub_id"]))
+        retrieval = any(registry.TASKS[t].reads_encoder for t in cfg["targets"])
+        _check(model["retrieval_layer"] is not None or not retrieval,
+               f"config key models.{name}.retrieval_layer: no reference layer is known for "
+               f"{model['hub_id']!r} (known: {', '.join(registry.RETRIEVAL_LAYERS)}). Fix: set "
+               f"the hidden state to pool for bucc/tatoeba (0 = embeddings; 14 of 24 in XTREME).")
     return cfg
 
 

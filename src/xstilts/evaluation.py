@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import torch
 
@@ -79,11 +81,7 @@ def score(task_name: str, logits, features, labels, examples=None, language: str
 
 
 def _score_tagging(task_name, logits, features, labels):
-    gold, pred = [], []
-    for row_logits, word_ids, tags in zip(logits, features["word_ids"], features["tags"]):
-        ids = tagging.words_from_tokens(np.argmax(row_logits, -1)[:len(word_ids)], word_ids, len(tags))
-        gold.append(list(tags))
-        pred.append([labels[i] for i in ids])
+    gold, pred = tagging_words(logits, features, labels)
     accuracy = metrics.token_accuracy(gold, pred)
     if TASKS[task_name].metric == "token_accuracy":
         return {"token_accuracy": accuracy}
@@ -92,14 +90,55 @@ def _score_tagging(task_name, logits, features, labels):
     return {"f1": f1(gold, pred), "token_accuracy": accuracy}
 
 
+def _sentences(features):
+    """Sentence of each row; data prepared before windows existed has one row per sentence."""
+    columns = getattr(features, "column_names", features)
+    return features["sentence"] if "sentence" in columns else range(len(features["tags"]))
+
+
+def _sentence_rows(features, logits=None):
+    """(sentence, n_words, word_ids, token predictions) per window row."""
+    sentences = _sentences(features)
+    predictions = ([np.argmax(l, -1) for l in logits] if logits is not None
+                   else [[0] * len(w) for w in features["word_ids"]])
+    return zip(sentences, map(len, features["tags"]), features["word_ids"], predictions)
+
+
+def tagging_words(logits, features, labels):
+    """Gold and predicted tags per sentence, windows stitched together. A word no window
+    predicts (cut off by an old truncating encoding, or a window left out of a subset) is
+    dropped from gold and prediction alike, as XTREME drops words it truncated."""
+    tags = dict(zip(_sentences(features), features["tags"]))
+    gold, pred = [], []
+    for sentence, words in tagging.stitch(_sentence_rows(features, logits)).items():
+        kept = [w for w, label in enumerate(words) if label is not None]
+        gold.append([tags[sentence][w] for w in kept])
+        pred.append([labels[words[w]] for w in kept])
+    return gold, pred
+
+
+def tagging_coverage(features) -> dict:
+    """Sentences, windows and words of tagging features, and the words no window covers."""
+    words = tagging.stitch(_sentence_rows(features))
+    windows = Counter(_sentences(features))
+    return {"sentences": len(words), "windows": len(features["tags"]),
+            "split_sentences": sum(n > 1 for n in windows.values()),
+            "words": sum(len(w) for w in words.values()),
+            "words_unscored": sum(label is None for w in words.values() for label in w)}
+
+
 def _score_qa(task_name, logits, features, examples, language):
     starts = np.array([l[0] for l in logits], dtype=object)
     ends = np.array([l[1] for l in logits], dtype=object)
     v2 = task_name == "squad_v2"
-    predictions, null_odds = qa.postprocess(examples, features, starts, ends, with_null=v2)
+    # SQuAD 2.0: un-blanked answers + null odds, so the best-threshold search sees the whole
+    # range (evaluate-v2.0.py with a na_prob file); exact/f1 abstain at odds > 0, the model's
+    # own decision (utils_qa / XTREME null_score_diff_threshold 0).
+    predictions, null_odds = qa.postprocess(examples, features, starts, ends, with_null=v2,
+                                            null_threshold=None)
     references = {i: list(a["text"]) for i, a in zip(examples["id"], examples["answers"])}
     if v2:
-        return metrics.squad_v2_scores(predictions, references, null_odds)
+        return metrics.squad_v2_scores(predictions, references, null_odds, na_prob_thresh=0.0)
     return metrics.squad_scores(predictions, references,
                                 language=language if task_name == "mlqa" else None)
 
@@ -118,22 +157,35 @@ def embed(encoder, input_ids: list[list[int]], layer: int, batch_size: int, devi
     return np.concatenate(out)
 
 
-def retrieval_layer(encoder, configured: int | None) -> int:
-    """Layer 14 of 24 (the paper), scaled to the model's depth unless configured."""
+def retrieval_layer(encoder, layer: int) -> int:
+    """The hidden state to pool (0 = embeddings), checked against the model's depth."""
     n = encoder.config.num_hidden_layers
-    return configured or max(1, round(n * 14 / 24))
+    if layer is None or not 0 <= layer <= n:
+        raise ValueError(f"retrieval_layer {layer} does not exist in a {n}-layer model: set "
+                         f"models.<name>.retrieval_layer to a value in 0..{n}")
+    return layer
 
 
-def retrieval_scores(task_name: str, embeddings: dict, k: int) -> dict:
-    """embeddings: split -> (source, target) arrays; row i of source translates row i of target."""
+def retrieval_scores(task_name: str, embeddings: dict, k: int, texts: dict | None = None) -> dict:
+    """embeddings: split -> (source, target) arrays; row i of source translates row i of target.
+    texts: split -> (source texts, target texts); BUCC merges duplicate sentences by text and
+    drops a sentence found under several ids, as XTREME's mine_bitext / bucc_eval do."""
     src, tgt = embeddings["test"]
     if task_name == "tatoeba":
         # XTREME's direction: each English sentence queries the other language's sentences.
         return {"accuracy": metrics.retrieval_accuracy(tgt, src)}
+    if texts is None:
+        raise ValueError("BUCC scoring needs the sentence texts (to merge duplicates as XTREME does)")
+
+    def mine(split):
+        split_src, split_tgt = embeddings[split]
+        src_texts, tgt_texts = texts[split]
+        src_ids, tgt_ids = ids(len(split_src)), ids(len(split_tgt))
+        candidates = metrics.bucc_candidates(split_src, split_tgt, src_ids, tgt_ids, k=k,
+                                             src_texts=src_texts, tgt_texts=tgt_texts)
+        return candidates, set(zip(src_ids, tgt_ids))
+
     ids = lambda n: [str(i) for i in range(n)]
-    dev_src, dev_tgt = embeddings["dev"]
-    dev_cands = metrics.bucc_candidates(dev_src, dev_tgt, ids(len(dev_src)), ids(len(dev_tgt)), k=k)
-    threshold, dev_f1 = metrics.bucc_best_threshold(dev_cands, set(zip(ids(len(dev_src)), ids(len(dev_tgt)))))
-    cands = metrics.bucc_candidates(src, tgt, ids(len(src)), ids(len(tgt)), k=k)
-    result = metrics.bucc_f1(cands, set(zip(ids(len(src)), ids(len(tgt)))), threshold)
+    threshold, dev_f1 = metrics.bucc_best_threshold(*mine("dev"))
+    result = metrics.bucc_f1(*mine("test"), threshold)
     return {**result, "threshold": float(threshold), "dev_f1": float(dev_f1)}

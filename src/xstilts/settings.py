@@ -88,6 +88,8 @@ def data(cfg: dict, task: str) -> dict:
             settings["doc_stride"] = min(settings["doc_stride"], cap // 2)
     for option in registry.TASKS[task].options:
         settings[option] = cfg["hub"][option]
+    if registry.TASKS[task].format == "extractive_qa":
+        settings["qa_windows"] = cfg["data"]["qa_windows"]
     return settings
 
 

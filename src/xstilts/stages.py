@@ -69,8 +69,12 @@ def prepare(settings: dict, out: str, hub: Hub) -> None:
     if len(examples) == 0:
         raise ValueError(f"{task} has no {split} rows in {language}: check the source")
     labels = task_labels(task, hub)
+    info = {}
+    if fmt == "extractive_qa":  # the hub's TyDiQA spans are shifted; harmless where they are right
+        from xstilts.formats import qa
+        examples, info["answer_spans"] = qa.repair_answer_spans(examples, drop_unrecoverable=split == "train")
     encode = encode_fn(fmt, tokenizer, settings["data"], labels, split)
-    features = examples.map(encode, batched=True, remove_columns=examples.column_names,
+    features = examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names,
                             desc=f"tokenize {task}/{language}/{split}")
     with atomic_dir(out) as tmp:
         features.save_to_disk(tmp / "features")
@@ -78,7 +82,7 @@ def prepare(settings: dict, out: str, hub: Hub) -> None:
             examples.save_to_disk(tmp / "examples")
         write_json(tmp / LABELS_FILE, labels)
         write_json(tmp / "info.json", {"examples": len(examples), "features": len(features),
-                                       "settings": settings})
+                                       **info, "settings": settings})
 
 
 def load_prepared(path: str | Path):
@@ -169,19 +173,23 @@ def evaluate(settings: dict, source: str, data: str, out: str, batch_size: int, 
 
 
 def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
-    """Embed both sides with the encoder as is (layer 14 of 24, scaled) and mine or retrieve."""
+    """Embed both sides with the encoder as is (the model's retrieval layer) and mine or retrieve."""
     from xstilts import evaluation, modeling
     ev = settings["evaluation"]
     encoder = modeling.load_encoder(source).to(device)
     layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
     splits = {"test": data, **({"dev": dev_data} if dev_data else {})}
-    embeddings = {}
+    embeddings, texts = {}, {}
     for split, path in splits.items():
         features, _ = _subset(load_prepared(path)[0], None, ev["max_examples"])
         embeddings[split] = tuple(evaluation.embed(encoder, features[col], layer, ev["batch_size"],
                                                    device, pad_id)
                                   for col in ("source_input_ids", "target_input_ids"))
-    result = evaluation.retrieval_scores(settings["target"], embeddings, ev.get("bucc_k"))
+        if settings["target"] == "bucc" and "source" not in features.column_names:
+            raise ValueError(f"{path} was prepared without the sentence texts BUCC scoring needs "
+                             f"(an older xstilts): delete it and rerun to prepare it again")
+        texts[split] = (features["source"], features["target"]) if settings["target"] == "bucc" else None
+    result = evaluation.retrieval_scores(settings["target"], embeddings, ev.get("bucc_k"), texts)
     extra = {"retrieval_layer": layer}
     return result, len(embeddings["test"][0]), extra
 
@@ -196,4 +204,7 @@ def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast):
     logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
     result = evaluation.score(settings["target"], logits, features,
                               model.head_specs[head]["labels"], examples, settings["language"])
+    if TASKS[settings["target"]].format == "tagging":
+        coverage = evaluation.tagging_coverage(features)
+        return result, coverage["sentences"], {"tagging": coverage}
     return result, len(examples) if examples is not None else len(features), {}

@@ -36,6 +36,17 @@ TATOEBA_CODES = {
     "zh": "cmn",
 }
 
+# Hub id -> hidden state (0 = embeddings) that Tatoeba/BUCC pool, mean over tokens. xlm-roberta-
+# large: 14, jiant's retrieval_layer default (the paper's code) and XTREME's run_tatoeba.sh
+# (--specific_layer 13 of hidden_states[-24:]). mBERT: 8, XTREME's 12-layer setting (7 of
+# hidden_states[-12:]). xlm-roberta-base: 8 too; XTREME's scripts give it large's settings (13 of
+# 24, 1024 dims), which cannot run on 12 layers. Other models set models.<name>.retrieval_layer.
+RETRIEVAL_LAYERS = {
+    "FacebookAI/xlm-roberta-large": 14, "xlm-roberta-large": 14,
+    "FacebookAI/xlm-roberta-base": 8, "xlm-roberta-base": 8,
+    "google-bert/bert-base-multilingual-cased": 8, "bert-base-multilingual-cased": 8,
+}
+
 XTREME_LANGUAGES = {
     "xnli": "ar bg de el en es fr hi ru sw th tr ur vi zh",
     "pawsx": "de en es fr ja ko zh",

@@ -1,8 +1,8 @@
 """Task formats: how canonical rows become model inputs, and model outputs become predictions.
 
-Each format module has ``encode(batch, tokenizer, settings, labels, split)`` for
-``datasets.map(batched=True)``; the model heads live in ``xstilts.modeling`` and scoring in
-``xstilts.evaluation``.
+Each format module has ``encode(batch, tokenizer, settings, labels)`` for
+``datasets.map(batched=True)`` (tagging also takes the rows' indices: a long sentence becomes
+several rows); the model heads live in ``xstilts.modeling`` and scoring in ``xstilts.evaluation``.
 """
 
 from xstilts.formats import choice, pairs, qa, retrieval, tagging
@@ -10,16 +10,18 @@ from xstilts.formats import choice, pairs, qa, retrieval, tagging
 ENCODERS = {
     "pair_classification": pairs.encode,
     "multiple_choice": choice.encode,
-    "tagging": tagging.encode,
     "retrieval": retrieval.encode,
 }
 
 
 def encode_fn(fmt: str, tokenizer, settings: dict, labels, split: str):
-    """The batched map function that tokenizes one split of a task."""
+    """The batched map function (arguments: batch, row indices) that tokenizes one split."""
     if fmt == "extractive_qa":
-        kw = dict(max_length=settings["max_length"], stride=settings["doc_stride"])
+        kw = dict(max_length=settings["max_length"], stride=settings["doc_stride"],
+                  windows=settings["qa_windows"])
         if split == "train":
-            return lambda batch: qa.encode_train(batch, tokenizer, **kw)
-        return lambda batch: qa.encode_eval(batch, tokenizer, **kw)
-    return lambda batch: ENCODERS[fmt](batch, tokenizer, settings, labels)
+            return lambda batch, indices: qa.encode_train(batch, tokenizer, **kw)
+        return lambda batch, indices: qa.encode_eval(batch, tokenizer, **kw)
+    if fmt == "tagging":
+        return lambda batch, indices: tagging.encode(batch, tokenizer, settings, labels, indices)
+    return lambda batch, indices: ENCODERS[fmt](batch, tokenizer, settings, labels)

@@ -1,36 +1,87 @@
 """Token tagging: the label of a word sits on its first sub-word; other sub-words get -100.
 
-``word_ids`` (per sub-word, -1 outside words) is kept so predictions map back to words; a word
-cut off by truncation, or with no sub-words at all, is predicted as the first label (O for NER).
+Nothing is truncated: a sentence longer than `max_length` sub-words becomes several windows of
+whole words (one feature each, `sentence` = its row index in the split), and the word
+predictions of its windows are stitched back together. A word with no sub-word at all is
+encoded as the unknown token, as XTREME's utils_tag.py does. ``word_ids`` (per sub-word, index
+of the word in the whole sentence, -1 outside words) maps predictions back to words.
 """
+
+from xstilts.formats.windows import special_template
 
 IGNORE = -100
 
 
-def encode(batch, tokenizer, settings, labels):
+def encode(batch, tokenizer, settings, labels, indices):
     index = {tag: i for i, tag in enumerate(labels)}
-    enc = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True,
-                    max_length=settings["max_length"])
-    out = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-           "labels": [], "word_ids": [], "tags": batch["tags"]}
-    for i, tags in enumerate(batch["tags"]):
-        word_ids = [-1 if w is None else w for w in enc.word_ids(i)]
-        previous, row = -1, []
-        for w in word_ids:
-            first = w >= 0 and w != previous
-            row.append(index.get(tags[w], IGNORE) if first else IGNORE)
-            previous = w if w >= 0 else previous
-        out["labels"].append(row)
-        out["word_ids"].append(word_ids)
+    prefix, suffix = special_template(tokenizer, pair=False)
+    budget = settings["max_length"] - len(prefix) - len(suffix)
+    encoded = _encode_words(batch["tokens"], tokenizer)
+    out = {"input_ids": [], "attention_mask": [], "labels": [], "word_ids": [], "tags": [],
+           "sentence": []}
+    for (sentence_ids, sentence_word_ids), tags, sentence in zip(encoded, batch["tags"], indices):
+        for ids, word_ids in _split(sentence_ids, sentence_word_ids, budget):
+            word_ids = [-1] * len(prefix) + word_ids + [-1] * len(suffix)
+            previous, row = -1, []
+            for w in word_ids:
+                first = w >= 0 and w != previous
+                row.append(index.get(tags[w], IGNORE) if first else IGNORE)
+                previous = w if w >= 0 else previous
+            ids = prefix + ids + suffix
+            out["input_ids"].append(ids)
+            out["attention_mask"].append([1] * len(ids))
+            out["labels"].append(row)
+            out["word_ids"].append(word_ids)
+            out["tags"].append(tags)
+            out["sentence"].append(sentence)
     return out
 
 
-def words_from_tokens(token_predictions, word_ids, n_words, default=0):
-    """Per-word label ids from per-sub-word predictions (first sub-word wins)."""
-    words = [default] * n_words
-    seen = set()
-    for pred, w in zip(token_predictions, word_ids):
-        if w >= 0 and w not in seen:
-            words[w] = int(pred)
-            seen.add(w)
-    return words
+def _encode_words(sentences, tokenizer):
+    """(sub-word ids, word ids) per sentence, without special tokens; words that tokenize to
+    nothing (e.g. a lone zero-width space) are re-encoded as the unknown token."""
+    sentences = [list(words) for words in sentences]
+    enc = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    out = []
+    for i, words in enumerate(sentences):
+        ids, word_ids = enc["input_ids"][i], enc.word_ids(i)
+        missing = set(range(len(words))) - set(word_ids)
+        if missing:
+            words = [tokenizer.unk_token if w in missing else word for w, word in enumerate(words)]
+            again = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+            ids, word_ids = again["input_ids"], again.word_ids()
+        out.append((ids, word_ids))
+    return out
+
+
+def _split(ids, word_ids, budget: int):
+    """Consecutive whole-word windows of at most `budget` sub-words; a single word longer than
+    that keeps only its first `budget` sub-words (its label sits on the first)."""
+    words = []  # (word id, [token ids])
+    for token, w in zip(ids, word_ids):
+        if words and words[-1][0] == w:
+            words[-1][1].append(token)
+        else:
+            words.append((w, [token]))
+    windows, current, current_words = [], [], []
+    for w, pieces in words:
+        pieces = pieces[:budget]
+        if current and len(current) + len(pieces) > budget:
+            windows.append((current, current_words))
+            current, current_words = [], []
+        current = current + pieces
+        current_words = current_words + [w] * len(pieces)
+    windows.append((current, current_words))
+    return windows
+
+
+def stitch(rows, default=None):
+    """Per-sentence word labels from window rows (sentence, n_words, word_ids, token_preds):
+    the first sub-word of each word wins; words no window predicted stay `default`."""
+    sentences = {}
+    for sentence, n_words, word_ids, predictions in rows:
+        words = sentences.setdefault(sentence, [default] * n_words)
+        for pred, w in zip(predictions, word_ids):
+            if w >= 0 and words[w] is default:
+                words[w] = int(pred)
+    return sentences
