@@ -41,11 +41,11 @@ def test_defaults_are_filled(paper):
     (lambda c: c["recipes"].append({"name": "m_de", "tasks": [{"task": "mnli", "language": "de"}]}),
      ["mnli has no data in 'de'"]),
     (lambda c: c["intermediate"].update(lr="1e-5"), ["intermediate.lr", "string", "1.0e-5"]),
-    (lambda c: c["target"].update(batch_size="32"), ["target.batch_size", "string"]),
+    (lambda c: c["target"].update(batch_size="32"), ["target.batch_size", "text", "write 32"]),
     (lambda c: c["intermediate"].update(learning_rate=1e-5), ["intermediate", "learning_rate", "lr"]),
     (lambda c: c.update(seeds=["a"]), ["seeds[0]"]),
-    (lambda c: c["recipes"].append("mnli"), ["duplicate recipe"]),
-    (lambda c: c["models"].update({"a/b": {"hub_id": "x"}}), ["models.a/b", "path component"]),
+    (lambda c: c["recipes"].append("mnli"), ["'mnli' is listed twice"]),
+    (lambda c: c["models"].update({"a/b": {"hub_id": "x"}}), ["models", "'a/b'", "becomes a directory"]),
     (lambda c: c.pop("targets"), ["'targets' is a required property"]),
     (lambda c: c.update(embedded={"languages": ["en"]}), ["hub.mirror"]),
 ])
@@ -90,3 +90,69 @@ def test_settings_resolution(paper):
     squad = config.target_settings(cfg, "squad_v1")
     assert squad["training"]["batch_size"] == 16 and squad["data"] == {"max_length": 384, "doc_stride": 128}
     assert config.data_settings(cfg, "tydiqa")["tydiqa_train"] == "english"
+
+
+def test_partial_early_stopping_takes_the_defaults(paper):
+    """Only `every` given: patience and dev_examples were missing, a KeyError hours later."""
+    paper["target"]["early_stopping"] = {"every": 50}
+    paper["recipes"] = ["none", {"name": "m", "tasks": ["mnli"],
+                                 "training": {"early_stopping": {"patience": 3}}}]
+    cfg = config.validate(paper)
+    assert cfg["target"]["early_stopping"] == {**config.TARGET_EARLY_STOPPING, "every": 50}
+    assert config.target_settings(cfg, "pawsx")["training"]["early_stopping"]["patience"] == 30
+    assert config.intermediate_settings(cfg, "m")["training"]["early_stopping"] == {
+        **config.TARGET_EARLY_STOPPING, "patience": 3}
+    defaults = config.schema()["$defs"]["training"]["properties"]["early_stopping"]["properties"]
+    assert {k: v["default"] for k, v in defaults.items()} == config.TARGET_EARLY_STOPPING
+    paper["target"]["early_stopping"] = None  # null still turns it off
+    assert config.validate(paper)["target"]["early_stopping"] is None
+
+
+def test_lora_keys_take_the_defaults(paper):
+    paper["intermediate"].update(finetune="lora", lora={"r": 4})
+    assert config.validate(paper)["intermediate"]["lora"] == {"r": 4, "alpha": 16, "dropout": 0.1}
+
+
+def test_data_keys_stay_allowed_where_training_keys_are_not(paper):
+    """tasks.xnli trains nothing, but its max_length decides how xnli's test set is tokenized."""
+    paper["tasks"] = {"xnli": {"max_length": 128}, "mlqa": {"max_length": 256, "doc_stride": 64},
+                      "tatoeba": {"max_length": 128}, "mnli": {"epochs": 1}}
+    cfg = config.validate(paper)
+    assert config.data_settings(cfg, "xnli") == {"max_length": 128}
+    assert config.data_settings(cfg, "mlqa") == {"max_length": 256, "doc_stride": 64}
+    assert config.target_settings(cfg, "mnli")["training"]["epochs"] == 1
+
+
+def test_accepted_edge_cases(paper):
+    paper["recipes"] = ["none", {"name": "mnli", "tasks": ["mnli"], "training": {"lr": 3.0e-5}},
+                        {"name": "nli.v2", "tasks": ["mnli", {"task": "qqp"}], "sampling": {"cap": 10}}]
+    paper["models"]["xlm-roberta-large"]["resources"]["gpus"] = 0
+    paper["models"]["base"] = {"hub_id": "FacebookAI/xlm-roberta-base",
+                               "tokenizer": "FacebookAI/xlm-roberta-large"}
+    cfg = config.validate(paper)
+    assert config.intermediate_settings(cfg, "nli.v2")["sampling"] == {
+        "method": "proportional", "cap": 10, "temperature": 1.0}
+    assert cfg["models"]["base"]["resources"]["gpus"] == 1
+
+
+def test_validate_refuses_a_non_mapping():
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        config.validate(["models"])
+
+
+def test_dry_run_refuses_what_validate_refuses(tmp_path):
+    """Preflight and the duplicate-key check run when the Snakefile is parsed: `snakemake -n`
+    stops too, before any job; the embedded default (its mirror not built yet) still passes."""
+    from conftest import snakemake
+    tiny = (REPO / "configs/tiny.yaml").read_text()
+    real = {**yaml.safe_load(tiny), "embedded": None, "hub": {"mirror": "no/such/mirror"}}
+    cases = {"mirror": yaml.safe_dump(real), "duplicate": tiny + "seeds: [1]\n"}
+    for name, text in cases.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+        result = snakemake("--configfile", tmp_path / f"{name}.yaml", "-n", workdir=tmp_path, check=False)
+        out = result.stdout + result.stderr
+        assert result.returncode != 0, out
+        assert {"mirror": "xstilts: config key hub.mirror: 'no/such/mirror' is not a directory",
+                "duplicate": "key 'seeds' appears twice"}[name] in out, out
+    ok = snakemake("--configfile", REPO / "configs/tiny.yaml", "-n", workdir=tmp_path / "fresh")
+    assert "embedded_hub" in ok.stdout and not (tmp_path / "fresh/resources").exists()

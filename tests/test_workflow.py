@@ -28,7 +28,8 @@ def dry_run(workdir, configfile):
 
 
 def test_paper_grid_dry_run(tmp_path):
-    out = snakemake("--configfile", REPO / "config.yaml", "-n", "--quiet", "rules", workdir=tmp_path).stdout
+    out = snakemake("--configfile", REPO / "config.yaml", "--config", f"hub={{ccgbank: {tmp_path}}}",  # preflight
+                    "-n", "--quiet", "rules", workdir=tmp_path).stdout
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     assert counts["intermediate"] == "10"
     assert counts["target"] == "66"

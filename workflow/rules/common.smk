@@ -8,7 +8,10 @@ from xstilts import grid
 from xstilts import tasks as registry
 
 try:
+    for _file in workflow.configfiles:  # Snakemake's YAML loader keeps duplicated keys silently
+        xconfig.read_yaml(_file)
     CFG = xconfig.validate(config)
+    xconfig.preflight(CFG)  # at parse time: dry runs report a missing mirror or CCGbank too
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
 
@@ -38,10 +41,3 @@ def settings(kind):
 
 def model_resources(key):
     return lambda w: CFG["models"][w.model]["resources"][key]
-
-
-onstart:
-    try:
-        xconfig.preflight(CFG)
-    except xconfig.ConfigError as error:
-        raise WorkflowError(f"xstilts: {error}") from None
