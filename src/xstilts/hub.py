@@ -27,7 +27,8 @@ def _causes(error: BaseException):
 def _transport_errors() -> tuple[type, ...]:
     """Errors of the HTTP clients under huggingface_hub: no connection, DNS, timeouts."""
     found = [ConnectionError, TimeoutError]
-    for module, name in (("httpx", "TransportError"), ("requests", "ConnectionError"),
+    for module, name in (("httpx", "TransportError"), ("httpx2", "TransportError"),
+                         ("requests", "ConnectionError"),
                          ("requests", "Timeout"), ("urllib3.exceptions", "HTTPError")):
         try:
             found.append(getattr(__import__(module, fromlist=[name]), name))
@@ -46,7 +47,8 @@ def hub_failure(error: BaseException, repo: str | None = None) -> HubError | Non
         DatasetNotFoundError = hf.RepositoryNotFoundError
     what = repo or "a repository"
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    for cause in _causes(error):
+    causes = list(_causes(error))
+    for cause in causes:
         if isinstance(cause, (hf.RepositoryNotFoundError, hf.RevisionNotFoundError,
                               hf.RemoteEntryNotFoundError, DatasetNotFoundError)):
             return HubError(
@@ -54,20 +56,23 @@ def hub_failure(error: BaseException, repo: str | None = None) -> HubError | Non
                 f"(gated or private; hub said: {str(cause).splitlines()[0]}). Fix: check the id "
                 f"in the config (models.<name>.hub_id, tokenizer) and your token (`hf auth "
                 f"login` or HF_TOKEN), or set hub.mirror to a local copy.")
-        if isinstance(cause, (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError,
-                              hf.HfHubHTTPError, *_transport_errors())):
-            state = ("HF_HUB_OFFLINE is set, so only the local cache is read and it lacks "
-                     f"{what}; unset it, or fill the cache where the network is reachable"
-                     if offline else
-                     "HF_HUB_OFFLINE=1 reads only the local cache, e.g. one filled on a "
-                     "login node")
-            return HubError(
-                f"could not reach the Hugging Face hub for {what} ({type(cause).__name__}: "
-                f"{str(cause).splitlines()[0] if str(cause) else 'no detail'}). Fix: check the "
-                f"network and, for a gated or private repository, your HF token (`hf auth "
-                f"login` or HF_TOKEN); or set hub.mirror to a local directory laid out like the "
-                f"hub. {state}.")
-    return None
+    network = (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError, hf.HfHubHTTPError,
+               *_transport_errors())
+    reasons = [c for c in causes if isinstance(c, network)]
+    hub_side = any(isinstance(c, network[:3]) or "huggingface" in str(c).lower()
+                   or "on the hub" in str(c).lower() for c in causes)
+    if not reasons or repo is None and not hub_side:  # without a repo: only clear hub errors
+        return None
+    reason = reasons[-1]  # the deepest: "Name or service not known", not a wrapper's advice
+    detail = str(reason).splitlines()[0] if str(reason) else "no detail"
+    state = (f"HF_HUB_OFFLINE is set, so only the local cache is read and it lacks {what}; "
+             f"unset it, or fill the cache where the network is reachable" if offline else
+             "HF_HUB_OFFLINE=1 reads only the local cache, e.g. one filled on a login node")
+    return HubError(
+        f"could not reach the Hugging Face hub for {what} ({type(reason).__name__}: {detail}). "
+        f"Fix: check the network and, for a gated or private repository, your HF token (`hf "
+        f"auth login` or HF_TOKEN); or set hub.mirror to a local directory laid out like the "
+        f"hub. {state}.")
 
 
 def _missing_config(path: str, repo: str, config: str | None, split: str,
