@@ -156,3 +156,12 @@ def test_dry_run_refuses_what_validate_refuses(tmp_path):
                 "duplicate": "key 'seeds' appears twice"}[name] in out, out
     ok = snakemake("--configfile", REPO / "configs/tiny.yaml", "-n", workdir=tmp_path / "fresh")
     assert "embedded_hub" in ok.stdout and not (tmp_path / "fresh/resources").exists()
+
+
+def test_yaml_anchors_and_merge_keys_still_load(tmp_path):
+    """The duplicate-key check looks at written keys only: `<<: *anchor` may be overridden."""
+    (tmp_path / "c.yaml").write_text(
+        "models: {xlmr: {hub_id: FacebookAI/xlm-roberta-large}}\nrecipes: [none]\n"
+        "targets: {xnli: [en]}\nintermediate: &train {lr: 1.0e-5, epochs: 2}\n"
+        "target:\n  <<: *train\n  epochs: 3\n")
+    assert config.load(tmp_path / "c.yaml")["target"] == {"lr": 1.0e-5, "epochs": 3}

@@ -329,6 +329,8 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden
+                continue
             key = self.construct_object(key_node, deep=True)
             if key in seen:
                 raise ConfigError(f"config file {self.name}, line {key_node.start_mark.line + 1}: "
