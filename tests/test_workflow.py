@@ -28,7 +28,9 @@ def dry_run(workdir, configfile):
 
 
 def test_paper_grid_dry_run(tmp_path):
-    out = snakemake("--configfile", REPO / "config.yaml", "-n", "--quiet", "rules", workdir=tmp_path).stdout
+    result = snakemake("--configfile", REPO / "config.yaml", "-n", "--quiet", "rules", workdir=tmp_path)
+    out = result.stdout
+    assert "hub.ccgbank" in result.stdout + result.stderr, "the dry run says a real run needs CCGbank"
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     assert counts["intermediate"] == "10"
     assert counts["finetune"] == "66"

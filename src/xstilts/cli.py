@@ -35,9 +35,16 @@ def cmd_grid(args):
 
 
 def cmd_validate(args):
+    """A valid config may still need paths this machine lacks (a CCGbank copy on the cluster
+    only): that is a warning here, and stops a real run before its first job."""
     from xstilts import config
-    config.load(args.config)
+    cfg = config.load(args.config)
     print(f"{args.config}: valid")
+    try:
+        config.preflight(cfg)
+    except config.ConfigError as error:
+        print(f"xstilts: warning: a run on this machine would stop before its first job: {error}",
+              file=sys.stderr)
 
 
 def cmd_embedded_hub(args):
@@ -93,7 +100,7 @@ def _locations(s):
     s.add_argument("--ccgbank", default=None, help="CCGbank root")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(analysis: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xstilts", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -144,18 +151,36 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+")
     s.set_defaults(func=cmd_collect)
 
-    from xstilts.analysis.commands import register
-    register(sub)
+    p.commands = tuple(sub.choices)
+    if analysis:
+        from xstilts.analysis.commands import register
+        register(sub)
     return p
 
 
+def _fail(error: Exception, code: int):
+    print("xstilts: " + " ".join(str(error).split()), file=sys.stderr)
+    sys.exit(code)
+
+
 def main(argv=None):
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
+    core = parser(analysis=False)
+    args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
     from xstilts.config import ConfigError
+    from xstilts.hub import HubError, hub_failure
     try:
         args.func(args)
     except ConfigError as error:
-        sys.exit(f"xstilts: {error}")
+        _fail(error, 2)
+    except HubError as error:
+        _fail(error, 1)
+    except Exception as error:
+        failure = hub_failure(error)  # e.g. the hub lost mid-download inside transformers
+        if failure is None:
+            raise
+        _fail(failure, 1)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ SLURM job. Each job's slice of the validated config is built in `xstilts.setting
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import json
 from importlib import resources
@@ -18,6 +19,7 @@ from xstilts import tasks as registry
 
 ALL9 = registry.INTERMEDIATE_TASKS
 BUILTIN_RECIPES = ("none", *ALL9, "all9")
+DATA_KEYS = ("max_length", "doc_stride")  # decide tokenization, not training
 
 
 class ConfigError(ValueError):
@@ -34,26 +36,79 @@ def _where(path) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[") or "(top level)"
 
 
-def _schema_error(error) -> ConfigError:
-    key = _where(error.absolute_path)
-    if error.validator == "type" and isinstance(error.instance, str):
+_KINDS = {"integer": "a whole number", "number": "a number", "string": "text", "object": "a mapping",
+          "array": "a list", "boolean": "true or false", "null": "null"}
+
+
+def _kind(value) -> str:
+    return next(_KINDS[t] for t, c in (("boolean", bool), ("integer", int), ("number", float),
+                                       ("string", str), ("object", dict), ("array", list))
+                if isinstance(value, c)) if value is not None else "null"
+
+
+def _type_error(error) -> tuple[str, str | None]:
+    """(problem, fix) of a value of the wrong type."""
+    value, expected = error.instance, error.validator_value
+    expected = [expected] if isinstance(expected, str) else list(expected)
+    if isinstance(value, str) and {"integer", "number"} & set(expected):
         try:
-            float(error.instance)
-            return ConfigError(f"config key {key}: {error.instance!r} was read as a string, not a "
-                               f"number (YAML reads 1e-5 as text). Fix: write it with a dot and a "
-                               f"signed exponent, e.g. 1.0e-5.")
+            number = float(value)
         except ValueError:
-            pass
-    if error.validator == "additionalProperties":
+            number = None
+        if number is not None and "integer" in expected and number.is_integer():
+            return (f"{value!r} was read as text, not a whole number (quoted, or an exponent)",
+                    f"write {int(number)}, without quotes")
+        if number is not None and "number" in expected:
+            return (f"{value!r} was read as a string, not a number (YAML reads 1e-5 as text)",
+                    "write it with a dot and a signed exponent, e.g. 1.0e-5")
+    if isinstance(value, float) and "integer" in expected:
+        return (f"must be a whole number, got {value!r}",
+                f"write {int(value)}" if value.is_integer() else "use a whole number")
+    examples = {"array": "a list, e.g. [a, b]", "object": "a mapping, e.g. {key: value}",
+                "integer": "a whole number", "number": "a number", "string": "text",
+                "boolean": "true or false", "null": "null"}
+    return (f"must be {' or '.join(_KINDS[t] for t in expected)}, got {_kind(value)} ({value!r})",
+            "write " + " or ".join(examples[t] for t in expected))
+
+
+def _schema_error(error) -> ConfigError:
+    """One line naming the key, the problem and the fix (a schema node's x-fix, if it has one)."""
+    key, kind, value = _where(error.absolute_path), error.validator, error.instance
+    fix = None
+    if kind == "type":
+        problem, fix = _type_error(error)
+    elif kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        return ConfigError(f"config key {key}: {error.message}. Fix: use one of {allowed}.")
-    if error.validator == "oneOf" and key.startswith("recipes"):
-        return ConfigError(f"config key {key}: a recipe is a name ({', '.join(BUILTIN_RECIPES)}) "
-                           f"or a mapping with 'name' and 'tasks'; got {error.instance!r}.")
-    return ConfigError(f"config key {key}: {error.message}.")
+        extra = sorted(map(str, set(value) - set(allowed)))
+        close = [m for k in extra for m in difflib.get_close_matches(k, allowed, 1)]
+        problem = f"unknown key{'s' * (len(extra) > 1)} {', '.join(map(repr, extra))}"
+        fix = (f"did you mean {', '.join(close)}? " if close else "") + f"use one of {allowed}"
+        data_key = next((k for k in extra if k in DATA_KEYS), None)
+        if data_key and "lr" in allowed:  # a training block: tokenization is set per task
+            fix = (f"{data_key} decides tokenization: set it per task (tasks.<task>.{data_key})"
+                   + (" or for every task (data.max_length)" if data_key == "max_length" else ""))
+    elif kind == "required":
+        problem, fix = error.message, "add it (README.md, Config keys)"
+    elif kind in ("minItems", "minProperties"):
+        problem, fix = "is empty", "give at least one entry"
+    elif kind == "uniqueItems":
+        twice = next(v for i, v in enumerate(value) if v in value[:i])
+        problem, fix = f"{twice!r} is listed twice", "list it once"
+    elif kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        bound = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
+        problem, fix = f"{value!r} is out of range", f"use a value {bound} {error.validator_value}"
+    elif kind == "enum":
+        problem, fix = f"{value!r} is not a choice", f"use one of {', '.join(map(str, error.validator_value))}"
+    elif kind == "pattern":
+        problem = f"{value!r} is not allowed"
+    else:
+        problem = error.message
+    if kind in ("type", "pattern", "maximum") and isinstance(error.schema, dict):
+        fix = error.schema.get("x-fix", fix)
+    return ConfigError(f"config key {key}: {problem}." + (f" Fix: {fix}." if fix else ""))
 
 
-def _fill_defaults(instance, schema_node, root):
+def fill_defaults(instance, schema_node, root):
     """Fill `default`s of the schema into the instance (jsonschema validates, never fills)."""
     if "$ref" in schema_node:
         node = root
@@ -65,11 +120,14 @@ def _fill_defaults(instance, schema_node, root):
             if key not in instance and "default" in sub:
                 instance[key] = copy.deepcopy(sub["default"])
             if key in instance:
-                _fill_defaults(instance[key], sub, root)
+                fill_defaults(instance[key], sub, root)
         extra = schema_node.get("additionalProperties")
         if isinstance(extra, dict):
             for key in set(instance) - set(schema_node.get("properties", {})):
-                _fill_defaults(instance[key], extra, root)
+                fill_defaults(instance[key], extra, root)
+    elif isinstance(instance, list) and isinstance(schema_node.get("items"), dict):
+        for item in instance:
+            fill_defaults(item, schema_node["items"], root)
 
 
 def _check(condition, message):
@@ -80,11 +138,22 @@ def _check(condition, message):
 def _recipe(entry) -> dict:
     """A recipe entry -> {name, tasks: [{task, language}], sampling, training}."""
     if isinstance(entry, str):
+        close = difflib.get_close_matches(entry, BUILTIN_RECIPES, 1)
         _check(entry in BUILTIN_RECIPES,
-               f"config key recipes: unknown recipe {entry!r}. Fix: use one of "
+               f"config key recipes: unknown recipe {entry!r}. Fix: "
+               f"{f'did you mean {close[0]}? ' if close else ''}use one of "
                f"{', '.join(BUILTIN_RECIPES)}, or define it as {{name: ..., tasks: [...]}}.")
         names = [] if entry == "none" else list(ALL9) if entry == "all9" else [entry]
         entry = {"name": entry, "tasks": names}
+    elif entry["name"] in BUILTIN_RECIPES:
+        # A built-in name must mean the built-in tasks: results are filed and compared by name.
+        builtin = _recipe(entry["name"])["tasks"]
+        mine = [{"task": t, "language": "en"} if isinstance(t, str) else t for t in entry["tasks"]]
+        _check(mine == builtin,
+               f"config key recipes: the custom recipe {entry['name']!r} has the name of a "
+               f"built-in recipe, which trains "
+               f"{', '.join(t['task'] for t in builtin) or 'no intermediate task'}, but other tasks. "
+               f"Fix: give it another name, e.g. {entry['name']}_custom.")
     tasks = [{"task": t, "language": "en"} if isinstance(t, str) else {"language": "en", **t}
              for t in entry["tasks"]]
     for t in tasks:
@@ -93,42 +162,135 @@ def _recipe(entry) -> dict:
                f"config key recipes.{entry['name']}: {t['task']!r} is not an intermediate task. "
                f"Fix: use one of {', '.join(ALL9)}.")
         _check(t["language"] in task.languages,
-               f"config key recipes.{entry['name']}: {t['task']} has no data in {t['language']!r} "
-               f"(it has: {' '.join(task.languages)}).")
+               f"config key recipes.{entry['name']}: {t['task']} has no data in {t['language']!r}. "
+               f"Fix: use one of its languages: {' '.join(task.languages)}.")
+    pairs = [(t["task"], t["language"]) for t in tasks]
+    _check(len(set(pairs)) == len(pairs),
+           f"config key recipes.{entry['name']}: a task is listed twice in {[t for t, _ in pairs]}. "
+           f"Fix: list each task once (sampling weights the tasks).")
     return {"name": entry["name"], "tasks": tasks, "sampling": entry.get("sampling"),
             "training": entry.get("training", {})}
 
 
+def _validator():
+    """Draft 2020-12 with `integer` meaning an int: by the spec 32.0 is an integer, but Python
+    code then breaks on it (range(32.0)) hours into a run."""
+    import jsonschema
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
+# results/<model>/... sits beside these: a model may not take their names.
+RESERVED_MODEL_NAMES = ("data", "scores.parquet")
+
+
+def _check_tasks(cfg: dict) -> None:
+    """tasks.<name>: a known task, and only keys that take effect there."""
+    for name, overrides in cfg["tasks"].items():
+        close = difflib.get_close_matches(name, registry.TASKS, 1)
+        _check(name in registry.TASKS, f"config key tasks.{name}: unknown task. Fix: "
+                                       f"{f'did you mean {close[0]}? ' if close else ''}use one of "
+                                       f"{', '.join(registry.TASKS)}.")
+        task = registry.TASKS[name]
+        _check("doc_stride" not in overrides or task.format == "extractive_qa",
+               f"config key tasks.{name}.doc_stride: only extractive QA tasks have context windows "
+               f"({name} is {task.format}). Fix: remove it.")
+        training = sorted(set(overrides) - set(DATA_KEYS))
+        if task.role != "target" or not training or task.train_task == name:
+            continue
+        if task.train_task is None:
+            _check(False, f"config key tasks.{name}.{training[0]}: {name} is a retrieval target and "
+                          f"trains nothing (it reads the encoder as is), so training keys have no "
+                          f"effect. Fix: remove them; only max_length applies to {name}.")
+        _check(False, f"config key tasks.{name}.{training[0]}: {name} trains on "
+                      f"{task.train_task}, so training keys under tasks.{name} have no effect. Fix: "
+                      f"set tasks.{task.train_task}.{training[0]} (it also applies where "
+                      f"{task.train_task} is an intermediate task); tasks.{name} keeps max_length"
+                      f"{' and doc_stride' if task.format == 'extractive_qa' else ''}.")
+
+
+def _check_models(cfg: dict) -> None:
+    """Model names become directories; tokenizers name the shared tokenized data."""
+    from xstilts.settings import slug
+    by_dir: dict[str, str] = {}
+    for name, model in cfg["models"].items():
+        _check(name not in RESERVED_MODEL_NAMES,
+               f"config key models.{name}: results/{name} holds other outputs. Fix: rename the "
+               f"model (e.g. {name}-model).")
+        tokenizer = model.get("tokenizer", model["hub_id"])
+        other = by_dir.setdefault(slug(tokenizer), tokenizer)
+        _check(other == tokenizer,
+               f"config key models.{name}.tokenizer: {tokenizer!r} and {other!r} are different "
+               f"tokenizers but share the data directory results/data/{slug(tokenizer)}. Fix: "
+               f"use the same id for both, or one without '__'.")
+
+
+def _check_embedded(cfg: dict) -> None:
+    """The embedded build makes one model and the world's languages: nothing else exists."""
+    import inspect
+    from xstilts.embedded.model import build_tiny_model
+    from xstilts.embedded.world import LANGUAGES
+    emb = cfg["embedded"]
+    _check(cfg["hub"]["mirror"], "config key embedded: the embedded default is built into "
+                                 "hub.mirror. Fix: set hub.mirror, e.g. resources/hub.")
+    unknown = [lang for lang in emb["languages"] if lang not in LANGUAGES]
+    _check(not unknown, f"config key embedded.languages: {unknown} are not in the synthetic "
+                        f"world. Fix: use some of {' '.join(LANGUAGES)}.")
+    _check("en" in emb["languages"], "config key embedded.languages: the synthetic world needs "
+                                     "en (every task trains on English). Fix: add en.")
+    for target, languages in cfg["targets"].items():
+        missing = [lang for lang in languages if lang not in emb["languages"]]
+        _check(not missing, f"config key targets.{target}: {missing} are not in embedded.languages, "
+                            f"so the embedded mirror has no data for them. Fix: add them to "
+                            f"embedded.languages or drop them.")
+    built = next(iter(cfg["models"].values()))["hub_id"]
+    for name, model in cfg["models"].items():
+        for key in ("hub_id", "tokenizer"):
+            _check(model.get(key, built) == built,
+                   f"config key models.{name}.{key}: the embedded build makes one model, {built} "
+                   f"(the first model's hub_id), so {model.get(key, built)!r} is not in the mirror. Fix: "
+                   f"use {built} or set embedded to null.")
+    params = set(inspect.signature(build_tiny_model).parameters) - {"mirror", "repo_id", "seed"}
+    extra = sorted(set(emb["model"]) - params)
+    _check(not extra, f"config key embedded.model: unknown key {extra[0] if extra else ''!r}. Fix: "
+                      f"use some of {', '.join(sorted(params))}.")
+
+
 def validate(raw: dict) -> dict:
     """Check a config and return it with defaults filled in; raise ConfigError naming the fix."""
-    import jsonschema
+    _check(isinstance(raw, dict), f"config: the top level must be a mapping of keys (models, "
+                                  f"recipes, targets, ...), got {_kind(raw)}.")
     cfg = copy.deepcopy(dict(raw))
     root = schema()
-    errors = sorted(jsonschema.Draft202012Validator(root).iter_errors(cfg),
-                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(_validator()(root).iter_errors(cfg),
+                    key=lambda e: (list(map(str, e.absolute_path)), e.validator != "type"))
     if errors:
-        raise _schema_error(errors[-1] if errors[-1].validator == "type" else errors[0])
-    _fill_defaults(cfg, root, root)
+        raise _schema_error(errors[0])
+    fill_defaults(cfg, root, root)
 
     recipes = [_recipe(r) for r in cfg["recipes"]]
     names = [r["name"] for r in recipes]
-    _check(len(set(names)) == len(names), f"config key recipes: duplicate recipe names in {names}.")
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    _check(not twice, f"config key recipes: {twice[0] if twice else ''!r} is listed twice in "
+                      f"{names}. Fix: list each recipe once, or rename one.")
     cfg["recipes"] = recipes
     for target, languages in cfg["targets"].items():
         task = registry.TASKS.get(target)
+        close = difflib.get_close_matches(target, registry.TARGET_TASKS, 1)
         _check(task is not None and task.role == "target",
-               f"config key targets.{target}: unknown target task. Fix: use one of "
+               f"config key targets.{target}: unknown target task. Fix: "
+               f"{f'did you mean {close[0]}? ' if close else ''}use one of "
                f"{', '.join(registry.TARGET_TASKS)}.")
         for lang in languages:
             _check(lang in task.languages,
                    f"config key targets.{target}: {target} has no language {lang!r}. "
                    f"Fix: use ISO 639-1 codes from: {' '.join(task.languages)}.")
-    for name in cfg["tasks"]:
-        _check(name in registry.TASKS, f"config key tasks.{name}: unknown task. Fix: use one of "
-                                       f"{', '.join(registry.TASKS)}.")
-    _check(not cfg["embedded"] or cfg["hub"]["mirror"],
-           "config key embedded: the embedded default is built into hub.mirror. Fix: set "
-           "hub.mirror, e.g. resources/hub.")
+    _check_tasks(cfg)
+    _check_models(cfg)
+    if cfg["embedded"]:
+        _check_embedded(cfg)
     for name, model in cfg["models"].items():
         model.setdefault("tokenizer", model["hub_id"])
         _check("/" not in name and name not in ("data",),
@@ -144,7 +306,8 @@ def validate(raw: dict) -> dict:
 
 
 def preflight(cfg: dict) -> None:
-    """Checks of what a real run needs, made before the first job starts (not in dry runs)."""
+    """What a run needs on this machine (paths), checked by `xstilts validate` and when the
+    Snakefile is parsed, also for dry runs. The embedded build creates the mirror."""
     uses_ccg = any(t["task"] == "ccg" for r in cfg["recipes"] for t in r["tasks"])
     ccgbank = cfg["hub"]["ccgbank"]
     _check(not uses_ccg or cfg["embedded"] or (ccgbank and Path(ccgbank).is_dir()),
@@ -154,13 +317,66 @@ def preflight(cfg: dict) -> None:
            f"from the recipes.")
     mirror = cfg["hub"]["mirror"]
     _check(not mirror or cfg["embedded"] or Path(mirror).is_dir(),
-           f"config key hub.mirror: {mirror!r} is not a directory. Fix: set it to a local "
-           f"directory laid out like the hub, or to null to read from the Hugging Face hub.")
+           f"config key hub.mirror: {mirror!r} is not a directory (relative paths start at the "
+           f"working directory, {Path.cwd()}). Fix: set it to a local directory laid out like "
+           f"the hub, or to null to read from the Hugging Face hub.")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise ConfigError(f"config file {self.name}, line {key_node.start_mark.line + 1}: "
+                                  f"key {key!r} appears twice in one mapping (first on line "
+                                  f"{seen[key] + 1}); YAML would silently keep the last. Fix: "
+                                  f"keep one of them.")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: str | Path) -> dict:
+    """A config file's mapping; a YAML error, a duplicated key or a top level that is not a
+    mapping becomes a ConfigError naming the file and line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path}: cannot be read ({error}). Fix: check the path "
+                          f"given to --config/--configfile.") from None
+    loader = _Loader(text)
+    loader.name = str(path)
+    try:
+        node = loader.get_single_node()
+        if node is not None and not isinstance(node, yaml.MappingNode):
+            raise ConfigError(f"config file {path}, line {node.start_mark.line + 1}: the top level "
+                              f"is a {'list' if isinstance(node, yaml.SequenceNode) else 'single value'}, "
+                              f"not a mapping. Fix: write keys at the top level (models:, recipes:, "
+                              f"targets:, ...).")
+        raw = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as error:
+        mark, start = error.problem_mark or error.context_mark, error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" + (
+            f" (in what starts on line {start.line + 1})" if start and start.line != mark.line else "")
+        what = " ".join(filter(None, (error.context, error.problem)))
+        raise ConfigError(f"config file {path}, {where}: {what}. Fix: correct the YAML there "
+                          f"(indentation, a missing ':' or quote, tabs).") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path}: not valid YAML ({error}). Fix: correct the "
+                          f"YAML (README.md, Config keys).") from None
+    finally:
+        loader.dispose()
+    _check(raw is not None, f"config file {path}: is empty. Fix: give at least models, recipes "
+                            f"and targets (see config.yaml).")
+    return raw
 
 
 def load(path: str | Path) -> dict:
-    with open(path) as f:
-        return validate(yaml.safe_load(f) or {})
+    return validate(read_yaml(path))
 
 
 def slice_json(value) -> str:

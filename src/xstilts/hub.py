@@ -7,11 +7,95 @@ other than main is ``<mirror>/org/name@<revision with / as -->``; the same ``dat
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
 class HubError(RuntimeError):
-    pass
+    """Data or a model that cannot be loaded, with the fix; the CLI prints it as one line."""
+
+
+def _causes(error: BaseException):
+    """The error and what it was raised from (transformers wraps the hub's errors in OSError)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _transport_errors() -> tuple[type, ...]:
+    """Errors of the HTTP clients under huggingface_hub: no connection, DNS, timeouts."""
+    found = [ConnectionError, TimeoutError]
+    for module, name in (("httpx", "TransportError"), ("httpx2", "TransportError"),
+                         ("requests", "ConnectionError"),
+                         ("requests", "Timeout"), ("urllib3.exceptions", "HTTPError")):
+        try:
+            found.append(getattr(__import__(module, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(found)
+
+
+def hub_failure(error: BaseException, repo: str | None = None) -> HubError | None:
+    """A HubError naming the repository and the fixes when `error` comes from not reaching the
+    Hugging Face hub (or the repository not being there); None for any other error."""
+    from huggingface_hub import errors as hf
+    try:
+        from datasets.exceptions import DatasetNotFoundError
+    except ImportError:
+        DatasetNotFoundError = hf.RepositoryNotFoundError
+    what = repo or "a repository"
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    causes = list(_causes(error))
+    for cause in causes:
+        if isinstance(cause, (hf.RepositoryNotFoundError, hf.RevisionNotFoundError,
+                              hf.RemoteEntryNotFoundError, DatasetNotFoundError)):
+            return HubError(
+                f"{what} was not found on the Hugging Face hub, or your token may not read it "
+                f"(gated or private; hub said: {str(cause).splitlines()[0]}). Fix: check the id "
+                f"in the config (models.<name>.hub_id, tokenizer) and your token (`hf auth "
+                f"login` or HF_TOKEN), or set hub.mirror to a local copy.")
+    network = (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError, hf.HfHubHTTPError,
+               *_transport_errors())
+    reasons = [c for c in causes if isinstance(c, network)]
+    hub_side = any(isinstance(c, network[:3]) or "huggingface" in str(c).lower()
+                   or "on the hub" in str(c).lower() for c in causes)
+    if not reasons or repo is None and not hub_side:  # without a repo: only clear hub errors
+        return None
+    reason = reasons[-1]  # the deepest: "Name or service not known", not a wrapper's advice
+    detail = str(reason).splitlines()[0] if str(reason) else "no detail"
+    state = (f"HF_HUB_OFFLINE is set, so only the local cache is read and it lacks {what}; "
+             f"unset it, or fill the cache where the network is reachable" if offline else
+             "HF_HUB_OFFLINE=1 reads only the local cache, e.g. one filled on a login node")
+    return HubError(
+        f"could not reach the Hugging Face hub for {what} ({type(reason).__name__}: {detail}). "
+        f"Fix: check the network and, for a gated or private repository, your HF token (`hf "
+        f"auth login` or HF_TOKEN); or set hub.mirror to a local directory laid out like the "
+        f"hub. {state}.")
+
+
+def _missing_config(path: str, repo: str, config: str | None, split: str,
+                    revision: str | None) -> HubError | None:
+    """Name the config or split a repository (or its mirror copy) lacks, and what it has."""
+    import datasets
+    where = f"{repo} in the hub mirror ({path})" if path != repo else repo
+    try:
+        configs = datasets.get_dataset_config_names(path, revision=revision)
+    except Exception:  # the original error says more than a failed second look
+        return None
+    if config is not None and config not in configs:
+        return HubError(f"{where} has no config {config!r}; it has: {', '.join(configs)}. Fix: "
+                        f"drop that language or task from the config, or add the config to the "
+                        f"mirror (the embedded build makes those of embedded.languages).")
+    try:
+        splits = datasets.get_dataset_split_names(path, config, revision=revision)
+    except Exception:
+        return None
+    if split not in splits:
+        return HubError(f"{where}, config {config!r}, has no split {split!r}; it has: "
+                        f"{', '.join(splits)}. Fix: add that split to the mirror.")
+    return None
 
 
 def mirror_path(mirror: str | Path, repo: str, revision: str | None = None) -> Path:
@@ -28,19 +112,43 @@ class Hub:
         path = mirror_path(self.mirror, repo, revision)
         if not path.is_dir():
             raise HubError(f"{repo} (revision {revision or 'main'}) is not in the hub mirror: "
-                           f"{path} does not exist. Build the mirror or set hub.mirror to null "
-                           f"to read from the Hugging Face hub.")
+                           f"{path} does not exist. Fix: add it to the mirror (hub.mirror), or "
+                           f"set hub.mirror to null to read from the Hugging Face hub.")
         return path
 
     def dataset(self, repo: str, config: str | None, split: str, revision: str | None = None):
         import datasets
-        if self.mirror is None:
-            return datasets.load_dataset(repo, config, split=split, revision=revision)
-        return datasets.load_dataset(str(self._local(repo, revision)), config, split=split)
+        path = repo if self.mirror is None else str(self._local(repo, revision))
+        try:
+            return datasets.load_dataset(path, config, split=split,
+                                         revision=revision if self.mirror is None else None)
+        except ValueError as error:  # datasets' message for an unknown config or split
+            missing = _missing_config(path, repo, config, split,
+                                      revision if self.mirror is None else None)
+            if missing is None:
+                raise
+            raise missing from error
+        except Exception as error:
+            failure = hub_failure(error, f"dataset {repo}" + (f" ({config})" if config else ""))
+            if failure is None:
+                raise
+            raise failure from error
 
     def model(self, model_id: str) -> str:
-        """What `from_pretrained` takes: the hub id, or its directory in the mirror."""
-        return model_id if self.mirror is None else str(self._local(model_id, None))
+        """What `from_pretrained` takes: the hub id, or its directory in the mirror. A hub id is
+        checked first (its config.json, which from_pretrained reads anyway, then from the cache),
+        so an unreachable hub is reported here with the repository and the fix."""
+        if self.mirror is not None:
+            return str(self._local(model_id, None))
+        from huggingface_hub import hf_hub_download
+        try:
+            hf_hub_download(model_id, "config.json")
+        except Exception as error:
+            failure = hub_failure(error, f"model {model_id}")
+            if failure is None:
+                raise
+            raise failure from error
+        return model_id
 
     def ccgbank_root(self) -> Path:
         root = self.ccgbank or (self.mirror / "ccgbank" if self.mirror else None)

@@ -9,11 +9,13 @@ Training settings stack in layers, highest last:
   x-training-defaults in the schema  <  the task registry (SPEC section 4)
   <  the phase block (`intermediate` / `target`)  <  `tasks.<task>`  <  the recipe's `training`.
 A multi-task recipe takes from the registry and `tasks.<task>` layers only the keys its tasks
-agree on. Nested blocks (`lora`, `early_stopping`) merge key by key.
+agree on. Nested blocks (`lora`, `early_stopping`) merge key by key, and a partial one takes
+the schema's defaults for the keys it leaves out.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 from xstilts import config
 from xstilts import tasks as registry
 
-DATA_KEYS = ("max_length", "doc_stride")  # decide tokenization, not training
+DATA_KEYS = config.DATA_KEYS
 PHASE_BLOCKS = {"intermediate": "intermediate", "finetune": "target"}
 
 
@@ -31,8 +33,11 @@ def slug(hub_id: str) -> str:
 
 
 def training_defaults(phase: str) -> dict:
-    layers = config.schema()["x-training-defaults"]
-    return {**layers["common"], **layers.get(phase, {})}
+    root = config.schema()
+    layers = root["x-training-defaults"]
+    defaults = copy.deepcopy({**layers["common"], **layers.get(phase, {})})
+    config.fill_defaults(defaults, root["$defs"]["training"], root)  # lora, early_stopping keys
+    return defaults
 
 
 def _stack(*layers: dict) -> dict:
@@ -52,13 +57,6 @@ def _agreed(layers: list[dict]) -> dict:
             if k not in DATA_KEYS and all(k in other and other[k] == v for other in layers[1:])}
 
 
-def _finish(training: dict) -> dict:
-    early = training.get("early_stopping")
-    if isinstance(early, dict):  # a partial block takes the rest from the defaults
-        training["early_stopping"] = {**training_defaults("finetune")["early_stopping"], **early}
-    return training
-
-
 def finetune_defaults(train_task: str) -> dict:
     """Target-training defaults are declared on the targets (xnli's apply to training on mnli)."""
     return next(t.defaults for t in registry.TASKS.values()
@@ -67,14 +65,14 @@ def finetune_defaults(train_task: str) -> dict:
 
 def intermediate_training(cfg: dict, recipe: dict) -> dict:
     tasks = [t["task"] for t in recipe["tasks"]]
-    return _finish(_stack(training_defaults("intermediate"),
-                          _agreed([registry.TASKS[t].defaults for t in tasks]), cfg["intermediate"],
-                          _agreed([cfg["tasks"].get(t, {}) for t in tasks]), recipe["training"]))
+    return _stack(training_defaults("intermediate"), _agreed([registry.TASKS[t].defaults for t in tasks]),
+                  cfg["intermediate"], _agreed([cfg["tasks"].get(t, {}) for t in tasks]),
+                  recipe["training"])
 
 
 def finetune_training(cfg: dict, train_task: str) -> dict:
-    return _finish(_stack(training_defaults("finetune"), _agreed([finetune_defaults(train_task)]),
-                          cfg["target"], _agreed([cfg["tasks"].get(train_task, {})])))
+    return _stack(training_defaults("finetune"), _agreed([finetune_defaults(train_task)]),
+                  cfg["target"], _agreed([cfg["tasks"].get(train_task, {})]))
 
 
 def data(cfg: dict, task: str) -> dict:

@@ -3,15 +3,24 @@
 import shlex
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from xstilts import config as xconfig
 from xstilts import grid
 from xstilts import settings as job_settings
 
 try:
+    for (
+        _file
+    ) in workflow.configfiles:  # Snakemake's YAML loader keeps duplicated keys silently
+        xconfig.read_yaml(_file)
     CFG = xconfig.validate(config)
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
+try:  # paths this machine lacks: dry runs and --lint say so, a real run stops (onstart)
+    xconfig.preflight(CFG)
+except xconfig.ConfigError as error:
+    logger.warning(f"xstilts: warning: a run would stop before its first job: {error}")
 
 TARGETS = list(CFG["targets"])
 ENV = "../../envs/xstilts.yaml"  # conda: used with --sdm conda; pip installs need none
