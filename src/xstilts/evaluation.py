@@ -74,20 +74,19 @@ def score(task_name: str, logits, features, labels, examples=None, language: str
             return metrics.accuracy_and_f1(preds, gold)
         return {"accuracy": metrics.accuracy(preds, gold)}
     if task.format == "tagging":
-        return _score_tagging(task_name, logits, features, labels)
+        return _score_tagging(task, logits, features, labels)
     if task.format == "extractive_qa":
-        return _score_qa(task_name, logits, features, examples, language)
+        return _score_qa(task, logits, features, examples, language)
     raise ValueError(f"{task.format} is scored by retrieval_scores")
 
 
-def _score_tagging(task_name, logits, features, labels):
+def _score_tagging(task, logits, features, labels):
     gold, pred = tagging_words(logits, features, labels)
     accuracy = metrics.token_accuracy(gold, pred)
-    if TASKS[task_name].metric == "token_accuracy":
+    if task.scorer is None:  # ccg: token accuracy
         return {"token_accuracy": accuracy}
     # XTREME scored UPOS with seqeval on raw tags (runs of a tag form one span): udpos_f1.
-    f1 = metrics.udpos_f1 if task_name == "udpos" else metrics.seqeval_f1
-    return {"f1": f1(gold, pred), "token_accuracy": accuracy}
+    return {"f1": getattr(metrics, task.scorer)(gold, pred), "token_accuracy": accuracy}
 
 
 def _sentences(features):
@@ -127,10 +126,10 @@ def tagging_coverage(features) -> dict:
             "words_unscored": sum(label is None for w in words.values() for label in w)}
 
 
-def _score_qa(task_name, logits, features, examples, language):
+def _score_qa(task, logits, features, examples, language):
     starts = np.array([l[0] for l in logits], dtype=object)
     ends = np.array([l[1] for l in logits], dtype=object)
-    v2 = task_name == "squad_v2"
+    v2 = task.scorer == "squad_v2"
     # SQuAD 2.0: un-blanked answers + null odds, so the best-threshold search sees the whole
     # range (evaluate-v2.0.py with a na_prob file); exact/f1 abstain at odds > 0, the model's
     # own decision (utils_qa / XTREME null_score_diff_threshold 0).
@@ -140,7 +139,7 @@ def _score_qa(task_name, logits, features, examples, language):
     if v2:
         return metrics.squad_v2_scores(predictions, references, null_odds, na_prob_thresh=0.0)
     return metrics.squad_scores(predictions, references,
-                                language=language if task_name == "mlqa" else None)
+                                language=language if task.scorer == "mlqa" else None)
 
 
 @torch.no_grad()
@@ -171,7 +170,7 @@ def retrieval_scores(task_name: str, embeddings: dict, k: int, texts: dict | Non
     texts: split -> (source texts, target texts); BUCC merges duplicate sentences by text and
     drops a sentence found under several ids, as XTREME's mine_bitext / bucc_eval do."""
     src, tgt = embeddings["test"]
-    if task_name == "tatoeba":
+    if TASKS[task_name].scorer == "tatoeba_accuracy":
         # XTREME's direction: each English sentence queries the other language's sentences.
         return {"accuracy": metrics.retrieval_accuracy(tgt, src)}
     if texts is None:

@@ -38,6 +38,8 @@ from statistics import fmean
 
 import numpy as np
 
+from xstilts.tasks import XTREME_CATEGORIES  # the registry declares each target's category
+
 # ----------------------------------------------------------------------------- classification
 
 
@@ -500,12 +502,6 @@ def bucc_best_threshold(
 
 # ----------------------------------------------------------------------------- XTREME score
 
-XTREME_CATEGORIES: dict[str, tuple[str, ...]] = {
-    "classification": ("xnli", "pawsx"),
-    "structured_prediction": ("udpos", "panx"),
-    "question_answering": ("xquad", "mlqa", "tydiqa"),
-    "retrieval": ("bucc", "tatoeba"),
-}
 XTREME_TASKS: tuple[str, ...] = tuple(task for tasks in XTREME_CATEGORIES.values() for task in tasks)
 
 

@@ -158,8 +158,9 @@ def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
 
 
 def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> dict:
+    options = registry.TASKS[target].eval_options
     evaluation = {k: v for k, v in cfg["evaluation"].items()
-                  if k not in ("batch_size",) and (k != "bucc_k" or target == "bucc")}
+                  if k == "max_examples" or k in options}  # batch_size: runtime, not a setting
     return {"model_name": model, "model": model_record(cfg, model), "recipe": recipe,
             "target": target, "language": language, "seed": int(seed),
             "train_task": registry.training_task(target), "evaluation": evaluation,

@@ -185,10 +185,11 @@ def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
         embeddings[split] = tuple(evaluation.embed(encoder, features[col], layer, ev["batch_size"],
                                                    device, pad_id)
                                   for col in ("source_input_ids", "target_input_ids"))
-        if settings["target"] == "bucc" and "source" not in features.column_names:
+        mining = TASKS[settings["target"]].scorer == "bucc_mining"
+        if mining and "source" not in features.column_names:
             raise ValueError(f"{path} was prepared without the sentence texts BUCC scoring needs "
                              f"(an older xstilts): delete it and rerun to prepare it again")
-        texts[split] = (features["source"], features["target"]) if settings["target"] == "bucc" else None
+        texts[split] = (features["source"], features["target"]) if mining else None
     result = evaluation.retrieval_scores(settings["target"], embeddings, ev.get("bucc_k"), texts)
     extra = {"retrieval_layer": layer}
     return result, len(embeddings["test"][0]), extra

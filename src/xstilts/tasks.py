@@ -82,6 +82,8 @@ class Task:
     repos: tuple[str, ...] = ()    # hub datasets read (their content decides the data)
     ccgbank: bool = False          # reads the licensed CCGbank (hub.ccgbank)
     caveat: str | None = None      # written into every cell's JSON
+    scorer: str | None = None      # how the format's predictions are scored (xstilts.evaluation)
+    eval_options: tuple[str, ...] = ()  # `evaluation.*` config keys its scoring takes
 
     @property
     def reads_encoder(self) -> bool:
@@ -269,10 +271,10 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          repos=("nyu-mll/glue",)),
     Task("squad_v2", "intermediate", "extractive_qa", "rajpurkar/squad_v2", "em_f1_mean",
          _squad_like("rajpurkar/squad_v2", "squad_v2"), defaults={**_INTERMEDIATE, **_QA},
-         repos=("rajpurkar/squad_v2",)),
+         repos=("rajpurkar/squad_v2",), scorer="squad_v2"),
     Task("squad_v1", "intermediate", "extractive_qa", "rajpurkar/squad", "em_f1_mean",
          _squad_like("rajpurkar/squad", "plain_text"), defaults={**_INTERMEDIATE, **_QA},
-         repos=("rajpurkar/squad",)),
+         repos=("rajpurkar/squad",), scorer="squad"),
     Task("hellaswag", "intermediate", "multiple_choice",
          "Rowan/hellaswag@refs/convert/parquet", "accuracy", _load_hellaswag,
          labels=tuple("0123"), defaults=_INTERMEDIATE, repos=("Rowan/hellaswag",)),
@@ -296,34 +298,37 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("udpos", "target", "tagging", "google/xtreme udpos.<Language>", "f1", _load_udpos,
          _langs("udpos"), UPOS_TAGS, train_task="udpos",
          defaults=dict(lr=1e-5, epochs=10, batch_size=32, max_length=256),
-         category="structured_prediction", repos=XTREME),
+         category="structured_prediction", repos=XTREME, scorer="udpos_f1"),
     Task("panx", "target", "tagging", "google/xtreme PAN-X.<lang>", "f1", _load_panx,
          _langs("panx"), NER_TAGS, train_task="panx",
          defaults=dict(lr=1e-5, epochs=10, batch_size=32, max_length=256),
-         category="structured_prediction", repos=XTREME),
+         category="structured_prediction", repos=XTREME, scorer="seqeval_f1"),
     Task("xquad", "target", "extractive_qa", "google/xtreme XQuAD.<lang>", "em_f1_mean",
          _load_xquad, _langs("xquad"), train_task="squad_v1",
          defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA),
-         category="question_answering", repos=XTREME),
+         category="question_answering", repos=XTREME, scorer="squad"),
     Task("mlqa", "target", "extractive_qa", "google/xtreme MLQA.<lang>.<lang>", "em_f1_mean",
          _load_mlqa, _langs("mlqa"), train_task="squad_v1",
          defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA),
-         category="question_answering", repos=XTREME),
+         category="question_answering", repos=XTREME, scorer="mlqa"),
     Task("tydiqa", "target", "extractive_qa", "google/xtreme tydiqa (GoldP)", "em_f1_mean",
          _load_tydiqa, _langs("tydiqa"), train_task="tydiqa",
          defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA),
-         category="question_answering", repos=XTREME, options=("tydiqa_train",)),
+         category="question_answering", repos=XTREME, options=("tydiqa_train",), scorer="squad"),
     Task("bucc", "target", "retrieval", "google/xtreme bucc18.<lang> (gold pairs only)", "f1",
          _load_bucc, _langs("bucc"), defaults=dict(max_length=512),
          category="retrieval", repos=XTREME, eval_splits=("test", "dev"),
-         caveat="hub bucc18 holds gold pairs only (no distractors): mining is easier than BUCC 2018"),
+         caveat="hub bucc18 holds gold pairs only (no distractors): mining is easier than BUCC 2018", scorer="bucc_mining", eval_options=("bucc_k",)),
     Task("tatoeba", "target", "retrieval", "google/xtreme tatoeba.<iso639-3>", "accuracy",
          _load_tatoeba, _langs("tatoeba"), defaults=dict(max_length=512),
-         category="retrieval", repos=XTREME),
+         category="retrieval", repos=XTREME, scorer="tatoeba_accuracy"),
 ]}
 
 INTERMEDIATE_TASKS = tuple(n for n, t in TASKS.items() if t.role == "intermediate")
 TARGET_TASKS = tuple(n for n, t in TASKS.items() if t.role == "target")
+XTREME_CATEGORIES = {category: tuple(n for n, t in TASKS.items() if t.category == category)
+                     for category in ("classification", "structured_prediction",
+                                      "question_answering", "retrieval")}
 
 
 def training_task(target: str) -> str | None:
