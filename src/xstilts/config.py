@@ -308,7 +308,7 @@ def validate(raw: dict) -> dict:
 def preflight(cfg: dict) -> None:
     """What a run needs on this machine (paths), checked by `xstilts validate` and when the
     Snakefile is parsed, also for dry runs. The embedded build creates the mirror."""
-    uses_ccg = any(t["task"] == "ccg" for r in cfg["recipes"] for t in r["tasks"])
+    uses_ccg = any(registry.TASKS[t["task"]].ccgbank for r in cfg["recipes"] for t in r["tasks"])
     ccgbank = cfg["hub"]["ccgbank"]
     _check(not uses_ccg or cfg["embedded"] or (ccgbank and Path(ccgbank).is_dir()),
            f"config key hub.ccgbank: a recipe uses ccg but hub.ccgbank is "
