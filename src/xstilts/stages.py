@@ -114,10 +114,11 @@ def _subset(features, examples, n: int | None, seed: int | None = None):
 def train(settings: dict, out: str, checkpoint_dir: str, gpus: int = 1,
           stop_after: int | None = None) -> None:
     from transformers import AutoTokenizer
-    from xstilts import devices, modeling, training
+    from xstilts import atomic, devices, modeling, training
     started = time.time()
     hub = hub_of(settings)
     seed, cfg = settings["seed"], settings["training"]
+    devices.one_device(gpus, settings.get("model_name"), settings["model"]["hub_id"])
     with devices.acquire_gpus(gpus) as ids:
         device, autocast = torch_device(ids)
         training.seed_everything(seed)
@@ -139,8 +140,9 @@ def train(settings: dict, out: str, checkpoint_dir: str, gpus: int = 1,
         model = modeling.MultiTaskModel(encoder, specs).to(device)
         history = training.train(model, train_sets, dev_sets, cfg, settings.get("sampling") or {},
                                  seed, device, tokenizer.pad_token_id, Path(checkpoint_dir),
-                                 autocast, stop_after=stop_after)
-        with atomic_dir(out) as tmp:
+                                 autocast, stop_after=stop_after,
+                                 fingerprint=training.fingerprint(settings))
+        with atomic_dir(out, size_hint=atomic.payload_bytes(model.state_dict())) as tmp:
             modeling.save(model, tokenizer, tmp, with_heads=settings["stage"] == "target")
             write_json(tmp / "training.json", {
                 "history": history, "settings": settings, "versions": versions(),
