@@ -158,3 +158,19 @@ def test_torch_write_failure_with_space_left_is_not_called_a_full_disk(tmp_path,
     with pytest.raises(RuntimeError, match="inline_container") as caught:
         _train(tmp_path, stop_after=3)
     assert not isinstance(caught.value, DiskFullError)
+
+
+def test_two_processes_never_train_into_one_checkpoint_directory(tmp_path):
+    import fcntl
+    import os
+
+    tmp_path.mkdir(exist_ok=True)
+    with open(tmp_path / training.LOCK, "w") as other:  # another open file: as if another process
+        other.write("4242")
+        other.flush()
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(RuntimeError, match=r"in use by another training process \(pid 4242\)"):
+            _train(tmp_path, stop_after=1)
+    assert not (tmp_path / training.STATE).exists()
+    _interrupted(tmp_path, after=1)  # free again once the holder is gone
+    assert (tmp_path / training.LOCK).read_text() == str(os.getpid())

@@ -12,6 +12,7 @@ machine, a full disk) falls back to the spare, then to a fresh start, never to a
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -30,6 +31,7 @@ from xstilts.tasks import TASKS
 STATE = "state.pt"
 SPARE = "state.prev.pt"  # the state before the latest save
 BEST = "best.pt"
+LOCK = "lock"  # held by the training process while it uses the directory
 CHECKPOINT_KEYS = ("fingerprint", "model", "optimizer", "scheduler", "sampler", "torch_rng",
                    "cuda_rng", "state")
 
@@ -118,6 +120,23 @@ def _save_state(obj, checkpoint_dir: Path) -> None:
             os.replace(checkpoint_dir / STATE, checkpoint_dir / SPARE)
 
 
+def _lock_directory(checkpoint_dir: Path) -> int:
+    """Hold the checkpoint directory for this process (the kernel frees it when the process
+    dies): a job orphaned by a killed Snakemake may still be training into it."""
+    fd = os.open(checkpoint_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise RuntimeError(f"{checkpoint_dir} is in use by another training process (pid {holder}), "
+                           "e.g. a job left running by a killed Snakemake: let it finish or kill it, "
+                           "then run again") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 def _discard(checkpoint_dir: Path, *names: str) -> None:
     for name in names:
         (checkpoint_dir / name).unlink(missing_ok=True)
@@ -185,6 +204,16 @@ def train(model, train_sets: dict, dev_sets: dict, settings: dict, sampling: dic
     `fingerprint`: of the job's settings (see `fingerprint`), checked against the checkpoint's.
     `stop_after` simulates a crash after that many steps (tests)."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock_directory(checkpoint_dir)
+    try:
+        return _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id,
+                      checkpoint_dir, autocast, log, stop_after, fingerprint)
+    finally:
+        os.close(lock)
+
+
+def _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id, checkpoint_dir,
+           autocast, log, stop_after, fingerprint) -> dict:
     remove_stale_temps(checkpoint_dir)
     sizes = {t: len(d) for t, d in train_sets.items()}
     sampler = TaskSampler(sizes, settings["batch_size"], seed, sampling.get("cap"),
