@@ -174,3 +174,15 @@ def test_two_processes_never_train_into_one_checkpoint_directory(tmp_path):
     assert not (tmp_path / training.STATE).exists()
     _interrupted(tmp_path, after=1)  # free again once the holder is gone
     assert (tmp_path / training.LOCK).read_text() == str(os.getpid())
+
+
+def test_a_save_never_holds_more_than_two_states_on_disk(tmp_path, monkeypatch):
+    real, counts = torch.save, []
+
+    def counting_save(obj, f, *args, **kwargs):
+        real(obj, f, *args, **kwargs)
+        counts.append(len([p for p in tmp_path.iterdir() if p.name.lstrip(".").startswith("state")]))
+
+    monkeypatch.setattr(training.torch, "save", counting_save)
+    _interrupted(tmp_path, after=10)
+    assert max(counts) == 2  # the new file beside the current state; the older spare is gone

@@ -113,7 +113,10 @@ def _atomic_save(obj, path: Path) -> None:
 
 def _save_state(obj, checkpoint_dir: Path) -> None:
     """Write a new state file, keep the previous one as the spare (atomic_file fsyncs the
-    directory after its rename, which makes both renames durable)."""
+    directory after its rename, which makes both renames durable). The older spare goes first,
+    so the disk holds at most two states at any time."""
+    if (checkpoint_dir / STATE).exists():
+        _discard(checkpoint_dir, SPARE)
     with atomic_file(checkpoint_dir / STATE, size_hint=payload_bytes(obj)) as tmp:
         torch.save(obj, tmp)
         if (checkpoint_dir / STATE).exists():
