@@ -221,6 +221,16 @@ def test_a_gpu_job_falling_back_to_cpu_says_so(tmp_path, monkeypatch, capsys):
     assert "CUDA_VISIBLE_DEVICES='' hides every GPU" in record["fallback_reason"]
 
 
+def test_a_machine_without_gpus_is_named_as_the_reason(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.delenv(devices.POOL_ENV)
+    with acquire_gpus(1, lock_dir=tmp_path) as ids:
+        record = describe_device(ids)
+    assert record["fallback_to_cpu"] and "sees no GPU on this machine" in record["fallback_reason"]
+
+
 def test_a_cpu_job_is_no_fallback(tmp_path, capsys):
     with acquire_gpus(0, lock_dir=tmp_path) as ids:
         torch_device_and_dtype(ids)

@@ -89,7 +89,11 @@ def _pool_and_reason() -> tuple[list[str], str | None]:
         pool = split_ids(os.environ[POOL_ENV])
         return pool, None if pool else f"{POOL_ENV} is empty"
     pool = [str(i) for i in range(count_torch_gpus())]
-    return pool, None if pool else "torch sees no GPU on this machine"
+    if pool:
+        return pool, None
+    import torch
+
+    return pool, f"torch {torch.__version__} (CUDA build: {torch.version.cuda}) sees no GPU on this machine"
 
 
 def count_torch_gpus() -> int:
