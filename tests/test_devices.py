@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import devices
+from xstilts import devices, stages
 from xstilts.devices import GpuPoolError, acquire_gpus, describe_device, lock_scope, torch_device_and_dtype
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -44,7 +44,7 @@ with acquire_gpus(int(sys.argv[1]), lock_dir=sys.argv[2], timeout=30) as ids:
 SCHEDULER_VARIABLES = [
     "CUDA_VISIBLE_DEVICES",
     devices.POOL_ENV,
-    devices.HELD_ENV,
+    "XSTILTS_GPUS_HELD",  # what older versions read to skip the locks
     devices.LOCK_DIR_ENV,
     "SLURM_JOB_ID",
     "SLURM_STEP_ID",
@@ -207,19 +207,81 @@ def test_empty_pool_means_cpu(tmp_path, monkeypatch):
     with acquire_gpus(1, lock_dir=tmp_path) as ids:
         assert ids == []
         assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
-    assert describe_device([]).startswith("CPU")
+    assert describe_device([])["type"] == "cpu"
 
 
-def test_child_process_reuses_the_slots_of_its_parent(tmp_path):
-    with acquire_gpus(2, lock_dir=tmp_path) as ids:
-        child = subprocess.run(
-            [sys.executable, "-c", HOLDING_WORKER.replace("time.sleep(600)", "pass"), "2", str(tmp_path)],
-            env={**worker_env(), "CUDA_VISIBLE_DEVICES": ",".join(ids), devices.HELD_ENV: ",".join(ids)},
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    assert child.stdout.strip() == "held " + ",".join(ids)
+def test_a_gpu_job_falling_back_to_cpu_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    with acquire_gpus(1, lock_dir=tmp_path) as ids:
+        assert torch_device_and_dtype(ids)[0].type == "cpu"
+        record = describe_device(ids)
+    warning = capsys.readouterr().err
+    assert "WARNING" in warning and "asked for 1 GPU(s) but none is available" in warning
+    assert record["fallback_to_cpu"] is True and record["type"] == "cpu"
+    assert "CUDA_VISIBLE_DEVICES='' hides every GPU" in record["fallback_reason"]
+
+
+def test_a_machine_without_gpus_is_named_as_the_reason(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.delenv(devices.POOL_ENV)
+    with acquire_gpus(1, lock_dir=tmp_path) as ids:
+        record = describe_device(ids)
+    assert record["fallback_to_cpu"] and "sees no GPU on this machine" in record["fallback_reason"]
+
+
+def test_a_cpu_job_is_no_fallback(tmp_path, capsys):
+    with acquire_gpus(0, lock_dir=tmp_path) as ids:
+        torch_device_and_dtype(ids)
+        record = describe_device(ids)
+    assert record["fallback_to_cpu"] is False and "fallback_reason" not in record
+    assert capsys.readouterr().err == ""
+
+
+def test_slots_torch_cannot_use_are_a_fallback(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with acquire_gpus(1, lock_dir=tmp_path) as ids:
+        torch_device_and_dtype(ids)
+        record = describe_device(ids)
+    assert record["fallback_to_cpu"] is True and "cannot use CUDA" in record["fallback_reason"]
+    assert "cannot use CUDA" in capsys.readouterr().err
+
+
+def test_the_held_variable_hands_out_no_slot_without_its_lock(tmp_path, start_holder, monkeypatch):
+    """XSTILTS_GPUS_HELD once let any process naming the pool skip the locks."""
+    start_holder(4, tmp_path)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    monkeypatch.setenv("XSTILTS_GPUS_HELD", "0,1,2,3")
+    with pytest.raises(GpuPoolError, match="within"):
+        with acquire_gpus(1, lock_dir=tmp_path, timeout=0.3):
+            pass
+
+
+def test_a_nested_acquire_fails_instead_of_waiting_for_itself(tmp_path):
+    with acquire_gpus(1, lock_dir=tmp_path):
+        with pytest.raises(GpuPoolError, match="already holds GPU slot"):
+            with acquire_gpus(1, lock_dir=tmp_path, timeout=5):
+                pass
+    with acquire_gpus(1, lock_dir=tmp_path, timeout=0) as ids:  # released on the way out
+        assert ids == ["0"]
+
+
+def test_more_than_one_gpu_per_job_is_refused_before_any_slot_is_held(tmp_path, monkeypatch):
+    monkeypatch.setenv(devices.LOCK_DIR_ENV, str(tmp_path))
+    settings = {"seed": 0, "training": {}, "hub": {"mirror": str(tmp_path), "ccgbank": None},
+                "model": {"hub_id": "FacebookAI/xlm-roberta-large", "tokenizer": "x"}}
+    with pytest.raises(GpuPoolError, match=r"models\.<name>\.resources\.gpus \(the model "
+                                           r"FacebookAI/xlm-roberta-large\) is 2"):
+        stages.train(settings, str(tmp_path / "out"), str(tmp_path / "ckpt"), gpus=2)
+    assert not list(tmp_path.rglob("*.lock"))
+    with pytest.raises(GpuPoolError, match=r"models\.tiny-xlmr\.resources\.gpus is 3"):
+        devices.one_device(3, "tiny-xlmr")
+    assert devices.one_device(1, "tiny-xlmr") == 1
+    with pytest.raises(GpuPoolError, match="one device"):
+        torch_device_and_dtype(["0", "1"])
 
 
 def test_slurm_renumbered_devices_lock_by_global_id(tmp_path, start_holder, monkeypatch):
@@ -258,7 +320,8 @@ def test_lock_dir_defaults_to_the_environment_variable(tmp_path, monkeypatch):
 
 def test_describe_device_names_the_slots(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,3")
-    assert "1,3" in describe_device(["1", "3"])
+    record = describe_device(["1", "3"])
+    assert record["slots"] == ["1", "3"] and record["CUDA_VISIBLE_DEVICES"] == "1,3"
 
 
 def test_cpu_gets_fp32_and_fake_slots_do_not_pretend_to_be_cuda():

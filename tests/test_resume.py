@@ -91,3 +91,17 @@ def test_sigterm_saves_and_exits_requeueable(tiny_run, uninterrupted, tmp_path):
     log = _finish(tiny_run, _settings(tiny_run), out)
     assert "resumed from step" in log
     _same_model(uninterrupted, out)
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_run, tmp_path):
+    """Through the CLI: stages.train fingerprints the settings it is given."""
+    out = tmp_path / "changed"
+    _interrupt(tiny_run, _settings(tiny_run), out, signal.SIGKILL)
+    changed = _settings(tiny_run)
+    changed["training"]["lr"] *= 2
+    log = _finish(tiny_run, changed, out)
+    assert "written under other settings" in log and "resumed" not in log
+    record = json.loads((out / "training.json").read_text())
+    assert record["history"]["steps"] == record["history"]["planned_steps"]
+    assert record["settings"]["training"]["lr"] == changed["training"]["lr"]
+    assert record["device"]["fallback_to_cpu"] is False  # --gpus 0 asks for the CPU

@@ -19,6 +19,11 @@ the batch step), and those name the lock files. When SLURM gives no global ids
 that match the pool, the locks are scoped to the job and step (`SLURM_JOB_ID`,
 `SLURM_STEP_ID`): SLURM already keeps allocations apart, the locks only have to
 keep the processes inside one allocation apart.
+
+Slots are only ever handed out by taking their locks: a child process that calls
+`acquire_gpus` while its parent holds the slots waits for them like any other job.
+A job that asked for GPUs but runs on the CPU (empty pool, or a torch that cannot
+use CUDA) warns on stderr and says so in its device record (`describe_device`).
 """
 
 from __future__ import annotations
@@ -38,9 +43,6 @@ from typing import Iterator
 
 POOL_ENV = "XSTILTS_GPU_POOL"
 LOCK_DIR_ENV = "XSTILTS_LOCK_DIR"
-# Set while slots are held, so that child processes reuse their parent's slots
-# instead of waiting for locks their parent holds.
-HELD_ENV = "XSTILTS_GPUS_HELD"
 VISIBLE_ENV = "CUDA_VISIBLE_DEVICES"
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,19 @@ logger = logging.getLogger(__name__)
 
 class GpuPoolError(RuntimeError):
     """The requested GPU slots cannot be had (too many asked, or timed out)."""
+
+
+class Slots(list):
+    """The held ids, plus how many GPUs were asked for and, when none could be had, why."""
+
+    def __init__(self, ids: list[str], requested: int, empty_reason: str | None = None):
+        super().__init__(ids)
+        self.requested = requested
+        self.empty_reason = empty_reason
+
+
+# Slots this process holds: a nested acquire_gpus would wait for its own locks forever.
+_held_here: list[str] = []
 
 
 def split_ids(text: str) -> list[str]:
@@ -61,12 +76,24 @@ NO_GPU_VALUES = (["-1"], ["NoDevFiles"])
 
 def gpu_pool() -> list[str]:
     """Device ids this process may use, as strings (see the module docstring)."""
+    return _pool_and_reason()[0]
+
+
+def _pool_and_reason() -> tuple[list[str], str | None]:
+    """(pool, why it is empty or None)."""
     if VISIBLE_ENV in os.environ:
         ids = split_ids(os.environ[VISIBLE_ENV])
-        return [] if ids in NO_GPU_VALUES else ids
+        pool = [] if ids in NO_GPU_VALUES else ids
+        return pool, None if pool else f"{VISIBLE_ENV}={os.environ[VISIBLE_ENV]!r} hides every GPU"
     if POOL_ENV in os.environ:
-        return split_ids(os.environ[POOL_ENV])
-    return [str(i) for i in range(count_torch_gpus())]
+        pool = split_ids(os.environ[POOL_ENV])
+        return pool, None if pool else f"{POOL_ENV} is empty"
+    pool = [str(i) for i in range(count_torch_gpus())]
+    if pool:
+        return pool, None
+    import torch
+
+    return pool, f"torch {torch.__version__} (CUDA build: {torch.version.cuda}) sees no GPU on this machine"
 
 
 def count_torch_gpus() -> int:
@@ -151,16 +178,26 @@ def check_cuda_not_initialised() -> None:
 
 @contextlib.contextmanager
 def set_visible_devices(ids: list[str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in (VISIBLE_ENV, HELD_ENV)}
-    os.environ[VISIBLE_ENV] = os.environ[HELD_ENV] = ",".join(ids)
+    saved = os.environ.get(VISIBLE_ENV)
+    os.environ[VISIBLE_ENV] = ",".join(ids)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if saved is None:
+            os.environ.pop(VISIBLE_ENV, None)
+        else:
+            os.environ[VISIBLE_ENV] = saved
+
+
+def one_device(gpus: int, model_name: str | None = None, hub_id: str | None = None) -> int:
+    """`gpus`, refused above 1: training and evaluation run on one device, so more slots
+    would be held and never used (data-parallel training is not implemented)."""
+    if gpus > 1:
+        key = f"models.{model_name or '<name>'}.resources.gpus"
+        of = f" (the model {hub_id})" if hub_id and not model_name else ""
+        raise GpuPoolError(f"{key}{of} is {gpus}, but xstilts trains and evaluates on one device "
+                           f"(data-parallel training is not implemented): set it to 1, or 0 for the CPU")
+    return gpus
 
 
 @contextlib.contextmanager
@@ -176,17 +213,14 @@ def acquire_gpus(
     if n < 0:
         raise ValueError(f"cannot acquire a negative number of GPUs: {n}")
     check_cuda_not_initialised()
-    pool = gpu_pool()
-    inherited = split_ids(os.environ.get(HELD_ENV, ""))
-    if inherited and pool == inherited and n <= len(pool):
-        # A parent process holds these slots for us.
-        with set_visible_devices(pool[:n]):
-            yield pool[:n]
-        return
+    pool, empty_reason = _pool_and_reason()
     if n == 0 or not pool:
         with set_visible_devices([]):
-            yield []
+            yield Slots([], n, empty_reason)
         return
+    if _held_here:
+        raise GpuPoolError(f"this process already holds GPU slot(s) {','.join(_held_here)}: "
+                           "a nested acquire_gpus would wait for its own locks")
     if n > len(pool):
         raise GpuPoolError(f"asked for {n} GPUs but the pool has only {len(pool)}: {','.join(pool)}")
 
@@ -198,10 +232,12 @@ def acquire_gpus(
     lock_paths = [directory / f"gpu-{name.replace('/', '_')}.lock" for name in names]
 
     ids, fds = wait_for_slots(n, pool, lock_paths, timeout)
+    _held_here[:] = ids
     try:
         with set_visible_devices(ids):
-            yield ids
+            yield Slots(ids, n)
     finally:
+        _held_here.clear()
         release(fds)
 
 
@@ -228,25 +264,53 @@ def wait_for_slots(
         delay = min(delay * 1.5, 2.0)
 
 
-def describe_device(ids: list[str]) -> str:
-    """One line for logs: which slots this job holds and what they are."""
+def cpu_fallback(ids: list[str]) -> str | None:
+    """Why a job that asked for GPUs runs on the CPU, or None when it runs where it asked."""
+    requested = getattr(ids, "requested", len(ids))
+    if requested == 0:
+        return None
     if not ids:
-        return "CPU (no GPU slot held)"
-    text = f"GPU slot(s) {','.join(ids)} ({VISIBLE_ENV}={os.environ.get(VISIBLE_ENV, '')})"
+        reason = getattr(ids, "empty_reason", None) or "the GPU pool is empty"
+        return f"asked for {requested} GPU(s) but none is available: {reason}"
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    return (f"holds GPU slot(s) {','.join(ids)} but torch {torch.__version__} cannot use CUDA here "
+            f"(CUDA build: {torch.version.cuda}; no driver or device visible)")
+
+
+def describe_device(ids: list[str]) -> dict:
+    """The job's device record (for its JSON): the slots held, the GPUs' names, and
+    `fallback_to_cpu` with the reason when it asked for GPUs but runs on the CPU."""
+    fallback = cpu_fallback(ids)
+    record = {"slots": list(ids), "requested_gpus": getattr(ids, "requested", len(ids)),
+              VISIBLE_ENV: os.environ.get(VISIBLE_ENV), "fallback_to_cpu": fallback is not None}
+    if fallback:
+        record["fallback_reason"] = fallback
     torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        text += ": " + ", ".join(names)
-    return text
+    on_gpu = bool(ids) and not fallback and torch is not None and torch.cuda.is_available()
+    record["type"] = "cuda" if on_gpu else "cpu"
+    if on_gpu:
+        record["names"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return record
 
 
 def torch_device_and_dtype(ids: list[str]):
     """(torch.device, autocast dtype): bf16 on a GPU that supports it, else fp32.
+    A job that asked for GPUs and falls back to the CPU says so on stderr.
 
     Use as `torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)`.
     """
     import torch
 
+    if len(ids) > 1:
+        raise GpuPoolError(f"{len(ids)} GPU slots held, but xstilts runs on one device: "
+                           "set models.<name>.resources.gpus to 1")
+    fallback = cpu_fallback(ids)
+    if fallback:
+        print(f"xstilts: WARNING: {fallback}. Running on the CPU, which is far slower; "
+              "the job's JSON records fallback_to_cpu.", file=sys.stderr, flush=True)
     if ids and torch.cuda.is_available():
         device = torch.device("cuda", 0)  # the first of the held slots, as renumbered by CUDA
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float32

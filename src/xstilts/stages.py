@@ -114,9 +114,10 @@ def train(settings: dict, out: str, checkpoint_dir: str, data: dict[str, list[st
     """`data`: {"train": [...], "dev": [...]}, one prepared split per entry of settings["tasks"];
     `source`: the encoder to start from (the recipe's intermediate model, or the pretrained one)."""
     from transformers import AutoTokenizer
-    from xstilts import devices, modeling, training
+    from xstilts import atomic, devices, modeling, training
     started = time.time()
     seed, cfg = settings["seed"], settings["training"]
+    devices.one_device(gpus, hub_id=settings["model"]["hub_id"])
     with devices.acquire_gpus(gpus) as ids:
         device, autocast = torch_device(ids)
         training.seed_everything(seed)
@@ -137,8 +138,9 @@ def train(settings: dict, out: str, checkpoint_dir: str, data: dict[str, list[st
         model = modeling.MultiTaskModel(encoder, specs).to(device)
         history = training.train(model, train_sets, dev_sets, cfg, settings.get("sampling") or {},
                                  seed, device, tokenizer.pad_token_id, Path(checkpoint_dir),
-                                 autocast, stop_after=stop_after)
-        with atomic_dir(out) as tmp:
+                                 autocast, stop_after=stop_after,
+                                 fingerprint=training.fingerprint(settings))
+        with atomic_dir(out, size_hint=atomic.payload_bytes(model.state_dict())) as tmp:
             modeling.save(model, tokenizer, tmp, with_heads=settings["stage"] == "finetune")
             write_json(tmp / "training.json", {
                 "history": history, "settings": settings, "source": source, "versions": versions(),
@@ -157,6 +159,7 @@ def evaluate(settings: dict, source: str, data: str, out: str, batch_size: int, 
     target = settings["target"]
     # the batch size is recorded, not compared: it does not change a score on CPU
     settings = {**settings, "evaluation": {**settings["evaluation"], "batch_size": batch_size}}
+    devices.one_device(gpus, settings["model_name"])
     with devices.acquire_gpus(gpus) as ids:
         device, autocast = torch_device(ids)
         pad_id = AutoTokenizer.from_pretrained(source).pad_token_id

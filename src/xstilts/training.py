@@ -3,11 +3,20 @@
 A checkpoint holds everything the rest of the run depends on (weights, optimizer, scheduler,
 sampler and RNG states, early-stopping state), so a run resumed after SIGTERM or SIGKILL ends
 with the same weights as one never interrupted (on CPU, where kernels are deterministic).
+
+It also holds a fingerprint of the job's settings: a checkpoint written under other settings
+(a changed lr or batch size) is discarded, never resumed. Each save writes a new file and keeps
+the previous one as a spare, so a checkpoint found unreadable (truncated by a crash of the
+machine, a full disk) falls back to the spare, then to a fresh start, never to a failing resume.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import math
+import os
 import signal
 import time
 from pathlib import Path
@@ -15,12 +24,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xstilts.atomic import atomic_file
+from xstilts.atomic import atomic_file, payload_bytes, remove_stale_temps
 from xstilts.evaluation import MODEL_KEYS, collate, predict, score, to_device
 from xstilts.tasks import TASKS
 
 STATE = "state.pt"
+SPARE = "state.prev.pt"  # the state before the latest save
 BEST = "best.pt"
+LOCK = "lock"  # held by the training process while it uses the directory
+CHECKPOINT_KEYS = ("fingerprint", "model", "optimizer", "scheduler", "sampler", "torch_rng",
+                   "cuda_rng", "state")
 
 
 class Preempted(Exception):
@@ -55,11 +68,14 @@ class TaskSampler:
         return task, out
 
     def state_dict(self) -> dict:
-        return {"rng": self.rng.bit_generator.state, "order": self.order, "pos": self.pos}
+        """Plain types and tensors only, so that checkpoints load with weights_only=True."""
+        return {"rng": self.rng.bit_generator.state, "pos": dict(self.pos),
+                "order": {t: torch.from_numpy(o) for t, o in self.order.items()}}
 
     def load_state_dict(self, state: dict) -> None:
         self.rng.bit_generator.state = state["rng"]
-        self.order, self.pos = state["order"], state["pos"]
+        self.order = {t: o.numpy() for t, o in state["order"].items()}
+        self.pos = dict(state["pos"])
 
 
 def total_steps(sizes: dict[str, int], settings: dict, cap: int | None) -> int:
@@ -85,9 +101,77 @@ def _optimizer(model, settings):
                              lr=settings["lr"], eps=settings["adam_eps"])
 
 
+def fingerprint(settings: dict) -> str:
+    """Hash of a job's settings (sorted JSON): a checkpoint resumes only under the same one."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _atomic_save(obj, path: Path) -> None:
-    with atomic_file(path) as tmp:
+    with atomic_file(path, size_hint=payload_bytes(obj)) as tmp:
         torch.save(obj, tmp)
+
+
+def _save_state(obj, checkpoint_dir: Path) -> None:
+    """Write a new state file, keep the previous one as the spare (atomic_file fsyncs the
+    directory after its rename, which makes both renames durable). The older spare goes first,
+    so the disk holds at most two states at any time."""
+    if (checkpoint_dir / STATE).exists():
+        _discard(checkpoint_dir, SPARE)
+    with atomic_file(checkpoint_dir / STATE, size_hint=payload_bytes(obj)) as tmp:
+        torch.save(obj, tmp)
+        if (checkpoint_dir / STATE).exists():
+            os.replace(checkpoint_dir / STATE, checkpoint_dir / SPARE)
+
+
+def _lock_directory(checkpoint_dir: Path) -> int:
+    """Hold the checkpoint directory for this process (the kernel frees it when the process
+    dies): a job orphaned by a killed Snakemake may still be training into it."""
+    fd = os.open(checkpoint_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise RuntimeError(f"{checkpoint_dir} is in use by another training process (pid {holder}), "
+                           "e.g. a job left running by a killed Snakemake: let it finish or kill it, "
+                           "then run again") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def _discard(checkpoint_dir: Path, *names: str) -> None:
+    for name in names:
+        (checkpoint_dir / name).unlink(missing_ok=True)
+
+
+def _read_checkpoint(checkpoint_dir: Path, expected: str, steps: int, log) -> dict | None:
+    """The newest usable checkpoint, or None; unusable files are deleted with a message."""
+    for name in (STATE, SPARE):
+        path = checkpoint_dir / name
+        if not path.exists():
+            continue
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+            if missing:
+                raise ValueError(f"no {', '.join(missing)} in it (written by an older xstilts?)")
+        except Exception as error:  # truncated, corrupt or foreign: any reason means unusable
+            first_line = (str(error).splitlines() or [""])[0][:200]
+            log(f"warning: checkpoint {path} is unreadable ({type(error).__name__}: {first_line}); "
+                "discarding it")
+            _discard(checkpoint_dir, name)
+            continue
+        if ckpt["fingerprint"] != expected or ckpt["state"]["step"] > steps:
+            log(f"warning: checkpoint {path} was written under other settings (fingerprint "
+                f"{ckpt['fingerprint'][:12]}, this job's is {expected[:12]}); discarding it and "
+                f"{BEST}, training from the start")
+            break
+        if name == SPARE:
+            log(f"resuming from the spare checkpoint {path}")
+        return ckpt
+    _discard(checkpoint_dir, STATE, SPARE, BEST)  # a fresh start owes nothing to old files
+    return None
 
 
 class _TermFlag:
@@ -118,10 +202,22 @@ def dev_score(model, task, dev, batch_size, device, pad_id, autocast, labels) ->
 
 def train(model, train_sets: dict, dev_sets: dict, settings: dict, sampling: dict, seed: int,
           device, pad_id: int, checkpoint_dir: Path, autocast=None, log=print,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None, *, fingerprint: str) -> dict:
     """Train in place; return the history. `dev_sets`: task -> (features, examples or None).
+    `fingerprint`: of the job's settings (see `fingerprint`), checked against the checkpoint's.
     `stop_after` simulates a crash after that many steps (tests)."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock_directory(checkpoint_dir)
+    try:
+        return _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id,
+                      checkpoint_dir, autocast, log, stop_after, fingerprint)
+    finally:
+        os.close(lock)
+
+
+def _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id, checkpoint_dir,
+           autocast, log, stop_after, fingerprint) -> dict:
+    remove_stale_temps(checkpoint_dir)
     sizes = {t: len(d) for t, d in train_sets.items()}
     sampler = TaskSampler(sizes, settings["batch_size"], seed, sampling.get("cap"),
                           sampling.get("temperature", 1.0))
@@ -132,20 +228,25 @@ def train(model, train_sets: dict, dev_sets: dict, settings: dict, sampling: dic
     es = settings.get("early_stopping")
     state = {"step": 0, "best": None, "bad_evals": 0, "history": [], "losses": []}
 
-    if (checkpoint_dir / STATE).exists():
-        ckpt = torch.load(checkpoint_dir / STATE, weights_only=False)
+    ckpt = _read_checkpoint(checkpoint_dir, fingerprint, steps, log)
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         sampler.load_state_dict(ckpt["sampler"])
         torch.set_rng_state(ckpt["torch_rng"])
+        if ckpt["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
         state = ckpt["state"]
         log(f"resumed from step {state['step']} of {steps}")
+        del ckpt
 
     def save_checkpoint():
-        _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(),
-                      "torch_rng": torch.get_rng_state(), "state": state}, checkpoint_dir / STATE)
+        cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+        _save_state({"fingerprint": fingerprint, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                     "sampler": sampler.state_dict(), "torch_rng": torch.get_rng_state(),
+                     "cuda_rng": cuda_rng, "state": state}, checkpoint_dir)
 
     columns = {t: [c for c in MODEL_KEYS if c in d.column_names] for t, d in train_sets.items()}
     labels = {t: model.head_specs[t]["labels"] for t in train_sets}

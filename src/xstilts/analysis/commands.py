@@ -57,8 +57,8 @@ def run_figures(args: argparse.Namespace) -> None:
 
 
 def run_uriel_distances(args: argparse.Namespace) -> None:
-    from xstilts.analysis.outputs import write_csv
     from xstilts.analysis.uriel import compute_uriel_distances
+    from xstilts.atomic import write_csv
 
     print(write_csv(Path(args.out), compute_uriel_distances()))
 

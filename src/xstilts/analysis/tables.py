@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from xstilts.analysis.languages import BASELINE_RECIPE, TASK_CATEGORIES, XTREME_TASKS
-from xstilts.analysis.outputs import write_csv, write_text
+from xstilts.atomic import write_csv, write_text
 
 SCORE_COLUMNS = ("model", "recipe", "target", "language", "seed", "metric", "value", "primary")
 CELL_KEYS = ["model", "recipe", "target", "language", "seed"]

@@ -12,8 +12,8 @@ import pandas as pd
 
 from xstilts.analysis import tables
 from xstilts.analysis.languages import DISTANCE_KINDS, language_table, load_uriel_distances
-from xstilts.analysis.outputs import write_csv
 from xstilts.analysis.stats import MIN_LANGUAGES, add_fdr, correlate
+from xstilts.atomic import write_csv
 
 REFERENCE_LANGUAGE = "en"
 CORRELATION_COLUMNS = [
