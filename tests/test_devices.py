@@ -271,11 +271,12 @@ def test_a_nested_acquire_fails_instead_of_waiting_for_itself(tmp_path):
 
 def test_more_than_one_gpu_per_job_is_refused_before_any_slot_is_held(tmp_path, monkeypatch):
     monkeypatch.setenv(devices.LOCK_DIR_ENV, str(tmp_path))
-    settings = {"seed": 0, "training": {}, "hub": {"mirror": str(tmp_path), "ccgbank": None},
+    settings = {"seed": 0, "training": {},
                 "model": {"hub_id": "FacebookAI/xlm-roberta-large", "tokenizer": "x"}}
     with pytest.raises(GpuPoolError, match=r"models\.<name>\.resources\.gpus \(the model "
                                            r"FacebookAI/xlm-roberta-large\) is 2"):
-        stages.train(settings, str(tmp_path / "out"), str(tmp_path / "ckpt"), gpus=2)
+        stages.train(settings, str(tmp_path / "out"), str(tmp_path / "ckpt"),
+                     {"train": [], "dev": []}, str(tmp_path), gpus=2)
     assert not list(tmp_path.rglob("*.lock"))
     with pytest.raises(GpuPoolError, match=r"models\.tiny-xlmr\.resources\.gpus is 3"):
         devices.one_device(3, "tiny-xlmr")

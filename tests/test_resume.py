@@ -13,13 +13,16 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import REPO
-from xstilts import config, grid
+from xstilts import config, grid, settings
 from xstilts.cli import EXIT_PREEMPTED
 
 
+CFG = config.load(REPO / "configs/tiny.yaml")
+DATA = grid.training_data(CFG, "tiny-xlmr", [("pawsx", "en")])
+
+
 def _settings(tiny_run):
-    cfg = config.load(REPO / "configs/tiny.yaml")
-    s = grid.target_settings(cfg, "tiny-xlmr", "none", "pawsx", 0)
+    s = settings.finetune(CFG, "tiny-xlmr", "none", "pawsx", 0)
     s["training"].update(max_steps=60, checkpoint_every=5,
                          early_stopping={"every": 20, "patience": 5, "dev_examples": 50})
     return s
@@ -27,6 +30,7 @@ def _settings(tiny_run):
 
 def _train(tiny_run, settings, out, **popen):
     cmd = [sys.executable, "-m", "xstilts.cli", "train", "--settings", json.dumps(settings),
+           "--train", *DATA["train"], "--dev", *DATA["dev"], "--mirror", CFG["hub"]["mirror"],
            "--out", str(out), "--checkpoint-dir", str(out) + ".ckpt", "--gpus", "0"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(cmd, cwd=tiny_run, env=env, stdout=subprocess.PIPE,
