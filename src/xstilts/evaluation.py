@@ -39,8 +39,12 @@ def collate(features: list[dict], pad_id: int) -> dict:
     return batch
 
 
-def to_device(batch: dict, device) -> dict:
-    return {k: v.to(device) for k, v in batch.items()}
+def model_batch(dataset, rows, columns: list[str], pad_id: int, device) -> dict:
+    """Rows of a tokenized dataset (a slice or indices) -> padded tensors on `device`; the one
+    batch builder of training and prediction."""
+    picked = dataset.select_columns(columns)[rows]
+    features = [dict(zip(picked, values)) for values in zip(*picked.values())]
+    return {k: v.to(device) for k, v in collate(features, pad_id).items()}
 
 
 @torch.no_grad()
@@ -51,9 +55,7 @@ def predict(model, task: str, dataset, batch_size: int, device, pad_id: int, aut
                ("labels", "start_positions", "end_positions")]
     out = []
     for start in range(0, len(dataset), batch_size):
-        rows = dataset.select_columns(columns)[start:start + batch_size]
-        features = [dict(zip(rows, values)) for values in zip(*rows.values())]
-        batch = to_device(collate(features, pad_id), device)
+        batch = model_batch(dataset, slice(start, start + batch_size), columns, pad_id, device)
         with autocast() if autocast else torch.autocast("cpu", enabled=False):
             _, logits = model(task, batch)
         if isinstance(logits, tuple):

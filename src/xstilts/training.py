@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from xstilts.atomic import atomic_file, payload_bytes, remove_stale_temps
-from xstilts.evaluation import MODEL_KEYS, collate, predict, score, to_device
+from xstilts.evaluation import MODEL_KEYS, model_batch, predict, score
 from xstilts.tasks import TASKS
 
 STATE = "state.pt"
@@ -258,9 +258,7 @@ def _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id
             loss_sum = 0.0
             for _ in range(settings["grad_accum"]):
                 task, idx = sampler.next()
-                rows = train_sets[task].select_columns(columns[task])[idx]
-                features = [dict(zip(rows, values)) for values in zip(*rows.values())]
-                batch = to_device(collate(features, pad_id), device)
+                batch = model_batch(train_sets[task], idx, columns[task], pad_id, device)
                 with autocast() if autocast else torch.autocast("cpu", enabled=False):
                     loss, _ = model(task, batch)
                 (loss / settings["grad_accum"]).backward()
