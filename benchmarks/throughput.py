@@ -29,8 +29,9 @@ def main():
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    cfg = XLMRobertaConfig(vocab_size=250002 if args.size != "tiny" else 4000,
-                           max_position_embeddings=514, **SIZES[args.size])
+    cfg = XLMRobertaConfig(
+        vocab_size=250002 if args.size != "tiny" else 4000, max_position_embeddings=514, **SIZES[args.size]
+    )
     model = XLMRobertaModel(cfg, add_pooling_layer=False).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
     ids = torch.randint(5, cfg.vocab_size, (args.batch, args.length), device=device)
@@ -56,12 +57,19 @@ def main():
                 torch.cuda.synchronize()
             seconds = (time.perf_counter() - start) / args.steps
         kind = "train step" if train else "inference"
-        print(f"{args.size} on {device.type} ({dtype}): {kind} {seconds * 1000:.1f} ms/batch, "
-              f"{args.batch / seconds:.1f} sequences/s, {args.batch * args.length / seconds:.0f} tokens/s")
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(f"peak memory: {peak:.0f} MiB ({'GPU' if device.type == 'cuda' else 'process RSS'}), "
-          f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
+        print(
+            f"{args.size} on {device.type} ({dtype}): {kind} {seconds * 1000:.1f} ms/batch, "
+            f"{args.batch / seconds:.1f} sequences/s, {args.batch * args.length / seconds:.0f} tokens/s"
+        )
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device.type == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    print(
+        f"peak memory: {peak:.0f} MiB ({'GPU' if device.type == 'cuda' else 'process RSS'}), "
+        f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters"
+    )
 
 
 if __name__ == "__main__":

@@ -13,10 +13,19 @@ SHARED = REPO.parent / "shared"
 
 def snakemake(*args, workdir, snakefile=REPO / "Snakefile", check=True, timeout=1800):
     """Run a Snakefile (the project's by default) in `workdir`; return the completed process."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile),
-           "--directory", str(workdir), *map(str, args)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(snakefile),
+        "--directory",
+        str(workdir),
+        *map(str, args),
+    ]
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result

@@ -3,10 +3,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from test_analysis_helpers import score_rows
-from xstilts.analysis.tables import (add_averages, language_means_per_seed, primary_scores, summarise,
-                                     write_tables)
+
+from xstilts.analysis.tables import (
+    add_averages,
+    language_means_per_seed,
+    primary_scores,
+    summarise,
+    write_tables,
+)
 
 
 def constructed_scores() -> pd.DataFrame:

@@ -3,16 +3,17 @@ import argparse
 import numpy as np
 import pandas as pd
 import pytest
-
 from test_analysis_helpers import planted_syntactic_scores
+
 from xstilts.analysis import commands
 from xstilts.analysis.languages import DISTANCE_KINDS, load_languages, load_uriel_distances
-from xstilts.analysis.typology import language_gains, with_typology, write_typology
 from xstilts.analysis.tables import primary_scores
+from xstilts.analysis.typology import language_gains, with_typology, write_typology
 
 XTREME_R_LANGUAGES = set(
     "af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru sw ta te "
-    "th tl tr ur vi yo zh az gu ht lt pa pl qu ro uk wo".split())
+    "th tl tr ur vi yo zh az gu ht lt pa pl qu ro uk wo".split()
+)
 
 
 def main(argv):
@@ -72,8 +73,18 @@ def test_typology_cli_writes_correlations_and_figures(tmp_path):
     distances = pd.read_csv(out / "typology" / "distances.csv", keep_default_na=False, na_values=[""])
     assert list(distances.columns[:2]) == ["iso639_1", "iso639_3"] and "notes" in distances.columns
 
-    main(["typology-figures", "--out", str(out), "--targets", "xnli", "bucc",
-          "--analysis-config", '{"alpha": 0.1}'])
+    main(
+        [
+            "typology-figures",
+            "--out",
+            str(out),
+            "--targets",
+            "xnli",
+            "bucc",
+            "--analysis-config",
+            '{"alpha": 0.1}',
+        ]
+    )
     for name in ("typology_xnli.png", "typology_bucc.png", "typology_heatmap.png"):
         image = out / "figures" / name
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

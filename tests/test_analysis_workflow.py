@@ -1,4 +1,5 @@
 """Runs workflow/rules/report.smk with Snakemake on a constructed scores.parquet, then --report."""
+
 import os
 import re
 import shutil
@@ -7,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_analysis_helpers import planted_syntactic_scores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,21 +41,34 @@ def workdir(tmp_path_factory):
     shim.chmod(0o755)
     (root / "Snakefile").write_text(SNAKEFILE.format(rules=str(REPO / "workflow" / "rules" / "report.smk")))
     (root / "results").mkdir()
-    planted_syntactic_scores(noise=0.5, recipes=("mnli", "squad_v1")).to_parquet(root / "results" / "scores.parquet")
+    planted_syntactic_scores(noise=0.5, recipes=("mnli", "squad_v1")).to_parquet(
+        root / "results" / "scores.parquet"
+    )
     return root
 
 
 def snakemake(workdir, *args):
     env = dict(os.environ, PATH=f"{workdir / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--snakefile", "Snakefile", *args],
-                          cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", "--snakefile", "Snakefile", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_rules_build_everything_and_a_self_contained_report(workdir):
     run = snakemake(workdir)
     assert run.returncode == 0, run.stderr[-3000:]
-    for name in ("gains.md", "targets/bucc.md", "typology/correlations.csv", "figures/typology_xnli.png",
-                 "figures/typology_heatmap.png"):
+    for name in (
+        "gains.md",
+        "targets/bucc.md",
+        "typology/correlations.csv",
+        "figures/typology_xnli.png",
+        "figures/typology_heatmap.png",
+    ):
         assert (workdir / "reports" / name).stat().st_size > 0
 
     nothing_to_do = snakemake(workdir, "--dry-run")

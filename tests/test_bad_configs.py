@@ -18,13 +18,21 @@ SHIPPED = [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]
 
 
 def expected(path: Path) -> list[str]:
-    return [line.split(":", 1)[1].strip() for line in path.read_text().splitlines()
-            if line.startswith("# expect:")]
+    return [
+        line.split(":", 1)[1].strip()
+        for line in path.read_text().splitlines()
+        if line.startswith("# expect:")
+    ]
 
 
 def validate_cli(path: Path, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xstilts.cli", "validate", "--config", str(path)],
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "xstilts.cli", "validate", "--config", str(path)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_battery_is_large_and_documented():

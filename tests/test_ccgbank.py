@@ -37,9 +37,12 @@ def test_ignores_propbank_annotations_on_leaves():
 def test_synthetic_supertags_are_real_ccgbank_categories(tmp_path):
     import json
     from dataclasses import replace
+
     import numpy as np
+
     from xstilts.embedded.ccg import auto_file
     from xstilts.embedded.world import Sampler
+
     inventory = set(json.loads(real("all_ccgbank.json")))  # written like "(N/N)"
     s = Sampler(np.random.default_rng(0))
     events = [replace(s.event(place_p=0.5, time_p=0.5), negated=bool(i % 2)) for i in range(200)]
@@ -54,8 +57,10 @@ def test_standard_split_sections(tmp_path):
         folder = tmp_path / "ccgbank" / "data" / "AUTO" / section
         folder.mkdir(parents=True)
         (folder / f"wsj_{section}01.auto").write_text(text.format(s=section))
-    words = {split: [s["tokens"][0] for s in read_ccgbank(tmp_path / "ccgbank", split)]
-             for split in ("train", "dev", "test")}
+    words = {
+        split: [s["tokens"][0] for s in read_ccgbank(tmp_path / "ccgbank", split)]
+        for split in ("train", "dev", "test")
+    }
     assert words == {"train": ["W02", "W21"], "dev": ["W00"], "test": ["W23"]}
     assert auto_dir(tmp_path / "ccgbank" / "data" / "AUTO") == auto_dir(tmp_path / "ccgbank")
     with pytest.raises(FileNotFoundError):

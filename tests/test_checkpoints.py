@@ -14,17 +14,32 @@ from xstilts import atomic, training
 from xstilts.atomic import DiskFullError
 from xstilts.modeling import MultiTaskModel
 
-SETTINGS = dict(lr=1e-3, adam_eps=1e-8, weight_decay=0.01, max_grad_norm=1.0, warmup_ratio=0.1,
-                max_steps=12, grad_accum=1, batch_size=4, epochs=2, checkpoint_every=3,
-                early_stopping={"every": 4, "patience": 5, "dev_examples": 16})
+SETTINGS = dict(
+    lr=1e-3,
+    adam_eps=1e-8,
+    weight_decay=0.01,
+    max_grad_norm=1.0,
+    warmup_ratio=0.1,
+    max_steps=12,
+    grad_accum=1,
+    batch_size=4,
+    epochs=2,
+    checkpoint_every=3,
+    early_stopping={"every": 4, "patience": 5, "dev_examples": 16},
+)
 
 
 def _rows(n: int, seed: int) -> datasets.Dataset:
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(4, 12, (n,), generator=g).tolist()
     ids = [[0] + torch.randint(3, 50, (k - 2,), generator=g).tolist() + [2] for k in lengths]
-    return datasets.Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * k for k in lengths],
-                                       "labels": torch.randint(0, 2, (n,), generator=g).tolist()})
+    return datasets.Dataset.from_dict(
+        {
+            "input_ids": ids,
+            "attention_mask": [[1] * k for k in lengths],
+            "labels": torch.randint(0, 2, (n,), generator=g).tolist(),
+        }
+    )
 
 
 TRAIN, DEV = _rows(40, 1), _rows(16, 2)
@@ -32,9 +47,17 @@ TRAIN, DEV = _rows(40, 1), _rows(16, 2)
 
 def _model() -> MultiTaskModel:
     training.seed_everything(0)
-    encoder = XLMRobertaModel(XLMRobertaConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
-                                               num_attention_heads=2, intermediate_size=32,
-                                               max_position_embeddings=40), add_pooling_layer=False)
+    encoder = XLMRobertaModel(
+        XLMRobertaConfig(
+            vocab_size=50,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=40,
+        ),
+        add_pooling_layer=False,
+    )
     return MultiTaskModel(encoder, {"pawsx": {"format": "pair_classification", "labels": ["0", "1"]}})
 
 
@@ -43,9 +66,20 @@ def _train(ckpt, settings=SETTINGS, stop_after=None):
     Returns (weights, history, log lines)."""
     lines = []
     model = _model()
-    history = training.train(model, {"pawsx": TRAIN}, {"pawsx": (DEV, None)}, settings, {}, 0,
-                             torch.device("cpu"), 1, ckpt, log=lines.append, stop_after=stop_after,
-                             fingerprint=training.fingerprint({"training": settings, "seed": 0}))
+    history = training.train(
+        model,
+        {"pawsx": TRAIN},
+        {"pawsx": (DEV, None)},
+        settings,
+        {},
+        0,
+        torch.device("cpu"),
+        1,
+        ckpt,
+        log=lines.append,
+        stop_after=stop_after,
+        fingerprint=training.fingerprint({"training": settings, "seed": 0}),
+    )
     return model.state_dict(), history, "\n".join(lines)
 
 
@@ -63,12 +97,17 @@ def _same(a, b):
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
-    return {name: _train(tmp_path_factory.mktemp("straight") / "ckpt", settings)
-            for name, settings in CHANGED.items()}
+    return {
+        name: _train(tmp_path_factory.mktemp("straight") / "ckpt", settings)
+        for name, settings in CHANGED.items()
+    }
 
 
-CHANGED = {"same": SETTINGS, "lr": {**SETTINGS, "lr": 3e-3},
-           "batch_size": {**SETTINGS, "batch_size": 8, "max_steps": None, "epochs": 1}}
+CHANGED = {
+    "same": SETTINGS,
+    "lr": {**SETTINGS, "lr": 3e-3},
+    "batch_size": {**SETTINGS, "batch_size": 8, "max_steps": None, "epochs": 1},
+}
 
 
 def test_resume_equals_uninterrupted(straight, tmp_path):

@@ -33,23 +33,28 @@ def test_defaults_are_filled(paper):
     assert len(next(r for r in cfg["recipes"] if r["name"] == "all9")["tasks"]) == 9
 
 
-@pytest.mark.parametrize("mutate, words", [
-    (lambda c: c["targets"].update(xnli=["xx"]), ["targets.xnli", "'xx'", "ISO 639-1"]),
-    (lambda c: c["targets"].update(pawsx=["ar"]), ["pawsx has no language 'ar'"]),
-    (lambda c: c["targets"].update(xner=["en"]), ["targets.xner", "unknown target"]),
-    (lambda c: c["recipes"].append("mnly"), ["unknown recipe 'mnly'", "all9"]),
-    (lambda c: c["recipes"].append({"name": "x", "tasks": ["xnli"]}), ["not an intermediate task"]),
-    (lambda c: c["recipes"].append({"name": "m_de", "tasks": [{"task": "mnli", "language": "de"}]}),
-     ["mnli has no data in 'de'"]),
-    (lambda c: c["intermediate"].update(lr="1e-5"), ["intermediate.lr", "string", "1.0e-5"]),
-    (lambda c: c["target"].update(batch_size="32"), ["target.batch_size", "text", "write 32"]),
-    (lambda c: c["intermediate"].update(learning_rate=1e-5), ["intermediate", "learning_rate", "lr"]),
-    (lambda c: c.update(seeds=["a"]), ["seeds[0]"]),
-    (lambda c: c["recipes"].append("mnli"), ["'mnli' is listed twice"]),
-    (lambda c: c["models"].update({"a/b": {"hub_id": "x"}}), ["models", "'a/b'", "becomes a directory"]),
-    (lambda c: c.pop("targets"), ["'targets' is a required property"]),
-    (lambda c: c.update(embedded={"languages": ["en"]}), ["hub.mirror"]),
-])
+@pytest.mark.parametrize(
+    "mutate, words",
+    [
+        (lambda c: c["targets"].update(xnli=["xx"]), ["targets.xnli", "'xx'", "ISO 639-1"]),
+        (lambda c: c["targets"].update(pawsx=["ar"]), ["pawsx has no language 'ar'"]),
+        (lambda c: c["targets"].update(xner=["en"]), ["targets.xner", "unknown target"]),
+        (lambda c: c["recipes"].append("mnly"), ["unknown recipe 'mnly'", "all9"]),
+        (lambda c: c["recipes"].append({"name": "x", "tasks": ["xnli"]}), ["not an intermediate task"]),
+        (
+            lambda c: c["recipes"].append({"name": "m_de", "tasks": [{"task": "mnli", "language": "de"}]}),
+            ["mnli has no data in 'de'"],
+        ),
+        (lambda c: c["intermediate"].update(lr="1e-5"), ["intermediate.lr", "string", "1.0e-5"]),
+        (lambda c: c["target"].update(batch_size="32"), ["target.batch_size", "text", "write 32"]),
+        (lambda c: c["intermediate"].update(learning_rate=1e-5), ["intermediate", "learning_rate", "lr"]),
+        (lambda c: c.update(seeds=["a"]), ["seeds[0]"]),
+        (lambda c: c["recipes"].append("mnli"), ["'mnli' is listed twice"]),
+        (lambda c: c["models"].update({"a/b": {"hub_id": "x"}}), ["models", "'a/b'", "becomes a directory"]),
+        (lambda c: c.pop("targets"), ["'targets' is a required property"]),
+        (lambda c: c.update(embedded={"languages": ["en"]}), ["hub.mirror"]),
+    ],
+)
 def test_bad_config_names_key_and_fix(paper, mutate, words):
     cfg = copy.deepcopy(paper)
     mutate(cfg)
@@ -76,20 +81,25 @@ def test_preflight_ccgbank(paper, tmp_path):
 
 def test_slices_are_order_independent():
     assert config.slice_json({"b": 1, "a": {"d": 2, "c": 3}}) == config.slice_json(
-        {"a": {"c": 3, "d": 2}, "b": 1})
+        {"a": {"c": 3, "d": 2}, "b": 1}
+    )
 
 
 def test_partial_early_stopping_takes_the_defaults(paper):
     """Only `every` given: patience and dev_examples were missing, a KeyError hours later."""
     paper["target"]["early_stopping"] = {"every": 50}
-    paper["recipes"] = ["none", {"name": "m", "tasks": ["mnli"],
-                                 "training": {"early_stopping": {"patience": 3}}}]
+    paper["recipes"] = [
+        "none",
+        {"name": "m", "tasks": ["mnli"], "training": {"early_stopping": {"patience": 3}}},
+    ]
     cfg = config.validate(paper)
     defaults = {"every": 1000, "patience": 30, "dev_examples": 500}
     assert cfg["target"]["early_stopping"] == {**defaults, "every": 50}
     assert settings.finetune(cfg, MODEL, "none", "pawsx", 0)["training"]["early_stopping"]["patience"] == 30
     assert settings.intermediate(cfg, MODEL, "m", 0)["training"]["early_stopping"] == {
-        **defaults, "patience": 3}
+        **defaults,
+        "patience": 3,
+    }
     assert settings.training_defaults("finetune")["early_stopping"] == defaults
     assert settings.training_defaults("intermediate")["early_stopping"] is None
     paper["target"]["early_stopping"] = None  # null still turns it off
@@ -103,8 +113,12 @@ def test_lora_keys_take_the_defaults(paper):
 
 def test_data_keys_stay_allowed_where_training_keys_are_not(paper):
     """tasks.xnli trains nothing, but its max_length decides how xnli's test set is tokenized."""
-    paper["tasks"] = {"xnli": {"max_length": 128}, "mlqa": {"max_length": 256, "doc_stride": 64},
-                      "tatoeba": {"max_length": 128}, "mnli": {"epochs": 1}}
+    paper["tasks"] = {
+        "xnli": {"max_length": 128},
+        "mlqa": {"max_length": 256, "doc_stride": 64},
+        "tatoeba": {"max_length": 128},
+        "mnli": {"epochs": 1},
+    }
     cfg = config.validate(paper)
     assert settings.data(cfg, "xnli") == {"max_length": 128}
     assert settings.data(cfg, "mlqa") == {"max_length": 256, "doc_stride": 64, "qa_windows": "reference"}
@@ -112,14 +126,22 @@ def test_data_keys_stay_allowed_where_training_keys_are_not(paper):
 
 
 def test_accepted_edge_cases(paper):
-    paper["recipes"] = ["none", {"name": "mnli", "tasks": ["mnli"], "training": {"lr": 3.0e-5}},
-                        {"name": "nli.v2", "tasks": ["mnli", {"task": "qqp"}], "sampling": {"cap": 10}}]
+    paper["recipes"] = [
+        "none",
+        {"name": "mnli", "tasks": ["mnli"], "training": {"lr": 3.0e-5}},
+        {"name": "nli.v2", "tasks": ["mnli", {"task": "qqp"}], "sampling": {"cap": 10}},
+    ]
     paper["models"]["xlm-roberta-large"]["resources"]["gpus"] = 0
-    paper["models"]["base"] = {"hub_id": "FacebookAI/xlm-roberta-base",
-                               "tokenizer": "FacebookAI/xlm-roberta-large"}
+    paper["models"]["base"] = {
+        "hub_id": "FacebookAI/xlm-roberta-base",
+        "tokenizer": "FacebookAI/xlm-roberta-large",
+    }
     cfg = config.validate(paper)
     assert settings.intermediate(cfg, MODEL, "nli.v2", 0)["sampling"] == {
-        "method": "proportional", "cap": 10, "temperature": 1.0}
+        "method": "proportional",
+        "cap": 10,
+        "temperature": 1.0,
+    }
     assert cfg["models"]["base"]["resources"]["gpus"] == 1
 
 
@@ -133,6 +155,7 @@ def test_runs_refuse_what_validate_refuses(tmp_path):
     path missing here (hub.mirror) is a warning of the dry run and stops a real run before any
     job; the embedded default (its mirror not built yet) passes."""
     from conftest import snakemake
+
     tiny = (REPO / "configs/tiny.yaml").read_text()
     (tmp_path / "duplicate.yaml").write_text(tiny + "seeds: [1]\n")
     result = snakemake("--configfile", tmp_path / "duplicate.yaml", "-n", workdir=tmp_path, check=False)
@@ -154,5 +177,6 @@ def test_yaml_anchors_and_merge_keys_still_load(tmp_path):
     (tmp_path / "c.yaml").write_text(
         "models: {xlmr: {hub_id: FacebookAI/xlm-roberta-large}}\nrecipes: [none]\n"
         "targets: {xnli: [en]}\nintermediate: &train {lr: 1.0e-5, epochs: 2}\n"
-        "target:\n  <<: *train\n  epochs: 3\n")
+        "target:\n  <<: *train\n  epochs: 3\n"
+    )
     assert config.load(tmp_path / "c.yaml")["target"] == {"lr": 1.0e-5, "epochs": 3}

@@ -106,7 +106,15 @@ def test_concurrent_processes_never_share_a_slot(tmp_path):
     requests = [1, 2, 1, 2, 1, 1, 2, 1, 2, 1]
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", RECORDING_WORKER, str(n), "0.3", str(record_path), str(tmp_path / "locks")],
+            [
+                sys.executable,
+                "-c",
+                RECORDING_WORKER,
+                str(n),
+                "0.3",
+                str(record_path),
+                str(tmp_path / "locks"),
+            ],
             env=worker_env(),
         )
         for n in requests
@@ -126,7 +134,9 @@ def test_concurrent_processes_never_share_a_slot(tmp_path):
             assert next_start >= previous_end, f"slot {slot} held twice at once"
 
     # The test means something only if holds really overlapped in time.
-    most_at_once = max(sum(h["start"] <= moment < h["end"] for h in holds) for moment in (h["start"] for h in holds))
+    most_at_once = max(
+        sum(h["start"] <= moment < h["end"] for h in holds) for moment in (h["start"] for h in holds)
+    )
     assert most_at_once >= 2
 
 
@@ -271,12 +281,24 @@ def test_a_nested_acquire_fails_instead_of_waiting_for_itself(tmp_path):
 
 def test_more_than_one_gpu_per_job_is_refused_before_any_slot_is_held(tmp_path, monkeypatch):
     monkeypatch.setenv(devices.LOCK_DIR_ENV, str(tmp_path))
-    settings = {"seed": 0, "training": {},
-                "model": {"hub_id": "FacebookAI/xlm-roberta-large", "tokenizer": "x"}}
-    with pytest.raises(GpuPoolError, match=r"models\.<name>\.resources\.gpus \(the model "
-                                           r"FacebookAI/xlm-roberta-large\) is 2"):
-        stages.train(settings, str(tmp_path / "out"), str(tmp_path / "ckpt"),
-                     {"train": [], "dev": []}, str(tmp_path), gpus=2)
+    settings = {
+        "seed": 0,
+        "training": {},
+        "model": {"hub_id": "FacebookAI/xlm-roberta-large", "tokenizer": "x"},
+    }
+    with pytest.raises(
+        GpuPoolError,
+        match=r"models\.<name>\.resources\.gpus \(the model "
+        r"FacebookAI/xlm-roberta-large\) is 2",
+    ):
+        stages.train(
+            settings,
+            str(tmp_path / "out"),
+            str(tmp_path / "ckpt"),
+            {"train": [], "dev": []},
+            str(tmp_path),
+            gpus=2,
+        )
     assert not list(tmp_path.rglob("*.lock"))
     with pytest.raises(GpuPoolError, match=r"models\.tiny-xlmr\.resources\.gpus is 3"):
         devices.one_device(3, "tiny-xlmr")

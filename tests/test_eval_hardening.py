@@ -7,10 +7,11 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
-
 from test_qa_format import REAL_SAMPLES, TEXTS, as_batch, build_tokenizer, qa
+
 from xstilts import config, evaluation, metrics, settings, stages
-from xstilts.formats import encode_fn, qa as qa_format
+from xstilts.formats import encode_fn
+from xstilts.formats import qa as qa_format
 from xstilts.tasks import RETRIEVAL_LAYERS, UPOS_TAGS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,8 +25,10 @@ def tokenizer():
 
 
 def tagging_features(tokenizer, sentences, max_length):
-    rows = [{"tokens": words, "tags": [UPOS_TAGS[(7 + i) % len(UPOS_TAGS)] for i in range(len(words))]}
-            for words in sentences]
+    rows = [
+        {"tokens": words, "tags": [UPOS_TAGS[(7 + i) % len(UPOS_TAGS)] for i in range(len(words))]}
+        for words in sentences
+    ]
     examples = datasets.Dataset.from_list(rows)
     encode = encode_fn("tagging", tokenizer, {"max_length": max_length}, list(UPOS_TAGS), "test")
     return examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names)
@@ -53,8 +56,13 @@ def test_long_sentences_are_windowed_and_every_word_is_scored(tokenizer):
     scores = evaluation.score("udpos", perfect_tag_logits(features), features, list(UPOS_TAGS))
     assert scores["token_accuracy"] == 100.0 and scores["f1"] == 100.0
     coverage = evaluation.tagging_coverage(features)
-    assert coverage == {"sentences": 3, "windows": len(features), "split_sentences": 1 + (features["sentence"].count(2) > 1),
-                        "words": len(long_sentence) + 3 + 20, "words_unscored": 0}
+    assert coverage == {
+        "sentences": 3,
+        "windows": len(features),
+        "split_sentences": 1 + (features["sentence"].count(2) > 1),
+        "words": len(long_sentence) + 3 + 20,
+        "words_unscored": 0,
+    }
 
 
 def test_windows_hold_whole_words_with_the_tokenizers_special_tokens(tokenizer):
@@ -74,8 +82,10 @@ def test_word_without_sub_words_becomes_unknown_and_is_scored(tokenizer):
     features = tagging_features(tokenizer, [["river", "", "town"]], max_length=32)
     assert tokenizer.unk_token_id in features["input_ids"][0]
     assert set(features["word_ids"][0]) >= {0, 1, 2}
-    assert evaluation.score("udpos", perfect_tag_logits(features), features,
-                            list(UPOS_TAGS))["token_accuracy"] == 100.0
+    assert (
+        evaluation.score("udpos", perfect_tag_logits(features), features, list(UPOS_TAGS))["token_accuracy"]
+        == 100.0
+    )
 
 
 def test_old_truncated_features_drop_cut_words_instead_of_scoring_them_as_the_first_label(tokenizer):
@@ -127,8 +137,9 @@ def test_real_treebank_windows_score_every_word(treebank):
 
 def test_squad_v2_best_threshold_searches_positive_null_odds(tokenizer):
     examples = datasets.Dataset.from_list([qa("a", TEXTS["en"], "Normandy"), qa("b", TEXTS["de"])])
-    features = examples.map(lambda b: qa_format.encode_eval(b, tokenizer), batched=True,
-                            remove_columns=examples.column_names)
+    features = examples.map(
+        lambda b: qa_format.encode_eval(b, tokenizer), batched=True, remove_columns=examples.column_names
+    )
     train = qa_format.encode_train(as_batch(examples.to_list()), tokenizer)
     width = max(map(len, features["input_ids"]))
     starts, ends = np.zeros((2, width)), np.zeros((2, width))
@@ -140,7 +151,11 @@ def test_squad_v2_best_threshold_searches_positive_null_odds(tokenizer):
     starts[1, 0] = ends[1, 0] = 1.5
     scores = evaluation.score("squad_v2", list(zip(starts, ends)), features, None, examples)
     # threshold 0 (the model's own decision): a abstains (wrong), b abstains (right)
-    assert (scores["exact_match"], scores["has_ans_exact_match"], scores["no_ans_exact_match"]) == (50.0, 0.0, 100.0)
+    assert (scores["exact_match"], scores["has_ans_exact_match"], scores["no_ans_exact_match"]) == (
+        50.0,
+        0.0,
+        100.0,
+    )
     # the official search answers a at threshold 0.5: both right
     assert (scores["best_exact"], scores["best_exact_thresh"]) == pytest.approx((100.0, 0.5))
     assert (scores["best_f1"], scores["best_f1_thresh"]) == pytest.approx((100.0, 0.5))
@@ -159,7 +174,10 @@ def test_retrieval_layer_defaults_from_the_reference_table():
     assert RETRIEVAL_LAYERS["FacebookAI/xlm-roberta-base"] == 8
     for hub_id, layer in RETRIEVAL_LAYERS.items():
         assert config.validate(raw_config(hub_id))["models"]["m"]["retrieval_layer"] == layer
-    assert config.validate(raw_config("xlm-roberta-large", retrieval_layer=20))["models"]["m"]["retrieval_layer"] == 20
+    assert (
+        config.validate(raw_config("xlm-roberta-large", retrieval_layer=20))["models"]["m"]["retrieval_layer"]
+        == 20
+    )
     assert config.load(REPO / "configs/tiny.yaml")["models"]["tiny-xlmr"]["retrieval_layer"] == 2
     assert config.load(REPO / "configs/tiny-all.yaml")["models"]["tiny-xlmr"]["retrieval_layer"] == 2
 
@@ -190,10 +208,17 @@ def test_qa_windows_is_a_data_setting_of_extractive_qa_only():
 def tiny_encoder(tokenizer, tmp_path_factory):
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
+
     torch.manual_seed(0)
-    cfg = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=4,
-                           num_attention_heads=2, intermediate_size=32, max_position_embeddings=80,
-                           pad_token_id=tokenizer.pad_token_id)
+    cfg = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=80,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     path = tmp_path_factory.mktemp("encoder")
     XLMRobertaModel(cfg).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -203,23 +228,35 @@ def tiny_encoder(tokenizer, tmp_path_factory):
 def prepared(tokenizer, path, pairs):
     examples = datasets.Dataset.from_list([{"source": s, "target": t} for s, t in pairs])
     encode = encode_fn("retrieval", tokenizer, {"max_length": 64}, [], "test")
-    examples.map(encode, batched=True, with_indices=True,
-                 remove_columns=examples.column_names).save_to_disk(path / "features")
+    examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names).save_to_disk(
+        path / "features"
+    )
     (path / "labels.json").write_text("[]")
     return str(path)
 
 
-BUCC_PAIRS = [("the river runs", "river the runs"), ("the river runs", "the runs river"),
-              ("old mountain sleeps", "sleeps old mountain"), ("a quiet town", "town a quiet"),
-              ("under the sky", "sky under the"), ("past the town", "town past the")]
+BUCC_PAIRS = [
+    ("the river runs", "river the runs"),
+    ("the river runs", "the runs river"),
+    ("old mountain sleeps", "sleeps old mountain"),
+    ("a quiet town", "town a quiet"),
+    ("under the sky", "sky under the"),
+    ("past the town", "town past the"),
+]
 
 
 def test_bucc_cell_records_its_layer_and_merges_duplicate_sentences(tokenizer, tiny_encoder, tmp_path):
     data = prepared(tokenizer, tmp_path / "test", BUCC_PAIRS)
     dev = prepared(tokenizer, tmp_path / "dev", BUCC_PAIRS[2:])
-    settings = {"target": "bucc", "model_name": "tiny", "recipe": "none", "language": "de", "seed": 0,
-                "model": {"hub_id": "x", "retrieval_layer": 2},
-                "evaluation": {"max_examples": None, "batch_size": 4, "bucc_k": 2}}
+    settings = {
+        "target": "bucc",
+        "model_name": "tiny",
+        "recipe": "none",
+        "language": "de",
+        "seed": 0,
+        "model": {"hub_id": "x", "retrieval_layer": 2},
+        "evaluation": {"max_examples": None, "batch_size": 4, "bucc_k": 2},
+    }
     stages.evaluate(settings, tiny_encoder, data, str(tmp_path / "cell.json"), 4, gpus=0, dev_data=dev)
     cell = json.loads((tmp_path / "cell.json").read_text())
     assert cell["retrieval_layer"] == 2
@@ -250,15 +287,24 @@ def test_bucc_scores_use_the_texts_like_xtreme():
 
 def test_tagging_cell_counts_windows_and_scores_every_word(tokenizer, tiny_encoder, tmp_path):
     from xstilts import modeling
-    model = modeling.MultiTaskModel(modeling.load_encoder(tiny_encoder),
-                                    {"udpos": {"format": "tagging", "labels": list(UPOS_TAGS)}})
+
+    model = modeling.MultiTaskModel(
+        modeling.load_encoder(tiny_encoder), {"udpos": {"format": "tagging", "labels": list(UPOS_TAGS)}}
+    )
     modeling.save(model, tokenizer, tmp_path / "model", with_heads=True)
     data = tmp_path / "data"
     tagging_features(tokenizer, [WORDS * 3, WORDS[:4]], max_length=24).save_to_disk(data / "features")
     (data / "labels.json").write_text(json.dumps(list(UPOS_TAGS)))
-    settings = {"target": "udpos", "train_task": "udpos", "model_name": "tiny", "recipe": "none",
-                "language": "de", "seed": 0, "model": {"hub_id": "x", "retrieval_layer": 2},
-                "evaluation": {"max_examples": None, "batch_size": 4}}
+    settings = {
+        "target": "udpos",
+        "train_task": "udpos",
+        "model_name": "tiny",
+        "recipe": "none",
+        "language": "de",
+        "seed": 0,
+        "model": {"hub_id": "x", "retrieval_layer": 2},
+        "evaluation": {"max_examples": None, "batch_size": 4},
+    }
     stages.evaluate(settings, str(tmp_path / "model"), str(data), str(tmp_path / "cell.json"), 4, gpus=0)
     cell = json.loads((tmp_path / "cell.json").read_text())
     assert cell["n_examples"] == 2

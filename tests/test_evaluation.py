@@ -4,13 +4,14 @@ in each cell, not compared: changing it reruns nothing)."""
 import json
 
 import pytest
-
 from conftest import REPO
+
 from xstilts import config, grid, settings, stages
 
 
-@pytest.mark.parametrize("recipe, target, language", [
-    ("mnli", "xnli", "de"), ("none", "udpos", "fi"), ("mnli", "tatoeba", "zh")])
+@pytest.mark.parametrize(
+    "recipe, target, language", [("mnli", "xnli", "de"), ("none", "udpos", "fi"), ("mnli", "tatoeba", "zh")]
+)
 def test_scores_do_not_depend_on_the_batch_size(tiny_run, tmp_path, monkeypatch, recipe, target, language):
     monkeypatch.chdir(tiny_run)
     cfg = config.load(REPO / "configs/tiny.yaml")
@@ -20,7 +21,8 @@ def test_scores_do_not_depend_on_the_batch_size(tiny_run, tmp_path, monkeypatch,
     metrics = []
     for batch_size in (1, 5, 64):
         out = tmp_path / f"{batch_size}.json"
-        stages.evaluate(job, inputs["model"], inputs["test"], str(out), batch_size, gpus=0,
-                        dev_data=inputs.get("dev"))
+        stages.evaluate(
+            job, inputs["model"], inputs["test"], str(out), batch_size, gpus=0, dev_data=inputs.get("dev")
+        )
         metrics.append(json.loads(out.read_text())["metrics"])
     assert metrics[0] == metrics[1] == metrics[2]

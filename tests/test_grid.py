@@ -21,7 +21,13 @@ def test_paper_grid_counts():
     assert len(grid.finetune_jobs(cfg)) == 66
     assert len(grid.cells(cfg)) == 1782 == 11 * 162
     assert {j["task"] for j in grid.finetune_jobs(cfg)} == {
-        "mnli", "pawsx", "udpos", "panx", "squad_v1", "tydiqa"}
+        "mnli",
+        "pawsx",
+        "udpos",
+        "panx",
+        "squad_v1",
+        "tydiqa",
+    }
 
 
 def test_training_keys_are_shared():
@@ -40,15 +46,21 @@ def test_registry_has_18_tasks_with_xtreme_languages():
 
 
 def test_tokenized_data_is_shared_between_models_with_one_tokenizer():
-    raw = {"models": {"base": {"hub_id": "FacebookAI/xlm-roberta-base"},
-                      "large": {"hub_id": "FacebookAI/xlm-roberta-large",
-                                "tokenizer": "FacebookAI/xlm-roberta-base"}},
-           "recipes": ["none", "mnli"], "targets": {"xnli": ["en", "de"]}}
+    raw = {
+        "models": {
+            "base": {"hub_id": "FacebookAI/xlm-roberta-base"},
+            "large": {"hub_id": "FacebookAI/xlm-roberta-large", "tokenizer": "FacebookAI/xlm-roberta-base"},
+        },
+        "recipes": ["none", "mnli"],
+        "targets": {"xnli": ["en", "de"]},
+    }
     cfg = config.validate(raw)
     jobs = grid.prepare_jobs(cfg)
     assert {j["tokenizer"] for j in jobs} == {"FacebookAI__xlm-roberta-base"}
     assert len(jobs) == 4  # mnli train+dev, xnli de+en test
-    assert grid.data_dir(cfg, "base", "xnli", "de", "test") == grid.data_dir(cfg, "large", "xnli", "de", "test")
+    assert grid.data_dir(cfg, "base", "xnli", "de", "test") == grid.data_dir(
+        cfg, "large", "xnli", "de", "test"
+    )
 
 
 def test_eval_slice_holds_only_its_cell():
@@ -56,8 +68,12 @@ def test_eval_slice_holds_only_its_cell():
     s = settings.evaluate(cfg, "xlm-roberta-large", "mnli", "xnli", "de", 0)
     assert s["train_task"] == "mnli" and "bucc_k" not in s["evaluation"]
     assert "bucc_k" in settings.evaluate(cfg, "xlm-roberta-large", "mnli", "bucc", "de", 0)["evaluation"]
-    other = {**cfg, "targets": {**cfg["targets"], "xnli": ["de"]}, "seeds": [0, 1],
-             "recipes": cfg["recipes"][:2]}
+    other = {
+        **cfg,
+        "targets": {**cfg["targets"], "xnli": ["de"]},
+        "seeds": [0, 1],
+        "recipes": cfg["recipes"][:2],
+    }
     assert settings.evaluate(other, "xlm-roberta-large", "mnli", "xnli", "de", 0) == s
 
 
@@ -76,8 +92,12 @@ def test_finetune_inputs_and_outputs():
 def test_settings_layers(paper_raw):
     """defaults < registry < phase block < tasks.<task> < recipe's own training."""
     paper_raw["tasks"] = {"udpos": {"epochs": 4}, "mnli": {"max_length": 128, "lr": 2.0e-5}}
-    paper_raw["recipes"] = ["none", "all9", {"name": "mnli_fast", "tasks": ["mnli"],
-                                              "training": {"lr": 3.0e-5}}, "mnli"]
+    paper_raw["recipes"] = [
+        "none",
+        "all9",
+        {"name": "mnli_fast", "tasks": ["mnli"], "training": {"lr": 3.0e-5}},
+        "mnli",
+    ]
     paper_raw["target"] = {"early_stopping": {"every": 50}, "lora": {"r": 4}}
     cfg = config.validate(paper_raw)
     model = next(iter(cfg["models"]))
@@ -85,8 +105,9 @@ def test_settings_layers(paper_raw):
     assert fast["training"]["lr"] == 3.0e-5 and fast["training"]["batch_size"] == 4
     assert fast["data"] == {"mnli": {"max_length": 128}}
     assert settings.intermediate(cfg, model, "mnli", 0)["training"]["lr"] == 2.0e-5
-    assert settings.intermediate(cfg, model, "all9", 0)["training"]["lr"] == 1.0e-5, \
+    assert settings.intermediate(cfg, model, "all9", 0)["training"]["lr"] == 1.0e-5, (
         "a key the tasks of a multi-task recipe disagree on comes from the phase block"
+    )
     udpos = settings.finetune(cfg, model, "none", "udpos", 0)["training"]
     assert udpos["epochs"] == 4 and udpos["lr"] == 1.0e-5
     assert udpos["early_stopping"] == {"every": 50, "patience": 30, "dev_examples": 500}
@@ -106,8 +127,12 @@ def test_locations_are_not_settings(paper_raw, tmp_path):
     (mirror / "google/xtreme/a.parquet").write_bytes(b"1234")
     paper_raw["hub"] = {"mirror": str(mirror)}
     cfg = config.validate(paper_raw)
-    job = dict(tokenizer=settings.slug(next(iter(cfg["models"].values()))["tokenizer"]),
-               task="xnli", language="de", split="test")
+    job = dict(
+        tokenizer=settings.slug(next(iter(cfg["models"].values()))["tokenizer"]),
+        task="xnli",
+        language="de",
+        split="test",
+    )
     before = settings.prepare(cfg, **job)
     moved = tmp_path / "moved"
     mirror.rename(moved)

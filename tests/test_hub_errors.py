@@ -10,9 +10,14 @@ import pytest
 
 from xstilts.hub import Hub, HubError, hub_failure
 
-OFFLINE_SETTINGS = {"hub": {"mirror": None, "ccgbank": None}, "task": "xnli", "language": "en",
-                    "split": "test", "tokenizer": "FacebookAI/xlm-roberta-large",
-                    "data": {"max_length": 128}}
+OFFLINE_SETTINGS = {
+    "hub": {"mirror": None, "ccgbank": None},
+    "task": "xnli",
+    "language": "en",
+    "split": "test",
+    "tokenizer": "FacebookAI/xlm-roberta-large",
+    "data": {"max_length": 128},
+}
 
 
 def offline_env(tmp_path):
@@ -21,24 +26,41 @@ def offline_env(tmp_path):
 
 
 def test_prepare_offline_is_one_line_naming_repo_and_fixes(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "xstilts.cli", "prepare", "--settings",
-                             json.dumps(OFFLINE_SETTINGS), "--out", str(tmp_path / "out")],
-                            env=offline_env(tmp_path), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xstilts.cli",
+            "prepare",
+            "--settings",
+            json.dumps(OFFLINE_SETTINGS),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("xstilts: could not reach the Hugging Face hub for model "
-                           "FacebookAI/xlm-roberta-large"), line
+    assert line.startswith(
+        "xstilts: could not reach the Hugging Face hub for model FacebookAI/xlm-roberta-large"
+    ), line
     for words in ("HF_TOKEN", "hub.mirror", "HF_HUB_OFFLINE is set"):
         assert words in line, line
     assert not (tmp_path / "out").exists()
 
 
 def test_dataset_offline_names_repo_and_config(tmp_path):
-    code = ("from xstilts.hub import Hub, HubError\n"
-            "try:\n    Hub(None).dataset('nyu-mll/glue', 'mnli', 'train')\n"
-            "except HubError as error:\n    print(error)\n")
-    result = subprocess.run([sys.executable, "-c", code], env=offline_env(tmp_path),
-                            capture_output=True, text=True, timeout=300)
+    code = (
+        "from xstilts.hub import Hub, HubError\n"
+        "try:\n    Hub(None).dataset('nyu-mll/glue', 'mnli', 'train')\n"
+        "except HubError as error:\n    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=offline_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
     assert "could not reach the Hugging Face hub for dataset nyu-mll/glue (mnli)" in result.stdout, result
     assert "hub.mirror" in result.stdout
 
@@ -46,6 +68,7 @@ def test_dataset_offline_names_repo_and_config(tmp_path):
 def test_unreachable_without_offline_mode(monkeypatch):
     """A DNS failure deep inside huggingface_hub: the advice names HF_HUB_OFFLINE as an option."""
     import huggingface_hub
+
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
 
     def no_network(*args, **kwargs):
@@ -53,6 +76,7 @@ def test_unreachable_without_offline_mode(monkeypatch):
             raise ConnectionError("[Errno -2] Name or service not known")
         except ConnectionError as cause:
             raise OSError("We couldn't connect to 'https://huggingface.co'") from cause
+
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
     with pytest.raises(HubError) as error:
         Hub(None).model("FacebookAI/xlm-roberta-large")
@@ -64,12 +88,14 @@ def test_unreachable_without_offline_mode(monkeypatch):
 def test_missing_repository_is_not_called_unreachable():
     import httpx2
     from huggingface_hub.errors import RepositoryNotFoundError
+
     response = httpx2.Response(404, request=httpx2.Request("GET", "https://huggingface.co/x/y"))
     # an OSError with no hub error behind it is someone else's
     assert hub_failure(OSError("x/y is not a valid model identifier"), "model x/y") is None
     try:
         raise OSError("x/y is not a valid model identifier") from RepositoryNotFoundError(
-            "404 Client Error. Repository Not Found", response=response)
+            "404 Client Error. Repository Not Found", response=response
+        )
     except OSError as error:
         failure = hub_failure(error, "model x/y")
     assert "model x/y was not found on the Hugging Face hub" in str(failure)
@@ -85,10 +111,13 @@ def test_other_errors_pass_through():
 def mirror(tmp_path):
     """A two-config mirror of google/xtreme, written like the embedded one."""
     from datasets import Features, Value
+
     from xstilts.embedded.hub import MirrorWriter
+
     writer = MirrorWriter(tmp_path / "mirror")
-    features = Features({"sentence1": Value("string"), "sentence2": Value("string"),
-                         "label": Value("string")})
+    features = Features(
+        {"sentence1": Value("string"), "sentence2": Value("string"), "label": Value("string")}
+    )
     row = {"sentence1": "a", "sentence2": "b", "label": "1"}
     writer.write("google/xtreme", "PAWS-X.en", "test", [row], features)
     writer.write("google/xtreme", "PAWS-X.fr", "test", [row], features)
@@ -98,8 +127,11 @@ def mirror(tmp_path):
 
 def test_mirror_missing_config_names_it_and_the_available_ones(mirror):
     assert len(Hub(mirror).dataset("google/xtreme", "PAWS-X.fr", "test")) == 1
-    with pytest.raises(HubError, match=r"google/xtreme in the hub mirror .* has no config "
-                                       r"'PAWS-X.de'; it has: PAWS-X.en, PAWS-X.fr. Fix:"):
+    with pytest.raises(
+        HubError,
+        match=r"google/xtreme in the hub mirror .* has no config "
+        r"'PAWS-X.de'; it has: PAWS-X.en, PAWS-X.fr. Fix:",
+    ):
         Hub(mirror).dataset("google/xtreme", "PAWS-X.de", "test")
     with pytest.raises(HubError, match=r"config 'PAWS-X.en', has no split 'validation'; it has: test"):
         Hub(mirror).dataset("google/xtreme", "PAWS-X.en", "validation")

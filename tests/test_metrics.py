@@ -29,7 +29,7 @@ def sample(relative: str) -> Path:
     return path
 
 
-# ----------------------------------------------------------------------------- literal ports of the official scripts
+# ------------------------------------------------------------ literal ports of the official scripts
 
 
 def v11_normalize(s):  # evaluate-v1.1.py
@@ -46,9 +46,11 @@ PUNCT = PUNCT.union(string.punctuation)
 def mlqa_normalize(s, lang):  # mlqa_evaluation_v1.py
     s = "".join(ch for ch in s.lower() if ch not in PUNCT)
     articles = {
-        "en": r"\b(a|an|the)\b", "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
+        "en": r"\b(a|an|the)\b",
+        "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
         "vi": r"\b(của|là|cái|chiếc|những)\b",
-        "de": r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b", "ar": "\\sال^|ال",
+        "de": r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
+        "ar": "\\sال^|ال",
     }
     if lang in articles:
         s = re.sub(articles[lang], " ", s)
@@ -70,6 +72,7 @@ def mlqa_normalize(s, lang):  # mlqa_evaluation_v1.py
 
 def v1_evaluate(references, predictions, normalize):
     """evaluate-v1.1.py / mlqa_evaluation_v1.py evaluate(): max over golds, missing ids score 0."""
+
     def f1(pred, gold):
         p, g = normalize(pred).split(), normalize(gold).split()
         same = sum((collections.Counter(p) & collections.Counter(g)).values())
@@ -133,17 +136,25 @@ def v2_evaluate(references, preds, na_probs, thresh=1.0):
 
 def seqeval_0012_f1(y_true, y_pred):
     """seqeval 0.0.12 f1_score: tag = first char, type = text after the last '-' (whole tag if none)."""
+
     def entities(seqs):
         seq = [t for s in seqs for t in s + ["O"]]
         chunks, prev_tag, prev_type, begin = [], "O", "", 0
         for i, chunk in enumerate(seq + ["O"]):
             tag, type_ = chunk[0], chunk.split("-")[-1]
-            end = (prev_tag in "ES" or (prev_tag in "BI" and tag in "BSO")
-                   or (prev_tag not in "O." and prev_type != type_))
+            end = (
+                prev_tag in "ES"
+                or (prev_tag in "BI" and tag in "BSO")
+                or (prev_tag not in "O." and prev_type != type_)
+            )
             if end:
                 chunks.append((prev_type, begin, i - 1))
-            start = (tag in "BS" or (prev_tag in "ES" and tag in "EI") or (prev_tag == "O" and tag in "EI")
-                     or (tag not in "O." and prev_type != type_))
+            start = (
+                tag in "BS"
+                or (prev_tag in "ES" and tag in "EI")
+                or (prev_tag == "O" and tag in "EI")
+                or (tag not in "O." and prev_type != type_)
+            )
             if start:
                 begin = i
             prev_tag, prev_type = tag, type_
@@ -182,8 +193,13 @@ def xtreme_mine_bitext(x, y, k=4):
     bwd_scores = score_candidates(y, x, y2x_ind, y2x_mean, x2y_mean)
     fwd_best = x2y_ind[np.arange(x.shape[0]), fwd_scores.argmax(axis=1)]
     bwd_best = y2x_ind[np.arange(y.shape[0]), bwd_scores.argmax(axis=1)]
-    indices = np.stack((np.concatenate((np.arange(x.shape[0]), bwd_best)),
-                        np.concatenate((fwd_best, np.arange(y.shape[0])))), axis=1)
+    indices = np.stack(
+        (
+            np.concatenate((np.arange(x.shape[0]), bwd_best)),
+            np.concatenate((fwd_best, np.arange(y.shape[0]))),
+        ),
+        axis=1,
+    )
     scores = np.concatenate((fwd_scores.max(axis=1), bwd_scores.max(axis=1)))
     seen_src, seen_trg, out = set(), set(), []
     for i in np.argsort(-scores, kind="stable"):
@@ -235,7 +251,11 @@ def test_squad_normalisation_and_max_over_golds():
 
 def test_squad_missing_and_empty_predictions_score_zero():
     references = {"q1": ["Paris"], "q2": ["Rome"]}
-    assert m.squad_scores({"q1": "Paris"}, references) == {"exact_match": 50.0, "f1": 50.0, "em_f1_mean": 50.0}
+    assert m.squad_scores({"q1": "Paris"}, references) == {
+        "exact_match": 50.0,
+        "f1": 50.0,
+        "em_f1_mean": 50.0,
+    }
     assert m.squad_scores({}, references) == {"exact_match": 0.0, "f1": 0.0, "em_f1_mean": 0.0}
     assert m.squad_scores({"q1": "", "q2": ""}, references)["f1"] == 0.0
 
@@ -362,7 +382,9 @@ def test_squad_v2_hand_computed():
     scores = m.squad_v2_scores(predictions, references, null_odds)
     assert scores["exact_match"] == pytest.approx(50.0)
     assert scores["f1"] == pytest.approx(100 * (1 + 1 + 2 / 3) / 4)
-    assert (scores["has_ans_exact_match"], scores["has_ans_f1"]) == pytest.approx((50.0, 100 * (1 + 2 / 3) / 2))
+    assert (scores["has_ans_exact_match"], scores["has_ans_f1"]) == pytest.approx(
+        (50.0, 100 * (1 + 2 / 3) / 2)
+    )
     assert (scores["no_ans_exact_match"], scores["no_ans_f1"]) == pytest.approx((50.0, 50.0))
     assert (scores["total"], scores["has_ans_total"], scores["no_ans_total"]) == (4, 2, 2)
     # sweep by ascending odds a, c, d, b from "abstain everywhere" = 2 right:
@@ -375,7 +397,9 @@ def test_squad_v2_hand_computed():
 
 def test_squad_v2_threshold_forces_abstention():
     references = {"a": ["Paris"], "b": []}
-    scores = m.squad_v2_scores({"a": "Paris", "b": "Rome"}, references, {"a": 5.0, "b": 5.0}, na_prob_thresh=1.0)
+    scores = m.squad_v2_scores(
+        {"a": "Paris", "b": "Rome"}, references, {"a": 5.0, "b": 5.0}, na_prob_thresh=1.0
+    )
     # both forced to "": a (answerable) wrong, b (unanswerable) right
     assert (scores["has_ans_exact_match"], scores["no_ans_exact_match"]) == (0.0, 100.0)
 
@@ -420,7 +444,9 @@ def test_squad_v2_real_first_article_matches_official_script():
     # xstilts scores un-blanked answers with the model's own cut (odds > 0 abstain): --na-prob-thresh 0
     at_zero = m.squad_v2_scores(predictions, references, null_odds, na_prob_thresh=0.0)
     official_at_zero = v2_evaluate(references, predictions, null_odds, thresh=0.0)
-    assert (at_zero["exact_match"], at_zero["f1"]) == pytest.approx((official_at_zero["exact"], official_at_zero["f1"]))
+    assert (at_zero["exact_match"], at_zero["f1"]) == pytest.approx(
+        (official_at_zero["exact"], official_at_zero["f1"])
+    )
     assert at_zero["best_f1"] == pytest.approx(official["best_f1"][0])
     # jiant passed no null odds: all 0.0 in reference order
     zero_odds = dict.fromkeys(references, 0.0)
@@ -487,8 +513,10 @@ def test_udpos_real_treebank_matches_seqeval_0012(treebank):
     assert len(true) == 300
     tagset = sorted({tag for sentence in true for tag in sentence})
     pred = [
-        [tagset[(tagset.index(tag) + 1) % len(tagset)] if (i * 31 + j) % 9 == 0 else tag
-         for j, tag in enumerate(sentence)]
+        [
+            tagset[(tagset.index(tag) + 1) % len(tagset)] if (i * 31 + j) % 9 == 0 else tag
+            for j, tag in enumerate(sentence)
+        ]
         for i, sentence in enumerate(true)
     ]
     assert m.udpos_f1(true, true) == 100.0
@@ -584,8 +612,13 @@ def test_bucc_duplicate_sentences_are_dropped_like_xtreme():
     src = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     tgt = np.array([[1.0, 0.1], [0.1, 1.0]])
     mined = m.bucc_candidates(
-        src, tgt, ["s0", "s1", "s2"], ["t0", "t1"], k=2,
-        src_texts=["Hallo", "Hallo", "Welt"], tgt_texts=["hello", "world"],
+        src,
+        tgt,
+        ["s0", "s1", "s2"],
+        ["t0", "t1"],
+        k=2,
+        src_texts=["Hallo", "Hallo", "Welt"],
+        tgt_texts=["hello", "world"],
     )
     assert [(s, t) for s, t, _ in mined] == [("s2", "t1")]  # "Hallo" has two ids: no pair for it
 
@@ -596,7 +629,9 @@ def test_bucc_best_threshold_hand_computed():
     # cut after 1: F1 2/3 (threshold 2.5); after 3: P 2/3 R 1 F1 0.8 -> keeps all, threshold = last score
     threshold, f1 = m.bucc_best_threshold(candidates, gold)
     assert (threshold, f1) == pytest.approx((1.0, 80.0))
-    assert m.bucc_f1(candidates, gold, 2.5) == pytest.approx({"precision": 100.0, "recall": 50.0, "f1": 200 / 3})
+    assert m.bucc_f1(candidates, gold, 2.5) == pytest.approx(
+        {"precision": 100.0, "recall": 50.0, "f1": 200 / 3}
+    )
     threshold, f1 = m.bucc_best_threshold(candidates, [("a", "x")])
     assert (threshold, f1) == pytest.approx((2.5, 100.0))
 
@@ -625,8 +660,17 @@ def test_bucc_real_gold_ids_recovered_from_aligned_embeddings():
 
 
 def full_scores():
-    values = {"xnli": 80, "pawsx": 86, "udpos": 76, "panx": 64, "xquad": 70, "mlqa": 60, "tydiqa": 55,
-              "bucc": 66, "tatoeba": 57}
+    values = {
+        "xnli": 80,
+        "pawsx": 86,
+        "udpos": 76,
+        "panx": 64,
+        "xquad": 70,
+        "mlqa": 60,
+        "tydiqa": 55,
+        "bucc": 66,
+        "tatoeba": 57,
+    }
     return {task: {"en": value + 10.0, "de": value - 10.0} for task, value in values.items()}
 
 

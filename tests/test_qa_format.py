@@ -10,8 +10,14 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import XLMRobertaTokenizerFast
 
-from xstilts.formats.qa import (answer_char_span, encode_eval, encode_train, locate_answer, postprocess,
-                                repair_answer_spans)
+from xstilts.formats.qa import (
+    answer_char_span,
+    encode_eval,
+    encode_train,
+    locate_answer,
+    postprocess,
+    repair_answer_spans,
+)
 
 REAL_SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R ids 0..4
@@ -53,13 +59,21 @@ def tokenizer():
 def qa(example_id, context, answer=None, question="What is it?", occurrence=0):
     """One example in the canonical schema; `answer` is located in `context` (n-th occurrence)."""
     if answer is None:
-        return {"id": example_id, "question": question, "context": context,
-                "answers": {"text": [], "answer_start": []}}
+        return {
+            "id": example_id,
+            "question": question,
+            "context": context,
+            "answers": {"text": [], "answer_start": []},
+        }
     start = -1
     for _ in range(occurrence + 1):
         start = context.index(answer, start + 1)
-    return {"id": example_id, "question": question, "context": context,
-            "answers": {"text": [answer], "answer_start": [start]}}
+    return {
+        "id": example_id,
+        "question": question,
+        "context": context,
+        "answers": {"text": [answer], "answer_start": [start]},
+    }
 
 
 def as_batch(examples):
@@ -163,7 +177,7 @@ def test_answer_straddling_a_window_edge_is_labelled_only_where_whole(tokenizer)
     first_window_end = max(offset[1] for offset in evaluation["offset_mapping"][0] if offset is not None)
     # An answer that begins inside window 0 and ends after it.
     start = first_window_end - 5
-    answer = context[start:start + 20]
+    answer = context[start : start + 20]
     example = {**batch, "answers": [{"text": [answer], "answer_start": [start]}]}
     train = encode_train(example, tokenizer, max_length=48, stride=16)
     assert (train["start_positions"][0], train["end_positions"][0]) == (0, 0)
@@ -178,7 +192,7 @@ def test_training_labels_point_at_answer_tokens(tokenizer):
     train = encode_train(as_batch([example]), tokenizer)
     start, end = train["start_positions"][0], train["end_positions"][0]
     assert 0 < start <= end
-    decoded = tokenizer.decode(train["input_ids"][0][start:end + 1])
+    decoded = tokenizer.decode(train["input_ids"][0][start : end + 1])
     assert decoded.strip() == "Berlin"
 
 
@@ -189,7 +203,7 @@ def test_eval_offsets_are_none_outside_context(tokenizer):
     context_offsets = [offset for offset in offsets if offset is not None]
     assert context_offsets[0][0] == 0 and context_offsets[-1][1] == len(TEXTS["en"])
     question_tokens = len(tokenizer("What is it?")["input_ids"])
-    assert all(offset is None for offset in offsets[:question_tokens + 1])
+    assert all(offset is None for offset in offsets[: question_tokens + 1])
 
 
 def test_unanswerable_examples(tokenizer):
@@ -249,8 +263,8 @@ def test_max_answer_length_limits_span(tokenizer):
     ends[0, last_of_long] = 5.0  # best pair: 10 tokens long
     ends[0, last_of_short] = 4.0  # runner-up: 3 tokens long
     context = TEXTS["en"]
-    long_text = context[offsets[first][0]:offsets[last_of_long][1]].strip()
-    short_text = context[offsets[first][0]:offsets[last_of_short][1]].strip()
+    long_text = context[offsets[first][0] : offsets[last_of_long][1]].strip()
+    short_text = context[offsets[first][0] : offsets[last_of_short][1]].strip()
     assert postprocess(batch, evaluation, starts, ends, max_answer_length=10)[0] == {"m": long_text}
     assert postprocess(batch, evaluation, starts, ends, max_answer_length=9)[0] == {"m": short_text}
 
@@ -264,7 +278,7 @@ def test_n_best_limits_candidates_and_best_sum_wins(tokenizer):
     # n_best=1 sees only (6, 4): nothing valid -> empty prediction.
     assert postprocess(batch, evaluation, starts, ends, n_best=1)[0] == {"n": ""}
     # n_best=2: valid pairs (2,4)=12, (6,8)=10, (2,8)=4 -> (2,4) wins although 6 is the top start.
-    expected = context[offsets[tokens[2]][0]:offsets[tokens[4]][1]].strip()
+    expected = context[offsets[tokens[2]][0] : offsets[tokens[4]][1]].strip()
     assert postprocess(batch, evaluation, starts, ends, n_best=2)[0] == {"n": expected}
     # No valid span at all: SQuAD 2.0 odds are +inf and the prediction is null.
     predictions, null_odds = postprocess(batch, evaluation, starts, ends, n_best=1, with_null=True)
@@ -277,8 +291,11 @@ def test_padded_logits_and_datasets_map(tokenizer):
     examples = datasets.Dataset.from_list(
         [qa("a", context, "number 13 talks"), qa("b", TEXTS["zh"], "诺曼底"), qa("c", context)]
     )
-    kwargs = {"batched": True, "remove_columns": examples.column_names,
-              "fn_kwargs": {"tokenizer": tokenizer, "max_length": 64, "stride": 24}}
+    kwargs = {
+        "batched": True,
+        "remove_columns": examples.column_names,
+        "fn_kwargs": {"tokenizer": tokenizer, "max_length": 64, "stride": 24},
+    }
     train = examples.map(encode_train, **kwargs)
     evaluation = examples.map(encode_eval, **kwargs)
     assert evaluation[0]["offset_mapping"][0] is None
@@ -296,10 +313,18 @@ def squad_json_examples(path, limit):
     for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
         for paragraph in article["paragraphs"]:
             for question in paragraph["qas"]:
-                answers = {"text": [answer["text"] for answer in question["answers"]],
-                           "answer_start": [answer["answer_start"] for answer in question["answers"]]}
-                examples.append({"id": question["id"], "question": question["question"],
-                                 "context": paragraph["context"], "answers": answers})
+                answers = {
+                    "text": [answer["text"] for answer in question["answers"]],
+                    "answer_start": [answer["answer_start"] for answer in question["answers"]],
+                }
+                examples.append(
+                    {
+                        "id": question["id"],
+                        "question": question["question"],
+                        "context": paragraph["context"],
+                        "answers": answers,
+                    }
+                )
     return examples[:limit]
 
 
@@ -349,19 +374,24 @@ def hub_tydiqa_row(example_id, raw_context, answer, occurrence=0):
     """A google/xtreme TyDiQA row as the hub ships it: context and text stripped, answer_start
     still counted in the unstripped context (e.g. GoldP train finnish-8742325368463988542-0)."""
     row = qa(example_id, raw_context, answer, occurrence=occurrence)
-    return {**row, "context": raw_context.strip(),
-            "answers": {"text": [answer.strip()], "answer_start": row["answers"]["answer_start"]}}
+    return {
+        **row,
+        "context": raw_context.strip(),
+        "answers": {"text": [answer.strip()], "answer_start": row["answers"]["answer_start"]},
+    }
 
 
 def test_repair_shifted_tydiqa_spans_then_labels_point_at_the_answer(tokenizer):
     raw = "\n\n  " + TEXTS["de"]
-    rows = [hub_tydiqa_row("shifted", raw, "Berlin"),
-            hub_tydiqa_row("right", TEXTS["en"], "Normandy"),
-            {**hub_tydiqa_row("lost", raw, "Berlin"), "answers": {"text": ["Rom"], "answer_start": [3]}},
-            qa("unanswerable", TEXTS["en"])]
+    rows = [
+        hub_tydiqa_row("shifted", raw, "Berlin"),
+        hub_tydiqa_row("right", TEXTS["en"], "Normandy"),
+        {**hub_tydiqa_row("lost", raw, "Berlin"), "answers": {"text": ["Rom"], "answer_start": [3]}},
+        qa("unanswerable", TEXTS["en"]),
+    ]
     examples = datasets.Dataset.from_list(rows)
     shifted = examples[0]
-    assert shifted["context"][shifted["answers"]["answer_start"][0]:][:6] != "Berlin"  # the hub's bug
+    assert shifted["context"][shifted["answers"]["answer_start"][0] :][:6] != "Berlin"  # the hub's bug
 
     fixed, counts = repair_answer_spans(examples, drop_unrecoverable=True)
     assert counts == {"rows": 4, "repaired": 1, "unrecoverable": 1, "dropped": 1}
@@ -370,7 +400,7 @@ def test_repair_shifted_tydiqa_spans_then_labels_point_at_the_answer(tokenizer):
     assert fixed[1]["answers"] == examples[1]["answers"]
     train = encode_train(as_batch(fixed.to_list()), tokenizer)
     start, end = train["start_positions"][0], train["end_positions"][0]
-    assert tokenizer.decode(train["input_ids"][0][start:end + 1]).strip() == "Berlin"
+    assert tokenizer.decode(train["input_ids"][0][start : end + 1]).strip() == "Berlin"
 
     kept, counts = repair_answer_spans(examples, drop_unrecoverable=False)  # eval splits keep rows
     assert len(kept) == 4 and counts["dropped"] == 0 and counts["unrecoverable"] == 1
@@ -380,18 +410,27 @@ def test_prepare_repairs_spans_and_reports_them_in_info_json(tokenizer, tmp_path
     from xstilts import stages
 
     tokenizer.save_pretrained(tmp_path / "tok")
-    rows = [hub_tydiqa_row("finnish-1-0", "  \n" + TEXTS["en"], "France", occurrence=1),
-            hub_tydiqa_row("finnish-2-0", TEXTS["en"], "Paris")]
+    rows = [
+        hub_tydiqa_row("finnish-1-0", "  \n" + TEXTS["en"], "France", occurrence=1),
+        hub_tydiqa_row("finnish-2-0", TEXTS["en"], "Paris"),
+    ]
     monkeypatch.setattr(stages, "load_split", lambda *args: datasets.Dataset.from_list(rows))
-    settings = {"task": "tydiqa", "split": "train", "language": "fi", "tokenizer": str(tmp_path / "tok"),
-                "data": {"max_length": 64, "doc_stride": 16, "qa_windows": "reference",
-                         "tydiqa_train": "english"}}
+    settings = {
+        "task": "tydiqa",
+        "split": "train",
+        "language": "fi",
+        "tokenizer": str(tmp_path / "tok"),
+        "data": {"max_length": 64, "doc_stride": 16, "qa_windows": "reference", "tydiqa_train": "english"},
+    }
     stages.prepare(settings, str(tmp_path / "out"), type("H", (), {"model": lambda self, i: i})())
     info = json.loads((tmp_path / "out" / "info.json").read_text())
     assert info["answer_spans"] == {"rows": 2, "repaired": 1, "unrecoverable": 0, "dropped": 0}
     features = datasets.load_from_disk(tmp_path / "out" / "features")
-    answers = {tokenizer.decode(f["input_ids"][f["start_positions"]:f["end_positions"] + 1]).strip()
-               for f in features if f["start_positions"]}
+    answers = {
+        tokenizer.decode(f["input_ids"][f["start_positions"] : f["end_positions"] + 1]).strip()
+        for f in features
+        if f["start_positions"]
+    }
     assert answers == {"France", "Paris"}
 
 
@@ -400,8 +439,12 @@ def test_prepare_repairs_spans_and_reports_them_in_info_json(tokenizer, tmp_path
 
 def context_token_starts(evaluation, context, tokenizer):
     """Index (in the context's own tokenization) of the first context token of each window."""
-    doc_starts = [start for start, _ in tokenizer(context, add_special_tokens=False,
-                                                   return_offsets_mapping=True)["offset_mapping"]]
+    doc_starts = [
+        start
+        for start, _ in tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)[
+            "offset_mapping"
+        ]
+    ]
     firsts = [next(o for o in offsets if o is not None)[0] for offsets in evaluation["offset_mapping"]]
     return [doc_starts.index(first) for first in firsts]
 
@@ -416,8 +459,10 @@ def test_reference_windows_advance_by_doc_stride(tokenizer):
     assert last[-1][1] == len(context) and len(evaluation["input_ids"][-2]) == 64
     # XLM-R layout: <s> question </s></s> context </s>
     # The first window is exactly the tokenizer's own pair encoding (<s> q </s></s> c </s>).
-    assert evaluation["input_ids"][0] == tokenizer(batch["question"][0], context, truncation="only_second",
-                                                   max_length=64)["input_ids"]
+    assert (
+        evaluation["input_ids"][0]
+        == tokenizer(batch["question"][0], context, truncation="only_second", max_length=64)["input_ids"]
+    )
 
 
 def test_hf_run_qa_windows_overlap_by_doc_stride(tokenizer):
@@ -427,16 +472,21 @@ def test_hf_run_qa_windows_overlap_by_doc_stride(tokenizer):
     starts = context_token_starts(evaluation, context, tokenizer)
     room = sum(o is not None for o in evaluation["offset_mapping"][0])
     assert starts == [(room - 24) * k for k in range(len(starts))]
-    assert all(all(flag == (o is not None) for flag, o in zip(flags, offsets))
-               for flags, offsets in zip(evaluation["max_context"], evaluation["offset_mapping"]))
+    assert all(
+        all(flag == (o is not None) for flag, o in zip(flags, offsets))
+        for flags, offsets in zip(evaluation["max_context"], evaluation["offset_mapping"])
+    )
 
 
 def test_reference_max_context_flags_each_token_in_exactly_one_window(tokenizer):
     context = long_context()
     evaluation = encode_eval(as_batch([qa("x", context)]), tokenizer, max_length=64, stride=24)
     flagged = []
-    for start, offsets, flags in zip(context_token_starts(evaluation, context, tokenizer),
-                                     evaluation["offset_mapping"], evaluation["max_context"]):
+    for start, offsets, flags in zip(
+        context_token_starts(evaluation, context, tokenizer),
+        evaluation["offset_mapping"],
+        evaluation["max_context"],
+    ):
         assert all(offset is not None for offset, flag in zip(offsets, flags) if flag)
         in_context = [flag for offset, flag in zip(offsets, flags) if offset is not None]
         flagged += [start + j for j, flag in enumerate(in_context) if flag]
@@ -448,7 +498,7 @@ def xtreme_is_max_context(doc_spans, cur_span_index, position):
     """Literal port of XTREME's third_party/processors/squad.py `_new_check_is_max_context`."""
     best_score = None
     best_span_index = None
-    for (span_index, doc_span) in enumerate(doc_spans):
+    for span_index, doc_span in enumerate(doc_spans):
         end = doc_span["start"] + doc_span["length"] - 1
         if position < doc_span["start"]:
             continue
@@ -472,7 +522,9 @@ def test_reference_max_context_matches_xtreme(tokenizer, max_length, stride):
     spans = [{"start": start, "length": length} for start, length in zip(starts, lengths)]
     for window, (span, flags) in enumerate(zip(spans, evaluation["max_context"])):
         expected = [xtreme_is_max_context(spans, window, span["start"] + j) for j in range(span["length"])]
-        assert [flag for flag, o in zip(flags, evaluation["offset_mapping"][window]) if o is not None] == expected
+        assert [
+            flag for flag, o in zip(flags, evaluation["offset_mapping"][window]) if o is not None
+        ] == expected
 
 
 def test_reference_prediction_ignores_span_starting_outside_its_max_context(tokenizer):
@@ -490,7 +542,7 @@ def test_reference_prediction_ignores_span_starting_outside_its_max_context(toke
     inner = next(i for i, flag in enumerate(flags) if flag)
     starts[0, inner], ends[0, inner] = 1.0, 1.0
     predictions, _ = postprocess(batch, evaluation, starts, ends)
-    assert predictions["x"] == context[offsets[inner][0]:offsets[inner][1]].strip()
+    assert predictions["x"] == context[offsets[inner][0] : offsets[inner][1]].strip()
     hf = encode_eval(batch, tokenizer, max_length=64, stride=24, windows="hf_run_qa")
     hf_offsets = hf["offset_mapping"][0]
     hf_edge = max(i for i, o in enumerate(hf_offsets) if o is not None)
@@ -498,7 +550,7 @@ def test_reference_prediction_ignores_span_starting_outside_its_max_context(toke
     hf_ends = np.zeros_like(hf_starts)
     hf_starts[0, hf_edge], hf_ends[0, hf_edge] = 9.0, 9.0
     predictions, _ = postprocess(batch, hf, hf_starts, hf_ends)
-    assert predictions["x"] == context[hf_offsets[hf_edge][0]:hf_offsets[hf_edge][1]].strip()
+    assert predictions["x"] == context[hf_offsets[hf_edge][0] : hf_offsets[hf_edge][1]].strip()
 
 
 def test_reference_question_is_cut_to_64_tokens(tokenizer):

@@ -10,12 +10,11 @@ import time
 
 import pytest
 import torch
+from conftest import REPO
 from safetensors.torch import load_file
 
-from conftest import REPO
 from xstilts import config, grid, settings
 from xstilts.cli import EXIT_PREEMPTED
-
 
 CFG = config.load(REPO / "configs/tiny.yaml")
 DATA = grid.training_data(CFG, "tiny-xlmr", [("pawsx", "en")])
@@ -23,18 +22,37 @@ DATA = grid.training_data(CFG, "tiny-xlmr", [("pawsx", "en")])
 
 def _settings(tiny_run):
     s = settings.finetune(CFG, "tiny-xlmr", "none", "pawsx", 0)
-    s["training"].update(max_steps=60, checkpoint_every=5,
-                         early_stopping={"every": 20, "patience": 5, "dev_examples": 50})
+    s["training"].update(
+        max_steps=60, checkpoint_every=5, early_stopping={"every": 20, "patience": 5, "dev_examples": 50}
+    )
     return s
 
 
 def _train(tiny_run, settings, out, **popen):
-    cmd = [sys.executable, "-m", "xstilts.cli", "train", "--settings", json.dumps(settings),
-           "--train", *DATA["train"], "--dev", *DATA["dev"], "--mirror", CFG["hub"]["mirror"],
-           "--out", str(out), "--checkpoint-dir", str(out) + ".ckpt", "--gpus", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "xstilts.cli",
+        "train",
+        "--settings",
+        json.dumps(settings),
+        "--train",
+        *DATA["train"],
+        "--dev",
+        *DATA["dev"],
+        "--mirror",
+        CFG["hub"]["mirror"],
+        "--out",
+        str(out),
+        "--checkpoint-dir",
+        str(out) + ".ckpt",
+        "--gpus",
+        "0",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(cmd, cwd=tiny_run, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **popen)
+    return subprocess.Popen(
+        cmd, cwd=tiny_run, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+    )
 
 
 def _interrupt(tiny_run, settings, out, sig):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import REPO, snakemake
 
 SLURM_PROFILE = REPO / "profiles" / "slurm"
@@ -80,8 +79,14 @@ def test_gpu_rules_run_as_slurm_jobs_through_the_profile(tmp_path, monkeypatch):
     (tmp_path / "probe.py").write_text(PROBE)
     monkeypatch.setenv("XSTILTS_LOCK_DIR", str(tmp_path / "locks"))  # exported to the jobs
 
-    snakemake("--profile", SLURM_PROFILE, *FAST_STATUS, workdir=tmp_path,
-              snakefile=tmp_path / "Snakefile", timeout=600)
+    snakemake(
+        "--profile",
+        SLURM_PROFILE,
+        *FAST_STATUS,
+        workdir=tmp_path,
+        snakefile=tmp_path / "Snakefile",
+        timeout=600,
+    )
 
     train = json.loads((tmp_path / "model.json").read_text())
     evaluations = [json.loads((tmp_path / f"eval_{lang}.json").read_text()) for lang in ("de", "sw")]
@@ -103,8 +108,15 @@ def read_scores(workdir: Path) -> pd.DataFrame:
 def test_tiny_workflow_on_slurm_scores_like_a_local_run(tmp_path, tiny_run):
     # The embedded hub and model stand in for the Hugging Face hub: copied, not rebuilt.
     shutil.copytree(tiny_run / "resources", tmp_path / "resources")
-    snakemake("--configfile", REPO / "configs/tiny.yaml", "--profile", SLURM_PROFILE, *FAST_STATUS,
-              workdir=tmp_path, timeout=3600)
+    snakemake(
+        "--configfile",
+        REPO / "configs/tiny.yaml",
+        "--profile",
+        SLURM_PROFILE,
+        *FAST_STATUS,
+        workdir=tmp_path,
+        timeout=3600,
+    )
     on_slurm, local = read_scores(tmp_path), read_scores(tiny_run)
     assert len(on_slurm) > 0
     keys = [column for column in local.columns if column != "value"]

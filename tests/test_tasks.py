@@ -52,7 +52,7 @@ def test_loader_gives_canonical_rows(hub, name):
         if task.format == "extractive_qa":
             for r in ds.select(range(min(50, len(ds)))):
                 for text, start in zip(r["answers"]["text"], r["answers"]["answer_start"]):
-                    assert r["context"][start:start + len(text)] == text
+                    assert r["context"][start : start + len(text)] == text
 
 
 def test_tydiqa_trains_on_english_unless_asked(hub):

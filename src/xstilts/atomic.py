@@ -30,8 +30,11 @@ class DiskFullError(OSError):
 
     def __init__(self, directory: Path, needed_bytes: int | None):
         need = f"needs about {math.ceil(needed_bytes / 2**20)} MB" if needed_bytes else "size unknown"
-        super().__init__(errno.ENOSPC, f"no space left on {directory} ({need}): free space there "
-                                       "(or point the workflow at a larger disk) and run again")
+        super().__init__(
+            errno.ENOSPC,
+            f"no space left on {directory} ({need}): free space there "
+            "(or point the workflow at a larger disk) and run again",
+        )
 
     def __str__(self) -> str:
         return self.strerror

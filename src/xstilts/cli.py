@@ -15,6 +15,7 @@ def _settings(text: str) -> dict:
 
 def cmd_tasks(args):
     from xstilts.tasks import table
+
     rows = table()
     cols = list(rows[0])
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
@@ -25,11 +26,14 @@ def cmd_tasks(args):
 
 def cmd_grid(args):
     from xstilts import config, grid
+
     cfg = config.load(args.config)
-    counts = {"intermediate trainings": len(grid.intermediate_jobs(cfg)),
-              "fine-tunings": len(grid.finetune_jobs(cfg)),
-              "evaluations": len(grid.cells(cfg)),
-              "tokenized splits": len(grid.prepare_jobs(cfg))}
+    counts = {
+        "intermediate trainings": len(grid.intermediate_jobs(cfg)),
+        "fine-tunings": len(grid.finetune_jobs(cfg)),
+        "evaluations": len(grid.cells(cfg)),
+        "tokenized splits": len(grid.prepare_jobs(cfg)),
+    }
     for k, v in counts.items():
         print(f"{v:6d}  {k}")
 
@@ -38,60 +42,75 @@ def cmd_validate(args):
     """A valid config may still need paths this machine lacks (a CCGbank copy on the cluster
     only): that is a warning here, and stops a real run before its first job."""
     from xstilts import config
+
     cfg = config.load(args.config)
     print(f"{args.config}: valid")
     try:
         config.preflight(cfg)
     except config.ConfigError as error:
-        print(f"xstilts: warning: a run on this machine would stop before its first job: {error}",
-              file=sys.stderr)
+        print(
+            f"xstilts: warning: a run on this machine would stop before its first job: {error}",
+            file=sys.stderr,
+        )
 
 
 def cmd_embedded_hub(args):
     from xstilts.embedded.hub import build_hub_mirror
+
     s = _settings(args.settings)
     build_hub_mirror(args.mirror, s["languages"], seed=s["seed"], size=s["size"])
 
 
 def cmd_embedded_model(args):
     from xstilts.embedded.model import build_tiny_model
+
     s = _settings(args.settings)
     build_tiny_model(args.mirror, s["repo_id"], seed=s["seed"], **s["model"])
 
 
 def _hub(args):
     from xstilts.hub import Hub
+
     return Hub(args.mirror, args.ccgbank)
 
 
 def cmd_prepare(args):
     from xstilts import stages
+
     stages.prepare(_settings(args.settings), args.out, _hub(args))
 
 
 def cmd_train(args):
     from xstilts import stages, training
+
     settings = _settings(args.settings)
     source = args.encoder or _hub(args).model(settings["model"]["hub_id"])
     try:
-        stages.train(settings, args.out, args.checkpoint_dir, {"train": args.train, "dev": args.dev},
-                     source, args.gpus, stop_after=args.stop_after)
+        stages.train(
+            settings,
+            args.out,
+            args.checkpoint_dir,
+            {"train": args.train, "dev": args.dev},
+            source,
+            args.gpus,
+            stop_after=args.stop_after,
+        )
     except training.Preempted as stop:
-        print(f"xstilts: {stop}; exit {EXIT_PREEMPTED} so the scheduler runs it again",
-              file=sys.stderr)
+        print(f"xstilts: {stop}; exit {EXIT_PREEMPTED} so the scheduler runs it again", file=sys.stderr)
         sys.exit(EXIT_PREEMPTED)
 
 
 def cmd_evaluate(args):
     from xstilts import stages
+
     settings = _settings(args.settings)
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
-    stages.evaluate(settings, source, args.data, args.out, args.batch_size, args.gpus,
-                    dev_data=args.dev_data)
+    stages.evaluate(settings, source, args.data, args.out, args.batch_size, args.gpus, dev_data=args.dev_data)
 
 
 def cmd_collect(args):
     from xstilts import results
+
     results.collect(args.files, args.out)
 
 
@@ -105,8 +124,10 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("tasks", help="print the task registry").set_defaults(func=cmd_tasks)
-    for name, func, text in (("grid", cmd_grid, "count the jobs a config implies"),
-                             ("validate", cmd_validate, "check a config")):
+    for name, func, text in (
+        ("grid", cmd_grid, "count the jobs a config implies"),
+        ("validate", cmd_validate, "check a config"),
+    ):
         s = sub.add_parser(name, help=text)
         s.add_argument("--config", default="config.yaml")
         s.set_defaults(func=func)
@@ -154,6 +175,7 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     p.commands = tuple(sub.choices)
     if analysis:
         from xstilts.analysis.commands import register
+
         register(sub)
     return p
 
@@ -170,6 +192,7 @@ def main(argv=None):
     args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
     from xstilts.config import ConfigError
     from xstilts.hub import HubError, hub_failure
+
     try:
         args.func(args)
     except ConfigError as error:

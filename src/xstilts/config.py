@@ -33,17 +33,40 @@ def schema() -> dict:
 
 
 def _where(path) -> str:
-    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[") or "(top level)"
+    return (
+        ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+        or "(top level)"
+    )
 
 
-_KINDS = {"integer": "a whole number", "number": "a number", "string": "text", "object": "a mapping",
-          "array": "a list", "boolean": "true or false", "null": "null"}
+_KINDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 def _kind(value) -> str:
-    return next(_KINDS[t] for t, c in (("boolean", bool), ("integer", int), ("number", float),
-                                       ("string", str), ("object", dict), ("array", list))
-                if isinstance(value, c)) if value is not None else "null"
+    return (
+        next(
+            _KINDS[t]
+            for t, c in (
+                ("boolean", bool),
+                ("integer", int),
+                ("number", float),
+                ("string", str),
+                ("object", dict),
+                ("array", list),
+            )
+            if isinstance(value, c)
+        )
+        if value is not None
+        else "null"
+    )
 
 
 def _type_error(error) -> tuple[str, str | None]:
@@ -56,19 +79,33 @@ def _type_error(error) -> tuple[str, str | None]:
         except ValueError:
             number = None
         if number is not None and "integer" in expected and number.is_integer():
-            return (f"{value!r} was read as text, not a whole number (quoted, or an exponent)",
-                    f"write {int(number)}, without quotes")
+            return (
+                f"{value!r} was read as text, not a whole number (quoted, or an exponent)",
+                f"write {int(number)}, without quotes",
+            )
         if number is not None and "number" in expected:
-            return (f"{value!r} was read as a string, not a number (YAML reads 1e-5 as text)",
-                    "write it with a dot and a signed exponent, e.g. 1.0e-5")
+            return (
+                f"{value!r} was read as a string, not a number (YAML reads 1e-5 as text)",
+                "write it with a dot and a signed exponent, e.g. 1.0e-5",
+            )
     if isinstance(value, float) and "integer" in expected:
-        return (f"must be a whole number, got {value!r}",
-                f"write {int(value)}" if value.is_integer() else "use a whole number")
-    examples = {"array": "a list, e.g. [a, b]", "object": "a mapping, e.g. {key: value}",
-                "integer": "a whole number", "number": "a number", "string": "text",
-                "boolean": "true or false", "null": "null"}
-    return (f"must be {' or '.join(_KINDS[t] for t in expected)}, got {_kind(value)} ({value!r})",
-            "write " + " or ".join(examples[t] for t in expected))
+        return (
+            f"must be a whole number, got {value!r}",
+            f"write {int(value)}" if value.is_integer() else "use a whole number",
+        )
+    examples = {
+        "array": "a list, e.g. [a, b]",
+        "object": "a mapping, e.g. {key: value}",
+        "integer": "a whole number",
+        "number": "a number",
+        "string": "text",
+        "boolean": "true or false",
+        "null": "null",
+    }
+    return (
+        f"must be {' or '.join(_KINDS[t] for t in expected)}, got {_kind(value)} ({value!r})",
+        "write " + " or ".join(examples[t] for t in expected),
+    )
 
 
 def _schema_error(error) -> ConfigError:
@@ -85,8 +122,9 @@ def _schema_error(error) -> ConfigError:
         fix = (f"did you mean {', '.join(close)}? " if close else "") + f"use one of {allowed}"
         data_key = next((k for k in extra if k in DATA_KEYS), None)
         if data_key and "lr" in allowed:  # a training block: tokenization is set per task
-            fix = (f"{data_key} decides tokenization: set it per task (tasks.<task>.{data_key})"
-                   + (" or for every task (data.max_length)" if data_key == "max_length" else ""))
+            fix = f"{data_key} decides tokenization: set it per task (tasks.<task>.{data_key})" + (
+                " or for every task (data.max_length)" if data_key == "max_length" else ""
+            )
     elif kind == "required":
         problem, fix = error.message, "add it (README.md, Config keys)"
     elif kind in ("minItems", "minProperties"):
@@ -98,7 +136,10 @@ def _schema_error(error) -> ConfigError:
         bound = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
         problem, fix = f"{value!r} is out of range", f"use a value {bound} {error.validator_value}"
     elif kind == "enum":
-        problem, fix = f"{value!r} is not a choice", f"use one of {', '.join(map(str, error.validator_value))}"
+        problem, fix = (
+            f"{value!r} is not a choice",
+            f"use one of {', '.join(map(str, error.validator_value))}",
+        )
     elif kind == "pattern":
         problem = f"{value!r} is not allowed"
     else:
@@ -139,46 +180,64 @@ def _recipe(entry) -> dict:
     """A recipe entry -> {name, tasks: [{task, language}], sampling, training}."""
     if isinstance(entry, str):
         close = difflib.get_close_matches(entry, BUILTIN_RECIPES, 1)
-        _check(entry in BUILTIN_RECIPES,
-               f"config key recipes: unknown recipe {entry!r}. Fix: "
-               f"{f'did you mean {close[0]}? ' if close else ''}use one of "
-               f"{', '.join(BUILTIN_RECIPES)}, or define it as {{name: ..., tasks: [...]}}.")
+        _check(
+            entry in BUILTIN_RECIPES,
+            f"config key recipes: unknown recipe {entry!r}. Fix: "
+            f"{f'did you mean {close[0]}? ' if close else ''}use one of "
+            f"{', '.join(BUILTIN_RECIPES)}, or define it as {{name: ..., tasks: [...]}}.",
+        )
         names = [] if entry == "none" else list(ALL9) if entry == "all9" else [entry]
         entry = {"name": entry, "tasks": names}
     elif entry["name"] in BUILTIN_RECIPES:
         # A built-in name must mean the built-in tasks: results are filed and compared by name.
         builtin = _recipe(entry["name"])["tasks"]
         mine = [{"task": t, "language": "en"} if isinstance(t, str) else t for t in entry["tasks"]]
-        _check(mine == builtin,
-               f"config key recipes: the custom recipe {entry['name']!r} has the name of a "
-               f"built-in recipe, which trains "
-               f"{', '.join(t['task'] for t in builtin) or 'no intermediate task'}, but other tasks. "
-               f"Fix: give it another name, e.g. {entry['name']}_custom.")
-    tasks = [{"task": t, "language": "en"} if isinstance(t, str) else {"language": "en", **t}
-             for t in entry["tasks"]]
+        _check(
+            mine == builtin,
+            f"config key recipes: the custom recipe {entry['name']!r} has the name of a "
+            f"built-in recipe, which trains "
+            f"{', '.join(t['task'] for t in builtin) or 'no intermediate task'}, but other tasks. "
+            f"Fix: give it another name, e.g. {entry['name']}_custom.",
+        )
+    tasks = [
+        {"task": t, "language": "en"} if isinstance(t, str) else {"language": "en", **t}
+        for t in entry["tasks"]
+    ]
     for t in tasks:
         task = registry.TASKS.get(t["task"])
-        _check(task is not None and task.role == "intermediate",
-               f"config key recipes.{entry['name']}: {t['task']!r} is not an intermediate task. "
-               f"Fix: use one of {', '.join(ALL9)}.")
-        _check(t["language"] in task.languages,
-               f"config key recipes.{entry['name']}: {t['task']} has no data in {t['language']!r}. "
-               f"Fix: use one of its languages: {' '.join(task.languages)}.")
+        _check(
+            task is not None and task.role == "intermediate",
+            f"config key recipes.{entry['name']}: {t['task']!r} is not an intermediate task. "
+            f"Fix: use one of {', '.join(ALL9)}.",
+        )
+        _check(
+            t["language"] in task.languages,
+            f"config key recipes.{entry['name']}: {t['task']} has no data in {t['language']!r}. "
+            f"Fix: use one of its languages: {' '.join(task.languages)}.",
+        )
     pairs = [(t["task"], t["language"]) for t in tasks]
-    _check(len(set(pairs)) == len(pairs),
-           f"config key recipes.{entry['name']}: a task is listed twice in {[t for t, _ in pairs]}. "
-           f"Fix: list each task once (sampling weights the tasks).")
-    return {"name": entry["name"], "tasks": tasks, "sampling": entry.get("sampling"),
-            "training": entry.get("training", {})}
+    _check(
+        len(set(pairs)) == len(pairs),
+        f"config key recipes.{entry['name']}: a task is listed twice in {[t for t, _ in pairs]}. "
+        f"Fix: list each task once (sampling weights the tasks).",
+    )
+    return {
+        "name": entry["name"],
+        "tasks": tasks,
+        "sampling": entry.get("sampling"),
+        "training": entry.get("training", {}),
+    }
 
 
 def _validator():
     """Draft 2020-12 with `integer` meaning an int: by the spec 32.0 is an integer, but Python
     code then breaks on it (range(32.0)) hours into a run."""
     import jsonschema
+
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
     return jsonschema.validators.extend(base, type_checker=checker)
 
 
@@ -190,82 +249,121 @@ def _check_tasks(cfg: dict) -> None:
     """tasks.<name>: a known task, and only keys that take effect there."""
     for name, overrides in cfg["tasks"].items():
         close = difflib.get_close_matches(name, registry.TASKS, 1)
-        _check(name in registry.TASKS, f"config key tasks.{name}: unknown task. Fix: "
-                                       f"{f'did you mean {close[0]}? ' if close else ''}use one of "
-                                       f"{', '.join(registry.TASKS)}.")
+        _check(
+            name in registry.TASKS,
+            f"config key tasks.{name}: unknown task. Fix: "
+            f"{f'did you mean {close[0]}? ' if close else ''}use one of "
+            f"{', '.join(registry.TASKS)}.",
+        )
         task = registry.TASKS[name]
-        _check("doc_stride" not in overrides or task.format == "extractive_qa",
-               f"config key tasks.{name}.doc_stride: only extractive QA tasks have context windows "
-               f"({name} is {task.format}). Fix: remove it.")
+        _check(
+            "doc_stride" not in overrides or task.format == "extractive_qa",
+            f"config key tasks.{name}.doc_stride: only extractive QA tasks have context windows "
+            f"({name} is {task.format}). Fix: remove it.",
+        )
         training = sorted(set(overrides) - set(DATA_KEYS))
         if task.role != "target" or not training or task.train_task == name:
             continue
         if task.train_task is None:
-            _check(False, f"config key tasks.{name}.{training[0]}: {name} is a retrieval target and "
-                          f"trains nothing (it reads the encoder as is), so training keys have no "
-                          f"effect. Fix: remove them; only max_length applies to {name}.")
-        _check(False, f"config key tasks.{name}.{training[0]}: {name} trains on "
-                      f"{task.train_task}, so training keys under tasks.{name} have no effect. Fix: "
-                      f"set tasks.{task.train_task}.{training[0]} (it also applies where "
-                      f"{task.train_task} is an intermediate task); tasks.{name} keeps max_length"
-                      f"{' and doc_stride' if task.format == 'extractive_qa' else ''}.")
+            _check(
+                False,
+                f"config key tasks.{name}.{training[0]}: {name} is a retrieval target and "
+                f"trains nothing (it reads the encoder as is), so training keys have no "
+                f"effect. Fix: remove them; only max_length applies to {name}.",
+            )
+        _check(
+            False,
+            f"config key tasks.{name}.{training[0]}: {name} trains on "
+            f"{task.train_task}, so training keys under tasks.{name} have no effect. Fix: "
+            f"set tasks.{task.train_task}.{training[0]} (it also applies where "
+            f"{task.train_task} is an intermediate task); tasks.{name} keeps max_length"
+            f"{' and doc_stride' if task.format == 'extractive_qa' else ''}.",
+        )
 
 
 def _check_models(cfg: dict) -> None:
     """Model names become directories; tokenizers name the shared tokenized data."""
     from xstilts.settings import slug
+
     by_dir: dict[str, str] = {}
     for name, model in cfg["models"].items():
-        _check(name not in RESERVED_MODEL_NAMES,
-               f"config key models.{name}: results/{name} holds other outputs. Fix: rename the "
-               f"model (e.g. {name}-model).")
+        _check(
+            name not in RESERVED_MODEL_NAMES,
+            f"config key models.{name}: results/{name} holds other outputs. Fix: rename the "
+            f"model (e.g. {name}-model).",
+        )
         tokenizer = model.get("tokenizer", model["hub_id"])
         other = by_dir.setdefault(slug(tokenizer), tokenizer)
-        _check(other == tokenizer,
-               f"config key models.{name}.tokenizer: {tokenizer!r} and {other!r} are different "
-               f"tokenizers but share the data directory results/data/{slug(tokenizer)}. Fix: "
-               f"use the same id for both, or one without '__'.")
+        _check(
+            other == tokenizer,
+            f"config key models.{name}.tokenizer: {tokenizer!r} and {other!r} are different "
+            f"tokenizers but share the data directory results/data/{slug(tokenizer)}. Fix: "
+            f"use the same id for both, or one without '__'.",
+        )
 
 
 def _check_embedded(cfg: dict) -> None:
     """The embedded build makes one model and the world's languages: nothing else exists."""
     import inspect
+
     from xstilts.embedded.model import build_tiny_model
     from xstilts.embedded.world import LANGUAGES
+
     emb = cfg["embedded"]
-    _check(cfg["hub"]["mirror"], "config key embedded: the embedded default is built into "
-                                 "hub.mirror. Fix: set hub.mirror, e.g. resources/hub.")
+    _check(
+        cfg["hub"]["mirror"],
+        "config key embedded: the embedded default is built into "
+        "hub.mirror. Fix: set hub.mirror, e.g. resources/hub.",
+    )
     unknown = [lang for lang in emb["languages"] if lang not in LANGUAGES]
-    _check(not unknown, f"config key embedded.languages: {unknown} are not in the synthetic "
-                        f"world. Fix: use some of {' '.join(LANGUAGES)}.")
-    _check("en" in emb["languages"], "config key embedded.languages: the synthetic world needs "
-                                     "en (every task trains on English). Fix: add en.")
+    _check(
+        not unknown,
+        f"config key embedded.languages: {unknown} are not in the synthetic "
+        f"world. Fix: use some of {' '.join(LANGUAGES)}.",
+    )
+    _check(
+        "en" in emb["languages"],
+        "config key embedded.languages: the synthetic world needs "
+        "en (every task trains on English). Fix: add en.",
+    )
     for target, languages in cfg["targets"].items():
         missing = [lang for lang in languages if lang not in emb["languages"]]
-        _check(not missing, f"config key targets.{target}: {missing} are not in embedded.languages, "
-                            f"so the embedded mirror has no data for them. Fix: add them to "
-                            f"embedded.languages or drop them.")
+        _check(
+            not missing,
+            f"config key targets.{target}: {missing} are not in embedded.languages, "
+            f"so the embedded mirror has no data for them. Fix: add them to "
+            f"embedded.languages or drop them.",
+        )
     built = next(iter(cfg["models"].values()))["hub_id"]
     for name, model in cfg["models"].items():
         for key in ("hub_id", "tokenizer"):
-            _check(model.get(key, built) == built,
-                   f"config key models.{name}.{key}: the embedded build makes one model, {built} "
-                   f"(the first model's hub_id), so {model.get(key, built)!r} is not in the mirror. Fix: "
-                   f"use {built} or set embedded to null.")
+            _check(
+                model.get(key, built) == built,
+                f"config key models.{name}.{key}: the embedded build makes one model, {built} "
+                f"(the first model's hub_id), so {model.get(key, built)!r} is not in the mirror. Fix: "
+                f"use {built} or set embedded to null.",
+            )
     params = set(inspect.signature(build_tiny_model).parameters) - {"mirror", "repo_id", "seed"}
     extra = sorted(set(emb["model"]) - params)
-    _check(not extra, f"config key embedded.model: unknown key {extra[0] if extra else ''!r}. Fix: "
-                      f"use some of {', '.join(sorted(params))}.")
+    _check(
+        not extra,
+        f"config key embedded.model: unknown key {extra[0] if extra else ''!r}. Fix: "
+        f"use some of {', '.join(sorted(params))}.",
+    )
 
 
 def validate(raw: dict) -> dict:
     """Check a config and return it with defaults filled in; raise ConfigError naming the fix."""
-    _check(isinstance(raw, dict), f"config: the top level must be a mapping of keys (models, "
-                                  f"recipes, targets, ...), got {_kind(raw)}.")
+    _check(
+        isinstance(raw, dict),
+        f"config: the top level must be a mapping of keys (models, recipes, targets, ...), got {_kind(raw)}.",
+    )
     cfg = copy.deepcopy(dict(raw))
     root = schema()
-    errors = sorted(_validator()(root).iter_errors(cfg),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.validator != "type"))
+    errors = sorted(
+        _validator()(root).iter_errors(cfg),
+        key=lambda e: (list(map(str, e.absolute_path)), e.validator != "type"),
+    )
     if errors:
         raise _schema_error(errors[0])
     fill_defaults(cfg, root, root)
@@ -273,35 +371,46 @@ def validate(raw: dict) -> dict:
     recipes = [_recipe(r) for r in cfg["recipes"]]
     names = [r["name"] for r in recipes]
     twice = [n for i, n in enumerate(names) if n in names[:i]]
-    _check(not twice, f"config key recipes: {twice[0] if twice else ''!r} is listed twice in "
-                      f"{names}. Fix: list each recipe once, or rename one.")
+    _check(
+        not twice,
+        f"config key recipes: {twice[0] if twice else ''!r} is listed twice in "
+        f"{names}. Fix: list each recipe once, or rename one.",
+    )
     cfg["recipes"] = recipes
     for target, languages in cfg["targets"].items():
         task = registry.TASKS.get(target)
         close = difflib.get_close_matches(target, registry.TARGET_TASKS, 1)
-        _check(task is not None and task.role == "target",
-               f"config key targets.{target}: unknown target task. Fix: "
-               f"{f'did you mean {close[0]}? ' if close else ''}use one of "
-               f"{', '.join(registry.TARGET_TASKS)}.")
+        _check(
+            task is not None and task.role == "target",
+            f"config key targets.{target}: unknown target task. Fix: "
+            f"{f'did you mean {close[0]}? ' if close else ''}use one of "
+            f"{', '.join(registry.TARGET_TASKS)}.",
+        )
         for lang in languages:
-            _check(lang in task.languages,
-                   f"config key targets.{target}: {target} has no language {lang!r}. "
-                   f"Fix: use ISO 639-1 codes from: {' '.join(task.languages)}.")
+            _check(
+                lang in task.languages,
+                f"config key targets.{target}: {target} has no language {lang!r}. "
+                f"Fix: use ISO 639-1 codes from: {' '.join(task.languages)}.",
+            )
     _check_tasks(cfg)
     _check_models(cfg)
     if cfg["embedded"]:
         _check_embedded(cfg)
     for name, model in cfg["models"].items():
         model.setdefault("tokenizer", model["hub_id"])
-        _check("/" not in name and name not in ("data",),
-               f"config key models.{name}: a model name is a path component; drop '/' (the hub id "
-               f"goes in hub_id).")
+        _check(
+            "/" not in name and name not in ("data",),
+            f"config key models.{name}: a model name is a path component; drop '/' (the hub id "
+            f"goes in hub_id).",
+        )
         model.setdefault("retrieval_layer", registry.RETRIEVAL_LAYERS.get(model["hub_id"]))
         retrieval = any(registry.TASKS[t].reads_encoder for t in cfg["targets"])
-        _check(model["retrieval_layer"] is not None or not retrieval,
-               f"config key models.{name}.retrieval_layer: no reference layer is known for "
-               f"{model['hub_id']!r} (known: {', '.join(registry.RETRIEVAL_LAYERS)}). Fix: set "
-               f"the hidden state to pool for bucc/tatoeba (0 = embeddings; 14 of 24 in XTREME).")
+        _check(
+            model["retrieval_layer"] is not None or not retrieval,
+            f"config key models.{name}.retrieval_layer: no reference layer is known for "
+            f"{model['hub_id']!r} (known: {', '.join(registry.RETRIEVAL_LAYERS)}). Fix: set "
+            f"the hidden state to pool for bucc/tatoeba (0 = embeddings; 14 of 24 in XTREME).",
+        )
     return cfg
 
 
@@ -310,16 +419,20 @@ def preflight(cfg: dict) -> None:
     Snakefile is parsed, also for dry runs. The embedded build creates the mirror."""
     uses_ccg = any(registry.TASKS[t["task"]].ccgbank for r in cfg["recipes"] for t in r["tasks"])
     ccgbank = cfg["hub"]["ccgbank"]
-    _check(not uses_ccg or cfg["embedded"] or (ccgbank and Path(ccgbank).is_dir()),
-           f"config key hub.ccgbank: a recipe uses ccg but hub.ccgbank is "
-           f"{'not set' if not ccgbank else f'{ccgbank!r}, which is not a directory'}. Fix: point "
-           f"it at your CCGbank copy (LDC2005T13, holding data/AUTO/), or drop ccg and all9 "
-           f"from the recipes.")
+    _check(
+        not uses_ccg or cfg["embedded"] or (ccgbank and Path(ccgbank).is_dir()),
+        f"config key hub.ccgbank: a recipe uses ccg but hub.ccgbank is "
+        f"{'not set' if not ccgbank else f'{ccgbank!r}, which is not a directory'}. Fix: point "
+        f"it at your CCGbank copy (LDC2005T13, holding data/AUTO/), or drop ccg and all9 "
+        f"from the recipes.",
+    )
     mirror = cfg["hub"]["mirror"]
-    _check(not mirror or cfg["embedded"] or Path(mirror).is_dir(),
-           f"config key hub.mirror: {mirror!r} is not a directory (relative paths start at the "
-           f"working directory, {Path.cwd()}). Fix: set it to a local directory laid out like "
-           f"the hub, or to null to read from the Hugging Face hub.")
+    _check(
+        not mirror or cfg["embedded"] or Path(mirror).is_dir(),
+        f"config key hub.mirror: {mirror!r} is not a directory (relative paths start at the "
+        f"working directory, {Path.cwd()}). Fix: set it to a local directory laid out like "
+        f"the hub, or to null to read from the Hugging Face hub.",
+    )
 
 
 class _Loader(yaml.SafeLoader):
@@ -332,10 +445,12 @@ class _Loader(yaml.SafeLoader):
                 continue
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise ConfigError(f"config file {self.name}, line {key_node.start_mark.line + 1}: "
-                                  f"key {key!r} appears twice in one mapping (first on line "
-                                  f"{seen[key] + 1}); YAML would silently keep the last. Fix: "
-                                  f"keep one of them.")
+                raise ConfigError(
+                    f"config file {self.name}, line {key_node.start_mark.line + 1}: "
+                    f"key {key!r} appears twice in one mapping (first on line "
+                    f"{seen[key] + 1}); YAML would silently keep the last. Fix: "
+                    f"keep one of them."
+                )
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
 
@@ -346,32 +461,42 @@ def read_yaml(path: str | Path) -> dict:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"config file {path}: cannot be read ({error}). Fix: check the path "
-                          f"given to --config/--configfile.") from None
+        raise ConfigError(
+            f"config file {path}: cannot be read ({error}). Fix: check the path "
+            f"given to --config/--configfile."
+        ) from None
     loader = _Loader(text)
     loader.name = str(path)
     try:
         node = loader.get_single_node()
         if node is not None and not isinstance(node, yaml.MappingNode):
-            raise ConfigError(f"config file {path}, line {node.start_mark.line + 1}: the top level "
-                              f"is a {'list' if isinstance(node, yaml.SequenceNode) else 'single value'}, "
-                              f"not a mapping. Fix: write keys at the top level (models:, recipes:, "
-                              f"targets:, ...).")
+            raise ConfigError(
+                f"config file {path}, line {node.start_mark.line + 1}: the top level "
+                f"is a {'list' if isinstance(node, yaml.SequenceNode) else 'single value'}, "
+                f"not a mapping. Fix: write keys at the top level (models:, recipes:, "
+                f"targets:, ...)."
+            )
         raw = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark, start = error.problem_mark or error.context_mark, error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" + (
-            f" (in what starts on line {start.line + 1})" if start and start.line != mark.line else "")
+            f" (in what starts on line {start.line + 1})" if start and start.line != mark.line else ""
+        )
         what = " ".join(filter(None, (error.context, error.problem)))
-        raise ConfigError(f"config file {path}, {where}: {what}. Fix: correct the YAML there "
-                          f"(indentation, a missing ':' or quote, tabs).") from None
+        raise ConfigError(
+            f"config file {path}, {where}: {what}. Fix: correct the YAML there "
+            f"(indentation, a missing ':' or quote, tabs)."
+        ) from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {path}: not valid YAML ({error}). Fix: correct the "
-                          f"YAML (README.md, Config keys).") from None
+        raise ConfigError(
+            f"config file {path}: not valid YAML ({error}). Fix: correct the YAML (README.md, Config keys)."
+        ) from None
     finally:
         loader.dispose()
-    _check(raw is not None, f"config file {path}: is empty. Fix: give at least models, recipes "
-                            f"and targets (see config.yaml).")
+    _check(
+        raw is not None,
+        f"config file {path}: is empty. Fix: give at least models, recipes and targets (see config.yaml).",
+    )
     return raw
 
 

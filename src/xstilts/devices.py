@@ -38,8 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 POOL_ENV = "XSTILTS_GPU_POOL"
 LOCK_DIR_ENV = "XSTILTS_LOCK_DIR"
@@ -195,8 +195,10 @@ def one_device(gpus: int, model_name: str | None = None, hub_id: str | None = No
     if gpus > 1:
         key = f"models.{model_name or '<name>'}.resources.gpus"
         of = f" (the model {hub_id})" if hub_id and not model_name else ""
-        raise GpuPoolError(f"{key}{of} is {gpus}, but xstilts trains and evaluates on one device "
-                           f"(data-parallel training is not implemented): set it to 1, or 0 for the CPU")
+        raise GpuPoolError(
+            f"{key}{of} is {gpus}, but xstilts trains and evaluates on one device "
+            f"(data-parallel training is not implemented): set it to 1, or 0 for the CPU"
+        )
     return gpus
 
 
@@ -219,8 +221,10 @@ def acquire_gpus(
             yield Slots([], n, empty_reason)
         return
     if _held_here:
-        raise GpuPoolError(f"this process already holds GPU slot(s) {','.join(_held_here)}: "
-                           "a nested acquire_gpus would wait for its own locks")
+        raise GpuPoolError(
+            f"this process already holds GPU slot(s) {','.join(_held_here)}: "
+            "a nested acquire_gpus would wait for its own locks"
+        )
     if n > len(pool):
         raise GpuPoolError(f"asked for {n} GPUs but the pool has only {len(pool)}: {','.join(pool)}")
 
@@ -276,16 +280,22 @@ def cpu_fallback(ids: list[str]) -> str | None:
 
     if torch.cuda.is_available():
         return None
-    return (f"holds GPU slot(s) {','.join(ids)} but torch {torch.__version__} cannot use CUDA here "
-            f"(CUDA build: {torch.version.cuda}; no driver or device visible)")
+    return (
+        f"holds GPU slot(s) {','.join(ids)} but torch {torch.__version__} cannot use CUDA here "
+        f"(CUDA build: {torch.version.cuda}; no driver or device visible)"
+    )
 
 
 def describe_device(ids: list[str]) -> dict:
     """The job's device record (for its JSON): the slots held, the GPUs' names, and
     `fallback_to_cpu` with the reason when it asked for GPUs but runs on the CPU."""
     fallback = cpu_fallback(ids)
-    record = {"slots": list(ids), "requested_gpus": getattr(ids, "requested", len(ids)),
-              VISIBLE_ENV: os.environ.get(VISIBLE_ENV), "fallback_to_cpu": fallback is not None}
+    record = {
+        "slots": list(ids),
+        "requested_gpus": getattr(ids, "requested", len(ids)),
+        VISIBLE_ENV: os.environ.get(VISIBLE_ENV),
+        "fallback_to_cpu": fallback is not None,
+    }
     if fallback:
         record["fallback_reason"] = fallback
     torch = sys.modules.get("torch")
@@ -305,12 +315,18 @@ def torch_device_and_dtype(ids: list[str]):
     import torch
 
     if len(ids) > 1:
-        raise GpuPoolError(f"{len(ids)} GPU slots held, but xstilts runs on one device: "
-                           "set models.<name>.resources.gpus to 1")
+        raise GpuPoolError(
+            f"{len(ids)} GPU slots held, but xstilts runs on one device: "
+            "set models.<name>.resources.gpus to 1"
+        )
     fallback = cpu_fallback(ids)
     if fallback:
-        print(f"xstilts: WARNING: {fallback}. Running on the CPU, which is far slower; "
-              "the job's JSON records fallback_to_cpu.", file=sys.stderr, flush=True)
+        print(
+            f"xstilts: WARNING: {fallback}. Running on the CPU, which is far slower; "
+            "the job's JSON records fallback_to_cpu.",
+            file=sys.stderr,
+            flush=True,
+        )
     if ids and torch.cuda.is_available():
         device = torch.device("cuda", 0)  # the first of the held slots, as renumbered by CUDA
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float32

@@ -18,8 +18,7 @@ def _pad(rows, value):
     """Right-pad nested int lists to one rectangular tensor (handles choices x tokens)."""
     if isinstance(rows[0][0], list):
         width = max(len(r) for row in rows for r in row)
-        return torch.stack([_pad([r + [value] * (width - len(r)) for r in row], value)
-                            for row in rows])
+        return torch.stack([_pad([r + [value] * (width - len(r)) for r in row], value) for row in rows])
     width = max(len(r) for r in rows)
     return torch.tensor([r + [value] * (width - len(r)) for r in rows])
 
@@ -51,15 +50,18 @@ def model_batch(dataset, rows, columns: list[str], pad_id: int, device) -> dict:
 def predict(model, task: str, dataset, batch_size: int, device, pad_id: int, autocast=None):
     """Logits for every row of a tokenized dataset, in order (numpy; QA: (start, end))."""
     model.eval()
-    columns = [c for c in MODEL_KEYS if c in dataset.column_names and c not in
-               ("labels", "start_positions", "end_positions")]
+    columns = [
+        c
+        for c in MODEL_KEYS
+        if c in dataset.column_names and c not in ("labels", "start_positions", "end_positions")
+    ]
     out = []
     for start in range(0, len(dataset), batch_size):
         batch = model_batch(dataset, slice(start, start + batch_size), columns, pad_id, device)
         with autocast() if autocast else torch.autocast("cpu", enabled=False):
             _, logits = model(task, batch)
         if isinstance(logits, tuple):
-            out.extend(zip(*(l.float().cpu().numpy() for l in logits)))
+            out.extend(zip(*(part.float().cpu().numpy() for part in logits)))
         else:
             out.extend(logits.float().cpu().numpy())
     return out
@@ -70,7 +72,7 @@ def score(task_name: str, logits, features, labels, examples=None, language: str
     `labels` are the head's label names (tagging); `examples` the raw rows (QA)."""
     task = TASKS[task_name]
     if task.format in ("pair_classification", "multiple_choice"):
-        preds = [int(np.argmax(l)) for l in logits]
+        preds = [int(np.argmax(row)) for row in logits]
         gold = features["labels"]
         if task.metric == "accuracy_f1_mean":
             return metrics.accuracy_and_f1(preds, gold)
@@ -100,8 +102,11 @@ def _sentences(features):
 def _sentence_rows(features, logits=None):
     """(sentence, n_words, word_ids, token predictions) per window row."""
     sentences = _sentences(features)
-    predictions = ([np.argmax(l, -1) for l in logits] if logits is not None
-                   else [[0] * len(w) for w in features["word_ids"]])
+    predictions = (
+        [np.argmax(row, -1) for row in logits]
+        if logits is not None
+        else [[0] * len(w) for w in features["word_ids"]]
+    )
     return zip(sentences, map(len, features["tags"]), features["word_ids"], predictions)
 
 
@@ -122,26 +127,29 @@ def tagging_coverage(features) -> dict:
     """Sentences, windows and words of tagging features, and the words no window covers."""
     words = tagging.stitch(_sentence_rows(features))
     windows = Counter(_sentences(features))
-    return {"sentences": len(words), "windows": len(features["tags"]),
-            "split_sentences": sum(n > 1 for n in windows.values()),
-            "words": sum(len(w) for w in words.values()),
-            "words_unscored": sum(label is None for w in words.values() for label in w)}
+    return {
+        "sentences": len(words),
+        "windows": len(features["tags"]),
+        "split_sentences": sum(n > 1 for n in windows.values()),
+        "words": sum(len(w) for w in words.values()),
+        "words_unscored": sum(label is None for w in words.values() for label in w),
+    }
 
 
 def _score_qa(task, logits, features, examples, language):
-    starts = np.array([l[0] for l in logits], dtype=object)
-    ends = np.array([l[1] for l in logits], dtype=object)
+    starts = np.array([row[0] for row in logits], dtype=object)
+    ends = np.array([row[1] for row in logits], dtype=object)
     v2 = task.scorer == "squad_v2"
     # SQuAD 2.0: un-blanked answers + null odds, so the best-threshold search sees the whole
     # range (evaluate-v2.0.py with a na_prob file); exact/f1 abstain at odds > 0, the model's
     # own decision (utils_qa / XTREME null_score_diff_threshold 0).
-    predictions, null_odds = qa.postprocess(examples, features, starts, ends, with_null=v2,
-                                            null_threshold=None)
+    predictions, null_odds = qa.postprocess(
+        examples, features, starts, ends, with_null=v2, null_threshold=None
+    )
     references = {i: list(a["text"]) for i, a in zip(examples["id"], examples["answers"])}
     if v2:
         return metrics.squad_v2_scores(predictions, references, null_odds, na_prob_thresh=0.0)
-    return metrics.squad_scores(predictions, references,
-                                language=language if task.scorer == "mlqa" else None)
+    return metrics.squad_scores(predictions, references, language=language if task.scorer == "mlqa" else None)
 
 
 @torch.no_grad()
@@ -150,7 +158,7 @@ def embed(encoder, input_ids: list[list[int]], layer: int, batch_size: int, devi
     encoder.eval()
     out = []
     for start in range(0, len(input_ids), batch_size):
-        ids = _pad(input_ids[start:start + batch_size], pad_id).to(device)
+        ids = _pad(input_ids[start : start + batch_size], pad_id).to(device)
         mask = (ids != pad_id).long()
         hidden = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer]
         summed = (hidden.float() * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
@@ -162,8 +170,10 @@ def retrieval_layer(encoder, layer: int) -> int:
     """The hidden state to pool (0 = embeddings), checked against the model's depth."""
     n = encoder.config.num_hidden_layers
     if layer is None or not 0 <= layer <= n:
-        raise ValueError(f"retrieval_layer {layer} does not exist in a {n}-layer model: set "
-                         f"models.<name>.retrieval_layer to a value in 0..{n}")
+        raise ValueError(
+            f"retrieval_layer {layer} does not exist in a {n}-layer model: set "
+            f"models.<name>.retrieval_layer to a value in 0..{n}"
+        )
     return layer
 
 
@@ -182,8 +192,9 @@ def retrieval_scores(task_name: str, embeddings: dict, k: int, texts: dict | Non
         split_src, split_tgt = embeddings[split]
         src_texts, tgt_texts = texts[split]
         src_ids, tgt_ids = ids(len(split_src)), ids(len(split_tgt))
-        candidates = metrics.bucc_candidates(split_src, split_tgt, src_ids, tgt_ids, k=k,
-                                             src_texts=src_texts, tgt_texts=tgt_texts)
+        candidates = metrics.bucc_candidates(
+            split_src, split_tgt, src_ids, tgt_ids, k=k, src_texts=src_texts, tgt_texts=tgt_texts
+        )
         return candidates, set(zip(src_ids, tgt_ids))
 
     ids = lambda n: [str(i) for i in range(n)]

@@ -80,14 +80,21 @@ def recipes(cfg) -> list[str]:
 
 
 def cells(cfg) -> list[Cell]:
-    return [Cell(m, r, t, lang, s) for m in cfg["models"] for r in recipes(cfg)
-            for t, langs in cfg["targets"].items() for lang in langs for s in cfg["seeds"]]
+    return [
+        Cell(m, r, t, lang, s)
+        for m in cfg["models"]
+        for r in recipes(cfg)
+        for t, langs in cfg["targets"].items()
+        for lang in langs
+        for s in cfg["seeds"]
+    ]
 
 
 def run_keys(cfg) -> list[dict]:
     """model x recipe x seed: the unit whose cells are collected together."""
-    return [dict(model=m, recipe=r, seed=s) for m in cfg["models"] for r in recipes(cfg)
-            for s in cfg["seeds"]]
+    return [
+        dict(model=m, recipe=r, seed=s) for m in cfg["models"] for r in recipes(cfg) for s in cfg["seeds"]
+    ]
 
 
 def intermediate_jobs(cfg) -> list[dict]:
@@ -104,18 +111,23 @@ def prepare_jobs(cfg) -> list[dict]:
     wanted = set()
     for tok in {slug(m["tokenizer"]) for m in cfg["models"].values()}:
         for r in cfg["recipes"]:
-            wanted |= {(tok, t["task"], t["language"], split)
-                       for t in r["tasks"] for split in ("train", "dev")}
-        wanted |= {(tok, task, "en", split) for task in registry.training_tasks(cfg["targets"])
-                   for split in ("train", "dev")}
+            wanted |= {
+                (tok, t["task"], t["language"], split) for t in r["tasks"] for split in ("train", "dev")
+            }
+        wanted |= {
+            (tok, task, "en", split)
+            for task in registry.training_tasks(cfg["targets"])
+            for split in ("train", "dev")
+        }
         for target, langs in cfg["targets"].items():
-            wanted |= {(tok, target, lang, split) for lang in langs
-                       for split in registry.TASKS[target].eval_splits}
-    return [dict(tokenizer=tok, task=t, language=lang, split=sp)
-            for tok, t, lang, sp in sorted(wanted)]
+            wanted |= {
+                (tok, target, lang, split) for lang in langs for split in registry.TASKS[target].eval_splits
+            }
+    return [dict(tokenizer=tok, task=t, language=lang, split=sp) for tok, t, lang, sp in sorted(wanted)]
 
 
 # ---- the inputs of each job ----------------------------------------------------------------
+
 
 def data_dir(cfg, model: str, task: str, language: str, split: str) -> str:
     tokenizer = slug(cfg["models"][model]["tokenizer"])
@@ -131,8 +143,10 @@ def encoder_dir(model: str, recipe: str, seed) -> str | None:
 
 def training_data(cfg, model: str, tasks: list) -> dict[str, list[str]]:
     """{"train": [...], "dev": [...]}: one prepared split per (task, language), in order."""
-    return {split: [data_dir(cfg, model, task, language, split) for task, language in tasks]
-            for split in ("train", "dev")}
+    return {
+        split: [data_dir(cfg, model, task, language, split) for task, language in tasks]
+        for split in ("train", "dev")
+    }
 
 
 def intermediate_tasks(cfg, recipe: str) -> list[tuple[str, str]]:
@@ -150,26 +164,47 @@ def evaluation_inputs(cfg, model: str, recipe: str, target: str, language: str, 
         if encoder:
             inputs["model"] = encoder
     else:
-        inputs["model"] = path(FINETUNE.model, model=model, recipe=recipe, seed=seed,
-                               task=task.train_task)
+        inputs["model"] = path(FINETUNE.model, model=model, recipe=recipe, seed=seed, task=task.train_task)
     return inputs
 
 
 def run_cells(cfg, model: str, recipe: str, seed) -> list[str]:
     """The cell JSONs of one model x recipe x seed."""
-    return [path(EVAL, **c.__dict__) for c in cells(cfg)
-            if (c.model, c.recipe, str(c.seed)) == (model, recipe, str(seed))]
+    return [
+        path(EVAL, **c.__dict__)
+        for c in cells(cfg)
+        if (c.model, c.recipe, str(c.seed)) == (model, recipe, str(seed))
+    ]
 
 
 def benchmarks(cfg) -> list[dict]:
     """Every job's benchmark file with what the job was, for the cost accounting."""
-    jobs = [{**j, "stage": "intermediate", "task": "-", "language": "-",
-             "path": path(INTERMEDIATE.benchmark, **j)} for j in intermediate_jobs(cfg)]
-    jobs += [{**j, "stage": "finetune", "language": "-", "path": path(FINETUNE.benchmark, **j)}
-             for j in finetune_jobs(cfg)]
-    jobs += [{"model": c.model, "recipe": c.recipe, "seed": c.seed, "stage": "evaluate",
-              "task": c.target, "language": c.language, "path": path(EVAL_BENCHMARK, **c.__dict__)}
-             for c in cells(cfg)]
+    jobs = [
+        {
+            **j,
+            "stage": "intermediate",
+            "task": "-",
+            "language": "-",
+            "path": path(INTERMEDIATE.benchmark, **j),
+        }
+        for j in intermediate_jobs(cfg)
+    ]
+    jobs += [
+        {**j, "stage": "finetune", "language": "-", "path": path(FINETUNE.benchmark, **j)}
+        for j in finetune_jobs(cfg)
+    ]
+    jobs += [
+        {
+            "model": c.model,
+            "recipe": c.recipe,
+            "seed": c.seed,
+            "stage": "evaluate",
+            "task": c.target,
+            "language": c.language,
+            "path": path(EVAL_BENCHMARK, **c.__dict__),
+        }
+        for c in cells(cfg)
+    ]
     return jobs
 
 
@@ -180,20 +215,27 @@ COSTS_JOBS = f"{REPORTS}/costs_jobs.csv"
 
 
 def table_outputs(targets) -> dict:
-    return {"gains_md": f"{REPORTS}/gains.md", "gains_csv": f"{REPORTS}/gains.csv",
-            "best_md": f"{REPORTS}/best_per_target.md", "best_csv": f"{REPORTS}/best_per_target.csv",
-            "per_target_md": [f"{REPORTS}/targets/{t}.md" for t in targets],
-            "per_target_csv": [f"{REPORTS}/targets/{t}.csv" for t in targets]}
+    return {
+        "gains_md": f"{REPORTS}/gains.md",
+        "gains_csv": f"{REPORTS}/gains.csv",
+        "best_md": f"{REPORTS}/best_per_target.md",
+        "best_csv": f"{REPORTS}/best_per_target.csv",
+        "per_target_md": [f"{REPORTS}/targets/{t}.md" for t in targets],
+        "per_target_csv": [f"{REPORTS}/targets/{t}.csv" for t in targets],
+    }
 
 
 def typology_outputs() -> dict:
-    return {name: f"{REPORTS}/typology/{name}.csv"
-            for name in ("distances", "language_gains", "correlations")}
+    return {
+        name: f"{REPORTS}/typology/{name}.csv" for name in ("distances", "language_gains", "correlations")
+    }
 
 
 def figure_outputs(targets) -> dict:
-    return {"per_target": [f"{REPORTS}/figures/typology_{t}.png" for t in targets],
-            "heatmap": f"{REPORTS}/figures/typology_heatmap.png"}
+    return {
+        "per_target": [f"{REPORTS}/figures/typology_{t}.png" for t in targets],
+        "heatmap": f"{REPORTS}/figures/typology_heatmap.png",
+    }
 
 
 def report_outputs(targets) -> list[str]:

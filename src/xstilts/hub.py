@@ -27,9 +27,13 @@ def _causes(error: BaseException):
 def _transport_errors() -> tuple[type, ...]:
     """Errors of the HTTP clients under huggingface_hub: no connection, DNS, timeouts."""
     found = [ConnectionError, TimeoutError]
-    for module, name in (("httpx", "TransportError"), ("httpx2", "TransportError"),
-                         ("requests", "ConnectionError"),
-                         ("requests", "Timeout"), ("urllib3.exceptions", "HTTPError")):
+    for module, name in (
+        ("httpx", "TransportError"),
+        ("httpx2", "TransportError"),
+        ("requests", "ConnectionError"),
+        ("requests", "Timeout"),
+        ("urllib3.exceptions", "HTTPError"),
+    ):
         try:
             found.append(getattr(__import__(module, fromlist=[name]), name))
         except (ImportError, AttributeError):
@@ -41,6 +45,7 @@ def hub_failure(error: BaseException, repo: str | None = None) -> HubError | Non
     """A HubError naming the repository and the fixes when `error` comes from not reaching the
     Hugging Face hub (or the repository not being there); None for any other error."""
     from huggingface_hub import errors as hf
+
     try:
         from datasets.exceptions import DatasetNotFoundError
     except ImportError:
@@ -49,52 +54,71 @@ def hub_failure(error: BaseException, repo: str | None = None) -> HubError | Non
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     causes = list(_causes(error))
     for cause in causes:
-        if isinstance(cause, (hf.RepositoryNotFoundError, hf.RevisionNotFoundError,
-                              hf.RemoteEntryNotFoundError, DatasetNotFoundError)):
+        if isinstance(
+            cause,
+            (
+                hf.RepositoryNotFoundError,
+                hf.RevisionNotFoundError,
+                hf.RemoteEntryNotFoundError,
+                DatasetNotFoundError,
+            ),
+        ):
             return HubError(
                 f"{what} was not found on the Hugging Face hub, or your token may not read it "
                 f"(gated or private; hub said: {str(cause).splitlines()[0]}). Fix: check the id "
                 f"in the config (models.<name>.hub_id, tokenizer) and your token (`hf auth "
-                f"login` or HF_TOKEN), or set hub.mirror to a local copy.")
-    network = (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError, hf.HfHubHTTPError,
-               *_transport_errors())
+                f"login` or HF_TOKEN), or set hub.mirror to a local copy."
+            )
+    network = (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError, hf.HfHubHTTPError, *_transport_errors())
     reasons = [c for c in causes if isinstance(c, network)]
-    hub_side = any(isinstance(c, network[:3]) or "huggingface" in str(c).lower()
-                   or "on the hub" in str(c).lower() for c in causes)
+    hub_side = any(
+        isinstance(c, network[:3]) or "huggingface" in str(c).lower() or "on the hub" in str(c).lower()
+        for c in causes
+    )
     if not reasons or repo is None and not hub_side:  # without a repo: only clear hub errors
         return None
     reason = reasons[-1]  # the deepest: "Name or service not known", not a wrapper's advice
     detail = str(reason).splitlines()[0] if str(reason) else "no detail"
-    state = (f"HF_HUB_OFFLINE is set, so only the local cache is read and it lacks {what}; "
-             f"unset it, or fill the cache where the network is reachable" if offline else
-             "HF_HUB_OFFLINE=1 reads only the local cache, e.g. one filled on a login node")
+    state = (
+        f"HF_HUB_OFFLINE is set, so only the local cache is read and it lacks {what}; "
+        f"unset it, or fill the cache where the network is reachable"
+        if offline
+        else "HF_HUB_OFFLINE=1 reads only the local cache, e.g. one filled on a login node"
+    )
     return HubError(
         f"could not reach the Hugging Face hub for {what} ({type(reason).__name__}: {detail}). "
         f"Fix: check the network and, for a gated or private repository, your HF token (`hf "
         f"auth login` or HF_TOKEN); or set hub.mirror to a local directory laid out like the "
-        f"hub. {state}.")
+        f"hub. {state}."
+    )
 
 
-def _missing_config(path: str, repo: str, config: str | None, split: str,
-                    revision: str | None) -> HubError | None:
+def _missing_config(
+    path: str, repo: str, config: str | None, split: str, revision: str | None
+) -> HubError | None:
     """Name the config or split a repository (or its mirror copy) lacks, and what it has."""
     import datasets
+
     where = f"{repo} in the hub mirror ({path})" if path != repo else repo
     try:
         configs = datasets.get_dataset_config_names(path, revision=revision)
     except Exception:  # the original error says more than a failed second look
         return None
     if config is not None and config not in configs:
-        return HubError(f"{where} has no config {config!r}; it has: {', '.join(configs)}. Fix: "
-                        f"drop that language or task from the config, or add the config to the "
-                        f"mirror (the embedded build makes those of embedded.languages).")
+        return HubError(
+            f"{where} has no config {config!r}; it has: {', '.join(configs)}. Fix: "
+            f"drop that language or task from the config, or add the config to the "
+            f"mirror (the embedded build makes those of embedded.languages)."
+        )
     try:
         splits = datasets.get_dataset_split_names(path, config, revision=revision)
     except Exception:
         return None
     if split not in splits:
-        return HubError(f"{where}, config {config!r}, has no split {split!r}; it has: "
-                        f"{', '.join(splits)}. Fix: add that split to the mirror.")
+        return HubError(
+            f"{where}, config {config!r}, has no split {split!r}; it has: "
+            f"{', '.join(splits)}. Fix: add that split to the mirror."
+        )
     return None
 
 
@@ -111,20 +135,23 @@ class Hub:
     def _local(self, repo: str, revision: str | None) -> Path:
         path = mirror_path(self.mirror, repo, revision)
         if not path.is_dir():
-            raise HubError(f"{repo} (revision {revision or 'main'}) is not in the hub mirror: "
-                           f"{path} does not exist. Fix: add it to the mirror (hub.mirror), or "
-                           f"set hub.mirror to null to read from the Hugging Face hub.")
+            raise HubError(
+                f"{repo} (revision {revision or 'main'}) is not in the hub mirror: "
+                f"{path} does not exist. Fix: add it to the mirror (hub.mirror), or "
+                f"set hub.mirror to null to read from the Hugging Face hub."
+            )
         return path
 
     def dataset(self, repo: str, config: str | None, split: str, revision: str | None = None):
         import datasets
+
         path = repo if self.mirror is None else str(self._local(repo, revision))
         try:
-            return datasets.load_dataset(path, config, split=split,
-                                         revision=revision if self.mirror is None else None)
+            return datasets.load_dataset(
+                path, config, split=split, revision=revision if self.mirror is None else None
+            )
         except ValueError as error:  # datasets' message for an unknown config or split
-            missing = _missing_config(path, repo, config, split,
-                                      revision if self.mirror is None else None)
+            missing = _missing_config(path, repo, config, split, revision if self.mirror is None else None)
             if missing is None:
                 raise
             raise missing from error
@@ -141,6 +168,7 @@ class Hub:
         if self.mirror is not None:
             return str(self._local(model_id, None))
         from huggingface_hub import hf_hub_download
+
         try:
             hf_hub_download(model_id, "config.json")
         except Exception as error:
@@ -153,6 +181,8 @@ class Hub:
     def ccgbank_root(self) -> Path:
         root = self.ccgbank or (self.mirror / "ccgbank" if self.mirror else None)
         if root is None or not root.is_dir():
-            raise HubError("CCGbank is licensed (LDC2005T13) and has no public copy: set "
-                           "hub.ccgbank to the directory holding data/AUTO/<section>/*.auto.")
+            raise HubError(
+                "CCGbank is licensed (LDC2005T13) and has no public copy: set "
+                "hub.ccgbank to the directory holding data/AUTO/<section>/*.auto."
+            )
         return root

@@ -120,7 +120,9 @@ def mixed_segmentation(text: str) -> list[str]:
 def normalize_mlqa_answer(text: str, language: str) -> str:
     """mlqa_evaluation_v1.py: lower, drop Unicode punctuation, drop articles, re-tokenise per language."""
     if language not in _MLQA_ARTICLES:
-        raise ValueError(f"MLQA normalisation knows no language {language!r}; known: {sorted(_MLQA_ARTICLES)}")
+        raise ValueError(
+            f"MLQA normalisation knows no language {language!r}; known: {sorted(_MLQA_ARTICLES)}"
+        )
     punctuation = mlqa_punctuation()
     text = "".join(ch for ch in text.lower() if ch not in punctuation)
     articles = _MLQA_ARTICLES[language]
@@ -152,12 +154,16 @@ def squad_scores(
     if not references:
         raise ValueError("nothing to score: no references")
     normalize: Callable[[str], str] = (
-        normalize_squad_answer if language is None else functools.partial(normalize_mlqa_answer, language=language)
+        normalize_squad_answer
+        if language is None
+        else functools.partial(normalize_mlqa_answer, language=language)
     )
     exact_total = f1_total = 0.0
     for qid, golds in references.items():
         if not golds:
-            raise ValueError(f"question {qid} has no gold answer; unanswerable questions need squad_v2_scores")
+            raise ValueError(
+                f"question {qid} has no gold answer; unanswerable questions need squad_v2_scores"
+            )
         if qid not in predictions:
             continue
         prediction = normalize(predictions[qid])
@@ -239,7 +245,9 @@ def squad_v2_scores(
 
     def thresholded(raw: dict[str, float]) -> dict[str, float]:
         return {
-            qid: (float(not has_answer[qid]) if null_odds[qid] > na_prob_thresh else raw[qid]) if qid in raw else 0.0
+            qid: (float(not has_answer[qid]) if null_odds[qid] > na_prob_thresh else raw[qid])
+            if qid in raw
+            else 0.0
             for qid in references
         }
 
@@ -310,6 +318,7 @@ def udpos_f1(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[st
     "<first letter>-<tag>" gives seqeval 1.x the same (prefix, type) pairs as 0.0.12 on the raw tag.
     The per-token F1 (micro P = R = F1 = accuracy, every token tagged) is ``token_accuracy``.
     """
+
     def as_v0012(sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         return [[f"{tag[0]}-{tag}" for tag in sentence] for sentence in sentences]
 
@@ -348,7 +357,9 @@ def retrieval_accuracy(source_emb: np.ndarray, target_emb: np.ndarray) -> float:
         raise ValueError("nothing to score: no source sentences")
     if len(target) < len(source):
         raise ValueError(f"{len(target)} targets for {len(source)} sources: gold of row i is target row i")
-    nearest = np.concatenate([(chunk @ target.T).argmax(axis=1) for chunk in _row_chunks(source, len(target))])
+    nearest = np.concatenate(
+        [(chunk @ target.T).argmax(axis=1) for chunk in _row_chunks(source, len(target))]
+    )
     return 100.0 * float(np.mean(nearest == np.arange(len(source))))
 
 
@@ -460,7 +471,8 @@ def bucc_f1(
     gold_pairs: Iterable[tuple[object, object]],
     threshold: float,
 ) -> dict[str, float]:
-    """Precision, recall and F1 of the candidates scoring >= threshold (XTREME ``bucc_extract``/``bucc_eval``)."""
+    """Precision, recall and F1 of the candidates scoring >= threshold (XTREME ``bucc_extract``,
+    ``bucc_eval``)."""
     gold = {tuple(pair) for pair in gold_pairs}
     extracted = {pair for pair, score in _best_score_per_pair(candidates).items() if score >= threshold}
     correct = len(gold & extracted)

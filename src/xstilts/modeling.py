@@ -61,9 +61,12 @@ class MultiTaskModel(nn.Module):
         self.head_specs = head_specs
         cfg = encoder.config
         dropout = getattr(cfg, "hidden_dropout_prob", 0.1)
-        self.heads = nn.ModuleDict({
-            task: make_head(spec["format"], cfg.hidden_size, len(spec["labels"]), dropout)
-            for task, spec in head_specs.items()})
+        self.heads = nn.ModuleDict(
+            {
+                task: make_head(spec["format"], cfg.hidden_size, len(spec["labels"]), dropout)
+                for task, spec in head_specs.items()
+            }
+        )
 
     def forward(self, task: str, batch: dict):
         """Returns (loss or None, logits) for one task's batch."""
@@ -81,26 +84,38 @@ class MultiTaskModel(nn.Module):
             logits = (start, end)
             if "start_positions" not in batch:
                 return None, logits
-            loss = (nn.functional.cross_entropy(start, batch["start_positions"])
-                    + nn.functional.cross_entropy(end, batch["end_positions"])) / 2
+            loss = (
+                nn.functional.cross_entropy(start, batch["start_positions"])
+                + nn.functional.cross_entropy(end, batch["end_positions"])
+            ) / 2
             return loss, logits
         if "labels" not in batch:
             return None, logits
-        loss = nn.functional.cross_entropy(logits.flatten(0, -2) if fmt == "tagging" else logits,
-                                           batch["labels"].flatten() if fmt == "tagging"
-                                           else batch["labels"], ignore_index=-100)
+        loss = nn.functional.cross_entropy(
+            logits.flatten(0, -2) if fmt == "tagging" else logits,
+            batch["labels"].flatten() if fmt == "tagging" else batch["labels"],
+            ignore_index=-100,
+        )
         return loss, logits
 
 
 def load_encoder(path_or_id: str, finetune: str = "full", lora: dict | None = None):
     from transformers import AutoModel
+
     encoder = AutoModel.from_pretrained(path_or_id, add_pooling_layer=False)
     if finetune == "lora":
         from peft import LoraConfig, get_peft_model
+
         lora = lora or {}
-        encoder = get_peft_model(encoder, LoraConfig(
-            r=lora.get("r", 8), lora_alpha=lora.get("alpha", 16),
-            lora_dropout=lora.get("dropout", 0.1), target_modules=["query", "value"]))
+        encoder = get_peft_model(
+            encoder,
+            LoraConfig(
+                r=lora.get("r", 8),
+                lora_alpha=lora.get("alpha", 16),
+                lora_dropout=lora.get("dropout", 0.1),
+                target_modules=["query", "value"],
+            ),
+        )
     return encoder
 
 

@@ -53,26 +53,38 @@ def _agreed(layers: list[dict]) -> dict:
     """The training keys that every task's layer sets to the same value."""
     if not layers:
         return {}
-    return {k: v for k, v in layers[0].items()
-            if k not in DATA_KEYS and all(k in other and other[k] == v for other in layers[1:])}
+    return {
+        k: v
+        for k, v in layers[0].items()
+        if k not in DATA_KEYS and all(k in other and other[k] == v for other in layers[1:])
+    }
 
 
 def finetune_defaults(train_task: str) -> dict:
     """Target-training defaults are declared on the targets (xnli's apply to training on mnli)."""
-    return next(t.defaults for t in registry.TASKS.values()
-                if t.role == "target" and t.train_task == train_task)
+    return next(
+        t.defaults for t in registry.TASKS.values() if t.role == "target" and t.train_task == train_task
+    )
 
 
 def intermediate_training(cfg: dict, recipe: dict) -> dict:
     tasks = [t["task"] for t in recipe["tasks"]]
-    return _stack(training_defaults("intermediate"), _agreed([registry.TASKS[t].defaults for t in tasks]),
-                  cfg["intermediate"], _agreed([cfg["tasks"].get(t, {}) for t in tasks]),
-                  recipe["training"])
+    return _stack(
+        training_defaults("intermediate"),
+        _agreed([registry.TASKS[t].defaults for t in tasks]),
+        cfg["intermediate"],
+        _agreed([cfg["tasks"].get(t, {}) for t in tasks]),
+        recipe["training"],
+    )
 
 
 def finetune_training(cfg: dict, train_task: str) -> dict:
-    return _stack(training_defaults("finetune"), _agreed([finetune_defaults(train_task)]),
-                  cfg["target"], _agreed([cfg["tasks"].get(train_task, {})]))
+    return _stack(
+        training_defaults("finetune"),
+        _agreed([finetune_defaults(train_task)]),
+        cfg["target"],
+        _agreed([cfg["tasks"].get(train_task, {})]),
+    )
 
 
 def data(cfg: dict, task: str) -> dict:
@@ -93,8 +105,7 @@ def data(cfg: dict, task: str) -> dict:
 
 def model_record(cfg: dict, name: str) -> dict:
     m = cfg["models"][name]
-    return {"hub_id": m["hub_id"], "tokenizer": m["tokenizer"],
-            "retrieval_layer": m["retrieval_layer"]}
+    return {"hub_id": m["hub_id"], "tokenizer": m["tokenizer"], "retrieval_layer": m["retrieval_layer"]}
 
 
 def find_recipe(cfg: dict, name: str) -> dict:
@@ -102,11 +113,10 @@ def find_recipe(cfg: dict, name: str) -> dict:
 
 
 def tokenizer_id(cfg: dict, tokenizer_slug: str) -> str:
-    return next(m["tokenizer"] for m in cfg["models"].values()
-                if slug(m["tokenizer"]) == tokenizer_slug)
+    return next(m["tokenizer"] for m in cfg["models"].values() if slug(m["tokenizer"]) == tokenizer_slug)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tree_fingerprint(root: str) -> str:
     """Names and sizes of the files under a directory: cheap enough for every parse."""
     digest = hashlib.sha256()
@@ -124,8 +134,11 @@ def data_revision(cfg: dict, task: str) -> dict:
     if cfg["embedded"]:
         return {"embedded": {k: v for k, v in cfg["embedded"].items() if k != "model"}}
     mirror = cfg["hub"]["mirror"]
-    revision = {repo: _tree_fingerprint(str(Path(mirror) / repo)) if mirror else "main"
-                for repo in t.repos if not mirror or (Path(mirror) / repo).is_dir()}
+    revision = {
+        repo: _tree_fingerprint(str(Path(mirror) / repo)) if mirror else "main"
+        for repo in t.repos
+        if not mirror or (Path(mirror) / repo).is_dir()
+    }
     if t.ccgbank and cfg["hub"]["ccgbank"] and Path(cfg["hub"]["ccgbank"]).is_dir():
         revision["ccgbank"] = _tree_fingerprint(cfg["hub"]["ccgbank"])
     return revision
@@ -133,9 +146,16 @@ def data_revision(cfg: dict, task: str) -> dict:
 
 # ---- one function per rule ----------------------------------------------------------------
 
+
 def prepare(cfg: dict, tokenizer: str, task: str, language: str, split: str) -> dict:
-    return {"tokenizer": tokenizer_id(cfg, tokenizer), "task": task, "language": language,
-            "split": split, "data": data(cfg, task), "revision": data_revision(cfg, task)}
+    return {
+        "tokenizer": tokenizer_id(cfg, tokenizer),
+        "task": task,
+        "language": language,
+        "split": split,
+        "data": data(cfg, task),
+        "revision": data_revision(cfg, task),
+    }
 
 
 def _training_model(cfg: dict, name: str) -> dict:
@@ -145,30 +165,53 @@ def _training_model(cfg: dict, name: str) -> dict:
 
 def intermediate(cfg: dict, model: str, recipe: str, seed) -> dict:
     r = find_recipe(cfg, recipe)
-    return {"stage": "intermediate", "model": _training_model(cfg, model), "seed": int(seed),
-            "tasks": [[t["task"], t["language"]] for t in r["tasks"]],
-            "training": intermediate_training(cfg, r), "sampling": r["sampling"] or cfg["sampling"],
-            "data": {t["task"]: data(cfg, t["task"]) for t in r["tasks"]}}
+    return {
+        "stage": "intermediate",
+        "model": _training_model(cfg, model),
+        "seed": int(seed),
+        "tasks": [[t["task"], t["language"]] for t in r["tasks"]],
+        "training": intermediate_training(cfg, r),
+        "sampling": r["sampling"] or cfg["sampling"],
+        "data": {t["task"]: data(cfg, t["task"]) for t in r["tasks"]},
+    }
 
 
 def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
-    return {"stage": "finetune", "model": _training_model(cfg, model), "seed": int(seed),
-            "tasks": [[task, "en"]], "training": finetune_training(cfg, task), "sampling": None,
-            "data": {task: data(cfg, task)}, "recipe": recipe}
+    return {
+        "stage": "finetune",
+        "model": _training_model(cfg, model),
+        "seed": int(seed),
+        "tasks": [[task, "en"]],
+        "training": finetune_training(cfg, task),
+        "sampling": None,
+        "data": {task: data(cfg, task)},
+        "recipe": recipe,
+    }
 
 
 def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> dict:
     options = registry.TASKS[target].eval_options
-    evaluation = {k: v for k, v in cfg["evaluation"].items()
-                  if k == "max_examples" or k in options}  # batch_size: runtime, not a setting
-    return {"model_name": model, "model": model_record(cfg, model), "recipe": recipe,
-            "target": target, "language": language, "seed": int(seed),
-            "train_task": registry.training_task(target), "evaluation": evaluation,
-            "data": data(cfg, target)}
+    evaluation = {
+        k: v for k, v in cfg["evaluation"].items() if k == "max_examples" or k in options
+    }  # batch_size: runtime, not a setting
+    return {
+        "model_name": model,
+        "model": model_record(cfg, model),
+        "recipe": recipe,
+        "target": target,
+        "language": language,
+        "seed": int(seed),
+        "train_task": registry.training_task(target),
+        "evaluation": evaluation,
+        "data": data(cfg, target),
+    }
 
 
 def runtime(cfg: dict) -> dict:
     """What a job needs that does not decide its result (where data lies, the evaluation
     batch size): the rules pass it as a derived param, which Snakemake does not compare."""
-    return {"mirror": cfg["hub"]["mirror"], "ccgbank": cfg["hub"]["ccgbank"],
-            "eval_batch_size": cfg["evaluation"]["batch_size"]}
+    return {
+        "mirror": cfg["hub"]["mirror"],
+        "ccgbank": cfg["hub"]["ccgbank"],
+        "eval_batch_size": cfg["evaluation"]["batch_size"],
+    }

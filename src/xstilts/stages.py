@@ -34,16 +34,17 @@ def versions() -> dict:
 def torch_device(ids: list[str]):
     """(device, autocast factory or None): bf16 autocast on a GPU that supports it."""
     import torch
+
     from xstilts import devices
+
     device, dtype = devices.torch_device_and_dtype(ids)
     if dtype == torch.float32:
         return device, None
     return device, lambda: torch.autocast(device.type, dtype=dtype)
 
 
-
-
 # ---- prepare: load + tokenize once per tokenizer x task x language x split ---------------
+
 
 def task_labels(task_name: str, hub: Hub) -> list[str]:
     """Declared labels, or (ccg) the tag set of the training split; QA and retrieval have none."""
@@ -61,7 +62,9 @@ def load_split(task_name: str, hub: Hub, split: str, language: str, data: dict):
 
 def prepare(settings: dict, out: str, hub: Hub) -> None:
     from transformers import AutoTokenizer
+
     from xstilts.formats import encode_fn
+
     task, split, language = settings["task"], settings["split"], settings["language"]
     fmt = TASKS[task].format
     tokenizer = AutoTokenizer.from_pretrained(hub.model(settings["tokenizer"]))
@@ -72,26 +75,38 @@ def prepare(settings: dict, out: str, hub: Hub) -> None:
     info = {}
     if fmt == "extractive_qa":  # the hub's TyDiQA spans are shifted; harmless where they are right
         from xstilts.formats import qa
+
         examples, info["answer_spans"] = qa.repair_answer_spans(examples, drop_unrecoverable=split == "train")
     encode = encode_fn(fmt, tokenizer, settings["data"], labels, split)
-    features = examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names,
-                            desc=f"tokenize {task}/{language}/{split}")
+    features = examples.map(
+        encode,
+        batched=True,
+        with_indices=True,
+        remove_columns=examples.column_names,
+        desc=f"tokenize {task}/{language}/{split}",
+    )
     with atomic_dir(out) as tmp:
         features.save_to_disk(tmp / "features")
         if fmt == "extractive_qa" and split != "train":
             examples.save_to_disk(tmp / "examples")
         write_json(tmp / LABELS_FILE, labels)
-        write_json(tmp / "info.json", {"examples": len(examples), "features": len(features),
-                                       **info, "settings": settings})
+        write_json(
+            tmp / "info.json",
+            {"examples": len(examples), "features": len(features), **info, "settings": settings},
+        )
 
 
 def load_prepared(path: str | Path):
     """(features, examples or None, labels) of a prepared split."""
     import datasets
+
     path = Path(path)
     examples = datasets.load_from_disk(path / "examples") if (path / "examples").exists() else None
-    return (datasets.load_from_disk(path / "features"), examples,
-            json.loads((path / LABELS_FILE).read_text()))
+    return (
+        datasets.load_from_disk(path / "features"),
+        examples,
+        json.loads((path / LABELS_FILE).read_text()),
+    )
 
 
 def _subset(features, examples, n: int | None, seed: int | None = None):
@@ -109,12 +124,22 @@ def _subset(features, examples, n: int | None, seed: int | None = None):
 
 # ---- train: intermediate (recipe tasks) or finetune (one training task) ------------------
 
-def train(settings: dict, out: str, checkpoint_dir: str, data: dict[str, list[str]], source: str,
-          gpus: int = 1, stop_after: int | None = None) -> None:
+
+def train(
+    settings: dict,
+    out: str,
+    checkpoint_dir: str,
+    data: dict[str, list[str]],
+    source: str,
+    gpus: int = 1,
+    stop_after: int | None = None,
+) -> None:
     """`data`: {"train": [...], "dev": [...]}, one prepared split per entry of settings["tasks"];
     `source`: the encoder to start from (the recipe's intermediate model, or the pretrained one)."""
     from transformers import AutoTokenizer
+
     from xstilts import atomic, devices, modeling, training
+
     started = time.time()
     seed, cfg = settings["seed"], settings["training"]
     devices.one_device(gpus, hub_id=settings["model"]["hub_id"])
@@ -123,12 +148,12 @@ def train(settings: dict, out: str, checkpoint_dir: str, data: dict[str, list[st
         training.seed_everything(seed)
         tokenizer = AutoTokenizer.from_pretrained(source)
         train_sets, dev_sets, specs = {}, {}, {}
-        for (task, _), train_dir, dev_dir in zip(settings["tasks"], data["train"], data["dev"],
-                                                 strict=True):
+        for (task, _), train_dir, dev_dir in zip(settings["tasks"], data["train"], data["dev"], strict=True):
             features, _, labels = load_prepared(train_dir)
             if cfg["max_train_examples"]:
                 features = features.shuffle(seed=seed).select(
-                    range(min(cfg["max_train_examples"], len(features))))
+                    range(min(cfg["max_train_examples"], len(features)))
+                )
             dev_features, dev_examples, _ = load_prepared(dev_dir)
             es = cfg.get("early_stopping") or {}
             train_sets[task] = features
@@ -136,25 +161,53 @@ def train(settings: dict, out: str, checkpoint_dir: str, data: dict[str, list[st
             specs[task] = {"format": TASKS[task].format, "labels": labels}
         encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
         model = modeling.MultiTaskModel(encoder, specs).to(device)
-        history = training.train(model, train_sets, dev_sets, cfg, settings.get("sampling") or {},
-                                 seed, device, tokenizer.pad_token_id, Path(checkpoint_dir),
-                                 autocast, stop_after=stop_after,
-                                 fingerprint=training.fingerprint(settings))
+        history = training.train(
+            model,
+            train_sets,
+            dev_sets,
+            cfg,
+            settings.get("sampling") or {},
+            seed,
+            device,
+            tokenizer.pad_token_id,
+            Path(checkpoint_dir),
+            autocast,
+            stop_after=stop_after,
+            fingerprint=training.fingerprint(settings),
+        )
         with atomic_dir(out, size_hint=atomic.payload_bytes(model.state_dict())) as tmp:
             modeling.save(model, tokenizer, tmp, with_heads=settings["stage"] == "finetune")
-            write_json(tmp / "training.json", {
-                "history": history, "settings": settings, "source": source, "versions": versions(),
-                "device": devices.describe_device(ids), "wall_seconds": round(time.time() - started, 2)})
+            write_json(
+                tmp / "training.json",
+                {
+                    "history": history,
+                    "settings": settings,
+                    "source": source,
+                    "versions": versions(),
+                    "device": devices.describe_device(ids),
+                    "wall_seconds": round(time.time() - started, 2),
+                },
+            )
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
 # ---- evaluate one cell: model x recipe x target x language x seed ------------------------
 
-def evaluate(settings: dict, source: str, data: str, out: str, batch_size: int, gpus: int = 1,
-             dev_data: str | None = None) -> None:
+
+def evaluate(
+    settings: dict,
+    source: str,
+    data: str,
+    out: str,
+    batch_size: int,
+    gpus: int = 1,
+    dev_data: str | None = None,
+) -> None:
     """`source`: the fine-tuned model, or for retrieval targets the encoder as is."""
     from transformers import AutoTokenizer
+
     from xstilts import devices
+
     started = time.time()
     target = settings["target"]
     # the batch size is recorded, not compared: it does not change a score on CPU
@@ -167,17 +220,27 @@ def evaluate(settings: dict, source: str, data: str, out: str, batch_size: int, 
             result, n, extra = _evaluate_retrieval(settings, source, data, dev_data, device, pad_id)
         else:
             result, n, extra = _evaluate_trained(settings, source, data, device, pad_id, autocast)
-        write_json(out, {
-            "cell": {k: settings[k] for k in ("model_name", "recipe", "target", "language", "seed")},
-            "metrics": result, "primary_metric": TASKS[target].metric, "n_examples": n,
-            "settings": settings, "versions": versions(), "device": devices.describe_device(ids),
-            "wall_seconds": round(time.time() - started, 2),
-            **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}), **extra})
+        write_json(
+            out,
+            {
+                "cell": {k: settings[k] for k in ("model_name", "recipe", "target", "language", "seed")},
+                "metrics": result,
+                "primary_metric": TASKS[target].metric,
+                "n_examples": n,
+                "settings": settings,
+                "versions": versions(),
+                "device": devices.describe_device(ids),
+                "wall_seconds": round(time.time() - started, 2),
+                **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}),
+                **extra,
+            },
+        )
 
 
 def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
     """Embed both sides with the encoder as is (the model's retrieval layer) and mine or retrieve."""
     from xstilts import evaluation, modeling
+
     ev = settings["evaluation"]
     encoder = modeling.load_encoder(source).to(device)
     layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
@@ -185,13 +248,16 @@ def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
     embeddings, texts = {}, {}
     for split, path in splits.items():
         features, _ = _subset(load_prepared(path)[0], None, ev["max_examples"])
-        embeddings[split] = tuple(evaluation.embed(encoder, features[col], layer, ev["batch_size"],
-                                                   device, pad_id)
-                                  for col in ("source_input_ids", "target_input_ids"))
+        embeddings[split] = tuple(
+            evaluation.embed(encoder, features[col], layer, ev["batch_size"], device, pad_id)
+            for col in ("source_input_ids", "target_input_ids")
+        )
         mining = TASKS[settings["target"]].scorer == "bucc_mining"
         if mining and "source" not in features.column_names:
-            raise ValueError(f"{path} was prepared without the sentence texts BUCC scoring needs "
-                             f"(an older xstilts): delete it and rerun to prepare it again")
+            raise ValueError(
+                f"{path} was prepared without the sentence texts BUCC scoring needs "
+                f"(an older xstilts): delete it and rerun to prepare it again"
+            )
         texts[split] = (features["source"], features["target"]) if mining else None
     result = evaluation.retrieval_scores(settings["target"], embeddings, ev.get("bucc_k"), texts)
     extra = {"retrieval_layer": layer}
@@ -201,13 +267,15 @@ def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
 def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast):
     """Zero-shot: the target model's head (named by its training task) on one language."""
     from xstilts import evaluation, modeling
+
     ev, head = settings["evaluation"], settings["train_task"]
     model = modeling.load_trained(model_dir).to(device)
     features, examples, _ = load_prepared(data)
     features, examples = _subset(features, examples, ev["max_examples"])
     logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
-    result = evaluation.score(settings["target"], logits, features,
-                              model.head_specs[head]["labels"], examples, settings["language"])
+    result = evaluation.score(
+        settings["target"], logits, features, model.head_specs[head]["labels"], examples, settings["language"]
+    )
     if TASKS[settings["target"]].format == "tagging":
         coverage = evaluation.tagging_coverage(features)
         return result, coverage["sentences"], {"tagging": coverage}

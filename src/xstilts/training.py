@@ -32,8 +32,16 @@ STATE = "state.pt"
 SPARE = "state.prev.pt"  # the state before the latest save
 BEST = "best.pt"
 LOCK = "lock"  # held by the training process while it uses the directory
-CHECKPOINT_KEYS = ("fingerprint", "model", "optimizer", "scheduler", "sampler", "torch_rng",
-                   "cuda_rng", "state")
+CHECKPOINT_KEYS = (
+    "fingerprint",
+    "model",
+    "optimizer",
+    "scheduler",
+    "sampler",
+    "torch_rng",
+    "cuda_rng",
+    "state",
+)
 
 
 class Preempted(Exception):
@@ -44,8 +52,14 @@ class TaskSampler:
     """Examples-proportional sampling over tasks (optionally capped, or tempered); each task's
     rows are visited in a fresh seeded permutation per pass."""
 
-    def __init__(self, sizes: dict[str, int], batch_size: int, seed: int,
-                 cap: int | None = None, temperature: float = 1.0):
+    def __init__(
+        self,
+        sizes: dict[str, int],
+        batch_size: int,
+        seed: int,
+        cap: int | None = None,
+        temperature: float = 1.0,
+    ):
         self.tasks = list(sizes)
         self.sizes = sizes
         self.batch_size = batch_size
@@ -57,20 +71,27 @@ class TaskSampler:
         self.pos = {t: 0 for t in sizes}
 
     def next(self) -> tuple[str, list[int]]:
-        task = self.tasks[int(self.rng.choice(len(self.tasks), p=self.probs))] if len(self.tasks) > 1 else self.tasks[0]
+        task = (
+            self.tasks[int(self.rng.choice(len(self.tasks), p=self.probs))]
+            if len(self.tasks) > 1
+            else self.tasks[0]
+        )
         out = []
         while len(out) < self.batch_size:
             if self.pos[task] == self.sizes[task]:
                 self.order[task], self.pos[task] = self.rng.permutation(self.sizes[task]), 0
             take = min(self.batch_size - len(out), self.sizes[task] - self.pos[task])
-            out.extend(self.order[task][self.pos[task]:self.pos[task] + take].tolist())
+            out.extend(self.order[task][self.pos[task] : self.pos[task] + take].tolist())
             self.pos[task] += take
         return task, out
 
     def state_dict(self) -> dict:
         """Plain types and tensors only, so that checkpoints load with weights_only=True."""
-        return {"rng": self.rng.bit_generator.state, "pos": dict(self.pos),
-                "order": {t: torch.from_numpy(o) for t, o in self.order.items()}}
+        return {
+            "rng": self.rng.bit_generator.state,
+            "pos": dict(self.pos),
+            "order": {t: torch.from_numpy(o) for t, o in self.order.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.rng.bit_generator.state = state["rng"]
@@ -93,12 +114,17 @@ def seed_everything(seed: int) -> None:
 
 def _optimizer(model, settings):
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         if p.requires_grad:
             (no_decay if p.ndim == 1 else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": settings["weight_decay"]},
-                              {"params": no_decay, "weight_decay": 0.0}],
-                             lr=settings["lr"], eps=settings["adam_eps"])
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": settings["weight_decay"]},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=settings["lr"],
+        eps=settings["adam_eps"],
+    )
 
 
 def fingerprint(settings: dict) -> str:
@@ -132,9 +158,11 @@ def _lock_directory(checkpoint_dir: Path) -> int:
     except BlockingIOError:
         holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
         os.close(fd)
-        raise RuntimeError(f"{checkpoint_dir} is in use by another training process (pid {holder}), "
-                           "e.g. a job left running by a killed Snakemake: let it finish or kill it, "
-                           "then run again") from None
+        raise RuntimeError(
+            f"{checkpoint_dir} is in use by another training process (pid {holder}), "
+            "e.g. a job left running by a killed Snakemake: let it finish or kill it, "
+            "then run again"
+        ) from None
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
@@ -158,14 +186,18 @@ def _read_checkpoint(checkpoint_dir: Path, expected: str, steps: int, log) -> di
                 raise ValueError(f"no {', '.join(missing)} in it (written by an older xstilts?)")
         except Exception as error:  # truncated, corrupt or foreign: any reason means unusable
             first_line = (str(error).splitlines() or [""])[0][:200]
-            log(f"warning: checkpoint {path} is unreadable ({type(error).__name__}: {first_line}); "
-                "discarding it")
+            log(
+                f"warning: checkpoint {path} is unreadable ({type(error).__name__}: {first_line}); "
+                "discarding it"
+            )
             _discard(checkpoint_dir, name)
             continue
         if ckpt["fingerprint"] != expected or ckpt["state"]["step"] > steps:
-            log(f"warning: checkpoint {path} was written under other settings (fingerprint "
+            log(
+                f"warning: checkpoint {path} was written under other settings (fingerprint "
                 f"{ckpt['fingerprint'][:12]}, this job's is {expected[:12]}); discarding it and "
-                f"{BEST}, training from the start")
+                f"{BEST}, training from the start"
+            )
             break
         if name == SPARE:
             log(f"resuming from the spare checkpoint {path}")
@@ -200,30 +232,71 @@ def dev_score(model, task, dev, batch_size, device, pad_id, autocast, labels) ->
     return result[TASKS[task].metric], result
 
 
-def train(model, train_sets: dict, dev_sets: dict, settings: dict, sampling: dict, seed: int,
-          device, pad_id: int, checkpoint_dir: Path, autocast=None, log=print,
-          stop_after: int | None = None, *, fingerprint: str) -> dict:
+def train(
+    model,
+    train_sets: dict,
+    dev_sets: dict,
+    settings: dict,
+    sampling: dict,
+    seed: int,
+    device,
+    pad_id: int,
+    checkpoint_dir: Path,
+    autocast=None,
+    log=print,
+    stop_after: int | None = None,
+    *,
+    fingerprint: str,
+) -> dict:
     """Train in place; return the history. `dev_sets`: task -> (features, examples or None).
     `fingerprint`: of the job's settings (see `fingerprint`), checked against the checkpoint's.
     `stop_after` simulates a crash after that many steps (tests)."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     lock = _lock_directory(checkpoint_dir)
     try:
-        return _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id,
-                      checkpoint_dir, autocast, log, stop_after, fingerprint)
+        return _train(
+            model,
+            train_sets,
+            dev_sets,
+            settings,
+            sampling,
+            seed,
+            device,
+            pad_id,
+            checkpoint_dir,
+            autocast,
+            log,
+            stop_after,
+            fingerprint,
+        )
     finally:
         os.close(lock)
 
 
-def _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id, checkpoint_dir,
-           autocast, log, stop_after, fingerprint) -> dict:
+def _train(
+    model,
+    train_sets,
+    dev_sets,
+    settings,
+    sampling,
+    seed,
+    device,
+    pad_id,
+    checkpoint_dir,
+    autocast,
+    log,
+    stop_after,
+    fingerprint,
+) -> dict:
     remove_stale_temps(checkpoint_dir)
     sizes = {t: len(d) for t, d in train_sets.items()}
-    sampler = TaskSampler(sizes, settings["batch_size"], seed, sampling.get("cap"),
-                          sampling.get("temperature", 1.0))
+    sampler = TaskSampler(
+        sizes, settings["batch_size"], seed, sampling.get("cap"), sampling.get("temperature", 1.0)
+    )
     steps = total_steps(sizes, settings, sampling.get("cap"))
     optimizer = _optimizer(model, settings)
     from transformers import get_linear_schedule_with_warmup
+
     scheduler = get_linear_schedule_with_warmup(optimizer, int(settings["warmup_ratio"] * steps), steps)
     es = settings.get("early_stopping")
     state = {"step": 0, "best": None, "bad_evals": 0, "history": [], "losses": []}
@@ -243,10 +316,19 @@ def _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id
 
     def save_checkpoint():
         cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
-        _save_state({"fingerprint": fingerprint, "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                     "sampler": sampler.state_dict(), "torch_rng": torch.get_rng_state(),
-                     "cuda_rng": cuda_rng, "state": state}, checkpoint_dir)
+        _save_state(
+            {
+                "fingerprint": fingerprint,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "sampler": sampler.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": cuda_rng,
+                "state": state,
+            },
+            checkpoint_dir,
+        )
 
     columns = {t: [c for c in MODEL_KEYS if c in d.column_names] for t, d in train_sets.items()}
     labels = {t: model.head_specs[t]["labels"] for t in train_sets}
@@ -269,8 +351,9 @@ def _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id
             state["step"] += 1
             state["losses"].append(round(loss_sum, 5))
             if es and state["step"] % es["every"] == 0:
-                improved = _early_stopping_eval(model, dev_sets, labels, settings, device, pad_id,
-                                                autocast, state, checkpoint_dir)
+                improved = _early_stopping_eval(
+                    model, dev_sets, labels, settings, device, pad_id, autocast, state, checkpoint_dir
+                )
                 log(f"step {state['step']}/{steps} loss {loss_sum:.4f} dev {state['history'][-1]}")
                 if not improved and state["bad_evals"] >= es["patience"]:
                     log(f"early stop at step {state['step']}")
@@ -284,18 +367,28 @@ def _train(model, train_sets, dev_sets, settings, sampling, seed, device, pad_id
                 raise Preempted(f"stopped after {stop_after} steps (test)")
     if state["best"] is not None:
         model.load_state_dict(torch.load(checkpoint_dir / BEST, weights_only=True))
-    dev = {t: dev_score(model, t, d, settings["batch_size"] * 2, device, pad_id, autocast, labels[t])[1]
-           for t, d in dev_sets.items()}
-    return {"steps": state["step"], "planned_steps": steps, "losses": state["losses"],
-            "early_stopping": state["history"], "dev": dev,
-            "train_seconds": round(time.time() - started, 2)}
+    dev = {
+        t: dev_score(model, t, d, settings["batch_size"] * 2, device, pad_id, autocast, labels[t])[1]
+        for t, d in dev_sets.items()
+    }
+    return {
+        "steps": state["step"],
+        "planned_steps": steps,
+        "losses": state["losses"],
+        "early_stopping": state["history"],
+        "dev": dev,
+        "train_seconds": round(time.time() - started, 2),
+    }
 
 
-def _early_stopping_eval(model, dev_sets, labels, settings, device, pad_id, autocast, state,
-                         checkpoint_dir) -> bool:
+def _early_stopping_eval(
+    model, dev_sets, labels, settings, device, pad_id, autocast, state, checkpoint_dir
+) -> bool:
     """Mean headline dev metric over the tasks; keeps the best weights on disk."""
-    scores = [dev_score(model, t, d, settings["batch_size"] * 2, device, pad_id, autocast,
-                        labels[t])[0] for t, d in dev_sets.items()]
+    scores = [
+        dev_score(model, t, d, settings["batch_size"] * 2, device, pad_id, autocast, labels[t])[0]
+        for t, d in dev_sets.items()
+    ]
     value = float(np.mean(scores))
     state["history"].append({"step": state["step"], "dev": round(value, 4)})
     if state["best"] is None or value > state["best"]:

@@ -1,4 +1,5 @@
 """``xstilts`` subcommands of the analysis layer; ``cli.py`` calls :func:`register`."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,13 @@ def run_typology(args: argparse.Namespace) -> None:
     from xstilts.analysis.typology import write_typology
 
     settings = analysis_settings(args)
-    paths = write_typology(load_scores(args.scores), args.out, n_resamples=int(settings["n_resamples"]),
-                           seed=int(settings["seed"]), confidence=float(settings["confidence"]))
+    paths = write_typology(
+        load_scores(args.scores),
+        args.out,
+        n_resamples=int(settings["n_resamples"]),
+        seed=int(settings["seed"]),
+        confidence=float(settings["confidence"]),
+    )
     for path in paths:
         print(path)
 
@@ -51,8 +57,14 @@ def run_figures(args: argparse.Namespace) -> None:
     read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text, never NaN
     joined = pd.read_csv(typology_dir / "language_gains.csv", **read)
     correlations = pd.read_csv(typology_dir / "correlations.csv", **read)
-    for path in write_figures(joined, correlations, args.out, args.targets,
-                              alpha=float(settings["alpha"]), seed=int(settings["seed"])):
+    for path in write_figures(
+        joined,
+        correlations,
+        args.out,
+        args.targets,
+        alpha=float(settings["alpha"]),
+        seed=int(settings["seed"]),
+    ):
         print(path)
 
 
@@ -67,10 +79,15 @@ def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
     if scores:
         parser.add_argument("--scores", default="results/scores.parquet", help="scores parquet")
     parser.add_argument("--out", default="reports", help="report directory")
-    parser.add_argument("--targets", nargs="*", default=None,
-                        help="targets to write outputs for even when absent from the scores")
-    parser.add_argument("--analysis-config", default=None,
-                        help="JSON object with keys " + ", ".join(ANALYSIS_KEYS))
+    parser.add_argument(
+        "--targets",
+        nargs="*",
+        default=None,
+        help="targets to write outputs for even when absent from the scores",
+    )
+    parser.add_argument(
+        "--analysis-config", default=None, help="JSON object with keys " + ", ".join(ANALYSIS_KEYS)
+    )
 
 
 def register(subparsers) -> None:
@@ -81,8 +98,13 @@ def register(subparsers) -> None:
 
     typology = subparsers.add_parser("typology", help="URIEL distances and gain-distance correlations")
     _add_common(typology)
-    typology.add_argument("--n-resamples", dest="n_resamples", type=int, default=None,
-                          help=f"bootstrap and permutation resamples (default {DEFAULTS['n_resamples']})")
+    typology.add_argument(
+        "--n-resamples",
+        dest="n_resamples",
+        type=int,
+        default=None,
+        help=f"bootstrap and permutation resamples (default {DEFAULTS['n_resamples']})",
+    )
     typology.add_argument("--seed", type=int, default=None, help=f"default {DEFAULTS['seed']}")
     typology.add_argument("--confidence", type=float, default=None, help=f"default {DEFAULTS['confidence']}")
     typology.set_defaults(func=run_typology)

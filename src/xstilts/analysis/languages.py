@@ -1,4 +1,5 @@
 """Shipped language metadata: ISO codes, URIEL distances from English, families, CC-100 sizes."""
+
 from __future__ import annotations
 
 from importlib import resources
@@ -6,7 +7,6 @@ from importlib import resources
 import pandas as pd
 
 # XTREME's task set and categories have one home, the metrics module.
-from xstilts.metrics import XTREME_CATEGORIES as TASK_CATEGORIES
 from xstilts.metrics import XTREME_TASKS  # noqa: F401
 
 BASELINE_RECIPE = "none"

@@ -1,4 +1,5 @@
 """Typology figures: gain vs URIEL distance per target, and a heatmap of Spearman correlations."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,20 @@ from xstilts.atomic import write_figure  # noqa: E402
 PANEL_SIZE = (3.4, 2.9)  # inches per panel
 FIT_RESAMPLES = 500
 # Label offsets (points) tried in turn; the one farthest from labels already placed wins.
-LABEL_OFFSETS = [(4, 4), (4, -10), (-14, 4), (-14, -10), (6, -3), (-18, -3), (0, 7), (0, -13),
-                 (10, 12), (-22, 12), (10, -18), (-22, -18)]
+LABEL_OFFSETS = [
+    (4, 4),
+    (4, -10),
+    (-14, 4),
+    (-14, -10),
+    (6, -3),
+    (-18, -3),
+    (0, 7),
+    (0, -13),
+    (10, 12),
+    (-22, 12),
+    (10, -18),
+    (-22, -18),
+]
 LABEL_CLEARANCE = 10  # points between label anchors
 
 
@@ -68,22 +81,38 @@ def panel_title(kind: str, stats_row) -> str:
     if stats_row is None or pd.isna(stats_row["spearman"]):
         reason = "no test" if stats_row is None else str(stats_row["reason"]).split(";")[0]
         return f"{kind}\n{reason}"
-    return (f"{kind}\nρ={stats_row['spearman']:+.2f} (q={stats_row['spearman_q']:.2f})  "
-            f"r={stats_row['pearson']:+.2f}  n={int(stats_row['n'])}")
+    return (
+        f"{kind}\nρ={stats_row['spearman']:+.2f} (q={stats_row['spearman_q']:.2f})  "
+        f"r={stats_row['pearson']:+.2f}  n={int(stats_row['n'])}"
+    )
 
 
 def draw_panel(ax, rows: pd.DataFrame, kind: str, stats_row, colours: dict, seed: int) -> None:
     shown = rows[rows[kind].notna() & rows["gain"].notna()]
     ax.axhline(0, color="grey", linewidth=0.5)
     ax.margins(x=0.1, y=0.12)  # room for labels at the edges
-    ax.scatter(shown[kind], shown["gain"], c=[colours.get(f, "black") for f in shown["family"]],
-               s=22, edgecolors="black", linewidths=0.3, zorder=3)
+    ax.scatter(
+        shown[kind],
+        shown["gain"],
+        c=[colours.get(f, "black") for f in shown["family"]],
+        s=22,
+        edgecolors="black",
+        linewidths=0.3,
+        zorder=3,
+    )
     fit_with_band(ax, shown[kind].to_numpy(float), shown["gain"].to_numpy(float), seed)
     place_labels(ax, shown[kind].to_numpy(float), shown["gain"].to_numpy(float), list(shown["language"]))
     missing = sorted(set(rows["language"]) - set(shown["language"]))
     if missing:
-        ax.text(0.01, 0.01, "no distance: " + " ".join(missing), transform=ax.transAxes,
-                fontsize=6, color="dimgrey", va="bottom")
+        ax.text(
+            0.01,
+            0.01,
+            "no distance: " + " ".join(missing),
+            transform=ax.transAxes,
+            fontsize=6,
+            color="dimgrey",
+            va="bottom",
+        )
     ax.set_title(panel_title(kind, stats_row), fontsize=8)
     ax.set_xlabel(f"URIEL {kind} distance from English", fontsize=7)
     ax.tick_params(labelsize=7)
@@ -98,8 +127,13 @@ def typology_figure(joined: pd.DataFrame, correlations: pd.DataFrame, target: st
     several_models = len({model for model, _ in pairs}) > 1
     colours = family_colours()
     width, height = PANEL_SIZE
-    figure, axes = plt.subplots(len(pairs), len(DISTANCE_KINDS), squeeze=False, layout="constrained",
-                                figsize=(width * len(DISTANCE_KINDS), height * len(pairs) + 1.2))
+    figure, axes = plt.subplots(
+        len(pairs),
+        len(DISTANCE_KINDS),
+        squeeze=False,
+        layout="constrained",
+        figsize=(width * len(DISTANCE_KINDS), height * len(pairs) + 1.2),
+    )
     keyed = correlations.set_index(["model", "target", "recipe", "distance"])
     for r, (model, recipe) in enumerate(pairs):
         pair_rows = rows[(rows["model"] == model) & (rows["recipe"] == recipe)]
@@ -110,14 +144,34 @@ def typology_figure(joined: pd.DataFrame, correlations: pd.DataFrame, target: st
         name = f"{model}\n{recipe}" if several_models else recipe
         axes[r, 0].set_ylabel(f"{name}: gain over none\n(points, 0-100 scale)", fontsize=8)
     families = sorted(rows["family"].dropna().unique())
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[f], markeredgecolor="black",
-                          markeredgewidth=0.3, label=f) for f in families]
-    figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 8), fontsize=8,
-                  frameon=False, title="language family (URIEL)", title_fontsize=8)
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color=colours[f],
+            markeredgecolor="black",
+            markeredgewidth=0.3,
+            label=f,
+        )
+        for f in families
+    ]
+    figure.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=min(len(handles), 8),
+        fontsize=8,
+        frameon=False,
+        title="language family (URIEL)",
+        title_fontsize=8,
+    )
     models = ", ".join(sorted({model for model, _ in pairs}))
-    figure.suptitle(f"{target} ({models}): per-language gain vs typological distance from English\n"
-                    "ρ Spearman, q its FDR-adjusted permutation p, r Pearson; band: 95% bootstrap of the fit",
-                    fontsize=10)
+    figure.suptitle(
+        f"{target} ({models}): per-language gain vs typological distance from English\n"
+        "ρ Spearman, q its FDR-adjusted permutation p, r Pearson; band: 95% bootstrap of the fit",
+        fontsize=10,
+    )
     return figure
 
 
@@ -130,14 +184,20 @@ def heatmap_figure(correlations: pd.DataFrame, alpha: float = 0.05, targets=None
     targets = ordered_targets(set(correlations["target"]) | set(targets or []))
     columns = min(len(panels), 3)
     rows = int(np.ceil(len(panels) / columns))
-    figure, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
-                                figsize=(max(0.75 * len(targets), 2.2) * columns + 3.0, 3.0 * rows + 0.9))
-    for ax in axes.flat[len(panels):]:
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        squeeze=False,
+        layout="constrained",
+        figsize=(max(0.75 * len(targets), 2.2) * columns + 3.0, 3.0 * rows + 0.9),
+    )
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, (model, recipe) in zip(axes.flat, panels):
         subset = correlations[(correlations["model"] == model) & (correlations["recipe"] == recipe)]
         rho = subset.pivot(index="distance", columns="target", values="spearman").reindex(
-            index=list(DISTANCE_KINDS), columns=targets)
+            index=list(DISTANCE_KINDS), columns=targets
+        )
         q = subset.pivot(index="distance", columns="target", values="spearman_q").reindex_like(rho)
         colour_map = plt.get_cmap("RdBu_r").with_extremes(bad="lightgrey")
         image = ax.imshow(rho.to_numpy(float), cmap=colour_map, vmin=-1, vmax=1, aspect="auto")
@@ -148,9 +208,11 @@ def heatmap_figure(correlations: pd.DataFrame, alpha: float = 0.05, targets=None
         ax.set_yticks(range(len(DISTANCE_KINDS)), DISTANCE_KINDS if first_column else [], fontsize=8)
         ax.set_title(f"{recipe} ({model})", fontsize=9)
     figure.colorbar(image, ax=axes, shrink=0.8, label="Spearman ρ (gain vs distance)")
-    figure.suptitle(f"Per-language gain vs URIEL distance from English: Spearman ρ\n* q<{alpha:g}, "
-                    f"** q<{alpha / 5:g} (Benjamini-Hochberg over all Spearman tests); grey: not computable",
-                    fontsize=9)
+    figure.suptitle(
+        f"Per-language gain vs URIEL distance from English: Spearman ρ\n* q<{alpha:g}, "
+        f"** q<{alpha / 5:g} (Benjamini-Hochberg over all Spearman tests); grey: not computable",
+        fontsize=9,
+    )
     return figure
 
 
@@ -168,8 +230,14 @@ def _message_figure(message: str):
     return figure
 
 
-def write_figures(joined: pd.DataFrame, correlations: pd.DataFrame, out_dir: str | Path,
-                  targets=None, alpha: float = 0.05, seed: int = 0) -> list[Path]:
+def write_figures(
+    joined: pd.DataFrame,
+    correlations: pd.DataFrame,
+    out_dir: str | Path,
+    targets=None,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> list[Path]:
     """figures/typology_<target>.png for every target, and figures/typology_heatmap.png."""
     figure_dir = Path(out_dir) / "figures"
     targets = ordered_targets(set(joined["target"]) | set(targets or []))

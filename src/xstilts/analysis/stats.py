@@ -5,6 +5,7 @@ Everything is scipy: ``bootstrap(method="BCa", paired=True)`` resamples language
 together), ``permutation_test(permutation_type="pairings")`` shuffles which gain goes with which
 distance, ``false_discovery_control`` adjusts p-values across a family of tests.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -51,13 +52,19 @@ def permutation_p(x: np.ndarray, y: np.ndarray, name: str, n_resamples: int, rng
     """Two-sided permutation p-value of a correlation (exact when n! <= n_resamples)."""
     correlation = _CORRELATIONS[name]
     result = stats.permutation_test(
-        (x,), lambda xs, axis: correlation(np.moveaxis(xs, axis, -1), y),
-        permutation_type="pairings", vectorized=True, n_resamples=n_resamples, rng=rng)
+        (x,),
+        lambda xs, axis: correlation(np.moveaxis(xs, axis, -1), y),
+        permutation_type="pairings",
+        vectorized=True,
+        n_resamples=n_resamples,
+        rng=rng,
+    )
     return float(result.pvalue)
 
 
-def bca_interval(x: np.ndarray, y: np.ndarray, name: str, n_resamples: int, rng,
-                 confidence: float) -> tuple[float, float, str]:
+def bca_interval(
+    x: np.ndarray, y: np.ndarray, name: str, n_resamples: int, rng, confidence: float
+) -> tuple[float, float, str]:
     """BCa bootstrap interval resampling (x, y) pairs, and a note when BCa cannot be used.
 
     BCa is undefined when the bootstrap distribution is a single point (a perfectly monotone
@@ -69,9 +76,15 @@ def bca_interval(x: np.ndarray, y: np.ndarray, name: str, n_resamples: int, rng,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = stats.bootstrap(
-            (x, y), lambda xs, ys, axis: correlation(np.moveaxis(xs, axis, -1), np.moveaxis(ys, axis, -1)),
-            paired=True, vectorized=True, method="BCa", n_resamples=n_resamples,
-            confidence_level=confidence, rng=rng)
+            (x, y),
+            lambda xs, ys, axis: correlation(np.moveaxis(xs, axis, -1), np.moveaxis(ys, axis, -1)),
+            paired=True,
+            vectorized=True,
+            method="BCa",
+            n_resamples=n_resamples,
+            confidence_level=confidence,
+            rng=rng,
+        )
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     if not (np.isnan(low) or np.isnan(high)):
         return low, high, (f"{name} CI: {str(caught[0].message).splitlines()[0]}" if caught else "")
@@ -82,8 +95,14 @@ def bca_interval(x: np.ndarray, y: np.ndarray, name: str, n_resamples: int, rng,
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(defined, [tail, 100 - tail])
     undefined = len(resamples) - len(defined)
-    return float(low), float(high), (f"{name} CI: percentile interval, BCa undefined "
-                                     f"({undefined} of {len(resamples)} resamples constant)")
+    return (
+        float(low),
+        float(high),
+        (
+            f"{name} CI: percentile interval, BCa undefined "
+            f"({undefined} of {len(resamples)} resamples constant)"
+        ),
+    )
 
 
 def _empty_result(n: int, n_partial: int, reason: str) -> dict:
@@ -96,8 +115,17 @@ def _empty_result(n: int, n_partial: int, reason: str) -> dict:
     return result
 
 
-def correlate(x, y, control=None, *, n_resamples: int = 9999, seed: int = 0, key: str = "",
-              confidence: float = 0.95, min_n: int = MIN_LANGUAGES) -> dict:
+def correlate(
+    x,
+    y,
+    control=None,
+    *,
+    n_resamples: int = 9999,
+    seed: int = 0,
+    key: str = "",
+    confidence: float = 0.95,
+    min_n: int = MIN_LANGUAGES,
+) -> dict:
     """All statistics for one (distance, gain) sample; pairs with a NaN are dropped first.
 
     ``control`` (e.g. log pretraining size) is used for the partial correlations only, on the
@@ -120,13 +148,18 @@ def correlate(x, y, control=None, *, n_resamples: int = 9999, seed: int = 0, key
     for name in _CORRELATIONS:
         result[name] = float(_CORRELATIONS[name](x, y))
         result[f"{name}_p"] = permutation_p(x, y, name, n_resamples, rng_for(seed, f"{key}/{name}/p"))
-        low, high, reason = bca_interval(x, y, name, n_resamples, rng_for(seed, f"{key}/{name}/ci"), confidence)
+        low, high, reason = bca_interval(
+            x, y, name, n_resamples, rng_for(seed, f"{key}/{name}/ci"), confidence
+        )
         result[f"{name}_ci_low"], result[f"{name}_ci_high"] = low, high
         reasons.append(reason)
     kendall = stats.kendalltau(x, y)
     result["kendall"], result["kendall_p"] = float(kendall.statistic), float(kendall.pvalue)
-    reasons.append(_partial(result, x[with_control], y[with_control], control[with_control],
-                            n_resamples, seed, key, min_n))
+    reasons.append(
+        _partial(
+            result, x[with_control], y[with_control], control[with_control], n_resamples, seed, key, min_n
+        )
+    )
     result["reason"] = "; ".join(reason for reason in reasons if reason)
     return result
 
@@ -147,8 +180,9 @@ def _partial(result: dict, x, y, control, n_resamples: int, seed: int, key: str,
         rx, ry = residualise(transform(x), control_t), residualise(transform(y), control_t)
         result[f"partial_{name}"] = float(pearson_along_last_axis(rx, ry))
         if not np.isnan(result[f"partial_{name}"]):
-            result[f"partial_{name}_p"] = permutation_p(rx, ry, "pearson", n_resamples,
-                                                        rng_for(seed, f"{key}/partial_{name}/p"))
+            result[f"partial_{name}_p"] = permutation_p(
+                rx, ry, "pearson", n_resamples, rng_for(seed, f"{key}/partial_{name}/p")
+            )
     return ""
 
 

@@ -9,6 +9,7 @@ Policy for missing cells (documented in the tables' footnotes):
 - with several seeds a cell is mean +- std over seeds (n seeds); a gain per seed is that seed's
   score minus the baseline's mean over its seeds, so the std is the recipe's seed spread.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -92,8 +93,9 @@ def _baseline_first(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _over_seeds(per_seed: pd.DataFrame) -> CellStats:
     grouped = per_seed.groupby(level=["model", "recipe"])
-    return CellStats(*(_baseline_first(frame) for frame in
-                       (grouped.mean(), grouped.std(ddof=1), grouped.count())))
+    return CellStats(
+        *(_baseline_first(frame) for frame in (grouped.mean(), grouped.std(ddof=1), grouped.count()))
+    )
 
 
 def baseline_means(per_seed: pd.DataFrame) -> pd.DataFrame:
@@ -130,18 +132,25 @@ def best_recipes(gains: CellStats, targets: list[str]) -> pd.DataFrame:
             if column.empty:
                 continue
             recipe = column.sort_index().idxmax()[1]
-            rows.append({"model": model, "target": target, "recipe": recipe,
-                         "gain": column.loc[(model, recipe)],
-                         "gain_std": gains.std.loc[(model, recipe), target],
-                         "n_seeds": int(gains.n.loc[(model, recipe), target])})
+            rows.append(
+                {
+                    "model": model,
+                    "target": target,
+                    "recipe": recipe,
+                    "gain": column.loc[(model, recipe)],
+                    "gain_std": gains.std.loc[(model, recipe), target],
+                    "n_seeds": int(gains.n.loc[(model, recipe), target]),
+                }
+            )
     return pd.DataFrame(rows, columns=["model", "target", "recipe", "gain", "gain_std", "n_seeds"])
 
 
 def best_row(best: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
     """Gains of the best recipe per target and their averages, index (model, BEST_RECIPE_ROW)."""
     wide = best.pivot(index="model", columns="target", values="gain").reindex(columns=targets)
-    wide.index = pd.MultiIndex.from_arrays([wide.index, [BEST_RECIPE_ROW] * len(wide)],
-                                           names=["model", "recipe"])
+    wide.index = pd.MultiIndex.from_arrays(
+        [wide.index, [BEST_RECIPE_ROW] * len(wide)], names=["model", "recipe"]
+    )
     return add_averages(wide)
 
 
@@ -162,8 +171,11 @@ def stats_to_csv_frame(stats: CellStats, kind: str) -> pd.DataFrame:
     """Wide CSV rows: model, recipe, kind, then <column>, <column>_std, <column>_n per column."""
     parts = []
     for column in stats.mean.columns:
-        parts += [stats.mean[column].rename(column), stats.std[column].rename(f"{column}_std"),
-                  stats.n[column].astype("Int64").rename(f"{column}_n")]
+        parts += [
+            stats.mean[column].rename(column),
+            stats.std[column].rename(f"{column}_std"),
+            stats.n[column].astype("Int64").rename(f"{column}_n"),
+        ]
     frame = pd.concat(parts, axis=1).reset_index()
     frame.insert(2, "kind", kind)
     return frame
@@ -172,8 +184,10 @@ def stats_to_csv_frame(stats: CellStats, kind: str) -> pd.DataFrame:
 def stats_to_markdown(stats: CellStats, signed: bool, label: str = "recipe") -> str:
     """One markdown table, rows (model, recipe) without the model level."""
     cells = {
-        column: [format_cell(m, s, n, signed) for m, s, n in
-                 zip(stats.mean[column], stats.std[column], stats.n[column])]
+        column: [
+            format_cell(m, s, n, signed)
+            for m, s, n in zip(stats.mean[column], stats.std[column], stats.n[column])
+        ]
         for column in stats.mean.columns
     }
     table = pd.DataFrame(cells, index=stats.mean.index.get_level_values("recipe").rename(label))
@@ -192,38 +206,47 @@ def _with_best(gains: CellStats, best_wide: pd.DataFrame, best: pd.DataFrame) ->
     for row in best.itertuples():
         std.loc[(row.model, BEST_RECIPE_ROW), row.target] = row.gain_std
         n.loc[(row.model, BEST_RECIPE_ROW), row.target] = row.n_seeds
-    return CellStats(pd.concat([gains.mean, best_wide]), pd.concat([gains.std, std]),
-                     pd.concat([gains.n, n]))
+    return CellStats(pd.concat([gains.mean, best_wide]), pd.concat([gains.std, std]), pd.concat([gains.n, n]))
 
 
 def _footnotes(targets: list[str]) -> str:
     complete = all(task in targets for task in XTREME_TASKS)
     coverage = "all nine XTREME tasks" if complete else f"partial: {', '.join(targets)}"
-    return "\n".join([
-        f"- `avg_present`: mean over the targets in this run ({coverage}).",
-        "- Category averages and `xtreme` are missing unless every one of their tasks is present.",
-        "- A target score is the mean over all its languages in this run; a run missing one is `–`.",
-        f"- Row `{BASELINE_RECIPE}`: absolute scores (0-100); other rows: gains over `{BASELINE_RECIPE}`.",
-        f"- Row `{BEST_RECIPE_ROW}`: best intermediate recipe per target, chosen on the same split "
-        "(as in the paper); its averages average those best gains.",
-        "- Several seeds: mean ± std over seeds (n seeds); one seed: the value alone.",
-    ])
+    return "\n".join(
+        [
+            f"- `avg_present`: mean over the targets in this run ({coverage}).",
+            "- Category averages and `xtreme` are missing unless every one of their tasks is present.",
+            "- A target score is the mean over all its languages in this run; a run missing one is `–`.",
+            f"- Row `{BASELINE_RECIPE}`: absolute scores (0-100); "
+            f"other rows: gains over `{BASELINE_RECIPE}`.",
+            f"- Row `{BEST_RECIPE_ROW}`: best intermediate recipe per target, chosen on the same split "
+            "(as in the paper); its averages average those best gains.",
+            "- Several seeds: mean ± std over seeds (n seeds); one seed: the value alone.",
+        ]
+    )
 
 
-def gains_markdown(scores: CellStats, gains: CellStats, best: pd.DataFrame,
-                   best_wide: pd.DataFrame, targets: list[str]) -> str:
+def gains_markdown(
+    scores: CellStats, gains: CellStats, best: pd.DataFrame, best_wide: pd.DataFrame, targets: list[str]
+) -> str:
     sections = ["# Gains over the baseline (primary metric, 0-100)", _footnotes(targets)]
     for model in scores.mean.index.unique("model"):
         baseline = _select_model(scores, model)
         baseline_pick = baseline.mean.index.get_level_values("recipe") == BASELINE_RECIPE
-        baseline = CellStats(baseline.mean[baseline_pick], baseline.std[baseline_pick],
-                             baseline.n[baseline_pick])
+        baseline = CellStats(
+            baseline.mean[baseline_pick], baseline.std[baseline_pick], baseline.n[baseline_pick]
+        )
         model_gains = _select_model(_with_best(gains, best_wide, best), model)
         chosen = best[best["model"] == model]
         choice = ", ".join(f"{row.target}: {row.recipe}" for row in chosen.itertuples()) or "none"
-        sections += [f"## {model}", "Baseline scores:", stats_to_markdown(baseline, signed=False),
-                     "Gains:", stats_to_markdown(model_gains, signed=True),
-                     f"Best recipe per target: {choice}."]
+        sections += [
+            f"## {model}",
+            "Baseline scores:",
+            stats_to_markdown(baseline, signed=False),
+            "Gains:",
+            stats_to_markdown(model_gains, signed=True),
+            f"Best recipe per target: {choice}.",
+        ]
     return "\n\n".join(sections) + "\n"
 
 
@@ -232,9 +255,21 @@ def best_summary_table(best: pd.DataFrame, best_wide: pd.DataFrame, baseline: pd
     rows = [best.assign(baseline=[baseline.loc[r.model, r.target] for r in best.itertuples()])]
     for (model, _), values in best_wide.iterrows():
         for column in AVERAGE_COLUMNS:
-            rows.append(pd.DataFrame([{"model": model, "target": column, "recipe": BEST_RECIPE_ROW,
-                                       "gain": values[column], "gain_std": np.nan, "n_seeds": pd.NA,
-                                       "baseline": baseline.loc[model, column]}]))
+            rows.append(
+                pd.DataFrame(
+                    [
+                        {
+                            "model": model,
+                            "target": column,
+                            "recipe": BEST_RECIPE_ROW,
+                            "gain": values[column],
+                            "gain_std": np.nan,
+                            "n_seeds": pd.NA,
+                            "baseline": baseline.loc[model, column],
+                        }
+                    ]
+                )
+            )
     table = pd.concat(rows, ignore_index=True)
     table["score"] = table["baseline"] + table["gain"]
     return table
@@ -250,9 +285,11 @@ def per_target_tables(primary: pd.DataFrame, target: str) -> tuple[CellStats, Ce
 
 
 def per_target_markdown(target: str, scores: CellStats, gains: CellStats) -> str:
-    sections = [f"# {target}: scores and gains per language",
-                "`avg` is the mean over all languages shown (missing when one is missing); "
-                "several seeds: mean ± std (n seeds)."]
+    sections = [
+        f"# {target}: scores and gains per language",
+        "`avg` is the mean over all languages shown (missing when one is missing); "
+        "several seeds: mean ± std (n seeds).",
+    ]
     for model in scores.mean.index.unique("model"):
         sections += [f"## {model}", "Scores:", stats_to_markdown(_select_model(scores, model), signed=False)]
         model_gains = _select_model(gains, model)
@@ -263,7 +300,9 @@ def per_target_markdown(target: str, scores: CellStats, gains: CellStats) -> str
     return "\n\n".join(sections) + "\n"
 
 
-def write_tables(scores_frame: pd.DataFrame, out_dir: str | Path, targets: list[str] | None = None) -> list[Path]:
+def write_tables(
+    scores_frame: pd.DataFrame, out_dir: str | Path, targets: list[str] | None = None
+) -> list[Path]:
     """Write gains.md/.csv, best_per_target.md/.csv and targets/<target>.md/.csv under out_dir.
 
     ``targets``: targets to write per-target tables for even when absent from the scores
@@ -278,11 +317,17 @@ def write_tables(scores_frame: pd.DataFrame, out_dir: str | Path, targets: list[
         scores, gains = summarise(per_seed)
         best = best_recipes(gains, present)
         best_wide = best_row(best, present).reindex(columns=per_seed.columns)
-        table = pd.concat([stats_to_csv_frame(scores, "score"),
-                           stats_to_csv_frame(_with_best(gains, best_wide, best), "gain")])
+        table = pd.concat(
+            [
+                stats_to_csv_frame(scores, "score"),
+                stats_to_csv_frame(_with_best(gains, best_wide, best), "gain"),
+            ]
+        )
         table = table[(table["kind"] == "gain") | (table["recipe"] == BASELINE_RECIPE)]
         written.append(write_csv(out_dir / "gains.csv", table))
-        written.append(write_text(out_dir / "gains.md", gains_markdown(scores, gains, best, best_wide, present)))
+        written.append(
+            write_text(out_dir / "gains.md", gains_markdown(scores, gains, best, best_wide, present))
+        )
         summary = best_summary_table(best, best_wide, baseline_means(per_seed))
         written.append(write_csv(out_dir / "best_per_target.csv", summary))
         written.append(write_text(out_dir / "best_per_target.md", _best_markdown(summary)))
@@ -301,18 +346,25 @@ def _best_markdown(summary: pd.DataFrame) -> str:
         shown[column] = [format_cell(v, np.nan, 1, signed) for v in shown[column]]
     shown["gain_std"] = [MISSING if pd.isna(v) else f"{v:.1f}" for v in shown["gain_std"]]
     shown["n_seeds"] = [MISSING if pd.isna(v) else str(int(v)) for v in shown["n_seeds"]]
-    return ("# Best intermediate recipe per target\n\n"
-            "Chosen on the evaluated split, as in the paper. `score` = baseline + gain; the "
-            "average rows average the best gains over their tasks (missing if one is missing).\n\n"
-            + shown.to_markdown(index=False, stralign="right", disable_numparse=True) + "\n")
+    return (
+        "# Best intermediate recipe per target\n\n"
+        "Chosen on the evaluated split, as in the paper. `score` = baseline + gain; the "
+        "average rows average the best gains over their tasks (missing if one is missing).\n\n"
+        + shown.to_markdown(index=False, stralign="right", disable_numparse=True)
+        + "\n"
+    )
 
 
 def _write_target(primary: pd.DataFrame, target: str, target_dir: Path) -> list[Path]:
     if not (primary["target"] == target).any():
         text = f"# {target}\n\nNo scores for this target in this run.\n"
-        return [write_text(target_dir / f"{target}.md", text),
-                write_csv(target_dir / f"{target}.csv", pd.DataFrame(columns=["model", "recipe", "kind"]))]
+        return [
+            write_text(target_dir / f"{target}.md", text),
+            write_csv(target_dir / f"{target}.csv", pd.DataFrame(columns=["model", "recipe", "kind"])),
+        ]
     scores, gains = per_target_tables(primary, target)
     table = pd.concat([stats_to_csv_frame(scores, "score"), stats_to_csv_frame(gains, "gain")])
-    return [write_text(target_dir / f"{target}.md", per_target_markdown(target, scores, gains)),
-            write_csv(target_dir / f"{target}.csv", table)]
+    return [
+        write_text(target_dir / f"{target}.md", per_target_markdown(target, scores, gains)),
+        write_csv(target_dir / f"{target}.csv", table),
+    ]

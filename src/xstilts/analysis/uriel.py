@@ -7,6 +7,7 @@ on fewer than ``MIN_SHARED_FEATURES`` shared features is left missing, because a
 binary features gives an arbitrary angle (Kazakh shares 2 phonological features with English
 and comes out at distance 0).
 """
+
 from __future__ import annotations
 
 import logging

@@ -17,8 +17,9 @@ ENCODERS = {
 def encode_fn(fmt: str, tokenizer, settings: dict, labels, split: str):
     """The batched map function (arguments: batch, row indices) that tokenizes one split."""
     if fmt == "extractive_qa":
-        kw = dict(max_length=settings["max_length"], stride=settings["doc_stride"],
-                  windows=settings["qa_windows"])
+        kw = dict(
+            max_length=settings["max_length"], stride=settings["doc_stride"], windows=settings["qa_windows"]
+        )
         if split == "train":
             return lambda batch, indices: qa.encode_train(batch, tokenizer, **kw)
         return lambda batch, indices: qa.encode_eval(batch, tokenizer, **kw)

@@ -40,8 +40,9 @@ WINDOWS = ("reference", "hf_run_qa")
 MAX_QUERY_LENGTH = 64  # XTREME's and jiant's max_query_length (reference windows only)
 
 
-def encode_train(batch: dict, tokenizer, max_length: int = 384, stride: int = 128,
-                 windows: str = "reference") -> dict:
+def encode_train(
+    batch: dict, tokenizer, max_length: int = 384, stride: int = 128, windows: str = "reference"
+) -> dict:
     """Training features: token ids plus the answer's start/end token in each window."""
     start_positions, end_positions = [], []
     features = _windows(batch, tokenizer, max_length, stride, windows)
@@ -58,8 +59,9 @@ def encode_train(batch: dict, tokenizer, max_length: int = 384, stride: int = 12
     }
 
 
-def encode_eval(batch: dict, tokenizer, max_length: int = 384, stride: int = 128,
-                windows: str = "reference") -> dict:
+def encode_eval(
+    batch: dict, tokenizer, max_length: int = 384, stride: int = 128, windows: str = "reference"
+) -> dict:
     """Evaluation features: token ids, the source example id, context-only offsets, and which
     tokens a span may start on."""
     features = _windows(batch, tokenizer, max_length, stride, windows)
@@ -113,8 +115,12 @@ def postprocess(
             ends = np.asarray(end_logits[feature_index])
             null_score = min(null_score, float(starts[CLS_INDEX] + ends[CLS_INDEX]))
             candidates += _span_candidates(
-                starts, ends, offset_mappings[feature_index],
-                max_context[feature_index] if max_context is not None else None, n_best, max_answer_length
+                starts,
+                ends,
+                offset_mappings[feature_index],
+                max_context[feature_index] if max_context is not None else None,
+                n_best,
+                max_answer_length,
             )
         best_score, best_text = _best_non_blank(candidates, context)
         predictions[example_id] = best_text
@@ -131,7 +137,7 @@ def locate_answer(context: str, text: str, start: int) -> int | None:
     nearest to `start` (None if the text is nowhere). The hub's google/xtreme TyDiQA rows have
     context and answer text stripped but answer_start unchanged, so spans drift by the number
     of stripped leading characters."""
-    if context[start:start + len(text)] == text:
+    if context[start : start + len(text)] == text:
         return start
     best, found = None, context.find(text)
     while found != -1:
@@ -146,6 +152,7 @@ def repair_answer_spans(examples, drop_unrecoverable: bool):
     when some answer moved, "unrecoverable" when some answer text is not in its context; with
     `drop_unrecoverable` (training) rows whose first answer is lost are dropped, as XTREME's
     processor skips training answers it cannot find. Rows right already are untouched."""
+
     def fix(row):
         starts, moved, lost, first_lost = [], False, False, False
         for index, (text, start) in enumerate(zip(row["answers"]["text"], row["answers"]["answer_start"])):
@@ -156,9 +163,14 @@ def repair_answer_spans(examples, drop_unrecoverable: bool):
             starts.append(start if found is None else found)
         answers = {"text": row["answers"]["text"], "answer_start": starts}
         return {"answers": answers, "_moved": moved, "_lost": lost, "_first_lost": first_lost}
+
     fixed = examples.map(fix, desc="check answer spans")
-    counts = {"rows": len(fixed), "repaired": sum(fixed["_moved"]), "unrecoverable": sum(fixed["_lost"]),
-              "dropped": 0}
+    counts = {
+        "rows": len(fixed),
+        "repaired": sum(fixed["_moved"]),
+        "unrecoverable": sum(fixed["_lost"]),
+        "dropped": 0,
+    }
     if drop_unrecoverable:
         fixed = fixed.filter(lambda row: not row["_first_lost"])
         counts["dropped"] = counts["rows"] - len(fixed)
@@ -195,19 +207,34 @@ def _windows(batch: dict, tokenizer, max_length: int, stride: int, windows: str)
     specials = tokenizer.num_special_tokens_to_add(pair=True)
     longest = max(map(len, tokenizer(questions, add_special_tokens=False)["input_ids"]), default=0)
     if max_length - specials - longest <= stride:
-        raise ValueError(f"hf_run_qa windows: a {longest}-token question leaves {max_length - specials - longest} "
-                         f"context tokens per window, not more than doc_stride {stride}: raise max_length "
-                         f"or lower doc_stride")
-    encoding = tokenizer(questions, batch["context"], truncation="only_second", max_length=max_length,
-                         stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+        raise ValueError(
+            f"hf_run_qa windows: a {longest}-token question leaves {max_length - specials - longest} "
+            f"context tokens per window, not more than doc_stride {stride}: raise max_length "
+            f"or lower doc_stride"
+        )
+    encoding = tokenizer(
+        questions,
+        batch["context"],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
     offsets = [
-        [list(offset) if sequence == CONTEXT_SEQUENCE else None
-         for offset, sequence in zip(encoding["offset_mapping"][i], encoding.sequence_ids(i))]
+        [
+            list(offset) if sequence == CONTEXT_SEQUENCE else None
+            for offset, sequence in zip(encoding["offset_mapping"][i], encoding.sequence_ids(i))
+        ]
         for i in range(len(encoding["input_ids"]))
     ]
-    return {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"],
-            "example_index": list(encoding["overflow_to_sample_mapping"]), "offset_mapping": offsets,
-            "max_context": [[offset is not None for offset in row] for row in offsets]}
+    return {
+        "input_ids": encoding["input_ids"],
+        "attention_mask": encoding["attention_mask"],
+        "example_index": list(encoding["overflow_to_sample_mapping"]),
+        "offset_mapping": offsets,
+        "max_context": [[offset is not None for offset in row] for row in offsets],
+    }
 
 
 def _reference_windows(questions, contexts, tokenizer, max_length: int, doc_stride: int) -> dict:
@@ -216,15 +243,19 @@ def _reference_windows(questions, contexts, tokenizer, max_length: int, doc_stri
     prefix, middle, suffix = special_template(tokenizer, pair=True)
     question_ids = tokenizer(questions, add_special_tokens=False)["input_ids"]
     context = tokenizer(contexts, add_special_tokens=False, return_offsets_mapping=True)
-    out = {key: [] for key in ("input_ids", "attention_mask", "example_index", "offset_mapping",
-                               "max_context")}
+    out = {
+        key: [] for key in ("input_ids", "attention_mask", "example_index", "offset_mapping", "max_context")
+    }
     for example_index, (question, doc, doc_offsets) in enumerate(
-            zip(question_ids, context["input_ids"], context["offset_mapping"])):
+        zip(question_ids, context["input_ids"], context["offset_mapping"])
+    ):
         question = question[:MAX_QUERY_LENGTH]
         room = max_length - len(prefix) - len(question) - len(middle) - len(suffix)
         if room < 1:
-            raise ValueError(f"max_length {max_length} leaves no room for the context after a "
-                             f"{len(question)}-token question: raise the QA max_length")
+            raise ValueError(
+                f"max_length {max_length} leaves no room for the context after a "
+                f"{len(question)}-token question: raise the QA max_length"
+            )
         # A stride wider than a window would skip context tokens; XTREME never meets this case
         # with its settings (384 tokens, questions cut to 64, stride 128).
         step = min(doc_stride, room)
@@ -235,14 +266,15 @@ def _reference_windows(questions, contexts, tokenizer, max_length: int, doc_stri
         best_window = _max_context_windows(spans, len(doc))
         head = len(prefix) + len(question) + len(middle)
         for window, (start, length) in enumerate(spans):
-            ids = prefix + question + middle + doc[start:start + length] + suffix
+            ids = prefix + question + middle + doc[start : start + length] + suffix
             outside = [None] * head, [None] * len(suffix)
             out["input_ids"].append(ids)
             out["attention_mask"].append([1] * len(ids))
             out["example_index"].append(example_index)
             out["offset_mapping"].append(
-                outside[0] + [list(o) for o in doc_offsets[start:start + length]] + outside[1])
-            flags = (best_window[start:start + length] == window).tolist()
+                outside[0] + [list(o) for o in doc_offsets[start : start + length]] + outside[1]
+            )
+            flags = (best_window[start : start + length] == window).tolist()
             out["max_context"].append([False] * head + flags + [False] * len(suffix))
     return out
 
@@ -256,9 +288,9 @@ def _max_context_windows(spans, n_tokens: int) -> np.ndarray:
     for index, (start, length) in enumerate(spans):
         position = np.arange(start, start + length)
         score = np.minimum(position - start, start + length - 1 - position) + 0.01 * length
-        better = score > best_score[start:start + length]
-        best_score[start:start + length][better] = score[better]
-        best_window[start:start + length][better] = index
+        better = score > best_score[start : start + length]
+        best_score[start : start + length][better] = score[better]
+        best_window[start : start + length][better] = index
     return best_window
 
 

@@ -17,8 +17,7 @@ def encode(batch, tokenizer, settings, labels, indices):
     prefix, suffix = special_template(tokenizer, pair=False)
     budget = settings["max_length"] - len(prefix) - len(suffix)
     encoded = _encode_words(batch["tokens"], tokenizer)
-    out = {"input_ids": [], "attention_mask": [], "labels": [], "word_ids": [], "tags": [],
-           "sentence": []}
+    out = {"input_ids": [], "attention_mask": [], "labels": [], "word_ids": [], "tags": [], "sentence": []}
     for (sentence_ids, sentence_word_ids), tags, sentence in zip(encoded, batch["tags"], indices):
         for ids, word_ids in _split(sentence_ids, sentence_word_ids, budget):
             word_ids = [-1] * len(prefix) + word_ids + [-1] * len(suffix)

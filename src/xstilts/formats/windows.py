@@ -21,6 +21,8 @@ def special_template(tokenizer, pair: bool) -> tuple[list[int], ...]:
     parts.append(current)
     expected = 3 if pair else 2
     if len(parts) != expected or sum(map(len, parts)) != tokenizer.num_special_tokens_to_add(pair=pair):
-        raise ValueError(f"cannot read the special-token layout of {type(tokenizer).__name__}: "
-                         f"{ids} with sequence ids {sequence_ids}")
+        raise ValueError(
+            f"cannot read the special-token layout of {type(tokenizer).__name__}: "
+            f"{ids} with sequence ids {sequence_ids}"
+        )
     return tuple(parts)
