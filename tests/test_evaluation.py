@@ -4,8 +4,8 @@ in each cell, not compared: changing it reruns nothing)."""
 import json
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from xstilts import config, grid, settings, stages
 
 

@@ -1,9 +1,9 @@
 """LoRA fine-tuning (peft): adapters train, and are merged so the next phase sees a plain encoder."""
 
 import torch
-from conftest import REPO
 from safetensors.torch import load_file
 
+from conftest import REPO
 from xstilts import config, grid, settings, stages
 
 

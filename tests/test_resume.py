@@ -10,9 +10,9 @@ import time
 
 import pytest
 import torch
-from conftest import REPO
 from safetensors.torch import load_file
 
+from conftest import REPO
 from xstilts import config, grid, settings
 from xstilts.cli import EXIT_PREEMPTED
 

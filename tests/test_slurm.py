@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from conftest import REPO, snakemake
 
 SLURM_PROFILE = REPO / "profiles" / "slurm"

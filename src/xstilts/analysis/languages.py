@@ -6,10 +6,6 @@ from importlib import resources
 
 import pandas as pd
 
-# XTREME's task set and categories have one home, the metrics module.
-from xstilts.metrics import XTREME_TASKS  # noqa: F401
-
-BASELINE_RECIPE = "none"
 DISTANCE_KINDS = ("syntactic", "phonological", "inventory", "featural", "genetic", "geographic")
 
 

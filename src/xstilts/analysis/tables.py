@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xstilts.analysis.languages import BASELINE_RECIPE, TASK_CATEGORIES, XTREME_TASKS
 from xstilts.atomic import write_csv, write_text
+from xstilts.grid import BASELINE as BASELINE_RECIPE
+from xstilts.metrics import XTREME_TASKS
+from xstilts.tasks import XTREME_CATEGORIES as TASK_CATEGORIES
 
 SCORE_COLUMNS = ("model", "recipe", "target", "language", "seed", "metric", "value", "primary")
 CELL_KEYS = ["model", "recipe", "target", "language", "seed"]
