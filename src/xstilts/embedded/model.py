@@ -7,6 +7,7 @@ last), so every code path that loads `xlm-roberta-*` loads it unchanged, offline
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from xstilts.atomic import atomic_dir
 
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]
 CORPUS_REPO = "xstilts/tiny-corpus"
+# `tokenizers`' UnigramTrainer gives characters its EM dropped the score min + k * 1e-4, k in
+# hash-set order (finalize's min_score_penalty_delta); its EM sums run in hash-map order.
+PENALTY_STEP = 1e-4
+SCORE_DECIMALS = 6
 
 
 def read_corpus(mirror: Path) -> dict[str, list[str]]:
@@ -32,8 +37,25 @@ def interleave(corpus: dict[str, list[str]], seed: int) -> list[str]:
     return [texts[i] for i in order]
 
 
+def canonical_pieces(pieces: list) -> list[tuple[str, float]]:
+    """The trainer's (piece, score) list made independent of the run. Its piece set is stable,
+    but it is not deterministic even on one thread (Rust hash maps are seeded per process):
+    scores differ in the last digits (EM sums in hash-map order) and characters the EM dropped
+    get min + k * PENALTY_STEP in a random k order; both reorder the ids. Scores are rounded,
+    those characters share the minimum, and ties sort by piece."""
+    low = min(score for _, score in pieces)
+    out = []
+    for piece, score in pieces:
+        k = (score - low) / PENALTY_STEP
+        if len(piece) == 1 and round(k) < len(pieces) and abs(k - round(k)) < 1e-6:
+            score = low
+        out.append((piece, round(score, SCORE_DECIMALS)))
+    return sorted(out, key=lambda p: (-p[1], p[0]))
+
+
 def train_tokenizer(texts: list[str], vocab_size: int):
-    """Unigram (SentencePiece's model) with Metaspace pre-tokenisation, wrapped as XLM-R's."""
+    """Unigram (SentencePiece's model) with Metaspace pre-tokenisation, wrapped as XLM-R's;
+    the same texts give the same tokenizer.json on every machine and thread count."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import XLMRobertaTokenizerFast
 
@@ -44,6 +66,11 @@ def train_tokenizer(texts: list[str], vocab_size: int):
                                       unk_token="<unk>", max_piece_length=12, n_sub_iterations=2,
                                       shrinking_factor=0.75, show_progress=False)
     tokenizer.train_from_iterator(texts, trainer)
+    vocab = [tuple(p) for p in json.loads(tokenizer.to_str())["model"]["vocab"]]
+    n = len(SPECIAL_TOKENS)
+    assert [p for p, _ in vocab[:n]] == SPECIAL_TOKENS, vocab[:n]
+    tokenizer.model = models.Unigram(vocab[:n] + canonical_pieces(vocab[n:]),
+                                     unk_id=SPECIAL_TOKENS.index("<unk>"))
     tokenizer.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True)])
     bos, eos = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
     tokenizer.post_processor = processors.TemplateProcessing(
@@ -63,8 +90,8 @@ def pack(tokenizer, texts: list[str], length: int) -> "torch.Tensor":
     return torch.tensor(ids[: n * length], dtype=torch.long).view(n, length)
 
 
-def model_card(repo_id: str, config, losses: list[float], steps: int, seconds: float,
-               n_texts: int) -> str:
+def model_card(repo_id: str, config, losses: list[float], steps: int, n_texts: int) -> str:
+    """The card holds no wall time: the repo must be byte-identical between builds."""
     first, last = float(np.mean(losses[:20])), float(np.mean(losses[-20:]))
     return f"""---
 language: [multilingual]
@@ -77,7 +104,7 @@ A tiny XLM-RoBERTa (`XLMRobertaForMaskedLM`, {config.num_hidden_layers} layers, 
 {config.hidden_size}, {config.num_attention_heads} heads, vocabulary {config.vocab_size}) built
 by `xstilts.embedded.model.build_tiny_model` for offline tests of the X-STILTs pipeline. It
 is pretrained with masked-LM (15% masking) on the synthetic multilingual corpus
-`{CORPUS_REPO}` ({n_texts} texts) for {steps} steps on CPU ({seconds:.0f} s). It knows nothing
+`{CORPUS_REPO}` ({n_texts} texts) for {steps} steps on CPU. It knows nothing
 about real languages; its numbers say whether the pipeline works, not what X-STILTs does.
 
 Tokenizer: SentencePiece-style Unigram (`tokenizers`), Metaspace pre-tokenisation, XLM-R's
@@ -116,13 +143,14 @@ def build_tiny_model(mirror: Path, repo_id: str = "xstilts/tiny-xlmr", *, hidden
         losses = pretrain(model, tokenizer, blocks, steps, batch_size, learning_rate, seed)
     finally:
         torch.set_num_threads(threads)
-    seconds = time.monotonic() - start
+    print(f"pretrained {steps} steps in {time.monotonic() - start:.0f} s, loss "
+          f"{np.mean(losses[:20]):.3f} -> {np.mean(losses[-20:]):.3f}", flush=True)
 
     target = Path(mirror) / repo_id
     with atomic_dir(target) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / "README.md").write_text(model_card(repo_id, config, losses, steps, seconds, len(texts)),
+        (tmp / "README.md").write_text(model_card(repo_id, config, losses, steps, len(texts)),
                                        encoding="utf-8")
     return target
 
