@@ -15,13 +15,17 @@ import yaml
 from xstilts.ccgbank import read_ccgbank
 from xstilts.embedded import examples
 from xstilts.embedded.hub import build_hub_mirror
-from xstilts.embedded.world import (LANGUAGES, Entity, Event, Language, Sampler, Thing, World,
-                                    join)
+from xstilts.embedded.world import LANGUAGES, Entity, Event, Language, Sampler, Thing, World, join
 from xstilts.tasks import NER_TAGS, TASKS, UPOS_TAGS
 
 datasets.disable_progress_bars()
-SCRIPTS = {"ru": "\u0400-\u04ff", "zh": "\u4e00-\u9fff", "ja": "\u30a0-\u30ff",
-           "ar": "\u0600-\u06ff", "hi": "\u0900-\u097f"}
+SCRIPTS = {
+    "ru": "\u0400-\u04ff",
+    "zh": "\u4e00-\u9fff",
+    "ja": "\u30a0-\u30ff",
+    "ar": "\u0600-\u06ff",
+    "hi": "\u0900-\u097f",
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +45,15 @@ def load(mirror, cache, repo, config=None, split=None):
 
 
 def parquet_digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ---- world --------------------------------------------------------------------------------
+
 
 def test_languages_have_their_own_scripts_and_share_names_and_digits():
     world = World(LANGUAGES, seed=0)
@@ -89,6 +97,7 @@ def test_join_spans_point_at_tokens():
 
 # ---- meanings -> labels -------------------------------------------------------------------
 
+
 def test_nli_labels_follow_from_meanings():
     s = Sampler(np.random.default_rng(0))
     for _ in range(300):
@@ -103,8 +112,11 @@ def test_nli_labels_follow_from_meanings():
             (e,) = same
             assert h.negated or h.patients != e.patients
         else:  # neutral: new agent, verb, or an added modifier
-            assert not same or any(getattr(h, p) and not getattr(same[0], p)
-                                   for p in ("place", "time")) or h.patients != same[0].patients
+            assert (
+                not same
+                or any(getattr(h, p) and not getattr(same[0], p) for p in ("place", "time"))
+                or h.patients != same[0].patients
+            )
 
 
 def test_paws_pairs_share_words_and_label_meaning():
@@ -122,6 +134,7 @@ def test_paws_pairs_share_words_and_label_meaning():
 
 
 # ---- the mirror ---------------------------------------------------------------------------
+
 
 def test_build_is_deterministic_and_seeded(mirror, tmp_path):
     build_hub_mirror(tmp_path / "again", list(LANGUAGES), seed=0, size="micro")
@@ -159,11 +172,20 @@ def test_every_config_has_hub_features(mirror):
     assert n_configs > 60
 
 
-@pytest.mark.parametrize("repo, config", [
-    ("google/xtreme", "XNLI"), ("google/xtreme", "udpos.Japanese"), ("google/xtreme", "MLQA.de.de"),
-    ("google/xtreme", "tatoeba.jpn"), ("nyu-mll/glue", "qqp"), ("facebook/anli", "plain_text"),
-    ("rajpurkar/squad", "plain_text"), ("tau/commonsense_qa", "default"),
-    ("xstilts/tiny-corpus", "hi")])
+@pytest.mark.parametrize(
+    "repo, config",
+    [
+        ("google/xtreme", "XNLI"),
+        ("google/xtreme", "udpos.Japanese"),
+        ("google/xtreme", "MLQA.de.de"),
+        ("google/xtreme", "tatoeba.jpn"),
+        ("nyu-mll/glue", "qqp"),
+        ("facebook/anli", "plain_text"),
+        ("rajpurkar/squad", "plain_text"),
+        ("tau/commonsense_qa", "default"),
+        ("xstilts/tiny-corpus", "hi"),
+    ],
+)
 def test_configs_load_with_load_dataset(mirror, cache, repo, config):
     info = next(i for i in card_configs(mirror / repo) if i["config_name"] == config)
     data = load(mirror, cache, repo, config)
@@ -174,8 +196,20 @@ def test_configs_load_with_load_dataset(mirror, cache, repo, config):
 
 def test_xtreme_configs_are_named_like_the_hub(mirror):
     names = {c["config_name"] for c in card_configs(mirror / "google" / "xtreme")}
-    for name in ("XNLI", "PAWS-X.de", "udpos.English", "udpos.German", "PAN-X.sw", "XQuAD.zh",
-                 "MLQA.hi.hi", "tydiqa", "bucc18.fr", "tatoeba.deu", "tatoeba.cmn", "tatoeba.swh"):
+    for name in (
+        "XNLI",
+        "PAWS-X.de",
+        "udpos.English",
+        "udpos.German",
+        "PAN-X.sw",
+        "XQuAD.zh",
+        "MLQA.hi.hi",
+        "tydiqa",
+        "bucc18.fr",
+        "tatoeba.deu",
+        "tatoeba.cmn",
+        "tatoeba.swh",
+    ):
         assert name in names
     assert not {n for n in names if n.startswith("bucc18.")} - {f"bucc18.{c}" for c in "de fr ru zh".split()}
     assert "udpos.Swahili" not in names and "PAWS-X.ru" not in names  # not XTREME languages
@@ -209,13 +243,17 @@ def test_converted_parquet_revisions_load(mirror, cache, repo):
 
 
 def test_qa_answers_are_spans_of_the_context(mirror, cache):
-    for repo, config in [("google/xtreme", "XQuAD.zh"), ("google/xtreme", "MLQA.ar.ar"),
-                         ("google/xtreme", "tydiqa"), ("rajpurkar/squad", "plain_text"),
-                         ("rajpurkar/squad_v2", "squad_v2")]:
+    for repo, config in [
+        ("google/xtreme", "XQuAD.zh"),
+        ("google/xtreme", "MLQA.ar.ar"),
+        ("google/xtreme", "tydiqa"),
+        ("rajpurkar/squad", "plain_text"),
+        ("rajpurkar/squad_v2", "squad_v2"),
+    ]:
         for split in load(mirror, cache, repo, config).values():
             for row in split:
                 for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"]):
-                    assert row["context"][start:start + len(text)] == text
+                    assert row["context"][start : start + len(text)] == text
     v2 = load(mirror, cache, "rajpurkar/squad_v2", "squad_v2", "train")
     unanswerable = sum(not r["text"] for r in v2["answers"]) / len(v2)
     assert 0.2 < unanswerable < 0.5
@@ -229,7 +267,9 @@ def test_parallel_sets_are_translations(mirror, cache):
     assert set(pairs["source_lang"]) == {"rus"} and set(pairs["target_lang"]) == {"eng"}
     bucc = load(mirror, cache, "google/xtreme", "bucc18.de", "test")
     for row in bucc:  # names and digits are the shared anchors
-        assert set(re.findall(r"\d+", row["source_sentence"])) == set(re.findall(r"\d+", row["target_sentence"]))
+        assert set(re.findall(r"\d+", row["source_sentence"])) == set(
+            re.findall(r"\d+", row["target_sentence"])
+        )
 
 
 def test_tydiqa_ids_carry_the_language_name(mirror, cache):
@@ -271,6 +311,7 @@ def test_label_conventions_of_the_real_datasets(mirror, cache):
 
 def test_task_loaders_read_the_mirror(mirror):
     from xstilts.hub import Hub
+
     hub = Hub(mirror)
     assert len(TASKS["xnli"].load(hub, "test", "sw")) > 0
     assert len(TASKS["ccg"].load(hub, "train", "en")) > 0

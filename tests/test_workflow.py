@@ -3,7 +3,6 @@
 import re
 
 import pandas as pd
-import pytest
 import yaml
 
 from conftest import REPO, snakemake
@@ -53,9 +52,10 @@ def test_tiny_run_outputs(tiny_run):
     cells = {(c.model, c.recipe, c.target, c.language, c.seed) for c in grid.cells(cfg)}
     assert set(map(tuple, primary[["model", "recipe", "target", "language", "seed"]].values)) == cells
     assert primary.value.between(0, 100).all()
-    # learned something real: English XNLI well above chance for every recipe
-    en = primary[(primary.target == "xnli") & (primary.language == "en")]
-    assert (en.value > 45).all(), en
+    # learned something real: English XNLI well above chance after MNLI (the low-resource
+    # baseline may not be; tests/test_transfer.py checks the gains)
+    en = primary[(primary.target == "xnli") & (primary.language == "en") & (primary.recipe == "mnli")]
+    assert len(en) == len(cfg["seeds"]) and (en.value > 50).all(), en
     gains = (tiny_run / "reports/gains.md").read_text()
     assert "mnli" in gains and "squad_v1" in gains
     assert (tiny_run / "reports/figures/typology_xnli.png").stat().st_size > 10_000
@@ -79,23 +79,29 @@ AGGREGATES = {"collect", "all", "costs", "analysis_tables", "analysis_typology",
 
 def test_changing_one_recipe_lr_reruns_exactly_that_recipe(tiny_run):
     def change(raw):
-        raw["recipes"] = ["none", {"name": "mnli", "tasks": ["mnli"], "training": {"lr": 5.0e-4}},
-                          "squad_v1"]
+        raw["recipes"] = ["none", {"name": "mnli", "tasks": ["mnli"], "training": {"lr": 5.0e-4}}, "squad_v1"]
+
     jobs = planned_jobs(dry_run(tiny_run, _changed_config(tiny_run, change)))
-    assert jobs["intermediate"] == [{"model": "tiny-xlmr", "recipe": "mnli", "seed": "0"}]
-    assert {j["recipe"] for j in jobs["finetune"]} == {"mnli"} and len(jobs["finetune"]) == 3
-    assert {j["recipe"] for j in jobs["evaluate"]} == {"mnli"} and len(jobs["evaluate"]) == 16
-    assert [j["recipe"] for j in jobs["collect_run"]] == ["mnli"]
+    seeds = [str(s) for s in config.load(REPO / "configs/tiny.yaml")["seeds"]]
+    assert sorted(j["seed"] for j in jobs["intermediate"]) == seeds
+    assert {j["recipe"] for j in jobs["intermediate"]} == {"mnli"}
+    assert {j["recipe"] for j in jobs["finetune"]} == {"mnli"} and len(jobs["finetune"]) == 3 * len(seeds)
+    assert {j["recipe"] for j in jobs["evaluate"]} == {"mnli"} and len(jobs["evaluate"]) == 8 * len(seeds)
+    assert [j["recipe"] for j in jobs["collect_run"]] == ["mnli"] * len(seeds)
     assert set(jobs) - {"intermediate", "finetune", "evaluate", "collect_run"} <= AGGREGATES
     assert "prepare" not in jobs
 
 
 def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
-    jobs = planned_jobs(dry_run(tiny_run, _changed_config(
-        tiny_run, lambda raw: raw["targets"]["xnli"].append("es"))))
-    assert sorted(j["recipe"] for j in jobs["evaluate"]) == ["mnli", "none", "squad_v1"]
+    jobs = planned_jobs(
+        dry_run(tiny_run, _changed_config(tiny_run, lambda raw: raw["targets"]["xnli"].append("es")))
+    )
+    n_seeds = len(config.load(REPO / "configs/tiny.yaml")["seeds"])
+    assert sorted(j["recipe"] for j in jobs["evaluate"]) == sorted(["mnli", "none", "squad_v1"] * n_seeds)
     assert {(j["target"], j["language"]) for j in jobs["evaluate"]} == {("xnli", "es")}
-    assert jobs["prepare"] == [{"tokenizer": "xstilts__tiny-xlmr", "task": "xnli", "language": "es", "split": "test"}]
+    assert jobs["prepare"] == [
+        {"tokenizer": "xstilts__tiny-xlmr", "task": "xnli", "language": "es", "split": "test"}
+    ]
     assert set(jobs) - {"prepare", "evaluate", "collect_run"} <= AGGREGATES
     assert "intermediate" not in jobs and "finetune" not in jobs
 
@@ -103,8 +109,10 @@ def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
 def test_evaluation_batch_size_reruns_nothing(tiny_run):
     """The batch size does not change a score on CPU (dynamic padding, masked positions; see
     tests/test_evaluation.py): it is recorded in each cell, not compared."""
+
     def change(raw):
         raw["evaluation"]["batch_size"] = 7
+
     out = dry_run(tiny_run, _changed_config(tiny_run, change))
     assert "Nothing to be done" in out, out[-3000:]
 
@@ -114,7 +122,12 @@ def test_configfile_replaces_the_paper_grid_in_the_repo(tmp_path):
     paper's config.yaml, or its 162 task-languages would leak into the tiny grid."""
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", "configs/tiny.yaml",
-                          "-n", "--quiet", "rules"], cwd=REPO, capture_output=True, text=True,
-                         check=True).stdout
+
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", "configs/tiny.yaml", "-n", "--quiet", "rules"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))["evaluate"] == "48"

@@ -60,8 +60,7 @@ def coordinate(nps: list[Node]) -> Node:
 
 def derivation(event: Event) -> Node:
     subject = coordinate([name_np(a) for a in event.agents])
-    objects = coordinate([name_np(p) if isinstance(p, Entity) else thing_np(p)
-                          for p in event.patients])
+    objects = coordinate([name_np(p) if isinstance(p, Entity) else thing_np(p) for p in event.patients])
     if event.negated:
         base = Node(r"S[b]\NP", [leaf(r"(S[b]\NP)/NP", "VB", event.verb), objects])
         neg = Node(r"S[b]\NP", [leaf(r"(S\NP)/(S\NP)", "RB", "not"), base], head=1)

@@ -9,15 +9,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from xstilts.embedded.world import (ACTIVITIES, ADJECTIVES, DIMENSION_OF, PERSON_VERBS,
-                                    PLACE_NOUNS, THING_VERBS, THINGS, TIMES, TYPICAL_PLACE,
-                                    TYPICAL_USE, VERBS, CATEGORY_OF, Entity, Event, Language,
-                                    Sampler, Thing, Token, join)
+from xstilts.embedded.world import (
+    ACTIVITIES,
+    ADJECTIVES,
+    CATEGORY_OF,
+    DIMENSION_OF,
+    PERSON_VERBS,
+    PLACE_NOUNS,
+    THING_VERBS,
+    THINGS,
+    TIMES,
+    TYPICAL_PLACE,
+    TYPICAL_USE,
+    VERBS,
+    Entity,
+    Event,
+    Language,
+    Sampler,
+    Thing,
+    Token,
+    join,
+)
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 
 
 # ---- rendering helpers --------------------------------------------------------------------
+
 
 def render_text(lang: Language, events) -> str:
     """Several events as consecutive sentences."""
@@ -44,6 +62,7 @@ def hex_id(sampler: Sampler, length: int) -> str:
 
 
 # ---- NLI ----------------------------------------------------------------------------------
+
 
 def premise_events(s: Sampler, n: int, org_p: float = 0.15) -> list[Event]:
     """n events with distinct agents and verbs, so hypotheses are unambiguous."""
@@ -130,15 +149,18 @@ def neutral(s: Sampler, event: Event, premise: list[Event]) -> Event:
 class NLIItem:
     premise: tuple[Event, ...]
     hypothesis: Event
-    label: int          # index into NLI_LABELS
+    label: int  # index into NLI_LABELS
 
 
 def nli_item(s: Sampler, n_premise: int = 1, org_p: float = 0.15) -> NLIItem:
     premise = premise_events(s, n_premise, org_p)
     target = s.choice(premise)
     label = int(s.rng.integers(3))
-    make = (lambda: entailed(s, target), lambda: neutral(s, target, premise),
-            lambda: contradicted(s, target))[label]
+    make = (
+        lambda: entailed(s, target),
+        lambda: neutral(s, target, premise),
+        lambda: contradicted(s, target),
+    )[label]
     return NLIItem(tuple(premise), make(), label)
 
 
@@ -150,6 +172,7 @@ def nli_reason(item: NLIItem, en: Language) -> str:
 
 
 # ---- paraphrase (PAWS-style) and question pairs (QQP) ----------------------------------------
+
 
 def paws_pair(s: Sampler) -> tuple[Event, Event, int]:
     """Meaning-preserving reorderings (label 1) vs same-words role swaps (label 0)."""
@@ -175,8 +198,13 @@ def paws_pair(s: Sampler) -> tuple[Event, Event, int]:
     return event, replace(event, patients=(replace(t1, adj=c2), replace(t2, adj=c1))), 0
 
 
-_EN_WH_VARIANTS = {"Who": "Which person", "Where": "In which place", "What": "Which thing",
-                   "How many": "What number of", "When": "At what time"}
+_EN_WH_VARIANTS = {
+    "Who": "Which person",
+    "Where": "In which place",
+    "What": "Which thing",
+    "How many": "What number of",
+    "When": "At what time",
+}
 
 
 def english_question(en: Language, event: Event, slot: str, variant: bool = False) -> str:
@@ -200,10 +228,13 @@ def qqp_pair(s: Sampler, en: Language) -> tuple[str, str, int]:
     if s.rng.random() < 0.4:
         return q1, english_question(en, event, slot, variant=bool(s.rng.random() < 0.7)), 1
     other = s.choice([x for x in question_slots(event) if x != slot] or [slot])
-    changed = {"verb": lambda: replace(event, verb=s.choice([v for v in VERBS if v != event.verb
-                                                             and v not in PERSON_VERBS])),
-               "place": lambda: replace(event, place=s.place()),
-               "slot": lambda: event}
+    changed = {
+        "verb": lambda: replace(
+            event, verb=s.choice([v for v in VERBS if v != event.verb and v not in PERSON_VERBS])
+        ),
+        "place": lambda: replace(event, place=s.place()),
+        "slot": lambda: event,
+    }
     how = s.choice(("verb", "place", "slot"))
     event2 = changed[how]()
     slot2 = other if how == "slot" else slot
@@ -213,10 +244,11 @@ def qqp_pair(s: Sampler, en: Language) -> tuple[str, str, int]:
 
 # ---- extractive QA -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class QAItem:
     events: tuple[Event, ...]
-    target: int              # which event the question is about (-1: unanswerable)
+    target: int  # which event the question is about (-1: unanswerable)
     question: Event
     slot: str
 
@@ -239,8 +271,13 @@ def qa_item(s: Sampler, unanswerable: bool = False) -> QAItem:
     return QAItem(tuple(events), target, events[target], slot)
 
 
-_SLOT_TOKENS = {"agent": ("agent0",), "place": ("place",), "time": ("time",),
-                "count": ("patient0.count",), "patient": ("patient0.adj", "patient0.noun")}
+_SLOT_TOKENS = {
+    "agent": ("agent0",),
+    "place": ("place",),
+    "time": ("time",),
+    "count": ("patient0.count",),
+    "patient": ("patient0.adj", "patient0.noun"),
+}
 
 
 def qa_render(lang: Language, item: QAItem) -> tuple[str, str, list[str], list[int]]:
@@ -256,13 +293,14 @@ def qa_render(lang: Language, item: QAItem) -> tuple[str, str, list[str], list[i
 
 # ---- multiple choice -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ScriptItem:
     activity: str
     context: tuple[Event, ...]
-    endings: tuple[Event, ...]   # verb phrases continue the same agent
+    endings: tuple[Event, ...]  # verb phrases continue the same agent
     label: int
-    previous: Event | None       # for "what did X do before ..." questions
+    previous: Event | None  # for "what did X do before ..." questions
 
 
 def script_item(s: Sampler, n_context: int = 2) -> ScriptItem:
@@ -272,17 +310,23 @@ def script_item(s: Sampler, n_context: int = 2) -> ScriptItem:
     start = int(s.rng.integers(0, len(steps) - n_context))
     agent = s.person()
     thing = s.thing(category, count_p=0.0)
-    first = Event((agent,), steps[start], (replace(thing, definite=False),),
-                  s.place() if s.rng.random() < 0.5 else None)
+    first = Event(
+        (agent,), steps[start], (replace(thing, definite=False),), s.place() if s.rng.random() < 0.5 else None
+    )
     the = replace(thing, definite=True)
-    context = [first] + [Event((agent,), v, (the,)) for v in steps[start + 1:start + n_context]]
+    context = [first] + [Event((agent,), v, (the,)) for v in steps[start + 1 : start + n_context]]
     right = Event((agent,), steps[start + n_context], (the,))
     other_cat = s.choice([c for c in THINGS if c != category])
     _, other_steps = ACTIVITIES[s.choice([a for a, (c, _) in ACTIVITIES.items() if c == other_cat])]
-    wrong = [Event((agent,), steps[start + n_context - 1], (the,)),            # already done
-             Event((agent,), s.choice([v for v in other_steps if v not in steps]), (the,)),
-             Event((agent,), steps[start + n_context],                          # wrong thing
-                   (Thing(s.choice(THINGS[other_cat]), definite=True),))]
+    wrong = [
+        Event((agent,), steps[start + n_context - 1], (the,)),  # already done
+        Event((agent,), s.choice([v for v in other_steps if v not in steps]), (the,)),
+        Event(
+            (agent,),
+            steps[start + n_context],  # wrong thing
+            (Thing(s.choice(THINGS[other_cat]), definite=True),),
+        ),
+    ]
     label = int(s.rng.integers(4))
     endings = wrong[:label] + [right] + wrong[label:]
     return ScriptItem(activity, tuple(context), tuple(endings), label, None)

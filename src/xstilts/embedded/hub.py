@@ -21,20 +21,34 @@ from datasets import ClassLabel, Features, List, Value
 
 from xstilts.atomic import atomic_dir
 from xstilts.embedded import ccg
-from xstilts.embedded.examples import (NLI_LABELS, commonsense_item, hex_id,
-                                       nli_item, nli_reason, paws_pair, qa_item, qa_render,
-                                       qqp_pair, render_text, script_item, verb_phrase)
-from xstilts.embedded.world import (LANGUAGES, Sampler, Token, World, stable_index, join)
+from xstilts.embedded.examples import (
+    NLI_LABELS,
+    commonsense_item,
+    hex_id,
+    nli_item,
+    nli_reason,
+    paws_pair,
+    qa_item,
+    qa_render,
+    qqp_pair,
+    render_text,
+    script_item,
+    verb_phrase,
+)
+from xstilts.embedded.world import LANGUAGES, Sampler, Token, World, join, stable_index
 from xstilts.tasks import LANGUAGE_NAMES, NER_TAGS, TATOEBA_CODES, UPOS_TAGS, XTREME_LANGUAGES
 
 SIZES = {
     # rows per English training split, per language and evaluation split, per corpus language
-    "micro": {"train": 200, "eval": 20, "corpus": 100},   # for fast tests
+    "micro": {"train": 200, "eval": 20, "corpus": 100},  # for fast tests
     "tiny": {"train": 2000, "eval": 200, "corpus": 3000},
     "small": {"train": 10000, "eval": 500, "corpus": 15000},
 }
 CORPUS_REPO = "xstilts/tiny-corpus"
 CODE_SWITCH_RATE = 0.1
+# MNLI is the largest intermediate task (393k pairs, 4.5x SQuAD): its NLI relations, the ones
+# XNLI tests, are learned from far more data than a low-resource target run sees.
+MNLI_TRAIN_FACTOR = 4
 
 _S = Value("string")
 _ANSWERS = {"text": List(_S), "answer_start": List(Value("int32"))}
@@ -44,27 +58,58 @@ FEATURES = {
     "xnli": Features({"language": _S, "sentence1": _S, "sentence2": _S, "gold_label": _S}),
     "pawsx": Features({"sentence1": _S, "sentence2": _S, "label": _S}),
     "udpos": Features({"tokens": List(_S), "pos_tags": List(ClassLabel(names=list(UPOS_TAGS)))}),
-    "panx": Features({"tokens": List(_S), "ner_tags": List(ClassLabel(names=list(NER_TAGS))),
-                      "langs": List(_S)}),
+    "panx": Features(
+        {"tokens": List(_S), "ner_tags": List(ClassLabel(names=list(NER_TAGS))), "langs": List(_S)}
+    ),
     "xquad": Features({"id": _S, "context": _S, "question": _S, "answers": _ANSWERS}),
     "qa": QA_FEATURES,
-    "pairs": Features({"source_sentence": _S, "target_sentence": _S, "source_lang": _S,
-                       "target_lang": _S}),
+    "pairs": Features({"source_sentence": _S, "target_sentence": _S, "source_lang": _S, "target_lang": _S}),
     "mnli": Features({"premise": _S, "hypothesis": _S, "label": NLI_CLASS, "idx": Value("int32")}),
-    "qqp": Features({"question1": _S, "question2": _S,
-                     "label": ClassLabel(names=["not_duplicate", "duplicate"]),
-                     "idx": Value("int32")}),
-    "anli": Features({"uid": _S, "premise": _S, "hypothesis": _S, "label": NLI_CLASS,
-                      "reason": _S}),
+    "qqp": Features(
+        {
+            "question1": _S,
+            "question2": _S,
+            "label": ClassLabel(names=["not_duplicate", "duplicate"]),
+            "idx": Value("int32"),
+        }
+    ),
+    "anli": Features({"uid": _S, "premise": _S, "hypothesis": _S, "label": NLI_CLASS, "reason": _S}),
     "snli": Features({"premise": _S, "hypothesis": _S, "label": NLI_CLASS}),
-    "hellaswag": Features({"ind": Value("int32"), "activity_label": _S, "ctx_a": _S, "ctx_b": _S,
-                           "ctx": _S, "endings": List(_S), "source_id": _S, "split": _S,
-                           "split_type": _S, "label": _S}),
-    "cosmosqa": Features({"id": _S, "context": _S, "question": _S, "answer0": _S, "answer1": _S,
-                          "answer2": _S, "answer3": _S, "label": Value("int32")}),
-    "commonsenseqa": Features({"id": _S, "question": _S, "question_concept": _S,
-                               "choices": {"label": List(_S), "text": List(_S)},
-                               "answerKey": _S}),
+    "hellaswag": Features(
+        {
+            "ind": Value("int32"),
+            "activity_label": _S,
+            "ctx_a": _S,
+            "ctx_b": _S,
+            "ctx": _S,
+            "endings": List(_S),
+            "source_id": _S,
+            "split": _S,
+            "split_type": _S,
+            "label": _S,
+        }
+    ),
+    "cosmosqa": Features(
+        {
+            "id": _S,
+            "context": _S,
+            "question": _S,
+            "answer0": _S,
+            "answer1": _S,
+            "answer2": _S,
+            "answer3": _S,
+            "label": Value("int32"),
+        }
+    ),
+    "commonsenseqa": Features(
+        {
+            "id": _S,
+            "question": _S,
+            "question_concept": _S,
+            "choices": {"label": List(_S), "text": List(_S)},
+            "answerKey": _S,
+        }
+    ),
     "corpus": Features({"text": _S}),
 }
 
@@ -103,14 +148,23 @@ class MirrorWriter:
     def write_cards(self, summary: str):
         for repo, configs in self.cards.items():
             card = {
-                "configs": [{"config_name": c["config_name"],
-                             "data_files": [{"split": s, "path": p} for s, p, _, _ in c["splits"]]}
-                            for c in configs],
-                "dataset_info": [{"config_name": c["config_name"],
-                                  "features": c["features"]._to_yaml_list(),
-                                  "splits": [{"name": s, "num_bytes": b, "num_examples": n}
-                                             for s, _, n, b in c["splits"]]}
-                                 for c in configs],
+                "configs": [
+                    {
+                        "config_name": c["config_name"],
+                        "data_files": [{"split": s, "path": p} for s, p, _, _ in c["splits"]],
+                    }
+                    for c in configs
+                ],
+                "dataset_info": [
+                    {
+                        "config_name": c["config_name"],
+                        "features": c["features"]._to_yaml_list(),
+                        "splits": [
+                            {"name": s, "num_bytes": b, "num_examples": n} for s, _, n, b in c["splits"]
+                        ],
+                    }
+                    for c in configs
+                ],
             }
             text = "---\n" + yaml.safe_dump(card, sort_keys=False, allow_unicode=True) + "---\n"
             text += f"# {repo} (synthetic)\n\n{summary}\n"
@@ -144,39 +198,68 @@ class Builder:
         return [code for code in self.world.languages if code in wanted]
 
     def build(self):
-        for step in (self.xnli, self.pawsx, self.udpos, self.panx, self.xquad, self.mlqa,
-                     self.tydiqa, self.bucc, self.tatoeba, self.glue, self.anli, self.snli,
-                     self.squad, self.hellaswag, self.cosmosqa, self.commonsenseqa,
-                     self.ccgbank, self.corpus):
+        for step in (
+            self.xnli,
+            self.pawsx,
+            self.udpos,
+            self.panx,
+            self.xquad,
+            self.mlqa,
+            self.tydiqa,
+            self.bucc,
+            self.tatoeba,
+            self.glue,
+            self.anli,
+            self.snli,
+            self.squad,
+            self.hellaswag,
+            self.cosmosqa,
+            self.commonsenseqa,
+            self.ccgbank,
+            self.corpus,
+        ):
             step()
-        self.out.write_cards("Generated by xstilts.embedded from a seeded synthetic "
-                             f"multilingual world (seed {self.world.seed}); the repo id, "
-                             "configs, splits and features mirror the Hugging Face hub.")
+        self.out.write_cards(
+            "Generated by xstilts.embedded from a seeded synthetic "
+            f"multilingual world (seed {self.world.seed}); the repo id, "
+            "configs, splits and features mirror the Hugging Face hub."
+        )
 
     # -- XTREME --------------------------------------------------------------------------
     def xnli(self):
         s = self.sampler("xnli")
         for split in ("validation", "test"):
             items = [nli_item(s, n_premise=int(s.rng.integers(1, 3))) for _ in range(self.size["eval"])]
-            rows = [{"language": code, "sentence1": render_text(lang, item.premise),
-                     "sentence2": render_text(lang, [item.hypothesis]),
-                     "gold_label": NLI_LABELS[item.label]}
-                    for code in self.langs("xnli") for lang in [self.world.lang[code]]
-                    for item in items]
+            rows = [
+                {
+                    "language": code,
+                    "sentence1": render_text(lang, item.premise),
+                    "sentence2": render_text(lang, [item.hypothesis]),
+                    "gold_label": NLI_LABELS[item.label],
+                }
+                for code in self.langs("xnli")
+                for lang in [self.world.lang[code]]
+                for item in items
+            ]
             self.out.write("google/xtreme", "XNLI", split, rows, FEATURES["xnli"])
 
     def pawsx(self):
         s = self.sampler("pawsx")
-        splits = {"train": self.size["train"], "validation": self.size["eval"],
-                  "test": self.size["eval"]}
+        splits = {"train": self.size["train"], "validation": self.size["eval"], "test": self.size["eval"]}
         for split, n in splits.items():
             pairs = [paws_pair(s) for _ in range(n)]
             for code in self.langs("pawsx"):
                 if split == "train" and code != "en":
                     continue  # XTREME trains on English only (the hub's translated train is not used)
                 lang = self.world.lang[code]
-                rows = [{"sentence1": render_text(lang, [a]), "sentence2": render_text(lang, [b]),
-                         "label": str(label)} for a, b, label in pairs]
+                rows = [
+                    {
+                        "sentence1": render_text(lang, [a]),
+                        "sentence2": render_text(lang, [b]),
+                        "label": str(label),
+                    }
+                    for a, b, label in pairs
+                ]
                 self.out.write("google/xtreme", f"PAWS-X.{code}", split, rows, FEATURES["pawsx"])
 
     def tagged_sentences(self, s: Sampler, n: int):
@@ -199,8 +282,12 @@ class Builder:
 
     def render_tokens(self, code: str, event, question) -> list[Token]:
         lang = self.world.lang[code]
-        if question == "place" and event.place is None or question == "patient" and \
-                not hasattr(event.patients[0], "noun"):
+        if (
+            question == "place"
+            and event.place is None
+            or question == "patient"
+            and not hasattr(event.patients[0], "noun")
+        ):
             question = "agent"
         return lang.question(event, question) if question else lang.sentence(event)
 
@@ -215,10 +302,15 @@ class Builder:
                 rows = []
                 for event, question in meanings:
                     tokens = [t for t in self.render_tokens(code, event, question)]
-                    rows.append({"tokens": [t.text for t in tokens],
-                                 "pos_tags": [UPOS_TAGS.index(t.upos) for t in tokens]})
-                self.out.write("google/xtreme", f"udpos.{LANGUAGE_NAMES[code]}", split, rows,
-                               FEATURES["udpos"])
+                    rows.append(
+                        {
+                            "tokens": [t.text for t in tokens],
+                            "pos_tags": [UPOS_TAGS.index(t.upos) for t in tokens],
+                        }
+                    )
+                self.out.write(
+                    "google/xtreme", f"udpos.{LANGUAGE_NAMES[code]}", split, rows, FEATURES["udpos"]
+                )
 
     def panx(self):
         s = self.sampler("panx")
@@ -241,16 +333,19 @@ class Builder:
             else:
                 words.append(token.text)
                 tags.append(token.ner)
-        return {"tokens": words, "ner_tags": [NER_TAGS.index(t) for t in tags],
-                "langs": [code] * len(words)}
+        return {"tokens": words, "ner_tags": [NER_TAGS.index(t) for t in tags], "langs": [code] * len(words)}
 
     def qa_rows(self, code: str, items, ids, titles, with_title=True) -> list[dict]:
         lang = self.world.lang[code]
         rows = []
         for item, id_, title in zip(items, ids, titles):
             context, question, texts, starts = qa_render(lang, item)
-            row = {"id": id_, "context": context, "question": question,
-                   "answers": {"text": texts, "answer_start": starts}}
+            row = {
+                "id": id_,
+                "context": context,
+                "question": question,
+                "answers": {"text": texts, "answer_start": starts},
+            }
             if with_title:
                 row["title"] = title
             rows.append(row)
@@ -303,8 +398,14 @@ class Builder:
             if target in seen:
                 continue
             seen.add(target)
-            rows.append({"source_sentence": render_text(lang, [event]), "target_sentence": target,
-                         "source_lang": code, "target_lang": "en"})
+            rows.append(
+                {
+                    "source_sentence": render_text(lang, [event]),
+                    "target_sentence": target,
+                    "source_lang": code,
+                    "target_lang": "en",
+                }
+            )
         return rows
 
     def bucc(self):
@@ -320,8 +421,9 @@ class Builder:
             rows = self.translation_pairs("tatoeba", code, self.size["eval"])
             for row in rows:  # the hub's tatoeba rows carry ISO 639-3 codes
                 row["source_lang"], row["target_lang"] = TATOEBA_CODES[code], "eng"
-            self.out.write("google/xtreme", f"tatoeba.{TATOEBA_CODES[code]}", "validation", rows,
-                           FEATURES["pairs"])
+            self.out.write(
+                "google/xtreme", f"tatoeba.{TATOEBA_CODES[code]}", "validation", rows, FEATURES["pairs"]
+            )
 
     # -- English intermediate tasks -----------------------------------------------------------
     def nli_rows(self, s: Sampler, n: int, n_premise=(1, 3), org_p=0.15) -> list:
@@ -329,17 +431,28 @@ class Builder:
 
     def glue(self):
         s = self.sampler("glue.mnli")
-        splits = {"train": (self.size["train"], 0.15), "validation_matched": (self.size["eval"], 0.15),
-                  "validation_mismatched": (self.size["eval"], 0.6)}  # mismatched: organisations
+        splits = {
+            "train": (MNLI_TRAIN_FACTOR * self.size["train"], 0.15),
+            "validation_matched": (self.size["eval"], 0.15),
+            "validation_mismatched": (self.size["eval"], 0.6),
+        }  # mismatched: organisations
         for split, (n, org_p) in splits.items():
-            rows = [{"premise": render_text(self.en, it.premise),
-                     "hypothesis": render_text(self.en, [it.hypothesis]), "label": it.label,
-                     "idx": i} for i, it in enumerate(self.nli_rows(s, n, org_p=org_p))]
+            rows = [
+                {
+                    "premise": render_text(self.en, it.premise),
+                    "hypothesis": render_text(self.en, [it.hypothesis]),
+                    "label": it.label,
+                    "idx": i,
+                }
+                for i, it in enumerate(self.nli_rows(s, n, org_p=org_p))
+            ]
             self.out.write("nyu-mll/glue", "mnli", split, rows, FEATURES["mnli"])
         s = self.sampler("glue.qqp")
         for split, n in (("train", self.size["train"]), ("validation", self.size["eval"])):
-            rows = [{"question1": a, "question2": b, "label": label, "idx": i}
-                    for i, (a, b, label) in enumerate(qqp_pair(s, self.en) for _ in range(n))]
+            rows = [
+                {"question1": a, "question2": b, "label": label, "idx": i}
+                for i, (a, b, label) in enumerate(qqp_pair(s, self.en) for _ in range(n))
+            ]
             self.out.write("nyu-mll/glue", "qqp", split, rows, FEATURES["qqp"])
 
     def anli(self):
@@ -349,11 +462,16 @@ class Builder:
         for r in (1, 2, 3):
             for part, n in (("train", per_round), ("dev", self.size["eval"]), ("test", self.size["eval"])):
                 items = self.nli_rows(s, n, n_premise=(r + 1, r + 2))
-                rows = [{"uid": hex_id(s, 8) + "-" + hex_id(s, 4) + "-" + hex_id(s, 12),
-                         "premise": render_text(self.en, it.premise),
-                         "hypothesis": render_text(self.en, [it.hypothesis]), "label": it.label,
-                         "reason": nli_reason(it, self.en) if part != "train" else ""}
-                        for it in items]
+                rows = [
+                    {
+                        "uid": hex_id(s, 8) + "-" + hex_id(s, 4) + "-" + hex_id(s, 12),
+                        "premise": render_text(self.en, it.premise),
+                        "hypothesis": render_text(self.en, [it.hypothesis]),
+                        "label": it.label,
+                        "reason": nli_reason(it, self.en) if part != "train" else "",
+                    }
+                    for it in items
+                ]
                 self.out.write("facebook/anli", "plain_text", f"{part}_r{r}", rows, FEATURES["anli"])
 
     def snli(self):
@@ -361,22 +479,27 @@ class Builder:
         s = self.sampler("snli")
         for split in ("train", "validation", "test"):
             n = self.size["train"] if split == "train" else self.size["eval"]
-            rows = [{"premise": render_text(self.en, it.premise),
-                     "hypothesis": render_text(self.en, [it.hypothesis]),
-                     "label": -1 if s.rng.random() < 0.02 else it.label}
-                    for it in self.nli_rows(s, n, n_premise=(1, 2))]
+            rows = [
+                {
+                    "premise": render_text(self.en, it.premise),
+                    "hypothesis": render_text(self.en, [it.hypothesis]),
+                    "label": -1 if s.rng.random() < 0.02 else it.label,
+                }
+                for it in self.nli_rows(s, n, n_premise=(1, 2))
+            ]
             self.out.write("stanfordnlp/snli", "plain_text", split, rows, FEATURES["snli"])
 
     def squad(self):
-        for repo, config, unanswerable_p in (("rajpurkar/squad", "plain_text", 0.0),
-                                             ("rajpurkar/squad_v2", "squad_v2", 1 / 3)):
+        for repo, config, unanswerable_p in (
+            ("rajpurkar/squad", "plain_text", 0.0),
+            ("rajpurkar/squad_v2", "squad_v2", 1 / 3),
+        ):
             s = self.sampler(repo)
             for split in ("train", "validation"):
                 n = self.size["train"] if split == "train" else self.size["eval"]
                 items, titles = self.qa_items(s, n, unanswerable_p)
                 ids = [hex_id(s, 24) for _ in items]
-                self.out.write(repo, config, split, self.qa_rows("en", items, ids, titles),
-                               FEATURES["qa"])
+                self.out.write(repo, config, split, self.qa_rows("en", items, ids, titles), FEATURES["qa"])
 
     def hellaswag(self):
         s = self.sampler("hellaswag")
@@ -387,12 +510,20 @@ class Builder:
                 item = script_item(s)
                 ctx_a = render_text(self.en, item.context)
                 ctx_b = " ".join(item.context[0].agents[0].name)
-                rows.append({"ind": ind, "activity_label": item.activity, "ctx_a": ctx_a,
-                             "ctx_b": ctx_b, "ctx": f"{ctx_a} {ctx_b}",
-                             "endings": [verb_phrase(self.en, e) for e in item.endings],
-                             "source_id": f"activitynet~v_{hex_id(s, 11)}", "split": tag,
-                             "split_type": "indomain" if s.rng.random() < 0.5 else "zeroshot",
-                             "label": "" if split == "test" else str(item.label)})
+                rows.append(
+                    {
+                        "ind": ind,
+                        "activity_label": item.activity,
+                        "ctx_a": ctx_a,
+                        "ctx_b": ctx_b,
+                        "ctx": f"{ctx_a} {ctx_b}",
+                        "endings": [verb_phrase(self.en, e) for e in item.endings],
+                        "source_id": f"activitynet~v_{hex_id(s, 11)}",
+                        "split": tag,
+                        "split_type": "indomain" if s.rng.random() < 0.5 else "zeroshot",
+                        "label": "" if split == "test" else str(item.label),
+                    }
+                )
                 ind += 1
             self.out.write_converted("Rowan/hellaswag", split, rows, FEATURES["hellaswag"])
 
@@ -404,10 +535,15 @@ class Builder:
                 item = script_item(s, n_context=int(s.rng.integers(2, 4)))
                 name = " ".join(item.context[0].agents[0].name)
                 answers = [render_text(self.en, [e]) for e in item.endings]
-                rows.append({"id": hex_id(s, 30), "context": render_text(self.en, item.context),
-                             "question": f"What did {name} probably do next?",
-                             **{f"answer{i}": a for i, a in enumerate(answers)},
-                             "label": -1 if split == "test" else item.label})
+                rows.append(
+                    {
+                        "id": hex_id(s, 30),
+                        "context": render_text(self.en, item.context),
+                        "question": f"What did {name} probably do next?",
+                        **{f"answer{i}": a for i, a in enumerate(answers)},
+                        "label": -1 if split == "test" else item.label,
+                    }
+                )
             self.out.write_converted("allenai/cosmos_qa", split, rows, FEATURES["cosmosqa"])
 
     def commonsenseqa(self):
@@ -416,9 +552,15 @@ class Builder:
             rows = []
             for _ in range(self.size["train"] if split == "train" else self.size["eval"]):
                 question, concept, choices, label = commonsense_item(s)
-                rows.append({"id": hex_id(s, 32), "question": question, "question_concept": concept,
-                             "choices": {"label": list("ABCDE"), "text": choices},
-                             "answerKey": "" if split == "test" else "ABCDE"[label]})
+                rows.append(
+                    {
+                        "id": hex_id(s, 32),
+                        "question": question,
+                        "question_concept": concept,
+                        "choices": {"label": list("ABCDE"), "text": choices},
+                        "answerKey": "" if split == "test" else "ABCDE"[label],
+                    }
+                )
             self.out.write("tau/commonsense_qa", "default", split, rows, FEATURES["commonsenseqa"])
 
     def ccgbank(self):
@@ -460,8 +602,11 @@ class Builder:
             self.out.write(CORPUS_REPO, code, "train", rows, FEATURES["corpus"])
 
     def code_switched(self, s: Sampler, lang, event) -> str:
-        english = {t.slot: t.text for t in self.en.sentence(event)
-                   if t.slot.endswith((".noun", ".adj"))}
-        tokens = [t if t.slot not in english or s.rng.random() < 0.5 else
-                  Token(english[t.slot], t.upos, t.ner, t.slot) for t in lang.sentence(event)]
+        english = {t.slot: t.text for t in self.en.sentence(event) if t.slot.endswith((".noun", ".adj"))}
+        tokens = [
+            t
+            if t.slot not in english or s.rng.random() < 0.5
+            else Token(english[t.slot], t.upos, t.ner, t.slot)
+            for t in lang.sentence(event)
+        ]
         return join(lang, tokens)[0]

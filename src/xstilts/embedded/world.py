@@ -25,23 +25,122 @@ LANGUAGES = ("en", "de", "es", "fr", "ru", "zh", "ar", "hi", "sw", "fi", "ja", "
 
 # ---- concepts (English forms) -----------------------------------------------------------
 
-FIRST_NAMES = ("Anna", "Boris", "Carlos", "Dmitri", "Elena", "Fatima", "Hiro", "Ines", "Jonas",
-               "Kofi", "Lena", "Mehmet", "Nadia", "Omar", "Priya", "Ravi", "Sofia", "Tomas",
-               "Yuki", "Zara", "Amina", "Bruno", "Chen", "Daria", "Emil", "Farid", "Greta",
-               "Hassan", "Irina", "Juan", "Kenji", "Layla", "Marco", "Nina", "Oskar", "Paula",
-               "Rosa", "Samir", "Tara", "Viktor")
-LAST_NAMES = ("Berg", "Costa", "Diallo", "Ekberg", "Ferreira", "Garcia", "Haddad", "Ivanov",
-              "Jensen", "Kato", "Laine", "Moreau", "Novak", "Okafor", "Petrov", "Quintero",
-              "Rossi", "Sato", "Torres", "Usman", "Varga", "Weber", "Yilmaz", "Zhou")
-PLACES = (("Paris",), ("Berlin",), ("Lagos",), ("Kyoto",), ("Lima",), ("Oslo",), ("Cairo",),
-          ("Delhi",), ("Quito",), ("Tunis",), ("Madrid",), ("Nairobi",), ("Helsinki",),
-          ("Ankara",), ("Moscow",), ("Dakar",), ("Lisbon",), ("Hanoi",), ("Rome",),
-          ("Vienna",), ("New", "Haven"), ("Santa", "Cruz"), ("Port", "Louis"), ("San", "Marino"),
-          ("Costa", "Rica"), ("Buenos", "Aires"), ("Kuala", "Lumpur"), ("Tel", "Aviv"))
-ORGS = (("Acme", "Bank"), ("Nordic", "Rail"), ("Zenith", "Labs"), ("Orion", "Motors"),
-        ("Delta", "Foods"), ("Blue", "River", "Press"), ("Atlas", "Group"), ("Polar", "Air"),
-        ("Sunrise", "Media"), ("Vertex", "Systems"), ("Green", "Valley", "Farms"),
-        ("Unilab",), ("Koda",), ("Mira", "Textiles"), ("Terra", "Mining"), ("Nova", "Energy"))
+FIRST_NAMES = (
+    "Anna",
+    "Boris",
+    "Carlos",
+    "Dmitri",
+    "Elena",
+    "Fatima",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Mehmet",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Ravi",
+    "Sofia",
+    "Tomas",
+    "Yuki",
+    "Zara",
+    "Amina",
+    "Bruno",
+    "Chen",
+    "Daria",
+    "Emil",
+    "Farid",
+    "Greta",
+    "Hassan",
+    "Irina",
+    "Juan",
+    "Kenji",
+    "Layla",
+    "Marco",
+    "Nina",
+    "Oskar",
+    "Paula",
+    "Rosa",
+    "Samir",
+    "Tara",
+    "Viktor",
+)
+LAST_NAMES = (
+    "Berg",
+    "Costa",
+    "Diallo",
+    "Ekberg",
+    "Ferreira",
+    "Garcia",
+    "Haddad",
+    "Ivanov",
+    "Jensen",
+    "Kato",
+    "Laine",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quintero",
+    "Rossi",
+    "Sato",
+    "Torres",
+    "Usman",
+    "Varga",
+    "Weber",
+    "Yilmaz",
+    "Zhou",
+)
+PLACES = (
+    ("Paris",),
+    ("Berlin",),
+    ("Lagos",),
+    ("Kyoto",),
+    ("Lima",),
+    ("Oslo",),
+    ("Cairo",),
+    ("Delhi",),
+    ("Quito",),
+    ("Tunis",),
+    ("Madrid",),
+    ("Nairobi",),
+    ("Helsinki",),
+    ("Ankara",),
+    ("Moscow",),
+    ("Dakar",),
+    ("Lisbon",),
+    ("Hanoi",),
+    ("Rome",),
+    ("Vienna",),
+    ("New", "Haven"),
+    ("Santa", "Cruz"),
+    ("Port", "Louis"),
+    ("San", "Marino"),
+    ("Costa", "Rica"),
+    ("Buenos", "Aires"),
+    ("Kuala", "Lumpur"),
+    ("Tel", "Aviv"),
+)
+ORGS = (
+    ("Acme", "Bank"),
+    ("Nordic", "Rail"),
+    ("Zenith", "Labs"),
+    ("Orion", "Motors"),
+    ("Delta", "Foods"),
+    ("Blue", "River", "Press"),
+    ("Atlas", "Group"),
+    ("Polar", "Air"),
+    ("Sunrise", "Media"),
+    ("Vertex", "Systems"),
+    ("Green", "Valley", "Farms"),
+    ("Unilab",),
+    ("Koda",),
+    ("Mira", "Textiles"),
+    ("Terra", "Mining"),
+    ("Nova", "Energy"),
+)
 
 # noun -> (category); categories carry world knowledge for commonsense questions.
 THINGS = {
@@ -55,24 +154,62 @@ THINGS = {
 CATEGORY_OF = {noun: cat for cat, nouns in THINGS.items() for noun in nouns}
 NOUNS = tuple(CATEGORY_OF)
 # Where such a thing is usually found and what people usually do with it.
-TYPICAL_PLACE = {"fruit": "market", "tool": "workshop", "vehicle": "garage",
-                 "document": "library", "animal": "farm", "clothing": "store"}
-TYPICAL_USE = {"fruit": "eat", "tool": "use", "vehicle": "drive", "document": "read",
-               "animal": "feed", "clothing": "wear"}
+TYPICAL_PLACE = {
+    "fruit": "market",
+    "tool": "workshop",
+    "vehicle": "garage",
+    "document": "library",
+    "animal": "farm",
+    "clothing": "store",
+}
+TYPICAL_USE = {
+    "fruit": "eat",
+    "tool": "use",
+    "vehicle": "drive",
+    "document": "read",
+    "animal": "feed",
+    "clothing": "wear",
+}
 PLACE_NOUNS = tuple(TYPICAL_PLACE.values()) + ("kitchen", "school")
 
-ADJECTIVES = {"color": ("red", "blue", "green", "yellow", "black", "white"),
-              "size": ("big", "small"), "age": ("old", "new")}
+ADJECTIVES = {
+    "color": ("red", "blue", "green", "yellow", "black", "white"),
+    "size": ("big", "small"),
+    "age": ("old", "new"),
+}
 DIMENSION_OF = {adj: dim for dim, adjs in ADJECTIVES.items() for adj in adjs}
 
 # verb -> (past, base); all events are told in the past.
 VERBS = {
-    "buy": "bought", "sell": "sold", "find": "found", "carry": "carried", "clean": "cleaned",
-    "paint": "painted", "wash": "washed", "lose": "lost", "see": "saw", "move": "moved",
-    "eat": "ate", "drive": "drove", "read": "read", "feed": "fed", "wear": "wore",
-    "repair": "repaired", "cut": "cut", "cook": "cooked", "open": "opened", "close": "closed",
-    "dry": "dried", "fold": "folded", "copy": "copied", "catch": "caught", "use": "used",
-    "help": "helped", "call": "called", "meet": "met", "visit": "visited",
+    "buy": "bought",
+    "sell": "sold",
+    "find": "found",
+    "carry": "carried",
+    "clean": "cleaned",
+    "paint": "painted",
+    "wash": "washed",
+    "lose": "lost",
+    "see": "saw",
+    "move": "moved",
+    "eat": "ate",
+    "drive": "drove",
+    "read": "read",
+    "feed": "fed",
+    "wear": "wore",
+    "repair": "repaired",
+    "cut": "cut",
+    "cook": "cooked",
+    "open": "opened",
+    "close": "closed",
+    "dry": "dried",
+    "fold": "folded",
+    "copy": "copied",
+    "catch": "caught",
+    "use": "used",
+    "help": "helped",
+    "call": "called",
+    "meet": "met",
+    "visit": "visited",
 }
 PERSON_VERBS = ("help", "call", "meet", "visit")
 # Verbs that make sense with a thing of each category (the ones events use).
@@ -96,23 +233,68 @@ ACTIVITIES = {
 TIMES = ("yesterday", "today", "recently", "earlier")
 
 # Closed-class words every language has (English forms here).
-FUNCTION_WORDS = ("the", "a", "not", "in", "and", "who", "what", "where", "how_many", "when",
-                  "did", "usually", "would", "you", "find", "do", "with", "people", "next",
-                  "before", "after", "then", "so", "place", "thing", "SUBJ", "OBJ")
+FUNCTION_WORDS = (
+    "the",
+    "a",
+    "not",
+    "in",
+    "and",
+    "who",
+    "what",
+    "where",
+    "how_many",
+    "when",
+    "did",
+    "usually",
+    "would",
+    "you",
+    "find",
+    "do",
+    "with",
+    "people",
+    "next",
+    "before",
+    "after",
+    "then",
+    "so",
+    "place",
+    "thing",
+    "SUBJ",
+    "OBJ",
+)
 
 
 # ---- scripts --------------------------------------------------------------------------------
 
 _CYRILLIC = dict(zip("abvgdezijklmnoprstufhcywxq", "абвгдезийклмнопрстуфхцывкк"))
 _DEVA_CONS = dict(zip("kgcjtdnpbmyrlvwshfzq", "कगचजतदनपबमयरलववसहफजक"), x="क्स")
-_DEVA_VOWEL = {"a": ("अ", ""), "e": ("ए", "े"), "i": ("इ", "ि"), "o": ("ओ", "ो"), "u": ("उ", "ु"),
-               "y": ("इ", "ि")}
+_DEVA_VOWEL = {
+    "a": ("अ", ""),
+    "e": ("ए", "े"),
+    "i": ("इ", "ि"),
+    "o": ("ओ", "ो"),
+    "u": ("उ", "ु"),
+    "y": ("इ", "ि"),
+}
 _ARABIC = dict(zip("bdfhjklmnqrstwyzgcpvx", "بدفهجكلمنقرستويزغكبفخ"))
 _ARABIC_LONG = {"a": "ا", "i": "ي", "u": "و"}
-_KANA_ROWS = {"": "アイウエオ", "k": "カキクケコ", "s": "サシスセソ", "t": "タチツテト",
-              "n": "ナニヌネノ", "h": "ハヒフヘホ", "m": "マミムメモ", "y": "ヤイユエヨ",
-              "r": "ラリルレロ", "w": "ワイウエヲ", "g": "ガギグゲゴ", "z": "ザジズゼゾ",
-              "d": "ダヂヅデド", "b": "バビブベボ", "p": "パピプペポ"}
+_KANA_ROWS = {
+    "": "アイウエオ",
+    "k": "カキクケコ",
+    "s": "サシスセソ",
+    "t": "タチツテト",
+    "n": "ナニヌネノ",
+    "h": "ハヒフヘホ",
+    "m": "マミムメモ",
+    "y": "ヤイユエヨ",
+    "r": "ラリルレロ",
+    "w": "ワイウエヲ",
+    "g": "ガギグゲゴ",
+    "z": "ザジズゼゾ",
+    "d": "ダヂヅデド",
+    "b": "バビブベボ",
+    "p": "パピプペポ",
+}
 _KANA_SUBST = dict(zip("lvfjcxq", "rbhzkks"))
 _HIRAGANA_OFFSET = ord("ぁ") - ord("ァ")
 VOWELS = "aeiouy"
@@ -205,54 +387,119 @@ def to_hanzi(word: str, offset: int) -> str:
 
 # ---- languages ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Grammar:
     """Cheap typological traits of one language."""
-    script: str                 # latin, cyrillic, devanagari, arabic, hanzi, japanese
-    order: str                  # clause order of S V O L(ocative) T(ime)
-    adj_after: bool = False     # noun-adjective order
+
+    script: str  # latin, cyrillic, devanagari, arabic, hanzi, japanese
+    order: str  # clause order of S V O L(ocative) T(ime)
+    adj_after: bool = False  # noun-adjective order
     articles: bool = False
-    adposition: str = "pre"     # pre, post (separate token) or suffix (case ending)
-    negation: str = "pre"       # pre, post, circum, aux, suffix
-    wh_front: bool = True       # wh-movement vs wh-in-situ
-    v2: bool = False            # verb-second: fronted time adverb inverts subject and verb
-    object_marker: str = ""     # "", "particle" (ja/hi) or "suffix" (fi/tr)
-    spaces: bool = True         # zh and ja are written without spaces
-    mutation: float = 1.0       # 0: English word, 1: unrelated pseudo-word
+    adposition: str = "pre"  # pre, post (separate token) or suffix (case ending)
+    negation: str = "pre"  # pre, post, circum, aux, suffix
+    wh_front: bool = True  # wh-movement vs wh-in-situ
+    v2: bool = False  # verb-second: fronted time adverb inverts subject and verb
+    object_marker: str = ""  # "", "particle" (ja/hi) or "suffix" (fi/tr)
+    spaces: bool = True  # zh and ja are written without spaces
+    mutation: float = 1.0  # 0: English word, 1: unrelated pseudo-word
     consonants: str = "bdfgklmnprstv"
     vowels: str = "aeiou"
     endings: tuple = ("",)
-    plural: str = ""            # plural suffix ("" = no plural marking)
+    plural: str = ""  # plural suffix ("" = no plural marking)
     period: str = "."
     qmark: str = "?"
 
 
 GRAMMARS = {
     "en": Grammar("latin", "SVOLT", articles=True, mutation=0.0, plural="s"),
-    "de": Grammar("latin", "SVOLT", articles=True, negation="post", v2=True, mutation=0.25,
-                  consonants="bdfgklmnprstvzw", vowels="aeiouä", endings=("e", "en", ""),
-                  plural="en"),
-    "es": Grammar("latin", "SVOLT", adj_after=True, articles=True, mutation=0.35,
-                  endings=("o", "a", "e"), plural="s"),
-    "fr": Grammar("latin", "SVOLT", adj_after=True, articles=True, negation="circum",
-                  mutation=0.35, vowels="aeiouéè", endings=("e", "", "eau"), plural="s"),
-    "ru": Grammar("cyrillic", "SVOLT", mutation=0.5, consonants="bvgdzklmnprstfh",
-                  endings=("a", "o", ""), plural="y"),
+    "de": Grammar(
+        "latin",
+        "SVOLT",
+        articles=True,
+        negation="post",
+        v2=True,
+        mutation=0.25,
+        consonants="bdfgklmnprstvzw",
+        vowels="aeiouä",
+        endings=("e", "en", ""),
+        plural="en",
+    ),
+    "es": Grammar(
+        "latin", "SVOLT", adj_after=True, articles=True, mutation=0.35, endings=("o", "a", "e"), plural="s"
+    ),
+    "fr": Grammar(
+        "latin",
+        "SVOLT",
+        adj_after=True,
+        articles=True,
+        negation="circum",
+        mutation=0.35,
+        vowels="aeiouéè",
+        endings=("e", "", "eau"),
+        plural="s",
+    ),
+    "ru": Grammar(
+        "cyrillic", "SVOLT", mutation=0.5, consonants="bvgdzklmnprstfh", endings=("a", "o", ""), plural="y"
+    ),
     "zh": Grammar("hanzi", "STLVO", wh_front=False, spaces=False, period="。", qmark="？"),
-    "ar": Grammar("arabic", "VSOLT", adj_after=True, consonants="bdfhjklmnqrstwyz",
-                  vowels="aiu", plural="at", qmark="؟"),
-    "hi": Grammar("devanagari", "STLOV", adposition="post", wh_front=False,
-                  object_marker="particle", mutation=0.6, plural="e", period="।"),
-    "sw": Grammar("latin", "SVOLT", adj_after=True, wh_front=False, mutation=1.0,
-                  consonants="bdfghjklmnprstvwyz", endings=("a", "i", "u"), plural="ni"),
-    "fi": Grammar("latin", "SVOLT", adposition="suffix", negation="aux", object_marker="suffix",
-                  consonants="hjklmnprstv", vowels="aeiouyäö", endings=("a", "i", "o"),
-                  plural="t"),
-    "ja": Grammar("japanese", "STLOV", adposition="post", negation="suffix", wh_front=False,
-                  object_marker="particle", spaces=False, period="。", qmark="？"),
-    "tr": Grammar("latin", "STLOV", adposition="suffix", negation="suffix", wh_front=False,
-                  object_marker="suffix", consonants="bcçdfghklmnprsştvyz",
-                  vowels="aeıioöuü", endings=("", "ı", "e"), plural="ler"),
+    "ar": Grammar(
+        "arabic", "VSOLT", adj_after=True, consonants="bdfhjklmnqrstwyz", vowels="aiu", plural="at", qmark="؟"
+    ),
+    "hi": Grammar(
+        "devanagari",
+        "STLOV",
+        adposition="post",
+        wh_front=False,
+        object_marker="particle",
+        mutation=0.6,
+        plural="e",
+        period="।",
+    ),
+    "sw": Grammar(
+        "latin",
+        "SVOLT",
+        adj_after=True,
+        wh_front=False,
+        mutation=1.0,
+        consonants="bdfghjklmnprstvwyz",
+        endings=("a", "i", "u"),
+        plural="ni",
+    ),
+    "fi": Grammar(
+        "latin",
+        "SVOLT",
+        adposition="suffix",
+        negation="aux",
+        object_marker="suffix",
+        consonants="hjklmnprstv",
+        vowels="aeiouyäö",
+        endings=("a", "i", "o"),
+        plural="t",
+    ),
+    "ja": Grammar(
+        "japanese",
+        "STLOV",
+        adposition="post",
+        negation="suffix",
+        wh_front=False,
+        object_marker="particle",
+        spaces=False,
+        period="。",
+        qmark="？",
+    ),
+    "tr": Grammar(
+        "latin",
+        "STLOV",
+        adposition="suffix",
+        negation="suffix",
+        wh_front=False,
+        object_marker="suffix",
+        consonants="bcçdfghklmnprsştvyz",
+        vowels="aeıioöuü",
+        endings=("", "ı", "e"),
+        plural="ler",
+    ),
 }
 
 
@@ -261,29 +508,30 @@ class Token:
     text: str
     upos: str
     ner: str = "O"
-    slot: str = ""      # which part of the meaning it renders (agent0, verb, patient0, ...)
+    slot: str = ""  # which part of the meaning it renders (agent0, verb, patient0, ...)
 
 
 @dataclass(frozen=True)
 class Entity:
-    kind: str                   # PER, ORG, LOC
-    name: tuple[str, ...]       # Latin spelling, one item per token
+    kind: str  # PER, ORG, LOC
+    name: tuple[str, ...]  # Latin spelling, one item per token
 
 
 @dataclass(frozen=True)
 class Thing:
     noun: str
     adj: str | None = None
-    count: int | None = None    # None: singular with an article
+    count: int | None = None  # None: singular with an article
     definite: bool = False
 
 
 @dataclass(frozen=True)
 class Event:
     """One clause of meaning: agents VERB patients (at place) (time), maybe negated."""
+
     agents: tuple[Entity, ...]
     verb: str
-    patients: tuple = ()        # Things, or one PER Entity for PERSON_VERBS
+    patients: tuple = ()  # Things, or one PER Entity for PERSON_VERBS
     place: Entity | None = None
     time: str | None = None
     negated: bool = False
@@ -325,8 +573,10 @@ class Language:
     def _pseudo(self, rng, low: int, high: int) -> str:
         g = self.grammar
         n = int(rng.integers(low, high + 1))
-        return "".join(g.consonants[rng.integers(len(g.consonants))] + g.vowels[rng.integers(len(g.vowels))]
-                       for _ in range(n))
+        return "".join(
+            g.consonants[rng.integers(len(g.consonants))] + g.vowels[rng.integers(len(g.vowels))]
+            for _ in range(n)
+        )
 
     def _derive(self, english: str, rng) -> str:
         """A cognate (English with sound changes) or, at mutation 1, an unrelated word."""
@@ -374,16 +624,20 @@ class Language:
     # -- phrases --
     def entity(self, entity: Entity, slot: str) -> list[Token]:
         upos = "PROPN"
-        return [Token(self.write(part, name=True), upos,
-                      ("B-" if i == 0 else "I-") + entity.kind, slot)
-                for i, part in enumerate(entity.name)]
+        return [
+            Token(self.write(part, name=True), upos, ("B-" if i == 0 else "I-") + entity.kind, slot)
+            for i, part in enumerate(entity.name)
+        ]
 
     def thing(self, thing: Thing, slot: str) -> list[Token]:
         g = self.grammar
         noun = self.word(thing.noun)
         if thing.count is not None and thing.count > 1 and g.plural:
-            noun = english_plural(noun) if self.code == "en" else noun + (
-                g.plural if g.script == "latin" else self.write(g.plural, particle=True))
+            noun = (
+                english_plural(noun)
+                if self.code == "en"
+                else noun + (g.plural if g.script == "latin" else self.write(g.plural, particle=True))
+            )
         tokens = []
         if g.articles and thing.count is None:
             article = self.func("the" if thing.definite else "a")
@@ -435,8 +689,11 @@ class Language:
         g = self.grammar
         if self.code == "en":
             if negated:
-                return [Token("did", "AUX", slot="verb"), Token("not", "PART", slot="neg"),
-                        Token(verb, "VERB", slot="verb")]
+                return [
+                    Token("did", "AUX", slot="verb"),
+                    Token("not", "PART", slot="neg"),
+                    Token(verb, "VERB", slot="verb"),
+                ]
             return [Token(VERBS[verb] if finite else verb, "VERB", slot="verb")]
         v = Token(self.word(verb), "VERB", slot="verb")
         if not negated:
@@ -457,11 +714,13 @@ class Language:
 
     # -- clauses --
     def constituents(self, event: Event) -> dict[str, list[Token]]:
-        parts = {"S": self.coordination(event.agents, "agent"),
-                 "V": self.verb_group(event.verb, event.negated),
-                 "O": self.object_phrase(event.patients) if event.patients else [],
-                 "L": self.locative(event.place) if event.place else [],
-                 "T": self.time(event.time) if event.time else []}
+        parts = {
+            "S": self.coordination(event.agents, "agent"),
+            "V": self.verb_group(event.verb, event.negated),
+            "O": self.object_phrase(event.patients) if event.patients else [],
+            "L": self.locative(event.place) if event.place else [],
+            "T": self.time(event.time) if event.time else [],
+        }
         if self.code == "ja":
             parts["S"] = parts["S"] + [Token(self.func("SUBJ"), "ADP")]  # subject particle
         return parts
@@ -493,8 +752,9 @@ class Language:
         """A wh-question about one slot of `event`: agent, patient, place, time or count."""
         g = self.grammar
         parts = self.constituents(event)
-        wh_word = {"agent": "who", "patient": "what", "place": "where", "time": "when",
-                   "count": "how_many"}[slot]
+        wh_word = {"agent": "who", "patient": "what", "place": "where", "time": "when", "count": "how_many"}[
+            slot
+        ]
         wh = [Token(self.func(wh_word), "ADV" if slot in ("place", "time") else "PRON", slot="wh")]
         key = {"agent": "S", "patient": "O", "place": "L", "time": "T", "count": "O"}[slot]
         if slot == "count":
@@ -530,7 +790,7 @@ def join(language: Language, tokens: list[Token]) -> tuple[str, list[tuple[int, 
     """Tokens -> text and each token's character span. zh/ja use no spaces; punctuation
     attaches to the word before it."""
     text, spans = "", []
-    for i, token in enumerate(tokens):
+    for token in tokens:
         sep = " " if text and language.grammar.spaces and token.upos != "PUNCT" else ""
         text += sep
         spans.append((len(text), len(text) + len(token.text)))
@@ -541,6 +801,7 @@ def join(language: Language, tokens: list[Token]) -> tuple[str, list[tuple[int, 
 @dataclass(frozen=True)
 class World:
     """The languages plus a random source of meanings."""
+
     languages: tuple[str, ...]
     seed: int = 0
 
@@ -572,8 +833,10 @@ class Sampler:
 
     def people(self, k: int) -> list[Entity]:
         firsts = self.sample(FIRST_NAMES, k)
-        return [Entity("PER", (f,) + ((self.choice(LAST_NAMES),) if self.rng.random() < 0.4 else ()))
-                for f in firsts]
+        return [
+            Entity("PER", (f,) + ((self.choice(LAST_NAMES),) if self.rng.random() < 0.4 else ()))
+            for f in firsts
+        ]
 
     def org(self) -> Entity:
         return Entity("ORG", self.choice(ORGS))
@@ -590,8 +853,14 @@ class Sampler:
         count = int(self.rng.integers(2, 20)) if self.rng.random() < count_p else None
         return Thing(noun, adj, count, definite=bool(self.rng.random() < 0.5))
 
-    def event(self, agent: Entity | None = None, verb: str | None = None, place_p: float = 0.5,
-              time_p: float = 0.3, person_p: float = 0.15) -> Event:
+    def event(
+        self,
+        agent: Entity | None = None,
+        verb: str | None = None,
+        place_p: float = 0.5,
+        time_p: float = 0.3,
+        person_p: float = 0.15,
+    ) -> Event:
         agent = agent or self.agent()
         if verb in PERSON_VERBS or (verb is None and self.rng.random() < person_p):
             verb = verb or self.choice(PERSON_VERBS)
