@@ -12,6 +12,7 @@ machine, a full disk) falls back to the spare, then to a fresh start, never to a
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -149,7 +150,8 @@ def _save_state(obj, checkpoint_dir: Path) -> None:
             os.replace(checkpoint_dir / STATE, checkpoint_dir / SPARE)
 
 
-def _lock_directory(checkpoint_dir: Path) -> int:
+@contextlib.contextmanager
+def _holding(checkpoint_dir: Path):
     """Hold the checkpoint directory for this process (the kernel frees it when the process
     dies): a job orphaned by a killed Snakemake may still be training into it."""
     fd = os.open(checkpoint_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -165,7 +167,10 @@ def _lock_directory(checkpoint_dir: Path) -> int:
         ) from None
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
-    return fd
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def _discard(checkpoint_dir: Path, *names: str) -> None:
@@ -252,133 +257,98 @@ def train(
     `fingerprint`: of the job's settings (see `fingerprint`), checked against the checkpoint's.
     `stop_after` simulates a crash after that many steps (tests)."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    lock = _lock_directory(checkpoint_dir)
-    try:
-        return _train(
-            model,
-            train_sets,
-            dev_sets,
-            settings,
-            sampling,
-            seed,
-            device,
-            pad_id,
-            checkpoint_dir,
-            autocast,
-            log,
-            stop_after,
-            fingerprint,
+    with _holding(checkpoint_dir):
+        remove_stale_temps(checkpoint_dir)
+        sizes = {t: len(d) for t, d in train_sets.items()}
+        sampler = TaskSampler(
+            sizes, settings["batch_size"], seed, sampling.get("cap"), sampling.get("temperature", 1.0)
         )
-    finally:
-        os.close(lock)
+        steps = total_steps(sizes, settings, sampling.get("cap"))
+        optimizer = _optimizer(model, settings)
+        from transformers import get_linear_schedule_with_warmup
 
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(settings["warmup_ratio"] * steps), steps)
+        es = settings.get("early_stopping")
+        state = {"step": 0, "best": None, "bad_evals": 0, "history": [], "losses": []}
 
-def _train(
-    model,
-    train_sets,
-    dev_sets,
-    settings,
-    sampling,
-    seed,
-    device,
-    pad_id,
-    checkpoint_dir,
-    autocast,
-    log,
-    stop_after,
-    fingerprint,
-) -> dict:
-    remove_stale_temps(checkpoint_dir)
-    sizes = {t: len(d) for t, d in train_sets.items()}
-    sampler = TaskSampler(
-        sizes, settings["batch_size"], seed, sampling.get("cap"), sampling.get("temperature", 1.0)
-    )
-    steps = total_steps(sizes, settings, sampling.get("cap"))
-    optimizer = _optimizer(model, settings)
-    from transformers import get_linear_schedule_with_warmup
+        ckpt = _read_checkpoint(checkpoint_dir, fingerprint, steps, log)
+        if ckpt is not None:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            sampler.load_state_dict(ckpt["sampler"])
+            torch.set_rng_state(ckpt["torch_rng"])
+            if ckpt["cuda_rng"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
+            state = ckpt["state"]
+            log(f"resumed from step {state['step']} of {steps}")
+            del ckpt
 
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(settings["warmup_ratio"] * steps), steps)
-    es = settings.get("early_stopping")
-    state = {"step": 0, "best": None, "bad_evals": 0, "history": [], "losses": []}
+        def save_checkpoint():
+            cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+            _save_state(
+                {
+                    "fingerprint": fingerprint,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "sampler": sampler.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": cuda_rng,
+                    "state": state,
+                },
+                checkpoint_dir,
+            )
 
-    ckpt = _read_checkpoint(checkpoint_dir, fingerprint, steps, log)
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        sampler.load_state_dict(ckpt["sampler"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        if ckpt["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
-        state = ckpt["state"]
-        log(f"resumed from step {state['step']} of {steps}")
-        del ckpt
-
-    def save_checkpoint():
-        cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
-        _save_state(
-            {
-                "fingerprint": fingerprint,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "sampler": sampler.state_dict(),
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": cuda_rng,
-                "state": state,
-            },
-            checkpoint_dir,
-        )
-
-    columns = {t: [c for c in MODEL_KEYS if c in d.column_names] for t, d in train_sets.items()}
-    labels = {t: model.head_specs[t]["labels"] for t in train_sets}
-    started = time.time()
-    with _TermFlag() as term:
-        while state["step"] < steps:
-            model.train()
-            optimizer.zero_grad()
-            loss_sum = 0.0
-            for _ in range(settings["grad_accum"]):
-                task, idx = sampler.next()
-                batch = model_batch(train_sets[task], idx, columns[task], pad_id, device)
-                with autocast() if autocast else torch.autocast("cpu", enabled=False):
-                    loss, _ = model(task, batch)
-                (loss / settings["grad_accum"]).backward()
-                loss_sum += loss.item() / settings["grad_accum"]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings["max_grad_norm"])
-            optimizer.step()
-            scheduler.step()
-            state["step"] += 1
-            state["losses"].append(round(loss_sum, 5))
-            if es and state["step"] % es["every"] == 0:
-                improved = _early_stopping_eval(
-                    model, dev_sets, labels, settings, device, pad_id, autocast, state, checkpoint_dir
-                )
-                log(f"step {state['step']}/{steps} loss {loss_sum:.4f} dev {state['history'][-1]}")
-                if not improved and state["bad_evals"] >= es["patience"]:
-                    log(f"early stop at step {state['step']}")
-                    break
-            if state["step"] % settings["checkpoint_every"] == 0 or term.set:
-                save_checkpoint()
-            if term.set:
-                raise Preempted(f"SIGTERM at step {state['step']}: checkpoint saved")
-            if stop_after is not None and state["step"] >= stop_after:
-                save_checkpoint()
-                raise Preempted(f"stopped after {stop_after} steps (test)")
-    if state["best"] is not None:
-        model.load_state_dict(torch.load(checkpoint_dir / BEST, weights_only=True))
-    dev = {
-        t: dev_score(model, t, d, settings["batch_size"] * 2, device, pad_id, autocast, labels[t])[1]
-        for t, d in dev_sets.items()
-    }
-    return {
-        "steps": state["step"],
-        "planned_steps": steps,
-        "losses": state["losses"],
-        "early_stopping": state["history"],
-        "dev": dev,
-        "train_seconds": round(time.time() - started, 2),
-    }
+        columns = {t: [c for c in MODEL_KEYS if c in d.column_names] for t, d in train_sets.items()}
+        labels = {t: model.head_specs[t]["labels"] for t in train_sets}
+        started = time.time()
+        with _TermFlag() as term:
+            while state["step"] < steps:
+                model.train()
+                optimizer.zero_grad()
+                loss_sum = 0.0
+                for _ in range(settings["grad_accum"]):
+                    task, idx = sampler.next()
+                    batch = model_batch(train_sets[task], idx, columns[task], pad_id, device)
+                    with autocast() if autocast else torch.autocast("cpu", enabled=False):
+                        loss, _ = model(task, batch)
+                    (loss / settings["grad_accum"]).backward()
+                    loss_sum += loss.item() / settings["grad_accum"]
+                torch.nn.utils.clip_grad_norm_(model.parameters(), settings["max_grad_norm"])
+                optimizer.step()
+                scheduler.step()
+                state["step"] += 1
+                state["losses"].append(round(loss_sum, 5))
+                if es and state["step"] % es["every"] == 0:
+                    improved = _early_stopping_eval(
+                        model, dev_sets, labels, settings, device, pad_id, autocast, state, checkpoint_dir
+                    )
+                    log(f"step {state['step']}/{steps} loss {loss_sum:.4f} dev {state['history'][-1]}")
+                    if not improved and state["bad_evals"] >= es["patience"]:
+                        log(f"early stop at step {state['step']}")
+                        break
+                if state["step"] % settings["checkpoint_every"] == 0 or term.set:
+                    save_checkpoint()
+                if term.set:
+                    raise Preempted(f"SIGTERM at step {state['step']}: checkpoint saved")
+                if stop_after is not None and state["step"] >= stop_after:
+                    save_checkpoint()
+                    raise Preempted(f"stopped after {stop_after} steps (test)")
+        if state["best"] is not None:
+            model.load_state_dict(torch.load(checkpoint_dir / BEST, weights_only=True))
+        dev = {
+            t: dev_score(model, t, d, settings["batch_size"] * 2, device, pad_id, autocast, labels[t])[1]
+            for t, d in dev_sets.items()
+        }
+        return {
+            "steps": state["step"],
+            "planned_steps": steps,
+            "losses": state["losses"],
+            "early_stopping": state["history"],
+            "dev": dev,
+            "train_seconds": round(time.time() - started, 2),
+        }
 
 
 def _early_stopping_eval(
