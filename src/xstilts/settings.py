@@ -24,7 +24,6 @@ from xstilts import config
 from xstilts import tasks as registry
 
 DATA_KEYS = config.DATA_KEYS
-PHASE_BLOCKS = {"intermediate": "intermediate", "finetune": "target"}
 
 
 def slug(hub_id: str) -> str:
