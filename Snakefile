@@ -34,4 +34,5 @@ localrules:
 rule all:
     input:
         grid.SCORES,
-        grid.report_outputs(TARGETS),
+        grid.analysis_outputs(TARGETS),
+        rules.costs.output,

@@ -20,13 +20,19 @@ commands.register(parser.add_subparsers(required=True))
 args = parser.parse_args()
 args.func(args)
 """
-SNAKEFILE = """TARGETS = ["xnli", "bucc"]
-config.setdefault("analysis", {{"n_resamples": 199, "seed": 1}})
+SNAKEFILE = """from xstilts import config as xconfig, grid
+
+# What workflow/rules/common.smk provides to report.smk, for a grid of two targets.
+TARGETS = ["xnli", "bucc"]
+ENV = "../../envs/xstilts.yaml"
+analysis = {{"n_resamples": 199, "seed": 1, "alpha": 0.05, "confidence": 0.95}}
+CFG = {{"models": {{}}, "analysis": {{**analysis, **config.get("analysis", {{}})}}}}
+
 include: {rules!r}
 
 rule all:
     input:
-        report_outputs(),
+        grid.analysis_outputs(TARGETS),
 """
 
 

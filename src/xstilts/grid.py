@@ -238,10 +238,10 @@ def figure_outputs(targets) -> dict:
     }
 
 
-def report_outputs(targets) -> list[str]:
-    """Every file of the analysis, for `rule all`."""
+def analysis_outputs(targets) -> list[str]:
+    """Every file of the analysis (tables, typology, figures), for `rule all`."""
     files = []
     for outputs in (table_outputs(targets), typology_outputs(), figure_outputs(targets)):
         for value in outputs.values():
             files += value if isinstance(value, list) else [value]
-    return files + [COSTS, COSTS_JOBS]
+    return files

@@ -39,7 +39,7 @@ rule analysis_tables:
         ENV
     params:
         out=lambda w, output: os.path.dirname(output.gains_md),
-        targets=TARGETS,
+        targets=sorted(TARGETS),  # compared as a list: config order must not rerun
     shell:
         "xstilts tables --scores {input:q} --out {params.out:q} --targets {params.targets:q}"
         " > {log:q} 2>&1"
@@ -93,7 +93,7 @@ rule analysis_figures:
         ENV
     params:
         out=lambda w, output: os.path.dirname(os.path.dirname(output.heatmap)),
-        targets=TARGETS,
+        targets=sorted(TARGETS),  # compared as a list: config order must not rerun
         analysis=xconfig.slice_json(CFG["analysis"]),
     shell:
         "xstilts typology-figures --out {params.out:q} --targets {params.targets:q}"
