@@ -14,30 +14,9 @@ def score_rows(model, recipe, target, language_values: dict, seed=1, metric="acc
     """One primary row per language plus a non-primary companion metric that must be ignored."""
     rows = []
     for language, value in language_values.items():
-        rows.append(
-            dict(
-                model=model,
-                recipe=recipe,
-                target=target,
-                language=language,
-                seed=seed,
-                metric=metric,
-                value=float(value),
-                primary=True,
-            )
-        )
-        rows.append(
-            dict(
-                model=model,
-                recipe=recipe,
-                target=target,
-                language=language,
-                seed=seed,
-                metric="other",
-                value=-1.0,
-                primary=False,
-            )
-        )
+        cell = dict(model=model, recipe=recipe, target=target, language=language, seed=seed)
+        rows.append({**cell, "metric": metric, "value": float(value), "primary": True})
+        rows.append({**cell, "metric": "other", "value": -1.0, "primary": False})
     return rows
 
 
