@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xstilts import tasks as registry
-from xstilts.settings import slug
+from xstilts.settings import find_recipe, slug
 
 RESULTS = "results"
 REPORTS = "reports"
@@ -150,8 +150,7 @@ def training_data(cfg, model: str, tasks: list) -> dict[str, list[str]]:
 
 
 def intermediate_tasks(cfg, recipe: str) -> list[tuple[str, str]]:
-    r = next(r for r in cfg["recipes"] if r["name"] == recipe)
-    return [(t["task"], t["language"]) for t in r["tasks"]]
+    return [(t["task"], t["language"]) for t in find_recipe(cfg, recipe)["tasks"]]
 
 
 def evaluation_inputs(cfg, model: str, recipe: str, target: str, language: str, seed) -> dict:
