@@ -53,14 +53,21 @@ def free_bytes(directory: Path) -> int:
     return shutil.disk_usage(directory).free
 
 
+def error_chain(error: BaseException):
+    """The error and those it was raised from or during (libraries wrap OS and hub errors)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
 def _out_of_space(error: BaseException, directory: Path) -> bool:
-    seen = error
-    while seen is not None:
+    for seen in error_chain(error):
         if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
         if "No space left on device" in str(seen) or "Disk quota exceeded" in str(seen):
             return True
-        seen = seen.__cause__ or seen.__context__
     if not isinstance(error, (OSError, RuntimeError)):
         return False
     try:

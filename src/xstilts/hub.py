@@ -10,18 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from xstilts.atomic import error_chain
+
 
 class HubError(RuntimeError):
     """Data or a model that cannot be loaded, with the fix; the CLI prints it as one line."""
-
-
-def _causes(error: BaseException):
-    """The error and what it was raised from (transformers wraps the hub's errors in OSError)."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        yield error
-        error = error.__cause__ or error.__context__
 
 
 def _transport_errors() -> tuple[type, ...]:
@@ -52,7 +45,7 @@ def hub_failure(error: BaseException, repo: str | None = None) -> HubError | Non
         DatasetNotFoundError = hf.RepositoryNotFoundError
     what = repo or "a repository"
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    causes = list(_causes(error))
+    causes = list(error_chain(error))  # transformers wraps hub errors in OSError
     for cause in causes:
         if isinstance(
             cause,
