@@ -119,12 +119,23 @@ def test_evaluation_batch_size_reruns_nothing(tiny_run):
 
 def test_configfile_replaces_the_paper_grid_in_the_repo(tmp_path):
     """Run from the repository (the README's way): --configfile must not be merged with the
-    paper's config.yaml, or its 162 task-languages would leak into the tiny grid."""
+    paper's config.yaml, or its 162 task-languages would leak into the tiny grid. --forceall:
+    the README's first command may already have run the tiny grid in this checkout."""
     import subprocess
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--configfile", "configs/tiny.yaml", "-n", "--quiet", "rules"],
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--configfile",
+            "configs/tiny.yaml",
+            "-n",
+            "--forceall",
+            "--quiet",
+            "rules",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
