@@ -75,6 +75,54 @@ def run_uriel_distances(args: argparse.Namespace) -> None:
     print(write_csv(Path(args.out), compute_uriel_distances()))
 
 
+STUDY_RESAMPLES = 1000  # a study refits curves per resample: lighter than typology's default
+
+
+def _name_values(pairs: list[str] | None, flag: str) -> dict:
+    values = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise SystemExit(f"{flag} {pair!r}: expected NAME=NUMBER, e.g. {flag} xlmr-large=560e6")
+    return values
+
+
+def run_study(args: argparse.Namespace) -> None:
+    """One study of reports/studies/<name>/: tables (CSV + markdown), caption and figure."""
+    from xstilts.analysis.studies import common, module
+    from xstilts.analysis.tables import load_scores
+
+    config = json.loads(args.analysis_config or "{}")
+    settings = {**DEFAULTS, "n_resamples": STUDY_RESAMPLES, **config}
+    for key in ("n_resamples", "seed", "confidence"):
+        if getattr(args, key, None) is not None:
+            settings[key] = getattr(args, key)
+    common_settings = {
+        "n_resamples": int(settings["n_resamples"]),
+        "seed": int(settings["seed"]),
+        "confidence": float(settings["confidence"]),
+    }
+    study = module(args.study)
+    scores = load_scores(args.scores)
+    read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text ("na" is Namibian)
+    if args.study == "scale":
+        result = study.analyse(scores, sizes=_name_values(args.model_size, "--model-size"), **common_settings)
+    elif args.study == "difficulty":
+        table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
+        result = study.analyse(scores, table, **common_settings)
+    elif args.study == "source-language":
+        table = pd.read_csv(args.distances, **read) if args.distances else None
+        result = study.analyse(scores, table, target_language=args.target_language, **common_settings)
+    else:
+        result = study.analyse(scores, delta=args.delta, **common_settings)
+    for path in common.write_study(result, study.figure(result), args.out):
+        print(path)
+
+
 def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
     if scores:
         parser.add_argument("--scores", default="results/scores.parquet", help="scores parquet")
@@ -91,7 +139,7 @@ def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
 
 
 def register(subparsers) -> None:
-    """Add tables, typology, typology-figures and uriel-distances to the xstilts CLI."""
+    """Add tables, typology, typology-figures, study and uriel-distances to the xstilts CLI."""
     tables = subparsers.add_parser("tables", help="gain tables (markdown + CSV) over the baseline")
     _add_common(tables)
     tables.set_defaults(func=run_tables)
@@ -114,6 +162,32 @@ def register(subparsers) -> None:
     figures.add_argument("--alpha", type=float, default=None, help=f"FDR level (default {DEFAULTS['alpha']})")
     figures.add_argument("--seed", type=int, default=None)
     figures.set_defaults(func=run_figures)
+
+    from xstilts.analysis.studies import STUDIES
+
+    study = subparsers.add_parser("study", help="one study's tables, caption and figure (reports/studies/<name>)")
+    study.add_argument("study", choices=STUDIES)
+    study.add_argument("--scores", default="results/scores.parquet", help="scores parquet")
+    study.add_argument("--out", default="reports", help="report directory (writes <out>/studies/<name>/)")
+    study.add_argument(
+        "--analysis-config", default=None, help="JSON object with keys " + ", ".join(ANALYSIS_KEYS)
+    )
+    study.add_argument(
+        "--n-resamples", dest="n_resamples", type=int, default=None, help=f"default {STUDY_RESAMPLES}"
+    )
+    study.add_argument("--seed", type=int, default=None, help=f"default {DEFAULTS['seed']}")
+    study.add_argument("--confidence", type=float, default=None, help=f"default {DEFAULTS['confidence']}")
+    study.add_argument(
+        "--model-size",
+        action="append",
+        metavar="NAME=PARAMS",
+        help="scale: a model's parameter count (repeat per model; default: a model_size column)",
+    )
+    study.add_argument("--difficulty", help="difficulty: CSV with task, measure, value (optional model)")
+    study.add_argument("--distances", help="source-language: CSV with source, target, distance")
+    study.add_argument("--target-language", default="fi", help="source-language: the target (default fi)")
+    study.add_argument("--delta", type=float, default=0.5, help="language-count: points per doubling (0.5)")
+    study.set_defaults(func=run_study)
 
     uriel = subparsers.add_parser("uriel-distances", help="recompute the shipped URIEL distance table")
     uriel.add_argument("--out", required=True, help="CSV path to write")

@@ -1,0 +1,335 @@
+"""The four studies (scale, difficulty, source language, language count) on constructed scores
+with known answers, their edge cases, the writer and the `xstilts study` command."""
+
+import argparse
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xstilts.analysis import commands
+from xstilts.analysis.studies import common, difficulty, language_count, scale, source_language
+
+LANGUAGES = ("en", "de", "fi", "sw", "ja", "ar", "hi", "ru", "tr", "ko")
+RESAMPLES = 300
+
+
+def make_scores(value, models=("base",), recipes=("none", "mnli"), targets=("udpos", "xnli"),
+                languages=LANGUAGES, seeds=(1, 2, 3), extra=None, rng=0):  # fmt: skip
+    """The long scores table; ``value(model, recipe, target, language, seed, rng)`` -> score or None."""
+    rng = np.random.default_rng(rng)
+    rows = []
+    for m in models:
+        for r in recipes:
+            for t in targets:
+                for lang in languages:
+                    for s in seeds:
+                        v = value(m, r, t, lang, s, rng)
+                        if v is None:
+                            continue
+                        row = dict(model=m, recipe=r, target=t, language=lang, seed=s, metric="f1",
+                                   value=float(v), primary=True)  # fmt: skip
+                        row.update(extra(m, r, t, lang, s) if extra else {})
+                        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+LANGUAGE_OFFSET = dict(zip(LANGUAGES, [0, -2, -5, -15, -8, -9, -10, -4, -6, -7]))
+
+
+def scale_scores(interaction: float, seed: int = 0) -> pd.DataFrame:
+    """Gain 2 points for base, 2 + interaction for large; language, target and model effects."""
+
+    def value(m, r, t, lang, s, rng):
+        score = 70 + LANGUAGE_OFFSET[lang] + (5 if m == "large" else 0) + (3 if t == "xnli" else 0)
+        if r != "none":
+            score += 2 + (interaction if m == "large" else 0)
+        return score + rng.normal(0, 1.0)
+
+    return make_scores(value, models=("base", "large"), rng=seed)
+
+
+# ---------------------------------------------------------------- scale
+
+
+def test_scale_detects_a_known_interaction():
+    result = scale.analyse(scale_scores(3.0), sizes={"base": 270e6, "large": 560e6}, n_resamples=RESAMPLES)
+    row = result.tables["interaction"].set_index("contrast").loc["gain"]
+    assert row["model"] == "large" and row["reference_model"] == "base"
+    assert row["mixed_coef"] == pytest.approx(3.0, abs=0.5)
+    assert row["mixed_p"] < 0.001 and row["mixed_ci_low"] > 0
+    assert row["difference"] == pytest.approx(row["mixed_coef"], abs=0.3)  # balanced: the same contrast
+    assert row["ci_low"] > 0 and row["permutation_p"] < 0.05
+    assert "amplifies" in result.answer and "p<0.001" in result.uncertainty
+    gains = result.tables["gains"].set_index(["model", "target"])
+    assert gains.loc[("large", "xnli"), "gain"] == pytest.approx(5.0, abs=0.6)
+    baseline = gains.loc[("large", "xnli"), "baseline"]
+    assert gains.loc[("large", "xnli"), "headroom_gain"] == pytest.approx(
+        100 * gains.loc[("large", "xnli"), "gain"] / (100 - baseline)
+    )
+
+
+def test_scale_does_not_find_an_absent_interaction():
+    result = scale.analyse(scale_scores(0.0, seed=1), sizes={"base": 270e6, "large": 560e6}, n_resamples=RESAMPLES)
+    row = result.tables["interaction"].set_index("contrast").loc["gain"]
+    assert abs(row["mixed_coef"]) < 0.5 and row["mixed_p"] > 0.05
+    assert row["ci_low"] < 0 < row["ci_high"] and row["permutation_p"] > 0.05
+
+
+def test_scale_orders_models_by_size_and_says_when_sizes_are_unknown():
+    scores = scale_scores(3.0)
+    by_size = scale.analyse(scores.assign(model_size=scores["model"].map({"base": 9e9, "large": 1e8})),
+                            n_resamples=99)  # fmt: skip
+    assert by_size.tables["interaction"]["reference_model"].iloc[0] == "large"  # the smaller one
+    unknown = scale.analyse(scores, n_resamples=99)
+    assert any("model sizes not given" in note for note in unknown.notes)
+
+
+def test_scale_resource_bins_come_from_the_shipped_table():
+    bins = scale.resource_level(["sw", "ar", "de", "yo"])
+    assert bins["sw"].startswith("low") and bins["ar"].startswith("mid") and bins["de"].startswith("high")
+    assert bins["yo"] == scale.NOT_IN_CC100
+
+
+def test_scale_on_a_subset_shows_missing_cells_and_says_why():
+    scores = scale_scores(3.0)
+    scores = scores[~((scores["model"] == "large") & (scores["target"] == "udpos") & (scores["recipe"] == "none"))]
+    result = scale.analyse(scores[scores["model"] == "base"], n_resamples=99)
+    assert "only one model" in result.answer
+    result = scale.analyse(scores, n_resamples=99)
+    gains = result.tables["gains"].set_index(["model", "target"])
+    assert np.isnan(gains.loc[("large", "udpos"), "gain"])
+    assert gains.loc[("large", "udpos"), "reason"] == "no baseline (none) scores"
+
+
+# ---------------------------------------------------------------- difficulty
+
+TASKS = [f"task{i}" for i in range(9)]
+ERROR = dict(zip(TASKS, [5, 12, 20, 25, 33, 40, 48, 55, 60]))
+
+
+def difficulty_scores(slope: float) -> pd.DataFrame:
+    def value(m, r, t, lang, s, rng):
+        if r == "none":
+            return 60 + LANGUAGE_OFFSET[lang]
+        return 60 + LANGUAGE_OFFSET[lang] + 1 + slope * ERROR[r] + rng.normal(0, 0.5)
+
+    return make_scores(value, recipes=("none", *TASKS))
+
+
+def difficulty_table(tasks=TASKS) -> pd.DataFrame:
+    return pd.DataFrame([{"task": t, "measure": "final_dev_error", "value": ERROR[t]} for t in tasks])
+
+
+def test_difficulty_finds_a_known_correlation():
+    result = difficulty.analyse(difficulty_scores(0.1), difficulty_table(), n_resamples=RESAMPLES)
+    rows = result.tables["correlations"]
+    assert len(rows) == 2 and (rows["n_tasks"] == 9).all() and (rows["n_languages"] == 9).all()  # en left out
+    assert (rows["spearman"] > 0.9).all() and (rows["kendall"] > 0.8).all()
+    assert (rows["spearman_p"] < 0.01).all() and (rows["kendall_p"] < 0.01).all()
+    assert (rows["spearman_ci_low"] > 0.5).all()
+    assert "n=9 tasks" in result.uncertainty and "100% of 2" in result.answer
+
+
+def test_difficulty_without_a_relation_is_not_significant():
+    result = difficulty.analyse(difficulty_scores(0.0), difficulty_table(), n_resamples=RESAMPLES)
+    rows = result.tables["correlations"]
+    assert (rows["spearman_p"] > 0.05).all()
+    assert (rows["spearman_ci_low"] < 0).all() and (rows["spearman_ci_high"] > 0).all()
+
+
+def test_difficulty_with_too_few_tasks_says_so():
+    result = difficulty.analyse(difficulty_scores(0.1), difficulty_table(TASKS[:3]), n_resamples=99)
+    rows = result.tables["correlations"]
+    assert rows["spearman"].isna().all() and (rows["reason"] == "n=3 tasks < 4").all()
+    assert "no correlation can be tested" in result.notes[0]
+    assert difficulty.small_n_sentence(9).startswith("With n=9 tasks only |rho| >= 0.6")
+    assert "Not answerable" in difficulty.analyse(difficulty_scores(0.1), None).answer
+    with pytest.raises(ValueError, match="lacks columns"):
+        difficulty.analyse(difficulty_scores(0.1), pd.DataFrame({"task": ["a"], "value": [1.0]}))
+
+
+def test_difficulty_measures_from_a_training_record():
+    training = {
+        "history": {
+            "early_stopping": [{"step": 100, "dev": 50.0}, {"step": 200, "dev": 70.0}],
+            "dev": {"mnli": {"accuracy": 80.0}},
+            "losses": [1.0] * 150 + [0.5] * 50,
+        }
+    }
+    rows = difficulty.measures_from_training("mnli", training, budget_step=100, loss_step=200, loss_window=50)
+    values = rows.set_index("measure")["value"]
+    chance = 100 / 3  # three NLI labels
+    assert values["dev_at_budget"] == pytest.approx(100 * (50 - chance) / (100 - chance))
+    assert values["final_dev_error"] == pytest.approx(20.0)
+    assert values["loss_at_step"] == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------- source language
+
+SOURCES = {"mnli": 0.0, "mnli@de": 2.0, "mnli@et": 1.0, "mnli@ru": -1.0, "mnli@hu": 0.5}
+SEED_EFFECT = {1: -3.0, 2: 0.0, 3: 3.0}
+
+
+def source_scores(with_distance_column=False) -> pd.DataFrame:
+    def value(m, r, t, lang, s, rng):
+        if lang != "fi" and t == "xnli":
+            return 60.0
+        if r == "none":
+            return 50 + SEED_EFFECT[s]
+        return 55 + SOURCES[r] + SEED_EFFECT[s] + rng.normal(0, 0.05)  # a shared seed effect: paired
+
+    scores = make_scores(value, recipes=("none", *SOURCES), targets=("udpos", "xnli"), languages=("en", "fi"))
+    return scores[~((scores["target"] == "xnli") & (scores["language"] == "fi"))]
+
+
+DISTANCES = pd.DataFrame({"source": ["en", "de", "et", "ru", "hu"], "target": "fi",
+                          "distance": [0.6, 0.55, 0.1, 0.5, 0.3]})  # fmt: skip
+
+
+def test_source_language_recovers_a_known_paired_difference():
+    result = source_language.analyse(source_scores(), DISTANCES, n_resamples=RESAMPLES)
+    table = result.tables["sources"].set_index("source")
+    assert set(table["target"]) == {"udpos"}  # xnli has no Finnish here
+    assert any("xnli" in note for note in result.notes)
+    german = table.loc["de"]
+    assert german["gain_over_english"] == pytest.approx(2.0, abs=0.15)
+    assert german["ci_low"] > 1.5 and german["ci_high"] < 2.5  # the seed effect cancels in pairs
+    assert german["score_sd"] == pytest.approx(3.0, abs=0.2)  # but shows in the spread over seeds
+    assert table.loc["en", "gain_over_english"] == 0 and table.loc["en", "reason"] == "reference"
+    assert table.loc["de", "distance"] == 0.55
+    assert "de" in result.answer and "n=5 sources" in result.uncertainty
+
+
+def test_source_language_reads_recipe_languages_and_says_what_is_missing():
+    scores = source_scores()
+    scores["recipe_languages"] = scores["recipe"].map(
+        {"none": "", "mnli": "en", "mnli@de": "de", "mnli@et": "et", "mnli@ru": "ru", "mnli@hu": ["hu"]}
+    )
+    names = {"de": "german", "et": "estonian", "ru": "russian", "hu": "hungarian"}
+    scores["recipe"] = scores["recipe"].replace({f"mnli@{k}": f"mnli@{v}" for k, v in names.items()})
+    result = source_language.analyse(scores, None, n_resamples=99)
+    sources = result.tables["sources"]
+    assert set(sources["source"]) == {"en", "de", "et", "ru", "hu"}
+    assert result.tables["distance"]["reason"].str.contains("no distance table").all()
+    assert "not tested" in result.uncertainty
+    english_missing = source_language.analyse(source_scores().query("recipe != 'mnli'"), DISTANCES, n_resamples=99)
+    assert (english_missing.tables["sources"]["reason"] == "no English reference scores").all()
+    assert "Not answerable" in english_missing.answer
+
+
+# ---------------------------------------------------------------- language count
+
+KS = (1, 2, 4, 8, 16, 32)
+
+
+def count_scores(curve, ks=KS, noise=0.4) -> pd.DataFrame:
+    def value(m, r, t, lang, s, rng):
+        if r == "none":
+            return 55.0
+        k = int(r.split("-k")[1].split("-")[0])
+        return curve(np.log2(k)) + LANGUAGE_OFFSET[lang] / 10 + rng.normal(0, noise)
+
+    recipes = ("none", *(f"mnli-k{k}-d{d}" for k in ks for d in (1, 2, 3)))
+    return make_scores(value, recipes=recipes, targets=("xnli",), languages=LANGUAGES[:6],
+                       extra=lambda *_: {"budget": 20000})  # fmt: skip
+
+
+def test_language_count_recovers_a_known_knee_within_its_interval():
+    a, b, tau, delta = 60.0, 10.0, 1.5, 0.5
+    true_k = 2 ** (tau * np.log(b * (1 - np.exp(-1 / tau)) / delta))
+    result = language_count.analyse(count_scores(lambda x: a + b * (1 - np.exp(-x / tau))), n_resamples=200)
+    row = result.tables["k_star"].iloc[0]
+    assert row["reason"] == "" and row["k_star"] == pytest.approx(true_k, rel=0.2)
+    assert row["ci_low"] <= true_k <= row["ci_high"] and row["ci_high"] < 32
+    curve = result.tables["curve"]
+    assert list(curve["k"]) == list(KS) and (curve["n_draws"] == 3).all()
+    assert (curve["band_low"] <= curve["score"]).all() and (curve["score"] <= curve["band_high"]).all()
+    assert curve["gain_per_doubling"].iloc[1] > curve["gain_per_doubling"].iloc[-1] > 0
+    assert row["budget"] == "20000" and "k*=" in result.answer
+
+
+@pytest.mark.parametrize(
+    "curve, ks, reason",
+    [
+        (lambda x: 60 + 3 * x, (1, 2, 4), "3 distinct k"),
+        (lambda x: 60.0 + 0 * x, KS, "below delta already at k=1"),
+        (lambda x: 60 + 2 * x, KS, "has not flattened by k=32"),
+    ],
+)
+def test_language_count_says_when_k_star_is_not_identified(curve, ks, reason):
+    result = language_count.analyse(count_scores(curve, ks, noise=0.1), n_resamples=30)
+    row = result.tables["k_star"].iloc[0]
+    assert np.isnan(row["k_star"]) and reason in row["reason"]
+    assert "k* not identified" in result.answer
+
+
+def test_language_count_takes_k_from_recipe_languages():
+    scores = count_scores(lambda x: 60 + x, ks=(1, 2))
+    scores["recipe_languages"] = scores["recipe"].map(lambda r: "de fr ru" if "-k2-" in r else "")
+    recipes = language_count.recipe_counts(scores).set_index("recipe")
+    assert recipes.loc["mnli-k2-d1", "k"] == 3 and recipes.loc["mnli-k1-d1", "k"] == 1
+    assert recipes.loc["mnli-k1-d1", "budget"] == 20000
+
+
+# ---------------------------------------------------------------- writers, figures, CLI
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {
+        "scale": scale.analyse(scale_scores(3.0), sizes={"base": 270e6, "large": 560e6}, n_resamples=99),
+        "difficulty": difficulty.analyse(difficulty_scores(0.1), difficulty_table(), n_resamples=99),
+        "source-language": source_language.analyse(source_scores(), DISTANCES, n_resamples=99),
+        "language-count": language_count.analyse(
+            count_scores(lambda x: 60 + 10 * (1 - np.exp(-x / 1.5))), n_resamples=50
+        ),
+    }
+
+
+MODULES = {"scale": scale, "difficulty": difficulty, "source-language": source_language,
+           "language-count": language_count}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_each_study_writes_tables_caption_and_figure(results, name, tmp_path):
+    result = results[name]
+    written = common.write_study(result, MODULES[name].figure(result), tmp_path)
+    study_dir = tmp_path / "studies" / name
+    assert {p.name for p in written} >= {f"{name}.md", "caption.rst", f"{name}.png"}
+    assert all(p.parent == study_dir and p.stat().st_size > 0 for p in written)
+    caption = (study_dir / "caption.rst").read_text()
+    assert caption.startswith("Question: ") and " Answer: " in caption and " Uncertainty: " in caption
+    assert "nan" not in result.answer.lower()
+    markdown = (study_dir / f"{name}.md").read_text()
+    for table in result.tables:
+        assert f"## {table}" in markdown and (study_dir / f"{table}.csv").exists()
+    assert not list(study_dir.glob(".*"))  # no temporaries left
+
+
+def test_study_figures_render_without_scores(tmp_path):
+    empty = pd.DataFrame(columns=["model", "recipe", "target", "language", "seed", "metric", "value", "primary"])
+    for name, module in MODULES.items():
+        result = module.analyse(empty, n_resamples=99) if name not in ("difficulty", "source-language") else (
+            module.analyse(empty, None, n_resamples=99)
+        )
+        assert "Not answerable" in result.answer or "not identified" in result.answer
+        common.write_study(result, module.figure(result), tmp_path)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="xstilts")
+    commands.register(parser.add_subparsers(required=True))
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+def test_study_command_writes_under_reports_studies(tmp_path, capsys):
+    scores_path = tmp_path / "scores.parquet"
+    scale_scores(3.0).to_parquet(scores_path)
+    main(["study", "scale", "--scores", str(scores_path), "--out", str(tmp_path / "reports"),
+          "--model-size", "base=270e6", "--model-size", "large=560e6", "--n-resamples", "99"])  # fmt: skip
+    assert (tmp_path / "reports" / "studies" / "scale" / "interaction.csv").exists()
+    assert "scale.png" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="NAME=NUMBER"):
+        main(["study", "scale", "--scores", str(scores_path), "--model-size", "base"])
