@@ -70,7 +70,9 @@ def test_scale_detects_a_known_interaction():
 
 
 def test_scale_does_not_find_an_absent_interaction():
-    result = scale.analyse(scale_scores(0.0, seed=1), sizes={"base": 270e6, "large": 560e6}, n_resamples=RESAMPLES)
+    result = scale.analyse(
+        scale_scores(0.0, seed=1), sizes={"base": 270e6, "large": 560e6}, n_resamples=RESAMPLES
+    )
     row = result.tables["interaction"].set_index("contrast").loc["gain"]
     assert abs(row["mixed_coef"]) < 0.5 and row["mixed_p"] > 0.05
     assert row["ci_low"] < 0 < row["ci_high"] and row["permutation_p"] > 0.05
@@ -93,7 +95,9 @@ def test_scale_resource_bins_come_from_the_shipped_table():
 
 def test_scale_on_a_subset_shows_missing_cells_and_says_why():
     scores = scale_scores(3.0)
-    scores = scores[~((scores["model"] == "large") & (scores["target"] == "udpos") & (scores["recipe"] == "none"))]
+    scores = scores[
+        ~((scores["model"] == "large") & (scores["target"] == "udpos") & (scores["recipe"] == "none"))
+    ]
     result = scale.analyse(scores[scores["model"] == "base"], n_resamples=99)
     assert "only one model" in result.answer
     result = scale.analyse(scores, n_resamples=99)
@@ -213,7 +217,9 @@ def test_source_language_reads_recipe_languages_and_says_what_is_missing():
     assert set(sources["source"]) == {"en", "de", "et", "ru", "hu"}
     assert result.tables["distance"]["reason"].str.contains("no distance table").all()
     assert "not tested" in result.uncertainty
-    english_missing = source_language.analyse(source_scores().query("recipe != 'mnli'"), DISTANCES, n_resamples=99)
+    english_missing = source_language.analyse(
+        source_scores().query("recipe != 'mnli'"), DISTANCES, n_resamples=99
+    )
     assert (english_missing.tables["sources"]["reason"] == "no English reference scores").all()
     assert "Not answerable" in english_missing.answer
 
@@ -308,10 +314,14 @@ def test_each_study_writes_tables_caption_and_figure(results, name, tmp_path):
 
 
 def test_study_figures_render_without_scores(tmp_path):
-    empty = pd.DataFrame(columns=["model", "recipe", "target", "language", "seed", "metric", "value", "primary"])
+    empty = pd.DataFrame(
+        columns=["model", "recipe", "target", "language", "seed", "metric", "value", "primary"]
+    )
     for name, module in MODULES.items():
-        result = module.analyse(empty, n_resamples=99) if name not in ("difficulty", "source-language") else (
-            module.analyse(empty, None, n_resamples=99)
+        result = (
+            module.analyse(empty, n_resamples=99)
+            if name not in ("difficulty", "source-language")
+            else (module.analyse(empty, None, n_resamples=99))
         )
         assert "Not answerable" in result.answer or "not identified" in result.answer
         common.write_study(result, module.figure(result), tmp_path)
@@ -331,5 +341,9 @@ def test_study_command_writes_under_reports_studies(tmp_path, capsys):
           "--model-size", "base=270e6", "--model-size", "large=560e6", "--n-resamples", "99"])  # fmt: skip
     assert (tmp_path / "reports" / "studies" / "scale" / "interaction.csv").exists()
     assert "scale.png" in capsys.readouterr().out
+    bad = tmp_path / "difficulty.csv"
+    pd.DataFrame({"task": ["mnli"], "score": [1.0]}).to_csv(bad, index=False)
+    with pytest.raises(SystemExit, match=r"study difficulty: difficulty table lacks columns \['measure'"):
+        main(["study", "difficulty", "--scores", str(scores_path), "--difficulty", str(bad)])
     with pytest.raises(SystemExit, match="NAME=NUMBER"):
         main(["study", "scale", "--scores", str(scores_path), "--model-size", "base"])

@@ -107,20 +107,25 @@ def run_study(args: argparse.Namespace) -> None:
         "confidence": float(settings["confidence"]),
     }
     study = module(args.study)
-    scores = load_scores(args.scores)
-    read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text ("na" is Namibian)
-    if args.study == "scale":
-        result = study.analyse(scores, sizes=_name_values(args.model_size, "--model-size"), **common_settings)
-    elif args.study == "difficulty":
-        table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
-        result = study.analyse(scores, table, **common_settings)
-    elif args.study == "source-language":
-        table = pd.read_csv(args.distances, **read) if args.distances else None
-        result = study.analyse(scores, table, target_language=args.target_language, **common_settings)
-    else:
-        result = study.analyse(scores, delta=args.delta, **common_settings)
+    try:
+        result = _analyse_study(study, args, load_scores(args.scores), common_settings)
+    except ValueError as error:  # malformed input tables: one line naming the problem
+        raise SystemExit(f"xstilts study {args.study}: {error}") from error
     for path in common.write_study(result, study.figure(result), args.out):
         print(path)
+
+
+def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common_settings: dict):
+    read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text ("na" is Namibian)
+    if args.study == "scale":
+        return study.analyse(scores, sizes=_name_values(args.model_size, "--model-size"), **common_settings)
+    if args.study == "difficulty":
+        table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
+        return study.analyse(scores, table, **common_settings)
+    if args.study == "source-language":
+        table = pd.read_csv(args.distances, **read) if args.distances else None
+        return study.analyse(scores, table, target_language=args.target_language, **common_settings)
+    return study.analyse(scores, delta=args.delta, **common_settings)
 
 
 def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
@@ -165,7 +170,9 @@ def register(subparsers) -> None:
 
     from xstilts.analysis.studies import STUDIES
 
-    study = subparsers.add_parser("study", help="one study's tables, caption and figure (reports/studies/<name>)")
+    study = subparsers.add_parser(
+        "study", help="one study's tables, caption and figure (reports/studies/<name>)"
+    )
     study.add_argument("study", choices=STUDIES)
     study.add_argument("--scores", default="results/scores.parquet", help="scores parquet")
     study.add_argument("--out", default="reports", help="report directory (writes <out>/studies/<name>/)")

@@ -181,8 +181,9 @@ def to_markdown(frame: pd.DataFrame, digits: int = 2) -> str:
         if pd.api.types.is_float_dtype(shown[column]):
             shown[column] = [MISSING if pd.isna(v) else f"{v:.{digits}f}" for v in shown[column]]
         else:
-            shown[column] = [MISSING if (v is None or (np.isscalar(v) and pd.isna(v))) else str(v)
-                             for v in shown[column]]
+            shown[column] = [
+                MISSING if (v is None or (np.isscalar(v) and pd.isna(v))) else str(v) for v in shown[column]
+            ]
     return shown.to_markdown(index=False, stralign="right", disable_numparse=True)
 
 

@@ -60,7 +60,9 @@ def check_difficulty(difficulty: pd.DataFrame) -> pd.DataFrame:
     keys = ["model", "task", "measure"] if "model" in difficulty.columns else ["task", "measure"]
     duplicated = difficulty.duplicated(keys, keep=False)
     if duplicated.any():
-        raise ValueError(f"difficulty table has several values for {difficulty[duplicated][keys].head().values.tolist()}")
+        raise ValueError(
+            f"difficulty table has several values for {difficulty[duplicated][keys].head().values.tolist()}"
+        )
     return difficulty.assign(value=pd.to_numeric(difficulty["value"], errors="raise"))
 
 
@@ -92,7 +94,9 @@ def measures_from_training(
     losses = history.get("losses", [])
     if len(losses) >= loss_step:
         rows.append(("loss_at_step", float(np.mean(losses[max(0, loss_step - loss_window) : loss_step]))))
-    return pd.DataFrame([{"task": task, "measure": m, "value": v} for m, v in rows], columns=list(DIFFICULTY_COLUMNS))
+    return pd.DataFrame(
+        [{"task": task, "measure": m, "value": v} for m, v in rows], columns=list(DIFFICULTY_COLUMNS)
+    )
 
 
 def critical_rho(n: int, seed: int = 0, draws: int = 20000) -> float:
@@ -142,7 +146,10 @@ def correlate_tasks(x, matrix, *, n_resamples: int, seed: int, key: str, confide
     if n < MIN_TASKS:
         return {**result, "reason": f"n={n} tasks < {MIN_TASKS}"}
     if np.ptp(x) == 0 or np.ptp(y) == 0:
-        return {**result, "reason": "constant " + ("difficulty" if np.ptp(x) == 0 else "gain") + " over tasks"}
+        return {
+            **result,
+            "reason": "constant " + ("difficulty" if np.ptp(x) == 0 else "gain") + " over tasks",
+        }
     result["spearman"] = float(stats.spearmanr(x, y).statistic)
     result["kendall"] = float(stats.kendalltau(x, y).statistic)
     tail = 100 * (1 - confidence) / 2
@@ -229,7 +236,9 @@ def analyse(
                     }
                 )
     correlations = pd.DataFrame(rows).reindex(columns=columns)
-    tasks_table = pd.DataFrame(task_rows).reindex(columns=["model", "target", "task", "mean_gain", "n_languages", *measures])
+    tasks_table = pd.DataFrame(task_rows).reindex(
+        columns=["model", "target", "task", "mean_gain", "n_languages", *measures]
+    )
     n = int(correlations["n_tasks"].max()) if correlations["n_tasks"].notna().any() else 0
     notes = [
         small_n_sentence(n),
@@ -239,7 +248,9 @@ def analyse(
         "is not in them); p: permutation over tasks.",
     ]
     answer, uncertainty = _summary(correlations, n, confidence)
-    return StudyResult(NAME, {"correlations": correlations, "tasks": tasks_table}, QUESTION, answer, uncertainty, notes)
+    return StudyResult(
+        NAME, {"correlations": correlations, "tasks": tasks_table}, QUESTION, answer, uncertainty, notes
+    )
 
 
 def _summary(correlations: pd.DataFrame, n: int, confidence: float) -> tuple[str, str]:
@@ -278,14 +289,19 @@ def figure(result: StudyResult):
     for ax, row in zip(axes, panels):
         pick = tasks[(tasks["model"] == row.model) & (tasks["target"] == row.target)]
         pick = pick.dropna(subset=[row.measure, "mean_gain"])
-        ax.scatter(pick[row.measure], pick["mean_gain"], s=22, color="tab:blue", edgecolors="black", linewidths=0.3)
+        ax.scatter(
+            pick[row.measure], pick["mean_gain"], s=22, color="tab:blue", edgecolors="black", linewidths=0.3
+        )
         ax.margins(x=0.15, y=0.15)
-        place_labels(ax, pick[row.measure].to_numpy(float), pick["mean_gain"].to_numpy(float), list(pick["task"]))
+        place_labels(
+            ax, pick[row.measure].to_numpy(float), pick["mean_gain"].to_numpy(float), list(pick["task"])
+        )
         ax.axhline(0, color="grey", linewidth=0.5)
         if pd.notna(row.spearman):
             stat = (
                 f"ρ={row.spearman:+.2f} [{row.spearman_ci_low:+.2f}, {row.spearman_ci_high:+.2f}] "
-                f"{p_text(row.spearman_p)}\nτ={row.kendall:+.2f} {p_text(row.kendall_p)}  n={int(row.n_tasks)}"
+                f"{p_text(row.spearman_p)}\n"
+                f"τ={row.kendall:+.2f} {p_text(row.kendall_p)}  n={int(row.n_tasks)}"
             )
         else:
             stat = str(row.reason)

@@ -34,7 +34,7 @@ from xstilts.analysis.studies.common import (
     recipe_column,
     split_languages,
 )
-from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
+from xstilts.analysis.tables import BASELINE_RECIPE
 
 NAME = "language-count"
 QUESTION = (
@@ -74,30 +74,49 @@ def saturating(x, a, b, tau):
     return a + b * (1 - np.exp(-x / tau))
 
 
-def k_star(x, y, delta: float) -> tuple[float, str]:
-    """(k*, reason): reason empty when identified; k* = inf beyond the largest k, the smallest k
-    when already flat there; NaN when the fit fails."""
+def fit_curve(x, y) -> tuple[tuple | None, str]:
+    """((a, b, tau), "") of the saturating fit, or (None, why not)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     distinct = np.unique(x)
     if len(distinct) < MIN_K:
-        return np.nan, f"k* not identified: {len(distinct)} distinct k (a saturating fit needs >= {MIN_K})"
+        return None, f"k* not identified: {len(distinct)} distinct k (a saturating fit needs >= {MIN_K})"
     span = distinct[-1] - distinct[0]
     start = (y[x == distinct[0]].mean(), y[x == distinct[-1]].mean() - y[x == distinct[0]].mean(), span / 3)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            (a, b, tau), _ = optimize.curve_fit(
-                saturating, x, y, p0=start, bounds=([-np.inf, -np.inf, 0.05], [np.inf, np.inf, 50 * max(span, 1)])
+            params, _ = optimize.curve_fit(
+                saturating,
+                x,
+                y,
+                p0=start,
+                bounds=([-np.inf, -np.inf, 0.05], [np.inf, np.inf, 50 * max(span, 1)]),
             )
     except (RuntimeError, ValueError) as error:
-        return np.nan, f"k* not identified: curve fit failed ({error})"
+        return None, f"k* not identified: curve fit failed ({error})"
+    return tuple(float(p) for p in params), ""
+
+
+def k_star(x, y, delta: float) -> tuple[float, str, tuple | None]:
+    """(k*, reason, fit): reason empty when identified; k* = inf beyond the largest k, the
+    smallest k when already flat there; NaN when there is no fit."""
+    params, reason = fit_curve(x, y)
+    if params is None:
+        return np.nan, reason, None
+    _, b, tau = params
+    low, high = np.min(x), np.max(x)
     per_doubling = b * (1 - np.exp(-1 / tau))
-    if per_doubling <= delta * np.exp(distinct[0] / tau):
-        return 2 ** distinct[0], f"k* not identified: the gain per doubling is below delta already at k={2 ** distinct[0]:g}"
+    if per_doubling <= delta * np.exp(low / tau):
+        return (
+            2**low,
+            f"k* not identified: the gain per doubling is below delta already at k={2**low:g}",
+            params,
+        )
     x_star = tau * np.log(per_doubling / delta)
-    if x_star > distinct[-1]:
-        return np.inf, f"k* not identified: the curve has not flattened by k={2 ** distinct[-1]:g} (fit: k*={2**x_star:.3g})"
-    return float(2**x_star), ""
+    if x_star > high:
+        near = f" (the fit extrapolates k*={2**x_star:.3g})" if x_star < high + 3 else ""
+        return np.inf, f"k* not identified: the curve has not flattened by k={2**high:g}{near}", params
+    return float(2**x_star), "", params
 
 
 def curve_data(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
@@ -141,72 +160,88 @@ def analyse(
         key = f"count/{model}/{target}/{base}"
         identity = {"model": model, "target": target, "base": base}
         if matrix.size == 0:
-            star_rows.append({**identity, "reason": "no language scored by every draw and seed"})
+            why = "no language scored by every draw and seed"
+            star_rows.append({**identity, "delta": delta, "reason": why})
             continue
         y = matrix.mean(axis=1)
         ks = np.unique(x)
-        curves, stars = bootstrap_curve(x, matrix, delta, n_resamples=n_resamples, seed=seed, key=key, confidence=confidence)
+        curves, stars = bootstrap_curve(
+            x, matrix, delta, n_resamples=n_resamples, seed=seed, key=key, confidence=confidence
+        )
         base_score = baseline[(baseline["model"] == model) & (baseline["target"] == target)]
         base_score = base_score[base_score["language"].isin(languages)].groupby("seed")["value"].mean().mean()
+        log_k = np.log2(group["k"])
         for i, k in enumerate(ks):
-            units = group.assign(u=group["draw"].astype(str) + "/" + group["seed"].astype(str))[lambda f: np.log2(f["k"]) == k]
+            units = group[log_k == k]
             low, high = np.nanpercentile(curves[i], [tail, 100 - tail])
-            curve_rows.append(
-                {**identity, "k": int(round(2**k)), "score": y[x == k].mean(), "band_low": low, "band_high": high,
-                 "n_draws": units["draw"].nunique(), "n_seeds": units["seed"].nunique(),
-                 "gain_over_none": y[x == k].mean() - base_score}
-            )  # fmt: skip
-            if i:
-                previous = curve_rows[-2]
-                curve_rows[-1]["gain_per_doubling"] = (curve_rows[-1]["score"] - previous["score"]) / (k - ks[i - 1])
-        estimate, reason = k_star(x, y, delta)
+            score = y[x == k].mean()
+            row = {**identity, "k": int(round(2**k)), "score": score, "band_low": low, "band_high": high}
+            row.update(n_draws=units["draw"].nunique(), n_seeds=units["seed"].nunique())
+            row["gain_over_none"] = score - base_score
+            if i:  # per doubling: the step between successive k, divided by how many doublings it spans
+                row["gain_per_doubling"] = (score - curve_rows[-1]["score"]) / (k - ks[i - 1])
+            curve_rows.append(row)
+        estimate, reason, params = k_star(x, y, delta)
         finite = stars[~np.isnan(stars)]
-        low, high = (np.quantile(finite, [tail / 100, 1 - tail / 100], method="inverted_cdf") if len(finite) else (np.nan, np.nan))
-        star_rows.append(
-            {**identity, "delta": delta, "k_star": estimate if not reason else np.nan, "ci_low": low, "ci_high": high,
-             "share_not_flat": float(np.isinf(finite).mean()) if len(finite) else np.nan,
-             "n_k": len(ks), "n_languages": len(languages), "languages": " ".join(languages),
-             "budget": " ".join(sorted({str(v) for v in group["budget"].dropna()})) or "not recorded",
-             "reason": reason}
-        )  # fmt: skip
+        low, high = (
+            np.quantile(finite, [tail / 100, 1 - tail / 100], method="inverted_cdf")
+            if len(finite)
+            else (np.nan, np.nan)
+        )
+        row = {**identity, "delta": delta, "k_star": np.nan if reason else estimate, "ci_low": low}
+        row.update(ci_high=high, share_not_flat=float(np.isinf(finite).mean()) if len(finite) else np.nan)
+        row.update(n_k=len(ks), n_languages=len(languages), languages=" ".join(languages), reason=reason)
+        row["budget"] = " ".join(sorted({str(v) for v in group["budget"].dropna()})) or "not recorded"
+        row.update(zip(("fit_a", "fit_b", "fit_tau"), params or (np.nan,) * 3))
+        star_rows.append(row)
     curve = pd.DataFrame(curve_rows).reindex(
         columns=["model", "target", "base", "k", "score", "band_low", "band_high", "gain_per_doubling",
                  "gain_over_none", "n_draws", "n_seeds"]
     )  # fmt: skip
     star = pd.DataFrame(star_rows).reindex(
-        columns=["model", "target", "base", "delta", "k_star", "ci_low", "ci_high", "share_not_flat", "n_k",
-                 "n_languages", "budget", "languages", "reason"]
+        columns=["model", "target", "base", "delta", "k_star", "ci_low", "ci_high", "share_not_flat",
+                 "n_k", "n_languages", "budget", "languages", "fit_a", "fit_b", "fit_tau", "reason"]
     )  # fmt: skip
     notes = [
         "score: mean over the target's languages every draw and seed has; band: bootstrap over languages and "
         "over (draw, seed) units within each k.",
-        f"k*: where a saturating fit in log2 k gains less than delta={delta:g} points per doubling; CI: refit "
-        "on each resample (inf: the resample never flattens inside the observed k).",
-        "budget: " + ("; ".join(sorted(set(star["budget"].dropna()))) if len(star) else "no recipes")
+        f"k*: where a saturating fit in log2 k gains less than delta={delta:g} points per doubling; "
+        "CI: refit on each resample (inf: the resample never flattens inside the observed k).",
+        "budget: "
+        + ("; ".join(sorted(set(star["budget"].dropna()))) if len(star) else "no recipes")
         + " (fixed budget + disjoint examples: more languages add diversity, not content).",
     ]
     answer, uncertainty = _summary(star, curve, delta, confidence)
-    return StudyResult(NAME, {"curve": curve, "k_star": star, "recipes": recipes}, QUESTION, answer, uncertainty, notes)
+    return StudyResult(
+        NAME, {"curve": curve, "k_star": star, "recipes": recipes}, QUESTION, answer, uncertainty, notes
+    )
 
 
 def _k_text(value: float) -> str:
-    return "n/a" if np.isnan(value) else (f"> max k" if np.isinf(value) else f"{value:.3g}")
+    return "n/a" if np.isnan(value) else ("> max k" if np.isinf(value) else f"{value:.3g}")
 
 
 def _summary(star, curve, delta, confidence) -> tuple[str, str]:
     if curve.empty:
-        return "Not answerable here: no recipe of the language_count family (<task>-k<k>-d<draw>) has scores.", "None."
+        family = "the language_count family (<task>-k<k>-d<draw>)"
+        return f"Not answerable here: no recipe of {family} has scores.", "None."
     identified = star.dropna(subset=["k_star"])
     if identified.empty:
-        return f"k* not identified for delta={delta:g}: {star['reason'].iloc[0]}.", (
-            f"Bootstrap {confidence:.0%} interval of k*: [{_k_text(star['ci_low'].iloc[0])}, {_k_text(star['ci_high'].iloc[0])}]."
+        first = star.iloc[0]
+        why = str(first["reason"]).replace("k* not identified: ", "")
+        interval = f"[{_k_text(first['ci_low'])}, {_k_text(first['ci_high'])}]"
+        return (
+            f"k* not identified for delta={delta:g} on {first['target']} ({first['base']}): {why}.",
+            f"Bootstrap {confidence:.0%} interval of k*: {interval} (> max k: the resample never flattens).",
         )
     row = identified.iloc[0]
     more = f" ({len(identified)} of {len(star)} curves identified)" if len(star) > 1 else ""
     return (
-        f"On {row['target']} ({row['base']}), a doubling of k adds less than {delta:g} points past k*={row['k_star']:.2g}{more}.",
+        f"On {row['target']} ({row['base']}), a doubling of k adds less than {delta:g} points past "
+        f"k*={row['k_star']:.3g}{more}.",
         f"Bootstrap {confidence:.0%} interval of k* [{_k_text(row['ci_low'])}, {_k_text(row['ci_high'])}] "
-        f"over {int(row['n_languages'])} languages and the draws and seeds; {row['share_not_flat']:.0%} of resamples never flatten.",
+        f"over {int(row['n_languages'])} languages and the draws and seeds; "
+        f"{row['share_not_flat']:.0%} of resamples never flatten.",
     )
 
 
@@ -219,9 +254,17 @@ def figure(result: StudyResult):
     several_models = curve["model"].nunique() > 1
     fig, axes = grid_figure(len(panels), columns=3, panel=(3.8, 3.1))
     for ax, ((model, target, base), rows) in zip(axes, panels):
-        ax.fill_between(rows["k"], rows["band_low"], rows["band_high"], color="tab:blue", alpha=0.2, linewidth=0)
-        ax.plot(rows["k"], rows["score"], "o-", color="tab:blue", markersize=4, label="mean over draws, seeds")
+        ax.fill_between(
+            rows["k"], rows["band_low"], rows["band_high"], color="tab:blue", alpha=0.2, linewidth=0
+        )
+        ax.plot(
+            rows["k"], rows["score"], "o-", color="tab:blue", markersize=4, label="mean over draws, seeds"
+        )
         match = star[(star["model"] == model) & (star["target"] == target) & (star["base"] == base)].iloc[0]
+        if pd.notna(match["fit_tau"]):
+            grid = np.geomspace(rows["k"].min(), rows["k"].max(), 60)
+            fitted = saturating(np.log2(grid), match["fit_a"], match["fit_b"], match["fit_tau"])
+            ax.plot(grid, fitted, "--", color="black", linewidth=0.8, label="saturating fit")
         if pd.notna(match["k_star"]):
             ax.axvline(match["k_star"], color="tab:red", linewidth=1, label=f"k*={match['k_star']:.2g}")
             high = match["ci_high"] if np.isfinite(match["ci_high"]) else rows["k"].max()
@@ -239,7 +282,7 @@ def figure(result: StudyResult):
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     fig.suptitle(
         f"Score vs number of intermediate languages\nband: bootstrap over languages, draws and seeds; "
-        f"k*: gain per doubling < {star['delta'].dropna().iloc[0] if star['delta'].notna().any() else DELTA:g} points",
+        f"k*: gain per doubling < {star['delta'].dropna().iloc[0] if len(star) else DELTA:g} points",
         fontsize=9,
     )
     return fig

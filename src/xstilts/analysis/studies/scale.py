@@ -39,7 +39,9 @@ from xstilts.analysis.studies.common import (
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
 
 NAME = "scale"
-QUESTION = "Does a larger pretrained model amplify or diminish the (relative) gain from intermediate training?"
+QUESTION = (
+    "Does a larger pretrained model amplify or diminish the (relative) gain from intermediate training?"
+)
 # CC-100 GiB bin edges (Conneau et al. 2020 Table 6): low < 10 <= mid < 50 <= high.
 RESOURCE_BINS = (10.0, 50.0)
 NOT_IN_CC100 = "not in CC-100"
@@ -79,7 +81,9 @@ def model_order(scores: pd.DataFrame, sizes: dict | None) -> tuple[list[str], di
         return sorted(models, key=lambda m: (float(known[m]), m)), known, ""
     note = (
         "model sizes not given (a `model_size` column or --model-size NAME=PARAMS): models ordered "
-        f"by name, reference model {models[0]}" if models else ""
+        f"by name, reference model {models[0]}"
+        if models
+        else ""
     )
     return models, known, note
 
@@ -106,7 +110,9 @@ def gains_table(gains: pd.DataFrame, models, recipes, targets) -> pd.DataFrame:
     table["n_languages"] = languages
     full = pd.MultiIndex.from_product([models, recipes, targets], names=["model", "recipe", "target"])
     table = _ratios(table.reindex(full)).reset_index()
-    has_base = set(zip(gains.loc[gains["baseline"].notna(), "model"], gains.loc[gains["baseline"].notna(), "target"]))
+    has_base = set(
+        zip(gains.loc[gains["baseline"].notna(), "model"], gains.loc[gains["baseline"].notna(), "target"])
+    )
     table["reason"] = [
         ""
         if pd.notna(row.gain)
@@ -176,10 +182,14 @@ def mixed_interaction(rows: pd.DataFrame, reference: str, larger: str, recipe: s
     }
 
 
-def language_differences(cells: pd.DataFrame, reference: str, larger: str, recipe: str, kind: str) -> pd.Series:
+def language_differences(
+    cells: pd.DataFrame, reference: str, larger: str, recipe: str, kind: str
+) -> pd.Series:
     """Per language: (larger - reference) in the chosen gain kind, averaged over the targets
     where both models have the cell."""
-    pick = cells[(cells["recipe"] == recipe) & cells["model"].isin([reference, larger])].dropna(subset=["gain"])
+    pick = cells[(cells["recipe"] == recipe) & cells["model"].isin([reference, larger])].dropna(
+        subset=["gain"]
+    )
     pick = pick.assign(measure=GAIN_KINDS[kind](pick["gain"], pick["baseline"]))
     wide = pick.pivot_table(index=["target", "language"], columns="model", values="measure")
     if reference not in wide or larger not in wide:
@@ -205,8 +215,12 @@ def interaction_table(gains, cells, models, recipes, *, n_resamples, seed, confi
                     difference=mean,
                     ci_low=low,
                     ci_high=high,
-                    permutation_p=sign_flip_p(differences, n_resamples=n_resamples, seed=seed, key=key + "/p"),
-                    reason=note if len(differences) >= 2 else f"{len(differences)} language(s) with both models",
+                    permutation_p=sign_flip_p(
+                        differences, n_resamples=n_resamples, seed=seed, key=key + "/p"
+                    ),
+                    reason=note
+                    if len(differences) >= 2
+                    else f"{len(differences)} language(s) with both models",
                 )
                 if kind == "gain":
                     row.update(_mixed_for(gains, reference, larger, recipe))
@@ -229,7 +243,10 @@ def _mixed_for(gains: pd.DataFrame, reference: str, larger: str, recipe: str) ->
     keep = complete[complete].index
     rows = rows.set_index(["target", "language"]).loc[lambda f: f.index.isin(keep)].reset_index()
     if rows["language"].nunique() < 3:
-        return {"mixed_reason": f"MixedLM needs >= 3 languages with all four cells, has {rows['language'].nunique()}"}
+        return {
+            "mixed_reason": "MixedLM needs >= 3 languages with all four cells, "
+            f"has {rows['language'].nunique()}"
+        }
     return mixed_interaction(rows, reference, larger, recipe)
 
 
@@ -255,11 +272,14 @@ def analyse(
     }
     notes = [n for n in [size_note] if n]
     if known_sizes:
-        notes.append("model sizes: " + ", ".join(f"{m} {known_sizes[m]:.3g}" for m in models if m in known_sizes))
+        notes.append(
+            "model sizes: " + ", ".join(f"{m} {known_sizes[m]:.3g}" for m in models if m in known_sizes)
+        )
     notes += [
         "relative_gain = 100 * gain / baseline; headroom_gain = 100 * gain / (100 - baseline) (percent).",
         "interaction: positive = the larger model gains more than the reference model; "
-        "`difference`/CI/permutation_p: per-language differences averaged over targets, resampled over languages.",
+        "`difference`/CI/permutation_p: per-language differences averaged over targets, resampled "
+        "over languages.",
     ]
     answer, uncertainty = _summary(tables["interaction"], models, confidence)
     return StudyResult(NAME, tables, QUESTION, answer, uncertainty, notes)
@@ -295,7 +315,8 @@ def _summary(interaction: pd.DataFrame, models, confidence) -> tuple[str, str]:
         else f"; MixedLM: {row.get('mixed_reason') or 'not fitted'}"
     )
     uncertainty = (
-        f"{interval_text(row['ci_low'], row['ci_high'], confidence, 2)} over {int(row['n_languages'])} languages, "
+        f"{interval_text(row['ci_low'], row['ci_high'], confidence, 2)} "
+        f"over {int(row['n_languages'])} languages, "
         f"permutation {p_text(row['permutation_p'])}{mixed}."
     )
     return answer, uncertainty
@@ -313,9 +334,23 @@ def figure(result: StudyResult):
     colours = dict(zip(models, plt.get_cmap("tab10").colors))
     fig, axes = grid_figure(2 * len(recipes), columns=2, panel=(5.2, 3.2), extra_height=1.0)
     width = 0.8 / max(1, len(models))
+    interaction = result.tables["interaction"]
     for r, recipe in enumerate(recipes):
+        contrasts = interaction[(interaction["recipe"] == recipe) & (interaction["contrast"] == "gain")]
+        lines = [
+            f"{c.model} − {c.reference_model}: {c.difference:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}], "
+            f"perm {p_text(c.permutation_p)}, MixedLM {p_text(c.mixed_p)}"
+            for c in contrasts.itertuples()
+            if pd.notna(c.difference)
+        ]
         for ax, table, column, error, title in (
-            (axes[2 * r], gains, "target", "gain_sd_seeds", "per target (error bar: sd over seeds)"),
+            (
+                axes[2 * r],
+                gains,
+                "target",
+                "gain_sd_seeds",
+                "\n".join(["per target (error bar: sd over seeds)", *lines]),
+            ),
             (axes[2 * r + 1], resource, "resource", None, "per CC-100 resource level of the language"),
         ):
             rows = table[table["recipe"] == recipe]
@@ -328,14 +363,18 @@ def figure(result: StudyResult):
                     ax.errorbar(x, pick["gain"], yerr=pick[error], fmt="none", ecolor="black", linewidth=0.8)
                 for xi, value in zip(x, pick["gain"]):
                     if pd.isna(value):
-                        ax.text(xi, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90)
+                        ax.text(xi, 0.02, "missing", transform=ax.get_xaxis_transform(), ha="center",
+                                va="bottom", fontsize=7, rotation=90, color=colours[model])  # fmt: skip
+            ax.set_xlim(-0.6, len(categories) - 0.4)
             ax.axhline(0, color="grey", linewidth=0.6)
             ax.set_xticks(np.arange(len(categories)), categories, rotation=30, ha="right", fontsize=7)
             ax.tick_params(axis="y", labelsize=7)
             ax.set_ylabel(f"{recipe}: gain over none (points)", fontsize=8)
             ax.set_title(title, fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[m]) for m in models]
-    fig.legend(handles, models, loc="outside lower center", ncol=min(len(models), 6), fontsize=8, frameon=False)
+    fig.legend(
+        handles, models, loc="outside lower center", ncol=min(len(models), 6), fontsize=8, frameon=False
+    )
     fig.suptitle(_wrap(f"{QUESTION}\n{result.answer}"), fontsize=9)
     return fig
 

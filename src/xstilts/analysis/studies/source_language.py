@@ -68,7 +68,9 @@ def recipe_sources(scores: pd.DataFrame) -> pd.DataFrame:
 def check_distances(distances: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in DISTANCE_COLUMNS if c not in distances.columns]
     if missing:
-        raise ValueError(f"distance table lacks columns {missing}: it needs source, target, distance (ISO 639-1 codes)")
+        raise ValueError(
+            f"distance table lacks columns {missing}: it needs source, target, distance (ISO 639-1 codes)"
+        )
     return distances
 
 
@@ -107,7 +109,9 @@ def source_table(gains, sources, model, target, base, *, n_resamples, seed, conf
                 ci_low=low,
                 ci_high=high,
                 n_pairs=len(paired),
-                reason="; ".join(filter(None, [note, f"{unpaired} unpaired seed(s) left out" if unpaired else ""])),
+                reason="; ".join(
+                    filter(None, [note, f"{unpaired} unpaired seed(s) left out" if unpaired else ""])
+                ),
             )
         out.append(row)
     return pd.DataFrame(out).reindex(columns=SOURCE_COLUMNS)
@@ -140,16 +144,30 @@ def analyse(
         for target in ordered_targets(with_target["target"].unique()):
             for base in sorted(single["base"].unique()):
                 table = source_table(
-                    with_target, single, model, target, base, n_resamples=n_resamples, seed=seed, confidence=confidence
+                    with_target,
+                    single,
+                    model,
+                    target,
+                    base,
+                    n_resamples=n_resamples,
+                    seed=seed,
+                    confidence=confidence,
                 )
                 if distances is not None:
                     table["distance"] = table["source"].map(to_target)
                 frames.append(table)
-                distance_rows.append(_distance_row(table, distances is not None, n_resamples, seed, confidence))
-    table = pd.concat(frames, ignore_index=True).reindex(columns=columns) if frames else pd.DataFrame(columns=columns)
+                distance_rows.append(
+                    _distance_row(table, distances is not None, n_resamples, seed, confidence)
+                )
+    table = (
+        pd.concat(frames, ignore_index=True).reindex(columns=columns)
+        if frames
+        else pd.DataFrame(columns=columns)
+    )
     distance_table = pd.DataFrame(distance_rows).reindex(
-        columns=["model", "target", "base", "n", "spearman", "spearman_ci_low", "spearman_ci_high", "spearman_p",
-                 "pearson", "pearson_ci_low", "pearson_ci_high", "pearson_p", "sources", "reason"]
+        columns=["model", "target", "base", "n", "spearman", "spearman_ci_low", "spearman_ci_high",
+                 "spearman_p", "pearson", "pearson_ci_low", "pearson_ci_high", "pearson_p", "sources",
+                 "reason"]
     )  # fmt: skip
     notes = [
         f"scores: primary metric on {target_language}; gain_over_english: per-seed difference to the English "
@@ -180,7 +198,9 @@ def _distance_row(table: pd.DataFrame, have_distances: bool, n_resamples: int, s
         key="source/" + "/".join(map(str, keys.values())),
         confidence=confidence,
     )
-    shown = {k: result[k] for k in result if k.split("_")[0] in ("spearman", "pearson") or k in ("n", "reason")}
+    shown = {
+        k: result[k] for k in result if k.split("_")[0] in ("spearman", "pearson") or k in ("n", "reason")
+    }
     return {**keys, **shown, "sources": " ".join(usable["source"])}
 
 
@@ -200,9 +220,13 @@ def _summary(table, distance_table, target_language, confidence) -> tuple[str, s
     answer = (
         f"The best source is {best['source']} ({best['recipe']} on {best['target']}: "
         f"{best['gain_over_english']:+.2f} points over English); {len(better)} of {len(compared)} "
-        f"source/target pairs beat English and {len(worse)} fall behind it with intervals excluding 0."
+        f"source/target pairs beat English and {len(worse)} fall behind it, with intervals excluding 0."
     )
-    tested = distance_table.dropna(subset=["spearman"]) if "spearman" in distance_table else distance_table.iloc[:0]
+    tested = (
+        distance_table.dropna(subset=["spearman"])
+        if "spearman" in distance_table
+        else distance_table.iloc[:0]
+    )
     if tested.empty:
         reasons = distance_table["reason"].dropna()
         distance_text = f"distance relation not tested ({reasons.iloc[0] if len(reasons) else 'no rows'})"
@@ -231,19 +255,27 @@ def figure(result: StudyResult):
     seeds = result.tables.get("seeds")
     for ax, ((model, target, base), rows) in zip(axes, panels):
         order = rows.assign(english=rows["source"] != REFERENCE_SOURCE)
-        keys = ["distance", "source"] if "distance" in order and order["distance"].notna().any() else ["english", "source"]
+        keys = (
+            ["distance", "source"]
+            if "distance" in order and order["distance"].notna().any()
+            else ["english", "source"]
+        )
         order = order.sort_values(keys, na_position="last").reset_index(drop=True)
         x = np.arange(len(order))
         if seeds is not None:
             for i, recipe in enumerate(order["recipe"]):
-                values = seeds[(seeds["model"] == model) & (seeds["target"] == target) & (seeds["recipe"] == recipe)]
-                jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(len(values))
-                ax.scatter(i + jitter, values["value"], s=12, color="tab:grey", alpha=0.8, zorder=2)
+                values = seeds[
+                    (seeds["model"] == model) & (seeds["target"] == target) & (seeds["recipe"] == recipe)
+                ]
+                jitter = np.linspace(-0.06, 0.06, len(values)) if len(values) > 1 else np.zeros(len(values))
+                ax.scatter(i - 0.2 + jitter, values["value"], s=12, color="tab:grey", alpha=0.8, zorder=2)
         ax.errorbar(x, order["score_mean"], yerr=order["score_sd"].fillna(0), fmt="o", color="tab:blue",
                     ecolor="black", capsize=3, markersize=5, zorder=3)  # fmt: skip
         english = order.loc[order["source"] == REFERENCE_SOURCE, "score_mean"]
         if len(english) and pd.notna(english.iloc[0]):
-            ax.axhline(english.iloc[0], color="tab:red", linestyle="--", linewidth=0.8, label="English source")
+            ax.axhline(
+                english.iloc[0], color="tab:red", linestyle="--", linewidth=0.8, label="English source"
+            )
         baseline = order["score_mean"] - order["gain_over_none"]
         if baseline.notna().any():
             ax.axhline(baseline.dropna().iloc[0], color="grey", linestyle=":", linewidth=0.8, label="none")
@@ -254,20 +286,31 @@ def figure(result: StudyResult):
         ax.set_xticks(x, labels, fontsize=7)
         for i, value in enumerate(order["score_mean"]):
             if pd.isna(value):
-                ax.text(i, 0.02, "missing", transform=ax.get_xaxis_transform(), ha="center", fontsize=6, rotation=90)
+                ax.text(
+                    i,
+                    0.02,
+                    "missing",
+                    transform=ax.get_xaxis_transform(),
+                    ha="center",
+                    fontsize=6,
+                    rotation=90,
+                )
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.tick_params(axis="y", labelsize=7)
         ax.set_ylabel("score on target language", fontsize=8)
         ax.set_xlabel("source language (d: distance to target language)", fontsize=7)
-        match = distance[(distance["model"] == model) & (distance["target"] == target) & (distance["base"] == base)]
+        match = distance[
+            (distance["model"] == model) & (distance["target"] == target) & (distance["base"] == base)
+        ]
         stat = ""
         if len(match) and pd.notna(match["spearman"].iloc[0]):
-            stat = f"\nρ(distance, gain over en)={match['spearman'].iloc[0]:+.2f} {p_text(match['spearman_p'].iloc[0])}"
+            rho, p = match["spearman"].iloc[0], match["spearman_p"].iloc[0]
+            stat = f"\nρ(distance, gain over en)={rho:+.2f} {p_text(p)}"
         where = f"{model} " if several_models else ""
         ax.set_title(f"{where}{target}, {base}{stat}", fontsize=8)
         ax.legend(fontsize=7, frameon=False, loc="best")
     fig.suptitle(
-        "Score per source language of the intermediate task (grey: seeds; blue: mean ± sd over seeds)",
+        "Score per source language of the intermediate task (grey, left: seeds; blue: mean ± sd over seeds)",
         fontsize=9,
     )
     return fig
