@@ -347,3 +347,22 @@ def test_study_command_writes_under_reports_studies(tmp_path, capsys):
         main(["study", "difficulty", "--scores", str(scores_path), "--difficulty", str(bad)])
     with pytest.raises(SystemExit, match="NAME=NUMBER"):
         main(["study", "scale", "--scores", str(scores_path), "--model-size", "base"])
+
+
+def test_a_per_recipe_column_must_have_one_value_per_recipe():
+    scores = count_scores(lambda x: 60 + x, ks=(1, 2))
+    scores["budget"] = np.where(scores["seed"] == 1, 20000, 40000)
+    with pytest.raises(ValueError, match="'budget' has several values for recipe"):
+        language_count.analyse(scores, n_resamples=10)
+
+
+def test_difficulty_can_differ_per_model():
+    scores = pd.concat([difficulty_scores(0.1), difficulty_scores(0.1).assign(model="large")])
+    table = pd.concat(
+        [
+            difficulty_table().assign(model="base"),
+            difficulty_table().assign(model="large", value=lambda f: -f["value"]),
+        ]
+    )
+    rows = difficulty.analyse(scores, table, n_resamples=99).tables["correlations"].set_index("model")
+    assert (rows.loc["base", "spearman"] > 0.9).all() and (rows.loc["large", "spearman"] < -0.9).all()

@@ -45,6 +45,7 @@ QUESTION = (
 # CC-100 GiB bin edges (Conneau et al. 2020 Table 6): low < 10 <= mid < 50 <= high.
 RESOURCE_BINS = (10.0, 50.0)
 NOT_IN_CC100 = "not in CC-100"
+ALL_LANGUAGES = "all languages"
 GAIN_KINDS = {
     "gain": lambda gain, base: gain,
     "relative_gain": lambda gain, base: 100 * gain / base,
@@ -125,11 +126,14 @@ def gains_table(gains: pd.DataFrame, models, recipes, targets) -> pd.DataFrame:
 
 
 def resource_table(cells: pd.DataFrame, models, recipes) -> pd.DataFrame:
-    """Per model x recipe x resource bin over all (target, language) cells with a gain."""
+    """Per model x recipe x resource bin over all (target, language) cells with a gain, and
+    ``ALL_LANGUAGES``: the model's overall row."""
     cells = cells.dropna(subset=["gain"])
     bins = resource_level(cells["language"].unique())
-    cells = cells.assign(resource=cells["language"].map(bins))
+    binned = cells.assign(resource=cells["language"].map(bins))
+    cells = pd.concat([binned, cells.assign(resource=ALL_LANGUAGES)])
     order = sorted(set(bins), key=lambda b: ("low" not in b, "mid" not in b, "high" not in b, b))
+    order.append(ALL_LANGUAGES)
     grouped = cells.groupby(["model", "recipe", "resource"])
     table = pd.DataFrame(
         {
@@ -343,25 +347,22 @@ def figure(result: StudyResult):
             for c in contrasts.itertuples()
             if pd.notna(c.difference)
         ]
-        for ax, table, column, error, title in (
-            (
-                axes[2 * r],
-                gains,
-                "target",
-                "gain_sd_seeds",
-                "\n".join(["per target (error bar: sd over seeds)", *lines]),
-            ),
-            (axes[2 * r + 1], resource, "resource", None, "per CC-100 resource level of the language"),
-        ):
+        left_title = "\n".join(["gain per target (error bar: sd over seeds)", *lines])
+        right_title = "headroom gain per CC-100 resource level of the language"
+        for ax, table, column, measure, error, title, unit in (
+            (axes[2 * r], gains, "target", "gain", "gain_sd_seeds", left_title, "gain over none (points)"),
+            (axes[2 * r + 1], resource, "resource", "headroom_gain", None, right_title,
+             "gain / (100 - baseline), %"),
+        ):  # fmt: skip
             rows = table[table["recipe"] == recipe]
             categories = list(dict.fromkeys(rows[column]))
             for i, model in enumerate(models):
                 pick = rows[rows["model"] == model].set_index(column).reindex(categories)
                 x = np.arange(len(categories)) + (i - (len(models) - 1) / 2) * width
-                ax.bar(x, pick["gain"], width, color=colours[model], label=model)
+                ax.bar(x, pick[measure], width, color=colours[model], label=model)
                 if error:
-                    ax.errorbar(x, pick["gain"], yerr=pick[error], fmt="none", ecolor="black", linewidth=0.8)
-                for xi, value in zip(x, pick["gain"]):
+                    ax.errorbar(x, pick[measure], yerr=pick[error], fmt="none", ecolor="black", linewidth=0.8)
+                for xi, value in zip(x, pick[measure]):
                     if pd.isna(value):
                         ax.text(xi, 0.02, "missing", transform=ax.get_xaxis_transform(), ha="center",
                                 va="bottom", fontsize=7, rotation=90, color=colours[model])  # fmt: skip
@@ -369,7 +370,7 @@ def figure(result: StudyResult):
             ax.axhline(0, color="grey", linewidth=0.6)
             ax.set_xticks(np.arange(len(categories)), categories, rotation=30, ha="right", fontsize=7)
             ax.tick_params(axis="y", labelsize=7)
-            ax.set_ylabel(f"{recipe}: gain over none (points)", fontsize=8)
+            ax.set_ylabel(f"{recipe}: {unit}", fontsize=8)
             ax.set_title(title, fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[m]) for m in models]
     fig.legend(

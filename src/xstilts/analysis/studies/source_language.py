@@ -236,9 +236,10 @@ def _summary(table, distance_table, target_language, confidence) -> tuple[str, s
             f"distance to {target_language} vs gain on {row['target']}: Spearman {row['spearman']:+.2f} "
             f"({p_text(row['spearman_p'])}, n={int(row['n'])} sources)"
         )
+    few = " (so few pairs: the bootstrap understates the spread)" if best["n_pairs"] < 5 else ""
     uncertainty = (
         f"Best source: {interval_text(best['ci_low'], best['ci_high'], confidence, 2)} over "
-        f"{int(best['n_pairs'])} paired seeds; {distance_text}."
+        f"{int(best['n_pairs'])} paired seeds{few}; {distance_text}."
     )
     return answer, uncertainty
 
