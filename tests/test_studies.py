@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xstilts.analysis import commands
+from xstilts.analysis import commands, studies
 from xstilts.analysis.studies import common, difficulty, language_count, scale, source_language
 
 LANGUAGES = ("en", "de", "fi", "sw", "ja", "ar", "hi", "ru", "tr", "ko")
@@ -311,6 +311,7 @@ def test_each_study_writes_tables_caption_and_figure(results, name, tmp_path):
     for table in result.tables:
         assert f"## {table}" in markdown and (study_dir / f"{table}.csv").exists()
     assert not list(study_dir.glob(".*"))  # no temporaries left
+    assert sorted(str(p.relative_to(tmp_path)) for p in written) == sorted(studies.outputs(name))
 
 
 def test_study_figures_render_without_scores(tmp_path):
@@ -324,7 +325,8 @@ def test_study_figures_render_without_scores(tmp_path):
             else (module.analyse(empty, None, n_resamples=99))
         )
         assert "Not answerable" in result.answer or "not identified" in result.answer
-        common.write_study(result, module.figure(result), tmp_path)
+        written = common.write_study(result, module.figure(result), tmp_path)
+        assert sorted(str(p.relative_to(tmp_path)) for p in written) == sorted(studies.outputs(name))
 
 
 def main(argv):

@@ -15,3 +15,10 @@ def module(name: str):
     if name not in STUDIES:
         raise ValueError(f"unknown study {name!r}: choose one of {', '.join(STUDIES)}")
     return importlib.import_module(f"xstilts.analysis.studies.{name.replace('-', '_')}")
+
+
+def outputs(name: str) -> list[str]:
+    """The files ``xstilts study NAME --out OUT`` writes, relative to ``OUT`` (for workflow rules)."""
+    tables = module(name).TABLES
+    files = [*(f"{table}.csv" for table in tables), f"{name}.md", "caption.rst", f"{name}.png"]
+    return [f"studies/{name}/{file}" for file in files]

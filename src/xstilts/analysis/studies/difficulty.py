@@ -40,6 +40,7 @@ from xstilts.analysis.studies.common import (
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
 
 NAME = "difficulty"
+TABLES = ("correlations", "tasks")
 QUESTION = (
     "Does the difficulty of the intermediate task (measured on the task itself) predict its "
     "zero-shot gain on the non-English languages?"
@@ -189,7 +190,11 @@ def analyse(
     if difficulty is None:
         why = "no difficulty table given (task, measure, value recorded by the intermediate training)"
         empty = pd.DataFrame(columns=columns)
-        return StudyResult(NAME, {"correlations": empty}, QUESTION, f"Not answerable here: {why}.", "None.")
+        tables = {
+            "correlations": empty,
+            "tasks": pd.DataFrame(columns=["model", "target", "task", "mean_gain"]),
+        }
+        return StudyResult(NAME, tables, QUESTION, f"Not answerable here: {why}.", "None.")
     difficulty = check_difficulty(difficulty)
     gains = task_gains(scores, reference_language)
     models = sorted(gains["model"].unique())

@@ -37,6 +37,7 @@ from xstilts.analysis.studies.common import (
 from xstilts.analysis.tables import BASELINE_RECIPE
 
 NAME = "language-count"
+TABLES = ("curve", "k_star", "recipes")
 QUESTION = (
     "How does zero-shot accuracy grow with the number k of intermediate-training languages, and "
     "past which k does a doubling of k add less than delta points?"

@@ -39,6 +39,7 @@ from xstilts.analysis.studies.common import (
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
 
 NAME = "scale"
+TABLES = ("gains", "resource", "interaction")
 QUESTION = (
     "Does a larger pretrained model amplify or diminish the (relative) gain from intermediate training?"
 )

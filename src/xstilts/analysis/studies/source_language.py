@@ -36,6 +36,7 @@ from xstilts.analysis.studies.common import (
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
 
 NAME = "source-language"
+TABLES = ("sources", "distance", "seeds")
 REFERENCE_SOURCE = "en"
 TARGET_LANGUAGE = "fi"
 DISTANCE_COLUMNS = ("source", "target", "distance")
@@ -277,6 +278,9 @@ def figure(result: StudyResult):
             ax.axhline(
                 english.iloc[0], color="tab:red", linestyle="--", linewidth=0.8, label="English source"
             )
+        else:
+            ax.text(0.5, 0.98, "no English reference scores", transform=ax.transAxes, ha="center", va="top",
+                    fontsize=7, color="tab:red")  # fmt: skip
         baseline = order["score_mean"] - order["gain_over_none"]
         if baseline.notna().any():
             ax.axhline(baseline.dropna().iloc[0], color="grey", linestyle=":", linewidth=0.8, label="none")
