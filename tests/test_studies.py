@@ -270,6 +270,26 @@ def test_language_count_says_when_k_star_is_not_identified(curve, ks, reason):
     assert "k* not identified" in result.answer
 
 
+def test_language_count_marks_or_drops_languages_the_recipes_trained_on():
+    scores = count_scores(lambda x: 60 + 10 * (1 - np.exp(-x / 1.5)))
+    trained = {1: "de", 2: "de ru", 4: "de ru ja ar", 8: "de ru ja ar " + " ".join(f"x{i}" for i in range(4))}
+    k_of = scores["recipe"].str.extract(r"-k(\d+)-")[0].astype(float)
+    scores["recipe_languages"] = [
+        ""
+        if pd.isna(k)
+        else trained.get(int(k), trained[8] + " " + " ".join(f"y{i}" for i in range(int(k) - 8)))
+        for k in k_of
+    ]
+    kept = language_count.analyse(scores, n_resamples=20).tables["curve"].set_index("k")
+    assert kept.loc[1, "in_training"] == pytest.approx(1 / 6)
+    assert kept.loc[4, "in_training"] == pytest.approx(3 / 6)  # ru is not among the evaluated languages
+    dropped = language_count.analyse(scores, zero_shot_only=True, n_resamples=20)
+    assert (dropped.tables["curve"]["in_training"] == 0).all()
+    assert dropped.tables["k_star"]["languages"].iloc[0] == "en fi sw"
+    with pytest.raises(ValueError, match="needs a recipe_languages column"):
+        language_count.analyse(count_scores(lambda x: 60 + x), zero_shot_only=True)
+
+
 def test_language_count_takes_k_from_recipe_languages():
     scores = count_scores(lambda x: 60 + x, ks=(1, 2))
     scores["recipe_languages"] = scores["recipe"].map(lambda r: "de fr ru" if "-k2-" in r else "")

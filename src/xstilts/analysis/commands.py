@@ -125,7 +125,7 @@ def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common
     if args.study == "source-language":
         table = pd.read_csv(args.distances, **read) if args.distances else None
         return study.analyse(scores, table, target_language=args.target_language, **common_settings)
-    return study.analyse(scores, delta=args.delta, **common_settings)
+    return study.analyse(scores, delta=args.delta, zero_shot_only=args.zero_shot_only, **common_settings)
 
 
 def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
@@ -194,6 +194,11 @@ def register(subparsers) -> None:
     study.add_argument("--distances", help="source-language: CSV with source, target, distance")
     study.add_argument("--target-language", default="fi", help="source-language: the target (default fi)")
     study.add_argument("--delta", type=float, default=0.5, help="language-count: points per doubling (0.5)")
+    study.add_argument(
+        "--zero-shot-only",
+        action="store_true",
+        help="language-count: leave out evaluation languages that a recipe trained on",
+    )
     study.set_defaults(func=run_study)
 
     uriel = subparsers.add_parser("uriel-distances", help="recompute the shipped URIEL distance table")

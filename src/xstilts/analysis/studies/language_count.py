@@ -127,7 +127,7 @@ def curve_data(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
     return np.log2(wide.index.get_level_values("k").to_numpy(float)), wide.to_numpy(), list(wide.columns)
 
 
-def bootstrap_curve(x, matrix, delta, *, n_resamples, seed, key, confidence):
+def bootstrap_curve(x, matrix, delta, *, n_resamples, seed, key):
     """Resample languages, and units within each k; returns (curve resamples k x B, k* resamples)."""
     rng = rng_for(seed, key)
     ks = np.unique(x)
@@ -146,13 +146,24 @@ def analyse(
     scores: pd.DataFrame,
     *,
     delta: float = DELTA,
+    zero_shot_only: bool = False,
     n_resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
 ) -> StudyResult:
+    """``zero_shot_only``: leave out every evaluation language that some recipe of the curve
+    trained on (needs ``recipe_languages``); otherwise the ``in_training`` column of the curve
+    says what share of the averaged scores are not zero-shot."""
     recipes = recipe_counts(scores)
     gains = language_gains(scores)
     rows = gains.merge(recipes, on="recipe")
+    rows["in_training"] = [lang in langs.split() for lang, langs in zip(rows["language"], rows["languages"])]
+    if zero_shot_only:
+        if not recipes["languages"].str.len().any():
+            raise ValueError("zero_shot_only needs a recipe_languages column in the scores")
+        seen = rows[rows["in_training"]].groupby(["model", "target", "base"])["language"].agg(set)
+        rows = rows[[lang not in seen.get(key, set()) for key, lang in
+                     zip(zip(rows["model"], rows["target"], rows["base"]), rows["language"])]]  # fmt: skip
     baseline = gains[gains["recipe"] == BASELINE_RECIPE]
     tail = 100 * (1 - confidence) / 2
     curve_rows, star_rows = [], []
@@ -166,18 +177,17 @@ def analyse(
             continue
         y = matrix.mean(axis=1)
         ks = np.unique(x)
-        curves, stars = bootstrap_curve(
-            x, matrix, delta, n_resamples=n_resamples, seed=seed, key=key, confidence=confidence
-        )
+        curves, stars = bootstrap_curve(x, matrix, delta, n_resamples=n_resamples, seed=seed, key=key)
         base_score = baseline[(baseline["model"] == model) & (baseline["target"] == target)]
         base_score = base_score[base_score["language"].isin(languages)].groupby("seed")["value"].mean().mean()
         log_k = np.log2(group["k"])
         for i, k in enumerate(ks):
-            units = group[log_k == k]
+            units = group[(log_k == k) & group["language"].isin(languages)]
             low, high = np.nanpercentile(curves[i], [tail, 100 - tail])
             score = y[x == k].mean()
             row = {**identity, "k": int(round(2**k)), "score": score, "band_low": low, "band_high": high}
             row.update(n_draws=units["draw"].nunique(), n_seeds=units["seed"].nunique())
+            row["in_training"] = units["in_training"].mean()
             row["gain_over_none"] = score - base_score
             if i:  # per doubling: the step between successive k, divided by how many doublings it spans
                 row["gain_per_doubling"] = (score - curve_rows[-1]["score"]) / (k - ks[i - 1])
@@ -197,7 +207,7 @@ def analyse(
         star_rows.append(row)
     curve = pd.DataFrame(curve_rows).reindex(
         columns=["model", "target", "base", "k", "score", "band_low", "band_high", "gain_per_doubling",
-                 "gain_over_none", "n_draws", "n_seeds"]
+                 "gain_over_none", "n_draws", "n_seeds", "in_training"]
     )  # fmt: skip
     star = pd.DataFrame(star_rows).reindex(
         columns=["model", "target", "base", "delta", "k_star", "ci_low", "ci_high", "share_not_flat",
@@ -208,6 +218,8 @@ def analyse(
         "over (draw, seed) units within each k.",
         f"k*: where a saturating fit in log2 k gains less than delta={delta:g} points per doubling; "
         "CI: refit on each resample (inf: the resample never flattens inside the observed k).",
+        "in_training: share of the averaged scores whose language the recipe trained on (not zero-shot); "
+        + ("left out (zero_shot_only)." if zero_shot_only else "kept (zero_shot_only=False)."),
         "budget: "
         + ("; ".join(sorted(set(star["budget"].dropna()))) if len(star) else "no recipes")
         + " (fixed budget + disjoint examples: more languages add diversity, not content).",
