@@ -207,7 +207,7 @@ def analyse(
         for target in targets:
             pick = gains[(gains["model"] == model) & (gains["target"] == target)]
             matrix = pick.pivot(index="recipe", columns="language", values="gain")
-            for task in sorted(set(wide.index) | set(matrix.index)):
+            for task in sorted(wide.index):  # recipes without a difficulty are not in this study
                 row = {"model": model, "target": target, "task": task}
                 row["mean_gain"] = matrix.loc[task].mean() if task in matrix.index else np.nan
                 row["n_languages"] = int(matrix.loc[task].notna().sum()) if task in matrix.index else 0
@@ -264,14 +264,18 @@ def _summary(correlations: pd.DataFrame, n: int, confidence: float) -> tuple[str
         why = correlations["reason"].dropna().iloc[0] if correlations["reason"].notna().any() else "no scores"
         return f"Not answerable here: {why}.", small_n_sentence(n)
     # "harder" direction: flip the sign for measures where lower means harder
-    signed = tested["spearman"] * np.where(tested["harder_when"] == "lower", -1, 1)
-    share = float((signed > 0).mean())
+    known = tested[tested["harder_when"] != "unknown"]
+    signed = known["spearman"] * np.where(known["harder_when"] == "lower", -1, 1)
     row = tested.loc[tested["spearman_p"].idxmin()]
-    answer = (
-        f"Harder tasks go with larger gains in {share:.0%} of {len(tested)} model/target/measure tests; "
+    strongest = (
         f"the strongest is {row['measure']} on {row['target']} (Spearman {row['spearman']:+.2f}, "
         f"Kendall {row['kendall']:+.2f})."
     )
+    if len(known):
+        share = f"Harder tasks go with larger gains in {(signed > 0).mean():.0%} of {len(known)} tests"
+    else:
+        share = f"No measure has a known direction ({', '.join(HARDER_WHEN)} do); over {len(tested)} tests"
+    answer = f"{share} (model x target x measure); {strongest}"
     uncertainty = (
         f"{interval_text(row['spearman_ci_low'], row['spearman_ci_high'], confidence, 2)} over languages, "
         f"permutation {p_text(row['spearman_p'])} before any multiplicity correction; "
