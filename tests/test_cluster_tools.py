@@ -18,7 +18,11 @@ BASE = {"models": {"x": {"hub_id": "FacebookAI/xlm-roberta-large"}}, "targets": 
 
 def cli(*args, cwd=REPO):
     return subprocess.run(
-        [sys.executable, "-m", "xstilts.cli", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "xstilts.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -75,7 +79,12 @@ def test_fetch_fills_an_empty_mirror_then_fetches_nothing(source, tmp_path):
 
 def test_fetch_refuses_a_changed_source_without_update(source, tmp_path):
     cfg = config.validate(
-        {**BASE, "models": {"t": {"hub_id": "xstilts/tiny-xlmr"}}, "recipes": ["none"], "hub": {"mirror": str(tmp_path)}}
+        {
+            **BASE,
+            "models": {"t": {"hub_id": "xstilts/tiny-xlmr"}},
+            "recipes": ["none"],
+            "hub": {"mirror": str(tmp_path)},
+        }
     )
     fetch.fetch(cfg, tmp_path, fetch.LocalSource(source), log=lambda _: None)
     lock = json.loads((tmp_path / fetch.LOCK).read_text())
@@ -92,7 +101,11 @@ def test_the_mirror_path_runs_offline(monkeypatch):
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     seen = {}
-    monkeypatch.setattr(xcli, "cmd_prepare", lambda args: seen.setdefault("offline", __import__("os").environ.get("HF_HUB_OFFLINE")))
+    monkeypatch.setattr(
+        xcli,
+        "cmd_prepare",
+        lambda args: seen.setdefault("offline", __import__("os").environ.get("HF_HUB_OFFLINE")),
+    )
     parser = xcli.parser(analysis=False)
     parser._subparsers._group_actions[0].choices["prepare"].set_defaults(func=xcli.cmd_prepare)
     monkeypatch.setattr(xcli, "parser", lambda analysis=True: parser)
@@ -109,19 +122,29 @@ def test_the_mirror_path_runs_offline(monkeypatch):
         (
             ["intermediate", "mnli"],
             "results/tiny-xlmr/mnli/seed0/intermediate/model",
-            ["training.lr = 0.001", "<- intermediate.lr", "training.adam_eps = 1e-08", "x-training-defaults",
-             "data.mnli.max_length = 192", "data.max_length (caps the registry's 256)"],
+            [
+                "training.lr = 0.001",
+                "<- intermediate.lr",
+                "training.adam_eps = 1e-08",
+                "x-training-defaults",
+                "data.mnli.max_length = 192",
+                "data.max_length (caps the registry's 256)",
+            ],
         ),
         (
             ["finetune", "xnli", "recipe=mnli", "seed=1"],
             "results/tiny-xlmr/mnli/seed1/finetune/mnli/model",
-            ["training.max_train_examples = 500", "<- target.max_train_examples",
-             "training.early_stopping = null", "<- target.early_stopping"],
+            [
+                "training.max_train_examples = 500",
+                "<- target.max_train_examples",
+                "training.early_stopping = null",
+                "<- target.early_stopping",
+            ],
         ),
         (
             ["evaluate", "xnli", "de", "recipe=mnli"],
             "results/tiny-xlmr/mnli/seed0/eval/xnli/de.json",
-            ["model.retrieval_layer = 2", "<- models.tiny-xlmr.retrieval_layer", "language = \"de\""],
+            ["model.retrieval_layer = 2", "<- models.tiny-xlmr.retrieval_layer", 'language = "de"'],
         ),
     ],
 )
@@ -154,14 +177,21 @@ def test_registry_over_schema_default():
 
 
 def test_phase_block_over_registry():
-    training, where = resolved({"recipes": ["none", "mnli"], "intermediate": {"batch_size": 8}}, ["intermediate", "mnli"])
+    training, where = resolved(
+        {"recipes": ["none", "mnli"], "intermediate": {"batch_size": 8}}, ["intermediate", "mnli"]
+    )
     assert training["batch_size"] == 8 and where["training.batch_size"] == "intermediate.batch_size"
 
 
 def test_tasks_over_phase_block_in_both_phases():
     """The issue's case: tasks.mnli.lr under a config that sets intermediate.lr now changes the
     mnli intermediate training (and the xnli fine-tuning on mnli)."""
-    raw = {"recipes": ["none", "mnli"], "intermediate": {"lr": 1.0e-3}, "target": {"lr": 3.0e-3}, "tasks": {"mnli": {"lr": 2.0e-5}}}
+    raw = {
+        "recipes": ["none", "mnli"],
+        "intermediate": {"lr": 1.0e-3},
+        "target": {"lr": 3.0e-3},
+        "tasks": {"mnli": {"lr": 2.0e-5}},
+    }
     training, where = resolved(raw, ["intermediate", "mnli"])
     assert training["lr"] == 2.0e-5 and where["training.lr"] == "tasks.mnli.lr"
     training, where = resolved(raw, ["finetune", "xnli", "recipe=mnli"])
@@ -169,7 +199,10 @@ def test_tasks_over_phase_block_in_both_phases():
 
 
 def test_recipe_training_over_tasks():
-    raw = {"recipes": ["none", {"name": "m", "tasks": ["mnli"], "training": {"lr": 4.0e-5}}], "tasks": {"mnli": {"lr": 2.0e-5}}}
+    raw = {
+        "recipes": ["none", {"name": "m", "tasks": ["mnli"], "training": {"lr": 4.0e-5}}],
+        "tasks": {"mnli": {"lr": 2.0e-5}},
+    }
     training, where = resolved(raw, ["intermediate", "m"])
     assert training["lr"] == 4.0e-5 and where["training.lr"] == "recipes[1].training.lr"
 
@@ -177,7 +210,11 @@ def test_recipe_training_over_tasks():
 def test_a_partial_nested_block_takes_the_schema_defaults():
     """As settings.py states: a partial lora block fills the keys it leaves out with the
     schema's defaults, so it overrides the lower layer's r too; show and validate say so."""
-    raw = {"recipes": ["none", "mnli"], "intermediate": {"lora": {"r": 4}}, "tasks": {"mnli": {"lora": {"alpha": 32}}}}
+    raw = {
+        "recipes": ["none", "mnli"],
+        "intermediate": {"lora": {"r": 4}},
+        "tasks": {"mnli": {"lora": {"alpha": 32}}},
+    }
     training, where = resolved(raw, ["intermediate", "mnli"])
     assert training["lora"] == {"r": 8, "alpha": 32, "dropout": 0.1}
     assert where["training.lora.alpha"] == "tasks.mnli.lora.alpha"
@@ -200,18 +237,42 @@ def test_no_warning_for_the_shipped_configs():
 
 
 def test_warns_a_phase_key_overridden_for_every_task():
-    found = warnings({"recipes": ["none", "mnli"], "targets": {"udpos": ["en"]}, "intermediate": {"lr": 1.0e-3}, "tasks": {"mnli": {"lr": 2.0e-5}}})
-    assert found == ["config key intermediate.lr never takes effect: intermediate mnli takes it from tasks.mnli.lr."]
+    found = warnings(
+        {
+            "recipes": ["none", "mnli"],
+            "targets": {"udpos": ["en"]},
+            "intermediate": {"lr": 1.0e-3},
+            "tasks": {"mnli": {"lr": 2.0e-5}},
+        }
+    )
+    assert found == [
+        "config key intermediate.lr never takes effect: intermediate mnli takes it from tasks.mnli.lr."
+    ]
 
 
 def test_no_warning_when_the_phase_key_applies_somewhere():
-    assert warnings({"recipes": ["none", "mnli", "qqp"], "intermediate": {"lr": 1.0e-3}, "tasks": {"mnli": {"lr": 2.0e-5}}}) == []
+    assert (
+        warnings(
+            {
+                "recipes": ["none", "mnli", "qqp"],
+                "intermediate": {"lr": 1.0e-3},
+                "tasks": {"mnli": {"lr": 2.0e-5}},
+            }
+        )
+        == []
+    )
 
 
 def test_warns_a_tasks_key_lost_in_a_multi_task_recipe():
     """The silent case that remains: all9 takes tasks.<task> keys only where its tasks agree."""
-    found = warnings({"recipes": ["none", "all9"], "tasks": {"qqp": {"lr": 2.0e-5}}, "hub": {"ccgbank": "/x"}})
-    assert len(found) == 1 and "tasks.qqp.lr never takes effect" in found[0] and "recipes[1].training.lr" in found[0]
+    found = warnings(
+        {"recipes": ["none", "all9"], "tasks": {"qqp": {"lr": 2.0e-5}}, "hub": {"ccgbank": "/x"}}
+    )
+    assert (
+        len(found) == 1
+        and "tasks.qqp.lr never takes effect" in found[0]
+        and "recipes[1].training.lr" in found[0]
+    )
 
 
 def test_warns_a_tasks_key_of_a_task_never_trained():
@@ -223,12 +284,27 @@ def test_warns_a_tasks_key_of_a_task_never_trained():
 
 
 def test_warns_a_tasks_key_under_every_recipes_training():
-    found = warnings({"recipes": ["none", {"name": "m", "tasks": ["qqp"], "training": {"epochs": 1}}], "tasks": {"qqp": {"epochs": 2}}})
-    assert found == ["config key tasks.qqp.epochs never takes effect: intermediate m takes it from recipes[1].training.epochs."]
+    found = warnings(
+        {
+            "recipes": ["none", {"name": "m", "tasks": ["qqp"], "training": {"epochs": 1}}],
+            "tasks": {"qqp": {"epochs": 2}},
+        }
+    )
+    assert found == [
+        "config key tasks.qqp.epochs never takes effect: intermediate m takes it from "
+        "recipes[1].training.epochs."
+    ]
 
 
 def test_warns_a_length_above_the_cap_and_an_unused_phase_block():
-    found = warnings({"recipes": ["none"], "data": {"max_length": 128}, "tasks": {"xnli": {"max_length": 256}}, "intermediate": {"lr": 1.0e-4}})
+    found = warnings(
+        {
+            "recipes": ["none"],
+            "data": {"max_length": 128},
+            "tasks": {"xnli": {"max_length": 256}},
+            "intermediate": {"lr": 1.0e-4},
+        }
+    )
     assert any("intermediate never takes effect" in w for w in found)
     assert any("tasks.xnli.max_length (256) never takes effect: data.max_length (128)" in w for w in found)
 
@@ -250,7 +326,10 @@ def test_why_names_the_changed_keys(tmp_path):
         out = tmp_path / job["out"]
         record = {"settings": job["settings"]}
         if job["stage"] == "evaluate":
-            record["settings"] = {**job["settings"], "evaluation": {**job["settings"]["evaluation"], "batch_size": 64}}
+            record["settings"] = {
+                **job["settings"],
+                "evaluation": {**job["settings"]["evaluation"], "batch_size": 64},
+            }
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(record))
         else:
@@ -289,10 +368,16 @@ def test_config_reference_is_current():
 
 def test_config_reference_covers_every_key_and_its_examples_are_valid():
     text = reference.render()
-    for key in ("models.<name>.retrieval_layer", "recipes[].training.lr", "tasks.<name>.doc_stride", "evaluation.bucc_k",
-                "x-training-defaults" if False else "hub.mirror", "analysis.n_resamples"):
+    for key in (
+        "models.<name>.retrieval_layer",
+        "recipes[].training.lr",
+        "tasks.<name>.doc_stride",
+        "evaluation.bucc_k",
+        "x-training-defaults" if False else "hub.mirror",
+        "analysis.n_resamples",
+    ):
         assert f"`{key}`" in text, key
-    for title, example in reference.WORKED:
+    for _title, example in reference.WORKED:
         import yaml
 
         config.validate(yaml.safe_load(example))

@@ -134,14 +134,20 @@ def _register_cluster_tools(sub) -> None:
     """show, why, fetch, config-reference (issue 14)."""
     s = sub.add_parser("show", help="a job's resolved settings, where each came from, its output")
     s.add_argument("--config", default="config.yaml")
-    s.add_argument("job", nargs="+", help="e.g. intermediate mnli | finetune xnli recipe=mnli | evaluate xnli de recipe=mnli")
+    s.add_argument(
+        "job", nargs="+", help="intermediate mnli | finetune xnli recipe=mnli | evaluate xnli de recipe=mnli"
+    )
     s.set_defaults(func=cmd_show)
 
     s = sub.add_parser("why", help="for each job that would rerun, the settings that changed")
     s.add_argument("--config", default="config.yaml")
     s.add_argument("--directory", default=".", help="the workdir holding results/")
     s.add_argument("--all", action="store_true", help="list every missing and downstream job")
-    s.add_argument("--touch", action="store_true", help="adopt outputs computed elsewhere (snakemake --touch) whose recorded settings match")
+    s.add_argument(
+        "--touch",
+        action="store_true",
+        help="adopt outputs computed elsewhere whose recorded settings match (snakemake --touch)",
+    )
     s.add_argument("--dry-run", action="store_true", help="with --touch: list what would be adopted")
     s.set_defaults(func=cmd_why)
 
@@ -149,7 +155,7 @@ def _register_cluster_tools(sub) -> None:
     s.add_argument("--config", default="config.yaml")
     s.add_argument("--mirror", default=None, help="fill this hub-shaped directory (default: hub.mirror)")
     s.add_argument("--cache", action="store_true", help="fill the Hugging Face cache instead of a mirror")
-    s.add_argument("--source", default=None, help="a local hub-shaped directory to copy from instead of the hub")
+    s.add_argument("--source", default=None, help="copy from this local hub-shaped directory, not the hub")
     s.add_argument("--update", action="store_true", help="re-resolve pinned revisions to the newest commit")
     s.set_defaults(func=cmd_fetch)
 
@@ -222,7 +228,8 @@ def _revisions(args, settings: dict) -> dict:
     from xstilts.tasks import TASKS
 
     tasks = [settings["target"], *([settings["train_task"]] if settings.get("train_task") else [])]
-    return fetch.revisions(args.mirror, settings["model"]["hub_id"], [r for t in tasks for r in TASKS[t].repos])
+    repos = [r for t in tasks for r in TASKS[t].repos]
+    return fetch.revisions(args.mirror, settings["model"]["hub_id"], repos)
 
 
 def cmd_collect(args):

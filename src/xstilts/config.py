@@ -154,9 +154,12 @@ def _specific_fix(error, fix):
     """Fixes for the common slips the generic message leaves vague: a seed count written for a
     list of seeds, a training key written on a custom recipe instead of in its `training`."""
     path, value = list(error.absolute_path), error.instance
-    if path == ["seeds"] and error.validator == "type" and isinstance(value, int) and not isinstance(value, bool):
+    seed_count = isinstance(value, int) and not isinstance(value, bool)
+    if path == ["seeds"] and error.validator == "type" and seed_count:
+        if value < 2:
+            return f"seeds is a list of seeds: write seeds: [{value}]"
         many = ", ".join(map(str, range(min(value, 5)))) + (", ..." if value > 5 else "")
-        return f"seeds is a list of seeds: write seeds: [{many}] for {value} seeds, or [{value}] for seed {value} alone"
+        return f"seeds is a list: write seeds: [{many}] for {value} seeds, or [{value}] for seed {value}"
     if len(path) == 2 and path[0] == "recipes" and error.validator == "additionalProperties":
         training = schema()["$defs"]["training"]["properties"]
         extra = sorted(map(str, set(value) - set(error.schema.get("properties", {}))))
@@ -168,7 +171,7 @@ def _specific_fix(error, fix):
             return (
                 f"training settings of a custom recipe go in its training block: {{name: {name}, "
                 f"tasks: [...], training: {{{keys}}}}}"
-                + ("" if all(k == v for k, v in misplaced.items()) else f" (did you mean {', '.join(misplaced.values())}?)")
+                + ("" if set(misplaced) == set(misplaced.values()) else f" (did you mean {keys[:-5]}?)")
             )
     return fix
 

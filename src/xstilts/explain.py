@@ -90,7 +90,9 @@ def _place(raw, label: str, key: str) -> str:
         name = label[len("recipes.") : -len(".training")]
         i = _recipe_index(raw, name)
         where = f"recipes[{i}].training" if i is not None else label
-        return f"{where}.{key}" + ("" if _written(raw, ["recipes", i, "training", *parts]) else f" <- {DEFAULT}")
+        return f"{where}.{key}" + (
+            "" if _written(raw, ["recipes", i, "training", *parts]) else f" <- {DEFAULT}"
+        )
     if label.startswith("tasks."):
         names = label[len("tasks.") :].split(",")
         paths = [f"tasks.{n}.{key}" for n in names]
@@ -192,7 +194,9 @@ def _data_source(cfg: dict, raw, task: str, key: str, value) -> str:
         mine = _written(raw, ["tasks", task, key])
         merged = cfg["tasks"].get(task, {}).get(key, registry.TASKS[task].defaults.get(key))
         if value != merged:
-            return f"data.max_length (caps {'tasks.' + task + '.' + key if mine else 'the registry'}'s {merged})"
+            return (
+                f"data.max_length (caps {'tasks.' + task + '.' + key if mine else 'the registry'}'s {merged})"
+            )
         return f"tasks.{task}.{key}" if mine else f"task registry ({task})"
     if key in registry.TASKS[task].options:
         return f"hub.{key}" + ("" if _written(raw, ["hub", key]) else f" <- {DEFAULT}")
@@ -217,10 +221,14 @@ def sources(cfg: dict, raw: dict, job: dict, resolved: dict) -> dict[str, str]:
             out[key] = _place(raw, label, rest)
         elif head == "model":
             written = _written(raw, ["models", model, rest])
-            out[key] = f"models.{model}.{rest}" if written else {
-                "tokenizer": "default (= hub_id)",
-                "retrieval_layer": "task registry (xstilts.tasks.RETRIEVAL_LAYERS)",
-            }.get(rest, DEFAULT)
+            out[key] = (
+                f"models.{model}.{rest}"
+                if written
+                else {
+                    "tokenizer": "default (= hub_id)",
+                    "retrieval_layer": "task registry (xstilts.tasks.RETRIEVAL_LAYERS)",
+                }.get(rest, DEFAULT)
+            )
         elif head == "data":
             task, _, sub = rest.partition(".")
             if job["stage"] == "evaluate":
@@ -232,7 +240,9 @@ def sources(cfg: dict, raw: dict, job: dict, resolved: dict) -> dict[str, str]:
             where = f"recipes[{i}].sampling" if len(path) == 3 else "sampling"
             out[key] = f"{where}.{rest}" + ("" if _written(raw, [*path, rest]) else f" <- {DEFAULT}")
         elif head == "evaluation":
-            out[key] = f"evaluation.{rest}" + ("" if _written(raw, ["evaluation", rest]) else f" <- {DEFAULT}")
+            out[key] = f"evaluation.{rest}" + (
+                "" if _written(raw, ["evaluation", rest]) else f" <- {DEFAULT}"
+            )
         elif head == "seed":
             out[key] = "seeds"
         elif head == "tasks" and job["stage"] == "intermediate":
@@ -264,7 +274,11 @@ def _training_jobs(cfg: dict) -> list[tuple[str, list[str], list[tuple[str, dict
     """(job name, tasks it trains, layers) of each distinct training: model and seed do not
     change the layers."""
     jobs = [
-        (f"intermediate {r['name']}", [t["task"] for t in r["tasks"]], job_settings.intermediate_layers(cfg, r))
+        (
+            f"intermediate {r['name']}",
+            [t["task"] for t in r["tasks"]],
+            job_settings.intermediate_layers(cfg, r),
+        )
         for r in cfg["recipes"]
         if r["name"] != grid.BASELINE
     ]
@@ -320,10 +334,11 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
     for phase, stage in (("intermediate", "intermediate"), ("target", "finetune")):
         keys = _user_keys(raw, [phase])
         if keys and not any(name.startswith(stage) for name, *_ in resolved):
-            warnings.append(
-                f"config key {phase} never takes effect: the grid has no "
-                f"{'intermediate training (recipes: none only)' if stage == 'intermediate' else 'target that trains (retrieval targets read the encoder as is)'}."
-            )
+            why_not = {
+                "intermediate": "intermediate training (recipes: none only)",
+                "finetune": "target that trains (retrieval targets read the encoder as is)",
+            }[stage]
+            warnings.append(f"config key {phase} never takes effect: the grid has no {why_not}.")
             continue
         check(phase, lambda lbl, p=phase: lbl == p, lambda j, s=stage: j[0].startswith(s), keys)
 
@@ -387,31 +402,52 @@ def grid_jobs(cfg: dict) -> list[dict]:
     for j in grid.prepare_jobs(cfg):
         out = grid.path(grid.DATA, **j)
         jobs.append(
-            dict(stage="prepare", keys=j, out=out, record="info.json", inputs=[],
-                 settings=job_settings.prepare(cfg, **j))
+            dict(
+                stage="prepare",
+                keys=j,
+                out=out,
+                record="info.json",
+                inputs=[],
+                settings=job_settings.prepare(cfg, **j),
+            )
         )
     for j in grid.intermediate_jobs(cfg):
         tasks = grid.intermediate_tasks(cfg, j["recipe"])
         data = grid.training_data(cfg, j["model"], tasks)
         jobs.append(
-            dict(stage="intermediate", keys=j, out=grid.path(grid.INTERMEDIATE.model, **j),
-                 record="training.json", inputs=data["train"] + data["dev"],
-                 settings=job_settings.intermediate(cfg, **j))
+            dict(
+                stage="intermediate",
+                keys=j,
+                out=grid.path(grid.INTERMEDIATE.model, **j),
+                record="training.json",
+                inputs=data["train"] + data["dev"],
+                settings=job_settings.intermediate(cfg, **j),
+            )
         )
     for j in grid.finetune_jobs(cfg):
         data = grid.training_data(cfg, j["model"], [(j["task"], "en")])
         encoder = grid.encoder_dir(j["model"], j["recipe"], j["seed"])
         jobs.append(
-            dict(stage="finetune", keys=j, out=grid.path(grid.FINETUNE.model, **j),
-                 record="training.json", inputs=data["train"] + data["dev"] + ([encoder] if encoder else []),
-                 settings=job_settings.finetune(cfg, **j))
+            dict(
+                stage="finetune",
+                keys=j,
+                out=grid.path(grid.FINETUNE.model, **j),
+                record="training.json",
+                inputs=data["train"] + data["dev"] + ([encoder] if encoder else []),
+                settings=job_settings.finetune(cfg, **j),
+            )
         )
     for c in grid.cells(cfg):
         keys = dict(c.__dict__)
         jobs.append(
-            dict(stage="evaluate", keys=keys, out=grid.path(grid.EVAL, **keys), record=None,
-                 inputs=list(grid.evaluation_inputs(cfg, **keys).values()),
-                 settings=job_settings.evaluate(cfg, **keys))
+            dict(
+                stage="evaluate",
+                keys=keys,
+                out=grid.path(grid.EVAL, **keys),
+                record=None,
+                inputs=list(grid.evaluation_inputs(cfg, **keys).values()),
+                settings=job_settings.evaluate(cfg, **keys),
+            )
         )
     return jobs
 
@@ -420,7 +456,11 @@ def changes(old, new) -> list[tuple[str, object, object]]:
     """(dotted key, old, new) of each setting that differs; a missing side is '(absent)'."""
     a, b = flatten(old), flatten(new)
     absent = "(absent)"
-    return [(k, a.get(k, absent), b.get(k, absent)) for k in sorted(set(a) | set(b)) if a.get(k, absent) != b.get(k, absent)]
+    return [
+        (k, a.get(k, absent), b.get(k, absent))
+        for k in sorted(set(a) | set(b))
+        if a.get(k, absent) != b.get(k, absent)
+    ]
 
 
 def why(cfg: dict, workdir: str | Path = ".") -> list[dict]:
@@ -437,8 +477,15 @@ def why(cfg: dict, workdir: str | Path = ".") -> list[dict]:
         else:
             old = _recorded(out, job["record"])
             if old is not None and job["stage"] == "evaluate":
-                old = {**old, "evaluation": {k: v for k, v in old.get("evaluation", {}).items() if k != "batch_size"}}
-            diff = changes(old, job["settings"]) if old is not None else [("(settings)", "(unrecorded)", "(current)")]
+                old = {
+                    **old,
+                    "evaluation": {k: v for k, v in old.get("evaluation", {}).items() if k != "batch_size"},
+                }
+            diff = (
+                changes(old, job["settings"])
+                if old is not None
+                else [("(settings)", "(unrecorded)", "(current)")]
+            )
             if diff:
                 entry.update(status="changed", changes=diff)
             elif any(i in rerun for i in job["inputs"]):

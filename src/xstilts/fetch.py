@@ -83,8 +83,10 @@ def data_patterns(card: str | None, revision: str, wanted: set) -> list[str] | N
     if not configs:
         return None
     patterns = ["README.md"]
-    for config, split in wanted:
-        entry = configs.get(config or "default") or (next(iter(configs.values())) if len(configs) == 1 else None)
+    for config in {c for c, _ in wanted}:
+        entry = configs.get(config or "default") or (
+            next(iter(configs.values())) if len(configs) == 1 else None
+        )
         if entry is None:
             return None
         files = entry.get("data_files")
@@ -123,7 +125,9 @@ class LocalSource:
             )
         return path
 
-    def files(self, repo: str, kind: str, revision: str, pin: str | None = None) -> tuple[str, dict[str, int]]:
+    def files(
+        self, repo: str, kind: str, revision: str, pin: str | None = None
+    ) -> tuple[str, dict[str, int]]:
         import hashlib
 
         root = self._dir(repo, revision)
@@ -169,7 +173,9 @@ class HubSource:
         from huggingface_hub import hf_hub_download
 
         try:
-            return Path(hf_hub_download(repo, name, repo_type=kind, revision=revision)).read_text(encoding="utf-8")
+            return Path(hf_hub_download(repo, name, repo_type=kind, revision=revision)).read_text(
+                encoding="utf-8"
+            )
         except Exception:
             return None
 
@@ -194,8 +200,15 @@ def _cached(repo: str, kind: str, sha: str, name: str) -> bool:
     return isinstance(found, str)
 
 
-def fetch(cfg: dict, mirror: str | Path | None, source=None, cache: bool = False, update: bool = False,
-          lock_path: str | Path | None = None, log=print) -> dict:
+def fetch(
+    cfg: dict,
+    mirror: str | Path | None,
+    source=None,
+    cache: bool = False,
+    update: bool = False,
+    lock_path: str | Path | None = None,
+    log=print,
+) -> dict:
     """Fill `mirror` (or the HF cache) with what the grid needs; returns the lock
     {"<kind>:<repo>@<revision>": {"sha", "files": {name: size}}}. Downloads only what is missing."""
     source = source or HubSource()
@@ -218,7 +231,9 @@ def fetch(cfg: dict, mirror: str | Path | None, source=None, cache: bool = False
             chosen = _select(files, data_patterns(card, revision, splits))
         dest = mirror_path(mirror, repo, revision) if not cache else None
         if dest is not None:
-            missing = [f for f, n in chosen.items() if not (dest / f).is_file() or (dest / f).stat().st_size != n]
+            missing = [
+                f for f, n in chosen.items() if not (dest / f).is_file() or (dest / f).stat().st_size != n
+            ]
             if lock.get(key, {}).get("sha") not in (None, sha):  # a new pin: start the copy clean
                 shutil.rmtree(dest, ignore_errors=True)
                 missing = list(chosen)
@@ -233,12 +248,21 @@ def fetch(cfg: dict, mirror: str | Path | None, source=None, cache: bool = False
             for config, split in sorted(splits, key=str):  # offline datasets reads its own cache
                 hf_datasets.load_dataset(repo, config, split=split, revision=sha)
         total_new += size
-        what = f"{len(missing)} of {len(chosen)} files, {_size(size)}" if missing else f"up to date ({len(chosen)} files, {_size(sum(chosen.values()))})"
+        what = (
+            f"{len(missing)} of {len(chosen)} files, {_size(size)}"
+            if missing
+            else f"up to date ({len(chosen)} files, {_size(sum(chosen.values()))})"
+        )
         log(f"{kind} {repo}@{revision} ({sha[:12]}): {what}")
-        lock[key] = {"sha": sha, "files": dict(sorted({**lock.get(key, {}).get("files", {}), **chosen}.items()))}
+        lock[key] = {
+            "sha": sha,
+            "files": dict(sorted({**lock.get(key, {}).get("files", {}), **chosen}.items())),
+        }
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     lock_file.write_text(json.dumps(lock, indent=1, sort_keys=True) + "\n")
-    log(f"fetched {_size(total_new)}; pinned revisions in {lock_file}. Compute nodes: export HF_HUB_OFFLINE=1")
+    log(
+        f"fetched {_size(total_new)}; pinned revisions in {lock_file}. Compute nodes: export HF_HUB_OFFLINE=1"
+    )
     return lock
 
 

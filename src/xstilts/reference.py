@@ -19,7 +19,14 @@ EXAMPLES = {
     "recipes": ["none", "mnli", {"name": "nli2", "tasks": ["mnli", "anli_plus"]}],
     "recipes[].name": "nli2",
     "recipes[].tasks": ["mnli", {"task": "squad_v1", "language": "en"}],
+    "recipes[]": {"name": "nli2", "tasks": ["mnli", "anli_plus"]},
+    "recipes[].tasks[]": "mnli",
     "recipes[].tasks[].task": "mnli",
+    "cap": 20000,
+    "mirror": "/shared/hub",
+    "ccgbank": "/data/ccgbank",
+    "max_examples": 1000,
+    "retrieval_layer": 14,
     "recipes[].sampling": {"cap": 20000},
     "recipes[].training": {"lr": 2.0e-5, "max_train_examples": 50000},
     "targets": {"xnli": ["en", "de", "sw"], "udpos": ["fi"]},
@@ -150,7 +157,9 @@ def _rows(node: dict, root: dict, path: str, training: str | None = None) -> lis
                 _type(node),
                 "" if default == "" else f"`{_flow(default)}`",
                 (node.get("description") or "").replace("|", "\\|"),
-                "" if example is None else f"`{short}: {_flow(example)}`",
+                ""
+                if example is None
+                else f"`{'- ' if path.endswith('[]') else short + ': '}{_flow(example)}`",
             )
         )
     for key, sub in node.get("properties", {}).items():
@@ -170,7 +179,9 @@ def render() -> str:
     root = config.schema()
     rows = []
     for key, node in root["properties"].items():
-        rows += _rows(node, root, key, training="training" in json.dumps(node.get("$ref", "")) or key == "tasks")
+        rows += _rows(
+            node, root, key, training="training" in json.dumps(node.get("$ref", "")) or key == "tasks"
+        )
     defaults = root["x-training-defaults"]
     out = [
         "# Config reference",
@@ -274,16 +285,15 @@ def task_details(name: str | None = None) -> str:
         lines = [
             f"{task.name} ({task.role}, {task.format})",
             f"  source:    {task.source}",
-            f"  repos:     {' '.join(task.repos) or '-'}" + ("  + CCGbank (hub.ccgbank)" if task.ccgbank else ""),
+            f"  repos:     {' '.join(task.repos) or '-'}"
+            + ("  + CCGbank (hub.ccgbank)" if task.ccgbank else ""),
             f"  metric:    {task.metric}" + (f" (category {task.category})" if task.category else ""),
             f"  languages: {' '.join(task.languages)} ({len(task.languages)})",
         ]
         if task.role == "target":
             lines.append(f"  trains on: {task.train_task or 'nothing (retrieval: reads the encoder as is)'}")
             lines.append(f"  splits:    {' '.join(task.eval_splits)}")
-        lines.append(
-            "  defaults:  " + ", ".join(f"{k}={json.dumps(v)}" for k, v in defaults.items())
-        )
+        lines.append("  defaults:  " + ", ".join(f"{k}={json.dumps(v)}" for k, v in defaults.items()))
         if task.caveat:
             lines.append(f"  note:      {task.caveat}")
         blocks.append("\n".join(lines))
