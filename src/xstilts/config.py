@@ -466,6 +466,8 @@ def _model_depth(cfg: dict, hub_id: str) -> int | None:
     found = None
     if cfg["hub"]["mirror"]:
         found = Path(cfg["hub"]["mirror"]) / hub_id / "config.json"
+    elif hub_id in KNOWN_DEPTHS:  # no hub import at parse time for the usual models
+        return KNOWN_DEPTHS[hub_id]
     else:
         try:
             from huggingface_hub import try_to_load_from_cache

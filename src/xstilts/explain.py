@@ -452,15 +452,19 @@ def grid_jobs(cfg: dict) -> list[dict]:
     return jobs
 
 
-def changes(old, new) -> list[tuple[str, object, object]]:
-    """(dotted key, old, new) of each setting that differs; a missing side is '(absent)'."""
-    a, b = flatten(old), flatten(new)
-    absent = "(absent)"
-    return [
-        (k, a.get(k, absent), b.get(k, absent))
-        for k in sorted(set(a) | set(b))
-        if a.get(k, absent) != b.get(k, absent)
-    ]
+ABSENT = "(absent)"
+
+
+def changes(old, new, prefix: str = "") -> list[tuple[str, object, object]]:
+    """(dotted key, old, new) of each setting that differs; mappings on both sides are
+    compared key by key, anything else whole (a block replaced by null is one change)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            found += changes(old.get(key, ABSENT), new.get(key, ABSENT), path)
+        return found
+    return [] if old == new else [(prefix, old, new)]
 
 
 def why(cfg: dict, workdir: str | Path = ".") -> list[dict]:
@@ -498,13 +502,23 @@ def why(cfg: dict, workdir: str | Path = ".") -> list[dict]:
 
 
 def format_why(report: list[dict], every: bool = False) -> str:
-    """Changed jobs one by one with old -> new; missing and upstream ones counted per stage
-    (all listed with `every`)."""
+    """Changed jobs grouped by their change (old -> new once per group); missing and
+    downstream ones counted per stage (all listed with `every`)."""
     lines = []
+    groups: dict[tuple, list[dict]] = {}
     for e in report:
         if e["status"] == "changed":
-            lines.append(f"{e['stage']} {_keys(e['keys'])} ({e['out']}): settings changed")
-            lines += [f"    {k}: {json.dumps(a)} -> {json.dumps(b)}" for k, a, b in e["changes"]]
+            groups.setdefault(tuple(map(repr, e["changes"])), []).append(e)
+    for group in groups.values():
+        shown = group if every or len(group) <= 3 else group[:2]
+        stages = ", ".join(
+            f"{n} {s}" for s in STAGES + ("prepare",) if (n := sum(e["stage"] == s for e in group))
+        )
+        lines.append(f"settings changed in {len(group)} job(s) ({stages}):")
+        lines += [f"  {e['stage']} {_keys(e['keys'])} ({e['out']})" for e in shown]
+        if len(shown) < len(group):
+            lines.append(f"  ... and {len(group) - len(shown)} more (--all lists them)")
+        lines += [f"    {k}: {json.dumps(a)} -> {json.dumps(b)}" for k, a, b in group[0]["changes"]]
     for status, text in (("upstream", "an input reruns"), ("missing", "no output yet")):
         group = [e for e in report if e["status"] == status]
         if not group:
