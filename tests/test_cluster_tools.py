@@ -97,20 +97,35 @@ def test_fetch_refuses_a_changed_source_without_update(source, tmp_path):
 
 def test_the_mirror_path_runs_offline(monkeypatch):
     """A job given --mirror sets HF_HUB_OFFLINE (honoured by huggingface_hub and datasets)."""
+    import os
+
     from xstilts import cli as xcli
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     seen = {}
     monkeypatch.setattr(
-        xcli,
-        "cmd_prepare",
-        lambda args: seen.setdefault("offline", __import__("os").environ.get("HF_HUB_OFFLINE")),
+        xcli, "cmd_prepare", lambda args: seen.setdefault("offline", os.environ.get("HF_HUB_OFFLINE"))
     )
-    parser = xcli.parser(analysis=False)
-    parser._subparsers._group_actions[0].choices["prepare"].set_defaults(func=xcli.cmd_prepare)
-    monkeypatch.setattr(xcli, "parser", lambda analysis=True: parser)
     xcli.main(["prepare", "--settings", "{}", "--out", "x", "--mirror", "m"])
     assert seen["offline"] == "1"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+
+
+def test_a_cell_records_the_revisions_it_read(tmp_path):
+    """The evaluate command's `revisions`: the target's and training task's datasets, the model."""
+    import argparse
+
+    from xstilts import cli as xcli
+
+    (tmp_path / fetch.LOCK).write_text(
+        json.dumps({"dataset:google/xtreme@main": {"sha": "a" * 40}, "model:org/m@main": {"sha": "b" * 40}})
+    )
+    (tmp_path / "nyu-mll/glue").mkdir(parents=True)
+    (tmp_path / "nyu-mll/glue/README.md").write_text("card")
+    args = argparse.Namespace(mirror=str(tmp_path))
+    found = xcli._revisions(args, {"target": "xnli", "train_task": "mnli", "model": {"hub_id": "org/m"}})
+    assert found["dataset:google/xtreme"] == "a" * 40 and found["model:org/m"] == "b" * 40
+    assert len(found["dataset:nyu-mll/glue"]) == 16  # no lock entry: the mirror's fingerprint
 
 
 # ---- show ------------------------------------------------------------------------------------
@@ -351,6 +366,11 @@ def test_why_names_the_changed_keys(tmp_path):
     # adoption: outputs whose recorded settings match may be touched, the others are listed
     good, bad = explain.adoptable(config.validate(raw), tmp_path)
     assert {e["out"] for e in bad} == {e["out"] for e in changed} and not set(good) & {e["out"] for e in bad}
+    (tmp_path / "grid.yaml").write_text(json.dumps(raw))
+    result = cli("why", "--config", tmp_path / "grid.yaml", "--touch", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0 and "snakemake --touch" in result.stdout, result.stderr
+    assert "not adopted: results/tiny-xlmr/mnli/seed0/intermediate/model" in result.stderr
+    assert "results/tiny-xlmr/squad_v1/seed0/intermediate/model" in result.stdout
 
 
 def test_why_cli_on_the_tiny_config(tmp_path):
