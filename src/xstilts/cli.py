@@ -216,9 +216,9 @@ def cmd_evaluate(args):
 
     settings = _settings(args.settings)
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
+    revisions = _revisions(args, settings)
     stages.evaluate(
-        settings, source, args.data, args.out, args.batch_size, args.gpus, dev_data=args.dev_data,
-        revisions=_revisions(args, settings),
+        settings, source, args.data, args.out, args.batch_size, args.gpus, args.dev_data, revisions
     )
 
 
