@@ -16,6 +16,11 @@ def _settings(text: str) -> dict:
 def cmd_tasks(args):
     from xstilts.tasks import table
 
+    if args.name or args.full:
+        from xstilts import reference
+
+        print(reference.task_details(args.name))
+        return
     rows = table()
     cols = list(rows[0])
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
@@ -45,6 +50,7 @@ def cmd_validate(args):
 
     cfg = config.load(args.config)
     print(f"{args.config}: valid")
+    _warn_unreachable(cfg, args.config)
     try:
         config.preflight(cfg)
     except config.ConfigError as error:
@@ -52,6 +58,111 @@ def cmd_validate(args):
             f"xstilts: warning: a run on this machine would stop before its first job: {error}",
             file=sys.stderr,
         )
+
+
+def _warn_unreachable(cfg: dict, path: str) -> None:
+    """Settings the config writes that no job ever uses (overridden everywhere, or for a task
+    the grid never trains): the precedence rule made visible."""
+    from xstilts import config, explain
+
+    for warning in explain.unreachable(cfg, config.read_yaml(path)):
+        print(f"xstilts: warning: {warning}", file=sys.stderr)
+
+
+def cmd_show(args):
+    from xstilts import config, explain
+
+    print(explain.show(config.load(args.config), config.read_yaml(args.config), args.job))
+
+
+def cmd_why(args):
+    from xstilts import config, explain
+
+    cfg = config.load(args.config)
+    if not args.touch:
+        print(explain.format_why(explain.why(cfg, args.directory), every=args.all))
+        return
+    good, bad = explain.adoptable(cfg, args.directory)
+    for e in bad:
+        print(f"not adopted: {e['out']}: recorded settings differ from the config:", file=sys.stderr)
+        for key, old, new in e["changes"]:
+            print(f"    {key}: {json.dumps(old)} -> {json.dumps(new)}", file=sys.stderr)
+    if not good:
+        print("nothing to adopt: no output of the grid exists with the config's settings")
+        return
+    command = ["snakemake", "--touch", "--cores", "1", "--configfile", args.config, *good]
+    if args.directory != ".":
+        command[1:1] = ["--directory", args.directory]
+    print(f"adopting {len(good)} output(s) with: {' '.join(command[:6])} ...")
+    if args.dry_run:
+        print("\n".join(good))
+        return
+    import subprocess
+
+    sys.exit(subprocess.run(command).returncode)
+
+
+def cmd_fetch(args):
+    from xstilts import config, fetch
+
+    cfg = config.load(args.config)
+    fetch.main(cfg, mirror=args.mirror, source=args.source, cache=args.cache, update=args.update)
+
+
+def cmd_config_reference(args):
+    from pathlib import Path
+
+    from xstilts import reference
+
+    text = reference.render()
+    out = Path(args.out)
+    if args.check:
+        if not out.exists() or out.read_text() != text:
+            print(
+                f"xstilts: {out} is stale: the config schema changed. Fix: run "
+                f"`xstilts config-reference` and commit {out}.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        print(f"{out}: current")
+        return
+    out.write_text(text)
+    print(f"wrote {out}")
+
+
+def _register_cluster_tools(sub) -> None:
+    """show, why, fetch, config-reference (issue 14)."""
+    s = sub.add_parser("show", help="a job's resolved settings, where each came from, its output")
+    s.add_argument("--config", default="config.yaml")
+    s.add_argument(
+        "job", nargs="+", help="intermediate mnli | finetune xnli recipe=mnli | evaluate xnli de recipe=mnli"
+    )
+    s.set_defaults(func=cmd_show)
+
+    s = sub.add_parser("why", help="for each job that would rerun, the settings that changed")
+    s.add_argument("--config", default="config.yaml")
+    s.add_argument("--directory", default=".", help="the workdir holding results/")
+    s.add_argument("--all", action="store_true", help="list every missing and downstream job")
+    s.add_argument(
+        "--touch",
+        action="store_true",
+        help="adopt outputs computed elsewhere whose recorded settings match (snakemake --touch)",
+    )
+    s.add_argument("--dry-run", action="store_true", help="with --touch: list what would be adopted")
+    s.set_defaults(func=cmd_why)
+
+    s = sub.add_parser("fetch", help="download every model and dataset the grid needs (login node)")
+    s.add_argument("--config", default="config.yaml")
+    s.add_argument("--mirror", default=None, help="fill this hub-shaped directory (default: hub.mirror)")
+    s.add_argument("--cache", action="store_true", help="fill the Hugging Face cache instead of a mirror")
+    s.add_argument("--source", default=None, help="copy from this local hub-shaped directory, not the hub")
+    s.add_argument("--update", action="store_true", help="re-resolve pinned revisions to the newest commit")
+    s.set_defaults(func=cmd_fetch)
+
+    s = sub.add_parser("config-reference", help="write docs/config.md from the schema")
+    s.add_argument("--out", default="docs/config.md")
+    s.add_argument("--check", action="store_true", help="fail if the file is stale (CI)")
+    s.set_defaults(func=cmd_config_reference)
 
 
 def cmd_embedded_hub(args):
@@ -105,7 +216,20 @@ def cmd_evaluate(args):
 
     settings = _settings(args.settings)
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
-    stages.evaluate(settings, source, args.data, args.out, args.batch_size, args.gpus, dev_data=args.dev_data)
+    revisions = _revisions(args, settings)
+    stages.evaluate(
+        settings, source, args.data, args.out, args.batch_size, args.gpus, args.dev_data, revisions
+    )
+
+
+def _revisions(args, settings: dict) -> dict:
+    """The data and model revisions a cell read: its target's and training task's datasets."""
+    from xstilts import fetch
+    from xstilts.tasks import TASKS
+
+    tasks = [settings["target"], *([settings["train_task"]] if settings.get("train_task") else [])]
+    repos = [r for t in tasks for r in TASKS[t].repos]
+    return fetch.revisions(args.mirror, settings["model"]["hub_id"], repos)
 
 
 def cmd_collect(args):
@@ -123,7 +247,11 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xstilts", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("tasks", help="print the task registry").set_defaults(func=cmd_tasks)
+    s = sub.add_parser("tasks", help="print the task registry")
+    s.add_argument("name", nargs="?", help="one task in full: languages, source, metric, defaults")
+    s.add_argument("--full", action="store_true", help="every task in full")
+    s.set_defaults(func=cmd_tasks)
+    _register_cluster_tools(sub)
     for name, func, text in (
         ("grid", cmd_grid, "count the jobs a config implies"),
         ("validate", cmd_validate, "check a config"),
@@ -190,7 +318,12 @@ def main(argv=None):
     # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
     core = parser(analysis=False)
     args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
+    if getattr(args, "mirror", None):  # a mirror is read from disk: never reach for the hub
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from xstilts.config import ConfigError
+    from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure
 
     try:
@@ -198,6 +331,8 @@ def main(argv=None):
     except ConfigError as error:
         _fail(error, 2)
     except HubError as error:
+        _fail(error, 1)
+    except FetchError as error:
         _fail(error, 1)
     except Exception as error:
         failure = hub_failure(error)  # e.g. the hub lost mid-download inside transformers

@@ -146,7 +146,34 @@ def _schema_error(error) -> ConfigError:
         problem = error.message
     if kind in ("type", "pattern", "maximum") and isinstance(error.schema, dict):
         fix = error.schema.get("x-fix", fix)
+    fix = _specific_fix(error, fix)
     return ConfigError(f"config key {key}: {problem}." + (f" Fix: {fix}." if fix else ""))
+
+
+def _specific_fix(error, fix):
+    """Fixes for the common slips the generic message leaves vague: a seed count written for a
+    list of seeds, a training key written on a custom recipe instead of in its `training`."""
+    path, value = list(error.absolute_path), error.instance
+    seed_count = isinstance(value, int) and not isinstance(value, bool)
+    if path == ["seeds"] and error.validator == "type" and seed_count:
+        if value < 2:
+            return f"seeds is a list of seeds: write seeds: [{value}]"
+        many = ", ".join(map(str, range(min(value, 5)))) + (", ..." if value > 5 else "")
+        return f"seeds is a list: write seeds: [{many}] for {value} seeds, or [{value}] for seed {value}"
+    if len(path) == 2 and path[0] == "recipes" and error.validator == "additionalProperties":
+        training = schema()["$defs"]["training"]["properties"]
+        extra = sorted(map(str, set(value) - set(error.schema.get("properties", {}))))
+        close = {k: difflib.get_close_matches(k, training, 1) for k in extra}
+        misplaced = {k: (k if k in training else close[k][0]) for k in extra if k in training or close[k]}
+        if misplaced:
+            name = value.get("name", "...")
+            keys = ", ".join(f"{v}: ..." for v in misplaced.values())
+            return (
+                f"training settings of a custom recipe go in its training block: {{name: {name}, "
+                f"tasks: [...], training: {{{keys}}}}}"
+                + ("" if set(misplaced) == set(misplaced.values()) else f" (did you mean {keys[:-5]}?)")
+            )
+    return fix
 
 
 def fill_defaults(instance, schema_node, root):
@@ -411,7 +438,65 @@ def validate(raw: dict) -> dict:
             f"{model['hub_id']!r} (known: {', '.join(registry.RETRIEVAL_LAYERS)}). Fix: set "
             f"the hidden state to pool for bucc/tatoeba (0 = embeddings; 14 of 24 in XTREME).",
         )
+    check_retrieval_depth(cfg)
     return cfg
+
+
+# Depths of the hub ids with a reference retrieval layer (config.json num_hidden_layers).
+KNOWN_DEPTHS = {
+    "FacebookAI/xlm-roberta-large": 24,
+    "xlm-roberta-large": 24,
+    "FacebookAI/xlm-roberta-base": 12,
+    "xlm-roberta-base": 12,
+    "google-bert/bert-base-multilingual-cased": 12,
+    "bert-base-multilingual-cased": 12,
+}
+
+
+def _model_depth(cfg: dict, hub_id: str) -> int | None:
+    """The model's number of layers where it is known without the network: the embedded build's
+    setting, the config.json in the mirror or the HF cache, or a known hub id."""
+    if cfg["embedded"]:
+        import inspect
+
+        from xstilts.embedded.model import build_tiny_model
+
+        default = inspect.signature(build_tiny_model).parameters["num_layers"].default
+        return cfg["embedded"]["model"].get("num_layers", default)
+    found = None
+    if cfg["hub"]["mirror"]:
+        found = Path(cfg["hub"]["mirror"]) / hub_id / "config.json"
+    elif hub_id in KNOWN_DEPTHS:  # no hub import at parse time for the usual models
+        return KNOWN_DEPTHS[hub_id]
+    else:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(hub_id, "config.json")
+            found = Path(cached) if isinstance(cached, str) else None
+        except Exception:
+            found = None
+    if found is not None and found.is_file():
+        try:
+            return int(json.loads(found.read_text())["num_hidden_layers"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return KNOWN_DEPTHS.get(hub_id)
+
+
+def check_retrieval_depth(cfg: dict) -> None:
+    """A retrieval layer beyond the model's depth is refused before any job (the evaluation
+    would fail after every training had run)."""
+    if not any(registry.TASKS[t].reads_encoder for t in cfg["targets"]):
+        return
+    for name, model in cfg["models"].items():
+        layer, depth = model["retrieval_layer"], _model_depth(cfg, model["hub_id"])
+        _check(
+            depth is None or layer is None or layer <= depth,
+            f"config key models.{name}.retrieval_layer: {layer} is beyond the depth of "
+            f"{model['hub_id']} ({depth} layers; 0 = embeddings). Fix: use a layer in 0..{depth} "
+            f"(XTREME pools layer 14 of 24, about 0.6 of the depth).",
+        )
 
 
 def preflight(cfg: dict) -> None:

@@ -66,24 +66,34 @@ def finetune_defaults(train_task: str) -> dict:
     )
 
 
-def intermediate_training(cfg: dict, recipe: dict) -> dict:
+def intermediate_layers(cfg: dict, recipe: dict) -> list[tuple[str, dict]]:
+    """(where, values) of each layer, lowest first: `xstilts show` names the winning one."""
     tasks = [t["task"] for t in recipe["tasks"]]
-    return _stack(
-        training_defaults("intermediate"),
-        _agreed([registry.TASKS[t].defaults for t in tasks]),
-        cfg["intermediate"],
-        _agreed([cfg["tasks"].get(t, {}) for t in tasks]),
-        recipe["training"],
-    )
+    names = ",".join(dict.fromkeys(tasks))
+    return [
+        ("default", training_defaults("intermediate")),
+        (f"registry:{names}", _agreed([registry.TASKS[t].defaults for t in tasks])),
+        ("intermediate", cfg["intermediate"]),
+        (f"tasks.{names}", _agreed([cfg["tasks"].get(t, {}) for t in tasks])),
+        (f"recipes.{recipe['name']}.training", recipe["training"]),
+    ]
+
+
+def finetune_layers(cfg: dict, train_task: str) -> list[tuple[str, dict]]:
+    return [
+        ("default", training_defaults("finetune")),
+        (f"registry:{train_task}", _agreed([finetune_defaults(train_task)])),
+        ("target", cfg["target"]),
+        (f"tasks.{train_task}", _agreed([cfg["tasks"].get(train_task, {})])),
+    ]
+
+
+def intermediate_training(cfg: dict, recipe: dict) -> dict:
+    return _stack(*(values for _, values in intermediate_layers(cfg, recipe)))
 
 
 def finetune_training(cfg: dict, train_task: str) -> dict:
-    return _stack(
-        training_defaults("finetune"),
-        _agreed([finetune_defaults(train_task)]),
-        cfg["target"],
-        _agreed([cfg["tasks"].get(train_task, {})]),
-    )
+    return _stack(*(values for _, values in finetune_layers(cfg, train_task)))
 
 
 def data(cfg: dict, task: str) -> dict:

@@ -202,8 +202,10 @@ def evaluate(
     batch_size: int,
     gpus: int = 1,
     dev_data: str | None = None,
+    revisions: dict | None = None,
 ) -> None:
-    """`source`: the fine-tuned model, or for retrieval targets the encoder as is."""
+    """`source`: the fine-tuned model, or for retrieval targets the encoder as is; `revisions`:
+    the commit (or mirror fingerprint) of each dataset and model read, recorded in the JSON."""
     from transformers import AutoTokenizer
 
     from xstilts import devices
@@ -229,6 +231,7 @@ def evaluate(
                 "n_examples": n,
                 "settings": settings,
                 "versions": versions(),
+                "revisions": revisions or {},
                 "device": devices.describe_device(ids),
                 "wall_seconds": round(time.time() - started, 2),
                 **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}),

@@ -1,0 +1,310 @@
+"""`xstilts fetch`: on a login node, download every model, tokenizer and dataset split the grid
+needs, at pinned revisions, so compute nodes run with HF_HUB_OFFLINE=1.
+
+Two destinations: a `hub.mirror` directory laid out as `xstilts.hub` reads it
+(`<mirror>/<org>/<name>`, `@<revision>` for a branch other than main), or the Hugging Face
+cache (`--cache`; models through snapshot_download, datasets also through `load_dataset`, since
+offline `datasets` reads only its own prepared cache). Two sources: the hub
+(`huggingface_hub.snapshot_download` at a commit hash) or a local hub-shaped directory
+(`--source`, what the tests use). The first fetch resolves each repository's revision to a
+commit hash (a content fingerprint for a local source) and pins it in a lock file; later
+fetches read that pin and download only files that are missing, so a second call fetches
+nothing. Cell JSONs record the revisions read (`revisions`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+from pathlib import Path
+
+import yaml
+
+from xstilts import grid, stages
+from xstilts.hub import mirror_path
+from xstilts.tasks import TASKS
+
+LOCK = ".xstilts-fetch.json"
+# Weights of other frameworks: transformers (PyTorch) never reads them.
+MODEL_IGNORE = ("*.h5", "*.msgpack", "*.ot", "*.onnx", "onnx/*", "openvino/*", "*.tflite", "coreml/*")
+
+
+class FetchError(RuntimeError):
+    """What cannot be fetched, with the fix; the CLI prints it as one line."""
+
+
+class _Recorder:
+    """A stand-in Hub: task loaders call `dataset(...)`; it records what they would read."""
+
+    class _Rows:
+        column_names: list = []
+
+        def __getattr__(self, name):
+            return lambda *a, **k: self
+
+    def __init__(self):
+        self.calls: set[tuple[str, str | None, str, str]] = set()
+
+    def dataset(self, repo, config, split, revision=None):
+        self.calls.add((repo, config, split, revision or "main"))
+        return self._Rows()
+
+    def ccgbank_root(self):
+        raise LookupError("CCGbank is licensed: not fetched")
+
+
+def needed(cfg: dict) -> tuple[dict, list[str]]:
+    """({(dataset repo, revision): {(config, split)}}, [model and tokenizer ids]) of the grid."""
+    recorder = _Recorder()
+    for job in grid.prepare_jobs(cfg):
+        data = {o: cfg["hub"][o] for o in TASKS[job["task"]].options}
+        try:  # the loaders' post-processing fails on the stand-in, after it has recorded
+            stages.load_split(job["task"], recorder, job["split"], job["language"], data)
+        except Exception:
+            pass
+    datasets: dict = {}
+    for repo, config, split, revision in sorted(recorder.calls, key=str):
+        datasets.setdefault((repo, revision), set()).add((config, split))
+    models = list(dict.fromkeys(i for m in cfg["models"].values() for i in (m["hub_id"], m["tokenizer"])))
+    return datasets, models
+
+
+def data_patterns(card: str | None, revision: str, wanted: set) -> list[str] | None:
+    """The files of the configs of the wanted (config, split)s: from the card's `configs` data_files, or the
+    parquet branch's `<config>/<split>/` layout; None (= every file) when the card says nothing."""
+    if revision == "refs/convert/parquet":
+        return [f"{c or 'default'}/*" for c, _ in wanted]
+    meta = {}
+    if card and card.startswith("---"):
+        meta = yaml.safe_load(card.split("---", 2)[1]) or {}
+    configs = {c.get("config_name", "default"): c for c in meta.get("configs") or []}
+    if not configs:
+        return None
+    patterns = ["README.md"]
+    for config in {c for c, _ in wanted}:
+        entry = configs.get(config or "default") or (
+            next(iter(configs.values())) if len(configs) == 1 else None
+        )
+        if entry is None:
+            return None
+        files = entry.get("data_files")
+        files = files if isinstance(files, list) else [{"split": "train", "path": files}]
+        for f in files:  # every split: `datasets` resolves all of a config's files to load one
+            if isinstance(f, dict):
+                patterns += f["path"] if isinstance(f["path"], list) else [f["path"]]
+    return patterns
+
+
+def _select(files: dict[str, int], patterns: list[str] | None, ignore=()) -> dict[str, int]:
+    keep = {
+        f: n
+        for f, n in files.items()
+        if (patterns is None or any(fnmatch.fnmatch(f, p) for p in patterns))
+        and not any(fnmatch.fnmatch(f, p) for p in ignore)
+    }
+    if ignore and any(f.endswith(".safetensors") for f in keep):  # one copy of the weights
+        keep = {f: n for f, n in keep.items() if not f.endswith((".bin", ".pt")) or "tokenizer" in f}
+    return keep
+
+
+class LocalSource:
+    """A local directory laid out like the hub (e.g. the embedded mirror) as the remote; its
+    'commit' is a fingerprint of the repository's file names and sizes."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _dir(self, repo, revision):
+        path = mirror_path(self.root, repo, revision)
+        if not path.is_dir():
+            raise FetchError(
+                f"{repo} (revision {revision}) is not in the source {self.root}: {path} does not "
+                f"exist. Fix: point --source at a directory laid out like the hub that holds it."
+            )
+        return path
+
+    def files(
+        self, repo: str, kind: str, revision: str, pin: str | None = None
+    ) -> tuple[str, dict[str, int]]:
+        import hashlib
+
+        root = self._dir(repo, revision)
+        files = {
+            str(p.relative_to(root)): p.stat().st_size
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        }
+        sha = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:40]
+        if pin not in (None, sha):
+            raise FetchError(
+                f"{repo} in the source {self.root} changed since it was pinned ({pin[:12]}). "
+                f"Fix: fetch with --update to pin the new content."
+            )
+        return sha, files
+
+    def read(self, repo: str, kind: str, revision: str, name: str) -> str | None:
+        path = self._dir(repo, revision) / name
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def download(self, repo, kind, revision, sha, names, dest: Path) -> None:
+        for name in names:
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".part")
+            shutil.copyfile(self._dir(repo, revision) / name, tmp)
+            os.replace(tmp, target)
+
+
+class HubSource:
+    """The Hugging Face hub through huggingface_hub (token and endpoint from the environment)."""
+
+    def __init__(self):
+        from huggingface_hub import HfApi
+
+        self.api = HfApi()
+
+    def files(self, repo, kind, revision, pin=None):
+        info = self.api.repo_info(repo, repo_type=kind, revision=pin or revision, files_metadata=True)
+        return info.sha, {s.rfilename: s.size or 0 for s in info.siblings}
+
+    def read(self, repo, kind, revision, name):
+        from huggingface_hub import hf_hub_download
+
+        try:
+            return Path(hf_hub_download(repo, name, repo_type=kind, revision=revision)).read_text(
+                encoding="utf-8"
+            )
+        except Exception:
+            return None
+
+    def download(self, repo, kind, revision, sha, names, dest: Path | None) -> None:
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(repo, repo_type=kind, revision=sha, allow_patterns=list(names), local_dir=dest)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _cached(repo: str, kind: str, sha: str, name: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, name, revision=sha, repo_type=kind)
+    return isinstance(found, str)
+
+
+def fetch(
+    cfg: dict,
+    mirror: str | Path | None,
+    source=None,
+    cache: bool = False,
+    update: bool = False,
+    lock_path: str | Path | None = None,
+    log=print,
+) -> dict:
+    """Fill `mirror` (or the HF cache) with what the grid needs; returns the lock
+    {"<kind>:<repo>@<revision>": {"sha", "files": {name: size}}}. Downloads only what is missing."""
+    source = source or HubSource()
+    if not cache and not mirror:
+        raise FetchError("no destination. Fix: set hub.mirror in the config, pass --mirror DIR, or --cache.")
+    lock_file = Path(lock_path or (Path(mirror) / LOCK if mirror else LOCK))
+    lock = json.loads(lock_file.read_text()) if lock_file.is_file() else {}
+    datasets, models = needed(cfg)
+    wanted = [("model", repo, "main", None) for repo in models]
+    wanted += [("dataset", repo, revision, splits) for (repo, revision), splits in datasets.items()]
+    total_new = 0
+    for kind, repo, revision, splits in wanted:
+        key = f"{kind}:{repo}@{revision}"
+        pinned = lock.get(key, {}).get("sha")
+        sha, files = source.files(repo, kind, revision, None if update else pinned)
+        if splits is None:
+            chosen = _select(files, None, MODEL_IGNORE)
+        else:
+            card = source.read(repo, kind, sha if isinstance(source, HubSource) else revision, "README.md")
+            chosen = _select(files, data_patterns(card, revision, splits))
+        dest = mirror_path(mirror, repo, revision) if not cache else None
+        if dest is not None:
+            missing = [
+                f for f, n in chosen.items() if not (dest / f).is_file() or (dest / f).stat().st_size != n
+            ]
+            if lock.get(key, {}).get("sha") not in (None, sha):  # a new pin: start the copy clean
+                shutil.rmtree(dest, ignore_errors=True)
+                missing = list(chosen)
+        else:
+            missing = [f for f in chosen if not _cached(repo, kind, sha, f)]
+        size = sum(chosen[f] for f in missing)
+        if missing:
+            source.download(repo, kind, revision, sha, missing, dest)
+        if cache and kind == "dataset":
+            import datasets as hf_datasets
+
+            for config, split in sorted(splits, key=str):  # offline datasets reads its own cache
+                hf_datasets.load_dataset(repo, config, split=split, revision=sha)
+        total_new += size
+        what = (
+            f"{len(missing)} of {len(chosen)} files, {_size(size)}"
+            if missing
+            else f"up to date ({len(chosen)} files, {_size(sum(chosen.values()))})"
+        )
+        log(f"{kind} {repo}@{revision} ({sha[:12]}): {what}")
+        lock[key] = {
+            "sha": sha,
+            "files": dict(sorted({**lock.get(key, {}).get("files", {}), **chosen}.items())),
+        }
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock_file.write_text(json.dumps(lock, indent=1, sort_keys=True) + "\n")
+    log(
+        f"fetched {_size(total_new)}; pinned revisions in {lock_file}. Compute nodes: export HF_HUB_OFFLINE=1"
+    )
+    return lock
+
+
+def main(cfg: dict, mirror=None, source=None, cache=False, update=False) -> None:
+    mirror = None if cache else (mirror or cfg["hub"]["mirror"])
+    if cfg["embedded"] and source is None:
+        raise FetchError(
+            "the embedded default is built on this machine (rule embedded_hub): nothing to fetch. "
+            "Fix: fetch for a config that reads the hub (embedded: null)."
+        )
+    fetch(cfg, mirror, LocalSource(source) if source else None, cache=cache, update=update)
+
+
+def revisions(mirror: str | Path | None, hub_id: str, repos: list[str]) -> dict:
+    """What a cell read, for its JSON, offline: each dataset repository's and the model's
+    commit hash (pinned by `xstilts fetch` in the mirror's lock, else the HF cache's snapshot)
+    or, for a mirror without a lock, the content fingerprint of its directory."""
+    lock = {}
+    if mirror and (Path(mirror) / LOCK).is_file():
+        lock = json.loads((Path(mirror) / LOCK).read_text())
+    out = {}
+    for kind, repo in [("dataset", r) for r in dict.fromkeys(repos)] + [("model", hub_id)]:
+        pinned = next((v["sha"] for k, v in sorted(lock.items()) if k.startswith(f"{kind}:{repo}@")), None)
+        if pinned is None and mirror:
+            found = sorted(Path(mirror).glob(repo + "*"))
+            pinned = data_revision_of_dir(found[0]) if found else None
+        out[f"{kind}:{repo}"] = pinned or (None if mirror else _cache_commit(repo, kind)) or "unknown"
+    return out
+
+
+def data_revision_of_dir(path: Path) -> str | None:
+    from xstilts.settings import _tree_fingerprint
+
+    return _tree_fingerprint(str(path)) if path.is_dir() else None
+
+
+def _cache_commit(repo: str, kind: str) -> str | None:
+    """The commit hash of the cached snapshot of `repo` (its refs/main), without the network."""
+    try:
+        from huggingface_hub import constants
+
+        folder = Path(constants.HF_HUB_CACHE) / f"{kind}s--{repo.replace('/', '--')}" / "refs" / "main"
+        return folder.read_text().strip() if folder.is_file() else None
+    except Exception:
+        return None

@@ -1,0 +1,419 @@
+"""Issue 14: fetch (offline, from a local hub-shaped source), show, why, the precedence rule and
+its warnings case by case, the generated config reference, `xstilts tasks NAME`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xstilts import config, explain, fetch, reference
+from xstilts.hub import Hub
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "configs/tiny.yaml"
+BASE = {"models": {"x": {"hub_id": "FacebookAI/xlm-roberta-large"}}, "targets": {"xnli": ["en"]}}
+
+
+def cli(*args, cwd=REPO):
+    return subprocess.run(
+        [sys.executable, "-m", "xstilts.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+# ---- fetch -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """The embedded mirror (micro size) and a one-step tiny model: the 'remote' hub."""
+    from xstilts.embedded.hub import build_hub_mirror
+    from xstilts.embedded.model import build_tiny_model
+
+    root = tmp_path_factory.mktemp("remote") / "hub"
+    build_hub_mirror(root, ["en", "de"], size="micro")
+    build_tiny_model(root, "xstilts/tiny-xlmr", steps=1, vocab_size=300)
+    return root
+
+
+def test_fetch_fills_an_empty_mirror_then_fetches_nothing(source, tmp_path):
+    mirror = tmp_path / "mirror"
+    raw = {
+        "models": {"t": {"hub_id": "xstilts/tiny-xlmr", "retrieval_layer": 2}},
+        "recipes": ["none", "mnli", "hellaswag"],
+        "targets": {"xnli": ["en", "de"], "tatoeba": ["de"]},
+        "hub": {"mirror": str(mirror)},
+    }
+    (tmp_path / "grid.yaml").write_text(json.dumps(raw))
+    first = cli("fetch", "--config", tmp_path / "grid.yaml", "--source", source, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "5 of 5 files" in first.stdout and "fetched 0 B" not in first.stdout, first.stdout
+    lock = json.loads((mirror / fetch.LOCK).read_text())
+    assert set(lock) == {
+        "model:xstilts/tiny-xlmr@main",
+        "dataset:google/xtreme@main",
+        "dataset:nyu-mll/glue@main",
+        "dataset:Rowan/hellaswag@refs/convert/parquet",
+    }
+    # only the configs the grid reads: XNLI and tatoeba.deu of google/xtreme, not PAWS-X
+    assert not list((mirror / "google/xtreme").glob("PAWS-X*")) and (mirror / "google/xtreme/XNLI").is_dir()
+    # the project reads the filled mirror through its one loading path
+    hub = Hub(mirror)
+    assert len(fetch.stages.load_split("xnli", hub, "test", "de", {})) > 0
+    assert len(fetch.stages.load_split("hellaswag", hub, "dev", "en", {})) > 0
+    second = cli("fetch", "--config", tmp_path / "grid.yaml", "--source", source, cwd=tmp_path)
+    assert second.returncode == 0 and "fetched 0 B" in second.stdout, second.stdout
+    assert second.stdout.count("up to date") == 4
+    # cells record the pinned commits
+    revisions = fetch.revisions(mirror, "xstilts/tiny-xlmr", ["google/xtreme"])
+    assert revisions == {
+        "dataset:google/xtreme": lock["dataset:google/xtreme@main"]["sha"],
+        "model:xstilts/tiny-xlmr": lock["model:xstilts/tiny-xlmr@main"]["sha"],
+    }
+
+
+def test_fetch_refuses_a_changed_source_without_update(source, tmp_path):
+    cfg = config.validate(
+        {
+            **BASE,
+            "models": {"t": {"hub_id": "xstilts/tiny-xlmr"}},
+            "recipes": ["none"],
+            "hub": {"mirror": str(tmp_path)},
+        }
+    )
+    fetch.fetch(cfg, tmp_path, fetch.LocalSource(source), log=lambda _: None)
+    lock = json.loads((tmp_path / fetch.LOCK).read_text())
+    lock["model:xstilts/tiny-xlmr@main"]["sha"] = "0" * 40
+    (tmp_path / fetch.LOCK).write_text(json.dumps(lock))
+    with pytest.raises(fetch.FetchError, match="--update"):
+        fetch.fetch(cfg, tmp_path, fetch.LocalSource(source), log=lambda _: None)
+    fetch.fetch(cfg, tmp_path, fetch.LocalSource(source), update=True, log=lambda _: None)
+
+
+def test_the_mirror_path_runs_offline(monkeypatch):
+    """A job given --mirror sets HF_HUB_OFFLINE (honoured by huggingface_hub and datasets)."""
+    import os
+
+    from xstilts import cli as xcli
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    seen = {}
+    monkeypatch.setattr(
+        xcli, "cmd_prepare", lambda args: seen.setdefault("offline", os.environ.get("HF_HUB_OFFLINE"))
+    )
+    xcli.main(["prepare", "--settings", "{}", "--out", "x", "--mirror", "m"])
+    assert seen["offline"] == "1"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+
+
+def test_a_cell_records_the_revisions_it_read(tmp_path):
+    """The evaluate command's `revisions`: the target's and training task's datasets, the model."""
+    import argparse
+
+    from xstilts import cli as xcli
+
+    (tmp_path / fetch.LOCK).write_text(
+        json.dumps({"dataset:google/xtreme@main": {"sha": "a" * 40}, "model:org/m@main": {"sha": "b" * 40}})
+    )
+    (tmp_path / "nyu-mll/glue").mkdir(parents=True)
+    (tmp_path / "nyu-mll/glue/README.md").write_text("card")
+    args = argparse.Namespace(mirror=str(tmp_path))
+    found = xcli._revisions(args, {"target": "xnli", "train_task": "mnli", "model": {"hub_id": "org/m"}})
+    assert found["dataset:google/xtreme"] == "a" * 40 and found["model:org/m"] == "b" * 40
+    assert len(found["dataset:nyu-mll/glue"]) == 16  # no lock entry: the mirror's fingerprint
+
+
+# ---- show ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "job, output, lines",
+    [
+        (
+            ["intermediate", "mnli"],
+            "results/tiny-xlmr/mnli/seed0/intermediate/model",
+            [
+                "training.lr = 0.001",
+                "<- intermediate.lr",
+                "training.adam_eps = 1e-08",
+                "x-training-defaults",
+                "data.mnli.max_length = 192",
+                "data.max_length (caps the registry's 256)",
+            ],
+        ),
+        (
+            ["finetune", "xnli", "recipe=mnli", "seed=1"],
+            "results/tiny-xlmr/mnli/seed1/finetune/mnli/model",
+            [
+                "training.max_train_examples = 500",
+                "<- target.max_train_examples",
+                "training.early_stopping = null",
+                "<- target.early_stopping",
+            ],
+        ),
+        (
+            ["evaluate", "xnli", "de", "recipe=mnli"],
+            "results/tiny-xlmr/mnli/seed0/eval/xnli/de.json",
+            ["model.retrieval_layer = 2", "<- models.tiny-xlmr.retrieval_layer", 'language = "de"'],
+        ),
+    ],
+)
+def test_show_on_the_tiny_config(job, output, lines):
+    result = cli("show", "--config", TINY, *job)
+    assert result.returncode == 0, result.stderr
+    assert f"output: {output}" in result.stdout
+    for line in lines:
+        assert line in result.stdout, (line, result.stdout)
+
+
+def test_show_refuses_a_job_outside_the_grid():
+    result = cli("show", "--config", TINY, "evaluate", "xnli", "ja", "recipe=mnli")
+    assert result.returncode == 2 and "not evaluated in 'ja'" in result.stderr, result.stderr
+
+
+# ---- precedence, case by case -----------------------------------------------------------------
+
+
+def resolved(raw, job):
+    cfg = config.validate({**BASE, **raw})
+    parsed = explain.parse_job(cfg, job)
+    settings = explain.job_settings_of(cfg, parsed)
+    return settings["training"], explain.sources(cfg, {**BASE, **raw}, parsed, settings)
+
+
+def test_registry_over_schema_default():
+    training, where = resolved({"recipes": ["none", "mnli"]}, ["intermediate", "mnli"])
+    assert training["batch_size"] == 4 and where["training.batch_size"].startswith("task registry")
+
+
+def test_phase_block_over_registry():
+    training, where = resolved(
+        {"recipes": ["none", "mnli"], "intermediate": {"batch_size": 8}}, ["intermediate", "mnli"]
+    )
+    assert training["batch_size"] == 8 and where["training.batch_size"] == "intermediate.batch_size"
+
+
+def test_tasks_over_phase_block_in_both_phases():
+    """The issue's case: tasks.mnli.lr under a config that sets intermediate.lr now changes the
+    mnli intermediate training (and the xnli fine-tuning on mnli)."""
+    raw = {
+        "recipes": ["none", "mnli"],
+        "intermediate": {"lr": 1.0e-3},
+        "target": {"lr": 3.0e-3},
+        "tasks": {"mnli": {"lr": 2.0e-5}},
+    }
+    training, where = resolved(raw, ["intermediate", "mnli"])
+    assert training["lr"] == 2.0e-5 and where["training.lr"] == "tasks.mnli.lr"
+    training, where = resolved(raw, ["finetune", "xnli", "recipe=mnli"])
+    assert training["lr"] == 2.0e-5 and where["training.lr"] == "tasks.mnli.lr"
+
+
+def test_recipe_training_over_tasks():
+    raw = {
+        "recipes": ["none", {"name": "m", "tasks": ["mnli"], "training": {"lr": 4.0e-5}}],
+        "tasks": {"mnli": {"lr": 2.0e-5}},
+    }
+    training, where = resolved(raw, ["intermediate", "m"])
+    assert training["lr"] == 4.0e-5 and where["training.lr"] == "recipes[1].training.lr"
+
+
+def test_a_partial_nested_block_takes_the_schema_defaults():
+    """As settings.py states: a partial lora block fills the keys it leaves out with the
+    schema's defaults, so it overrides the lower layer's r too; show and validate say so."""
+    raw = {
+        "recipes": ["none", "mnli"],
+        "intermediate": {"lora": {"r": 4}},
+        "tasks": {"mnli": {"lora": {"alpha": 32}}},
+    }
+    training, where = resolved(raw, ["intermediate", "mnli"])
+    assert training["lora"] == {"r": 8, "alpha": 32, "dropout": 0.1}
+    assert where["training.lora.alpha"] == "tasks.mnli.lora.alpha"
+    assert where["training.lora.r"] == "default (schema), filled into tasks.mnli.lora"
+    found = warnings(raw)
+    assert found == [
+        "config key intermediate.lora.r never takes effect: intermediate mnli takes it from "
+        "default (schema), filled into tasks.mnli.lora."
+    ]
+
+
+def warnings(raw):
+    full = {**BASE, **raw}
+    return explain.unreachable(config.validate(full), full)
+
+
+def test_no_warning_for_the_shipped_configs():
+    for path in (REPO / "config.yaml", TINY, REPO / "configs/tiny-all.yaml"):
+        assert explain.unreachable(config.load(path), config.read_yaml(path)) == [], path
+
+
+def test_warns_a_phase_key_overridden_for_every_task():
+    found = warnings(
+        {
+            "recipes": ["none", "mnli"],
+            "targets": {"udpos": ["en"]},
+            "intermediate": {"lr": 1.0e-3},
+            "tasks": {"mnli": {"lr": 2.0e-5}},
+        }
+    )
+    assert found == [
+        "config key intermediate.lr never takes effect: intermediate mnli takes it from tasks.mnli.lr."
+    ]
+
+
+def test_no_warning_when_the_phase_key_applies_somewhere():
+    assert (
+        warnings(
+            {
+                "recipes": ["none", "mnli", "qqp"],
+                "intermediate": {"lr": 1.0e-3},
+                "tasks": {"mnli": {"lr": 2.0e-5}},
+            }
+        )
+        == []
+    )
+
+
+def test_warns_a_tasks_key_lost_in_a_multi_task_recipe():
+    """The silent case that remains: all9 takes tasks.<task> keys only where its tasks agree."""
+    found = warnings(
+        {"recipes": ["none", "all9"], "tasks": {"qqp": {"lr": 2.0e-5}}, "hub": {"ccgbank": "/x"}}
+    )
+    assert (
+        len(found) == 1
+        and "tasks.qqp.lr never takes effect" in found[0]
+        and "recipes[1].training.lr" in found[0]
+    )
+
+
+def test_warns_a_tasks_key_of_a_task_never_trained():
+    found = warnings({"recipes": ["none", "mnli"], "tasks": {"qqp": {"lr": 2.0e-5}}})
+    assert found == [
+        "config key tasks.qqp never takes effect: the grid never trains or evaluates qqp (no recipe "
+        "lists it, no target is or trains on it)."
+    ]
+
+
+def test_warns_a_tasks_key_under_every_recipes_training():
+    found = warnings(
+        {
+            "recipes": ["none", {"name": "m", "tasks": ["qqp"], "training": {"epochs": 1}}],
+            "tasks": {"qqp": {"epochs": 2}},
+        }
+    )
+    assert found == [
+        "config key tasks.qqp.epochs never takes effect: intermediate m takes it from "
+        "recipes[1].training.epochs."
+    ]
+
+
+def test_warns_a_length_above_the_cap_and_an_unused_phase_block():
+    found = warnings(
+        {
+            "recipes": ["none"],
+            "data": {"max_length": 128},
+            "tasks": {"xnli": {"max_length": 256}},
+            "intermediate": {"lr": 1.0e-4},
+        }
+    )
+    assert any("intermediate never takes effect" in w for w in found)
+    assert any("tasks.xnli.max_length (256) never takes effect: data.max_length (128)" in w for w in found)
+
+
+def test_validate_prints_the_warning(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps({**BASE, "recipes": ["none", "mnli"], "tasks": {"qqp": {"epochs": 2}}}))
+    result = cli("validate", "--config", path, cwd=tmp_path)
+    assert result.returncode == 0 and "warning: config key tasks.qqp never takes effect" in result.stderr
+
+
+# ---- why -------------------------------------------------------------------------------------
+
+
+def test_why_names_the_changed_keys(tmp_path):
+    cfg = config.load(TINY)
+    jobs = {(j["stage"], json.dumps(j["keys"], sort_keys=True)): j for j in explain.grid_jobs(cfg)}
+    for job in jobs.values():  # a finished grid, as its outputs record it
+        out = tmp_path / job["out"]
+        record = {"settings": job["settings"]}
+        if job["stage"] == "evaluate":
+            record["settings"] = {
+                **job["settings"],
+                "evaluation": {**job["settings"]["evaluation"], "batch_size": 64},
+            }
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(record))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / job["record"]).write_text(json.dumps(record))
+    assert explain.why(cfg, tmp_path) == []
+    assert explain.format_why([]) == "nothing would rerun for its settings"
+    raw = config.read_yaml(TINY)
+    raw["tasks"] = {"mnli": {"lr": 2.0e-3}}
+    report = explain.why(config.validate(raw), tmp_path)
+    changed = [e for e in report if e["status"] == "changed"]
+    assert {e["stage"] for e in changed} == {"intermediate", "finetune"}
+    assert all(e["changes"] == [("training.lr", 0.001, 0.002)] for e in changed)
+    assert len([e for e in changed if e["stage"] == "intermediate"]) == 2  # mnli x 2 seeds
+    upstream = [e for e in report if e["status"] == "upstream"]
+    assert upstream and all(e["stage"] in ("finetune", "evaluate") for e in upstream)
+    text = explain.format_why(report)
+    assert "training.lr: 0.001 -> 0.002" in text and "run because an input reruns" in text
+    # adoption: outputs whose recorded settings match may be touched, the others are listed
+    good, bad = explain.adoptable(config.validate(raw), tmp_path)
+    assert {e["out"] for e in bad} == {e["out"] for e in changed} and not set(good) & {e["out"] for e in bad}
+    (tmp_path / "grid.yaml").write_text(json.dumps(raw))
+    result = cli("why", "--config", tmp_path / "grid.yaml", "--touch", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0 and "snakemake --touch" in result.stdout, result.stderr
+    assert "not adopted: results/tiny-xlmr/mnli/seed0/intermediate/model" in result.stderr
+    assert "results/tiny-xlmr/squad_v1/seed0/intermediate/model" in result.stdout
+
+
+def test_why_cli_on_the_tiny_config(tmp_path):
+    result = cli("why", "--config", TINY, "--directory", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "run because no output yet" in result.stdout and "intermediate" in result.stdout
+
+
+# ---- the config reference and the task records -----------------------------------------------
+
+
+def test_config_reference_is_current():
+    assert (REPO / "docs/config.md").read_text() == reference.render(), "run `xstilts config-reference`"
+
+
+def test_config_reference_covers_every_key_and_its_examples_are_valid():
+    text = reference.render()
+    for key in (
+        "models.<name>.retrieval_layer",
+        "recipes[].training.lr",
+        "tasks.<name>.doc_stride",
+        "evaluation.bucc_k",
+        "x-training-defaults" if False else "hub.mirror",
+        "analysis.n_resamples",
+    ):
+        assert f"`{key}`" in text, key
+    for _title, example in reference.WORKED:
+        import yaml
+
+        config.validate(yaml.safe_load(example))
+
+
+def test_config_reference_check_fails_when_stale(tmp_path):
+    stale = tmp_path / "config.md"
+    stale.write_text("old\n")
+    assert cli("config-reference", "--check", "--out", stale).returncode == 1
+    assert cli("config-reference", "--out", stale).returncode == 0
+    assert cli("config-reference", "--check", "--out", stale).returncode == 0
+
+
+def test_tasks_name_prints_the_full_record():
+    result = cli("tasks", "udpos")
+    assert result.returncode == 0
+    assert "af ar bg" in result.stdout and "(33)" in result.stdout or "languages:" in result.stdout
+    assert "trains on: udpos" in result.stdout and "metric:" in result.stdout and "defaults:" in result.stdout
+    assert cli("tasks", "udpso").returncode == 2
