@@ -140,3 +140,21 @@ def _fail_on_rank_1(rank, world):
     if rank == 1:
         raise ValueError("rank 1 fails")
     torch.distributed.barrier()  # would wait forever: launch must end it
+
+
+def test_length_grouped_passes_visit_every_row_once_and_pad_less():
+    lengths = np.random.default_rng(0).integers(5, 200, 1000)
+    plain = training.TaskSampler({"t": 1000}, 8, seed=0)
+    grouped = training.TaskSampler({"t": 1000}, 8, seed=0, lengths={"t": lengths})
+
+    def padded(sampler):
+        batches = [sampler.next()[1] for _ in range(125)]  # one pass
+        assert sorted(i for b in batches for i in b) == list(range(1000))
+        return sum(len(b) * lengths[b].max() for b in batches)
+
+    assert padded(grouped) < 0.7 * padded(plain)
+    state = grouped.state_dict()  # resumes mid-pass with the same grouped order
+    expected = [grouped.next()[1] for _ in range(130)]
+    fresh = training.TaskSampler({"t": 1000}, 8, seed=0, lengths={"t": lengths})
+    fresh.load_state_dict(state)
+    assert [fresh.next()[1] for _ in range(130)] == expected

@@ -56,7 +56,9 @@ class Preempted(Exception):
 
 class TaskSampler:
     """Examples-proportional sampling over tasks (optionally capped, or tempered); each task's
-    rows are visited in a fresh seeded permutation per pass."""
+    rows are visited in a fresh seeded permutation per pass. With `lengths` (task -> length per
+    row), each pass is length-grouped as HF Trainer's group_by_length: the permutation is cut into
+    mega-batches of up to 50 batches, each sorted by length, so that a batch pads little."""
 
     def __init__(
         self,
@@ -65,16 +67,28 @@ class TaskSampler:
         seed: int,
         cap: int | None = None,
         temperature: float = 1.0,
+        lengths: dict[str, np.ndarray] | None = None,
     ):
         self.tasks = list(sizes)
         self.sizes = sizes
         self.batch_size = batch_size
+        self.lengths = lengths
         weights = np.array([min(n, cap) if cap else n for n in sizes.values()], dtype=float)
         weights = weights ** (1.0 / temperature)
         self.probs = weights / weights.sum()
         self.rng = np.random.default_rng(seed)
-        self.order = {t: self.rng.permutation(n) for t, n in sizes.items()}
+        self.order = {t: self._pass(t) for t in sizes}
         self.pos = {t: 0 for t in sizes}
+
+    def _pass(self, task: str) -> np.ndarray:
+        order = self.rng.permutation(self.sizes[task])
+        if self.lengths is None:
+            return order
+        mega = max(1, min(len(order) // (self.batch_size * 4), 50)) * self.batch_size  # HF's choice
+        lengths = self.lengths[task]
+        return np.concatenate(
+            [chunk[np.argsort(-lengths[chunk], kind="stable")] for chunk in np.split(order, range(mega, len(order), mega))]
+        )
 
     def next(self) -> tuple[str, list[int]]:
         task = (
@@ -85,7 +99,7 @@ class TaskSampler:
         out = []
         while len(out) < self.batch_size:
             if self.pos[task] == self.sizes[task]:
-                self.order[task], self.pos[task] = self.rng.permutation(self.sizes[task]), 0
+                self.order[task], self.pos[task] = self._pass(task), 0
             take = min(self.batch_size - len(out), self.sizes[task] - self.pos[task])
             out.extend(self.order[task][self.pos[task] : self.pos[task] + take].tolist())
             self.pos[task] += take
@@ -110,6 +124,11 @@ def total_steps(sizes: dict[str, int], settings: dict, cap: int | None) -> int:
     per_epoch = math.ceil(examples / (settings["batch_size"] * settings["grad_accum"]))
     steps = math.ceil(settings["epochs"] * per_epoch)
     return min(steps, settings["max_steps"]) if settings["max_steps"] else steps
+
+
+def _tokens(row: list) -> int:
+    """Tokens of one row's input_ids (multiple choice: of all its choices)."""
+    return sum(len(choice) for choice in row) if row and isinstance(row[0], list) else len(row)
 
 
 def seed_everything(seed: int) -> None:
@@ -278,8 +297,13 @@ def train(
         if rank == 0:
             remove_stale_temps(checkpoint_dir)
         sizes = {t: len(d) for t, d in train_sets.items()}
+        lengths = (
+            {t: np.array([_tokens(row) for row in d["input_ids"]]) for t, d in train_sets.items()}
+            if settings.get("group_by_length")
+            else None
+        )
         sampler = TaskSampler(
-            sizes, settings["batch_size"], seed, sampling.get("cap"), sampling.get("temperature", 1.0)
+            sizes, settings["batch_size"], seed, sampling.get("cap"), sampling.get("temperature", 1.0), lengths
         )
         steps = total_steps(sizes, settings, sampling.get("cap"))
         optimizer = _optimizer(model, settings, device)
