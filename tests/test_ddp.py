@@ -42,7 +42,9 @@ def _rows(seed: int, n: int, tagging: bool):
             labels.append([-100 if rng.random() < 0.3 else int(rng.integers(0, 3)) for _ in range(length)])
         else:
             labels.append(int(rng.integers(0, 2)))
-    return Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids], "labels": labels})
+    return Dataset.from_dict(
+        {"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids], "labels": labels}
+    )
 
 
 def _job(checkpoint_dir, stop_after=None):

@@ -299,10 +299,10 @@ def test_train_launches_one_nccl_process_per_gpu(tmp_path, monkeypatch):
     monkeypatch.setenv(devices.LOCK_DIR_ENV, str(tmp_path))
     monkeypatch.setattr(devices, "data_parallel_size", lambda ids: len(ids))
     launched = []
-    monkeypatch.setattr(training, "launch", lambda fn, world, job, backend: launched.append((fn, world, backend, job)))
+    monkeypatch.setattr(training, "launch", lambda *call, backend: launched.append((*call, backend)))
     (tmp_path / "ckpt").mkdir()
     stages.train({"seed": 0}, str(tmp_path / "out"), str(tmp_path / "ckpt"), {}, "src", gpus=2)
-    [(fn, world, backend, job)] = launched
+    [(fn, world, job, backend)] = launched
     assert (fn, world, backend) == (stages._train_process, 2, "nccl") and job[5] == ["0", "1"]
     assert not (tmp_path / "ckpt").exists()  # done: the checkpoints go, as after one process
 

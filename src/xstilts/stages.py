@@ -166,7 +166,8 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
     for (task, _), train_dir, dev_dir in zip(settings["tasks"], data["train"], data["dev"], strict=True):
         features, _, labels = load_prepared(train_dir)
         if cfg["max_train_examples"]:
-            features = features.shuffle(seed=seed).select(range(min(cfg["max_train_examples"], len(features))))
+            n = min(cfg["max_train_examples"], len(features))
+            features = features.shuffle(seed=seed).select(range(n))
         dev_features, dev_examples, _ = load_prepared(dev_dir)
         es = cfg.get("early_stopping") or {}
         train_sets[task] = features

@@ -87,7 +87,10 @@ class TaskSampler:
         mega = max(1, min(len(order) // (self.batch_size * 4), 50)) * self.batch_size  # HF's choice
         lengths = self.lengths[task]
         return np.concatenate(
-            [chunk[np.argsort(-lengths[chunk], kind="stable")] for chunk in np.split(order, range(mega, len(order), mega))]
+            [
+                chunk[np.argsort(-lengths[chunk], kind="stable")]
+                for chunk in np.split(order, range(mega, len(order), mega))
+            ]
         )
 
     def next(self) -> tuple[str, list[int]]:
@@ -302,10 +305,9 @@ def train(
             if settings.get("group_by_length")
             else None
         )
-        sampler = TaskSampler(
-            sizes, settings["batch_size"], seed, sampling.get("cap"), sampling.get("temperature", 1.0), lengths
-        )
-        steps = total_steps(sizes, settings, sampling.get("cap"))
+        cap, temperature = sampling.get("cap"), sampling.get("temperature", 1.0)
+        sampler = TaskSampler(sizes, settings["batch_size"], seed, cap, temperature, lengths)
+        steps = total_steps(sizes, settings, cap)
         optimizer = _optimizer(model, settings, device)
         from transformers import get_linear_schedule_with_warmup
 
@@ -325,8 +327,10 @@ def train(
             sampler.load_state_dict(ckpt["sampler"])
             rngs = ckpt.get("rank_rngs") or [(ckpt["torch_rng"], ckpt["cuda_rng"])]
             if len(rngs) != world and world > 1:
-                log(f"warning: the checkpoint was written by {len(rngs)} process(es), this job has "
-                    f"{world}: dropout draws new random masks from here on")
+                log(
+                    f"warning: the checkpoint was written by {len(rngs)} process(es), this job has "
+                    f"{world}: dropout draws new random masks from here on"
+                )
             torch_rng, cuda_rng = rngs[rank] if len(rngs) == world else (ckpt["torch_rng"], ckpt["cuda_rng"])
             if rank == 0 or len(rngs) == world:
                 torch.set_rng_state(torch_rng)
@@ -402,7 +406,8 @@ def train(
                         with autocast() if autocast else torch.autocast("cpu", enabled=False):
                             loss, _ = net(task, batch)
                         if world > 1:
-                            loss = loss * _share_weight(model.head_specs[task]["format"], batch, world, device)
+                            fmt = model.head_specs[task]["format"]
+                            loss = loss * _share_weight(fmt, batch, world, device)
                         (loss / grad_accum).backward()
                     losses.append(loss.detach())
                 torch.nn.utils.clip_grad_norm_(model.parameters(), settings["max_grad_norm"])
@@ -595,6 +600,7 @@ def _rank_main(rank: int, fn, world: int, backend: str, port: int, args: tuple) 
 
     if backend == "nccl":
         torch.cuda.set_device(rank)
+    torch.set_num_threads(max(1, torch.get_num_threads() // world))  # the job's CPUs, shared
     dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
         fn(rank, world, *args)
