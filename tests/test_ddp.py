@@ -144,6 +144,26 @@ def _fail_on_rank_1(rank, world):
     torch.distributed.barrier()  # would wait forever: launch must end it
 
 
+def test_a_sigterm_to_the_launcher_reaches_every_rank_and_reads_as_preemption():
+    import os
+    import signal
+    import threading
+
+    timer = threading.Timer(8, os.kill, (os.getpid(), signal.SIGTERM))  # once the ranks run
+    timer.start()
+    try:
+        with pytest.raises(training.Preempted):
+            training.launch(_sleep, WORLD, (), backend="gloo")  # the ranks would sleep 10 minutes
+    finally:
+        timer.cancel()
+
+
+def _sleep(rank, world):
+    import time
+
+    time.sleep(600)
+
+
 def test_length_grouped_passes_visit_every_row_once_and_pad_less():
     lengths = np.random.default_rng(0).integers(5, 200, 1000)
     plain = training.TaskSampler({"t": 1000}, 8, seed=0)

@@ -370,3 +370,15 @@ def test_values_that_hide_all_gpus_mean_cpu(tmp_path, monkeypatch, hidden):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
     with acquire_gpus(1, lock_dir=tmp_path) as ids:
         assert ids == []
+
+
+def test_bf16_evaluation_is_an_opt_in_that_changes_the_cell_settings():
+    from xstilts import config, settings
+
+    cfg = config.load(Path(__file__).resolve().parents[1] / "configs/tiny.yaml")
+    assert cfg["evaluation"]["precision"] == "fp32"
+    default = settings.evaluate(cfg, "tiny-xlmr", "none", "pawsx", "de", 0)
+    assert "precision" not in default["evaluation"]  # existing cells stay current
+    cfg["evaluation"]["precision"] = "bf16"
+    opted = settings.evaluate(cfg, "tiny-xlmr", "none", "pawsx", "de", 0)
+    assert opted["evaluation"]["precision"] == "bf16"  # reruns the cells it may change

@@ -564,8 +564,11 @@ def launch(fn, world: int, args: tuple, backend: str) -> None:
         _rank_main, args=(fn, world, backend, port, args), nprocs=world, join=False, start_method="spawn"
     )
     processes = context.processes
+    stopping = []  # once a SIGTERM came, a rank it killed before training (or one that lost its
+    # peers then) counts as stopped: the checkpoint on disk is whole either way
 
     def forward(signum, frame):
+        stopping.append(signum)
         for process in processes:
             if process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
@@ -577,7 +580,7 @@ def launch(fn, world: int, args: tuple, backend: str) -> None:
             multiprocessing.connection.wait([p.sentinel for p in running])
             for process in [p for p in running if not p.is_alive()]:
                 running.remove(process)
-                if process.exitcode not in (0, PREEMPTED_EXIT):
+                if process.exitcode not in (0, PREEMPTED_EXIT) and not stopping:
                     for other in running:
                         other.terminate()
                     for other in running:
@@ -588,7 +591,7 @@ def launch(fn, world: int, args: tuple, backend: str) -> None:
                     )
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if any(p.exitcode == PREEMPTED_EXIT for p in processes):
+    if stopping or any(p.exitcode == PREEMPTED_EXIT for p in processes):
         raise Preempted("SIGTERM reached the data-parallel job: checkpoint saved")
 
 
