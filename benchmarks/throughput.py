@@ -1,9 +1,14 @@
 """Prints training and inference throughput and peak memory of one training step shape.
 
 A randomly initialised XLM-R of the chosen size (no download), the paper's shapes: batch 4 x
-256 tokens for intermediate training; bf16 autocast on a GPU, fp32 on CPU.
+256 tokens for intermediate training; fp32 on CPU. On a GPU it takes xstilts' GPU path (SDPA
+attention, fused AdamW, bf16 autocast unless --precision fp32, optionally torch.compile) and
+prints model FLOPs utilisation: model FLOPs (6 x non-embedding parameters per token, plus
+attention's 12 x layers x hidden x length; a third of that for inference) per second over the
+GPU's dense bf16 peak (known GPUs by name, or --peak-tflops).
 
     python benchmarks/throughput.py --size tiny|base|large [--steps 10] [--batch 4] [--length 256]
+        [--precision bf16|fp32] [--compile] [--peak-tflops 989]
 """
 
 import argparse
@@ -18,6 +23,20 @@ SIZES = {
     "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
     "large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096),
 }
+# Dense bf16 peak TFLOP/s (no sparsity), from the vendors' data sheets; matched on the device name.
+PEAK_BF16_TFLOPS = {"H200": 989, "H100 PCIe": 756, "H100": 989, "A100": 312, "L40S": 362, "A10": 125}
+
+
+def peak_tflops(name: str) -> float | None:
+    return next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
+
+
+def model_flops_per_token(cfg, length: int, train: bool) -> float:
+    """6N + 12 L d T for a training step (PaLM's appendix B), a third of it for inference."""
+    d, layers = cfg.hidden_size, cfg.num_hidden_layers
+    n = layers * (4 * d * d + 2 * d * cfg.intermediate_size)  # attention + MLP weight matrices
+    flops = 6 * n + 12 * layers * d * length
+    return flops if train else flops / 3
 
 
 def main():
@@ -26,14 +45,23 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--length", type=int, default=256)
+    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16", help="GPU autocast (CPU: fp32)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    p.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if not known by name")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    cuda = device.type == "cuda"
+    dtype = torch.bfloat16 if cuda and args.precision == "bf16" else torch.float32
     cfg = XLMRobertaConfig(
-        vocab_size=250002 if args.size != "tiny" else 4000, max_position_embeddings=514, **SIZES[args.size]
+        vocab_size=250002 if args.size != "tiny" else 4000,
+        max_position_embeddings=514,
+        attn_implementation="sdpa",
+        **SIZES[args.size],
     )
     model = XLMRobertaModel(cfg, add_pooling_layer=False).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    if args.compile:
+        model.compile()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=cuda or None)
     ids = torch.randint(5, cfg.vocab_size, (args.batch, args.length), device=device)
 
     def step(train: bool):
@@ -57,10 +85,21 @@ def main():
                 torch.cuda.synchronize()
             seconds = (time.perf_counter() - start) / args.steps
         kind = "train step" if train else "inference"
-        print(
+        tokens = args.batch * args.length / seconds
+        line = (
             f"{args.size} on {device.type} ({dtype}): {kind} {seconds * 1000:.1f} ms/batch, "
-            f"{args.batch / seconds:.1f} sequences/s, {args.batch * args.length / seconds:.0f} tokens/s"
+            f"{args.batch / seconds:.1f} sequences/s, {tokens:.0f} tokens/s"
         )
+        if cuda:
+            name = torch.cuda.get_device_name()
+            peak = args.peak_tflops or peak_tflops(name)
+            achieved = tokens * model_flops_per_token(cfg, args.length, train) / 1e12
+            line += f", {achieved:.0f} model TFLOP/s"
+            if peak:
+                line += f" = {100 * achieved / peak:.1f}% MFU of {name}'s {peak:.0f} bf16 TFLOP/s"
+            else:
+                line += f" ({name}: peak unknown, pass --peak-tflops)"
+        print(line)
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
         if device.type == "cuda"

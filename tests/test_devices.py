@@ -279,32 +279,42 @@ def test_a_nested_acquire_fails_instead_of_waiting_for_itself(tmp_path):
         assert ids == ["0"]
 
 
-def test_more_than_one_gpu_per_job_is_refused_before_any_slot_is_held(tmp_path, monkeypatch):
+def test_a_job_holding_n_usable_gpus_trains_in_n_processes(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert devices.data_parallel_size(devices.Slots(["3", "5"], 2)) == 2
+    assert devices.data_parallel_size(devices.Slots(["3"], 1)) == 1
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(GpuPoolError, match="torch sees 1 of them"):
+        devices.data_parallel_size(devices.Slots(["3", "5"], 2))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # CPU fallback: one process
+    assert devices.data_parallel_size(devices.Slots(["3", "5"], 2)) == 1
+    assert devices.data_parallel_size(devices.Slots([], 2, "empty pool")) == 1
+
+
+def test_train_launches_one_nccl_process_per_gpu(tmp_path, monkeypatch):
+    from xstilts import training
+
     monkeypatch.setenv(devices.LOCK_DIR_ENV, str(tmp_path))
-    settings = {
-        "seed": 0,
-        "training": {},
-        "model": {"hub_id": "FacebookAI/xlm-roberta-large", "tokenizer": "x"},
-    }
-    with pytest.raises(
-        GpuPoolError,
-        match=r"models\.<name>\.resources\.gpus \(the model "
-        r"FacebookAI/xlm-roberta-large\) is 2",
-    ):
-        stages.train(
-            settings,
-            str(tmp_path / "out"),
-            str(tmp_path / "ckpt"),
-            {"train": [], "dev": []},
-            str(tmp_path),
-            gpus=2,
-        )
-    assert not list(tmp_path.rglob("*.lock"))
-    with pytest.raises(GpuPoolError, match=r"models\.tiny-xlmr\.resources\.gpus is 3"):
-        devices.one_device(3, "tiny-xlmr")
-    assert devices.one_device(1, "tiny-xlmr") == 1
-    with pytest.raises(GpuPoolError, match="one device"):
-        torch_device_and_dtype(["0", "1"])
+    monkeypatch.setattr(devices, "data_parallel_size", lambda ids: len(ids))
+    launched = []
+    monkeypatch.setattr(training, "launch", lambda *call, backend: launched.append((*call, backend)))
+    (tmp_path / "ckpt").mkdir()
+    stages.train({"seed": 0}, str(tmp_path / "out"), str(tmp_path / "ckpt"), {}, "src", gpus=2)
+    [(fn, world, job, backend)] = launched
+    assert (fn, world, backend) == (stages._train_process, 2, "nccl") and job[5] == ["0", "1"]
+    assert not (tmp_path / "ckpt").exists()  # done: the checkpoints go, as after one process
+
+
+def test_precision_is_checked_and_the_cpu_runs_fp32():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU; the CPU branch is what is tested here")
+    assert torch_device_and_dtype([], "bf16") == (torch.device("cpu"), torch.float32)
+    assert torch_device_and_dtype(["0", "1"], "bf16", rank=1) == (torch.device("cpu"), torch.float32)
+    with pytest.raises(ValueError, match="precision 'fp16' is unknown: use one of fp32, bf16"):
+        torch_device_and_dtype([], "fp16")
 
 
 def test_slurm_renumbered_devices_lock_by_global_id(tmp_path, start_holder, monkeypatch):
@@ -360,3 +370,15 @@ def test_values_that_hide_all_gpus_mean_cpu(tmp_path, monkeypatch, hidden):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
     with acquire_gpus(1, lock_dir=tmp_path) as ids:
         assert ids == []
+
+
+def test_bf16_evaluation_is_an_opt_in_that_changes_the_cell_settings():
+    from xstilts import config, settings
+
+    cfg = config.load(Path(__file__).resolve().parents[1] / "configs/tiny.yaml")
+    assert cfg["evaluation"]["precision"] == "fp32"
+    default = settings.evaluate(cfg, "tiny-xlmr", "none", "pawsx", "de", 0)
+    assert "precision" not in default["evaluation"]  # existing cells stay current
+    cfg["evaluation"]["precision"] = "bf16"
+    opted = settings.evaluate(cfg, "tiny-xlmr", "none", "pawsx", "de", 0)
+    assert opted["evaluation"]["precision"] == "bf16"  # reruns the cells it may change

@@ -189,17 +189,19 @@ def set_visible_devices(ids: list[str]) -> Iterator[None]:
             os.environ[VISIBLE_ENV] = saved
 
 
-def one_device(gpus: int, model_name: str | None = None, hub_id: str | None = None) -> int:
-    """`gpus`, refused above 1: training and evaluation run on one device, so more slots
-    would be held and never used (data-parallel training is not implemented)."""
-    if gpus > 1:
-        key = f"models.{model_name or '<name>'}.resources.gpus"
-        of = f" (the model {hub_id})" if hub_id and not model_name else ""
+def data_parallel_size(ids: list[str]) -> int:
+    """Processes a training job runs: one per held GPU when torch can use them all (torch DDP,
+    see training.launch), else one (a CPU fallback trains in one process, as with one GPU)."""
+    if len(ids) < 2 or cpu_fallback(ids):
+        return 1
+    import torch
+
+    if torch.cuda.device_count() < len(ids):
         raise GpuPoolError(
-            f"{key}{of} is {gpus}, but xstilts trains and evaluates on one device "
-            f"(data-parallel training is not implemented): set it to 1, or 0 for the CPU"
+            f"holds GPU slots {','.join(ids)} but torch sees {torch.cuda.device_count()} of them: "
+            f"check {VISIBLE_ENV} and the driver"
         )
-    return gpus
+    return len(ids)
 
 
 @contextlib.contextmanager
@@ -306,21 +308,23 @@ def describe_device(ids: list[str]) -> dict:
     return record
 
 
-def torch_device_and_dtype(ids: list[str]):
-    """(torch.device, autocast dtype): bf16 on a GPU that supports it, else fp32.
+PRECISIONS = ("fp32", "bf16")
+
+
+def torch_device_and_dtype(ids: list[str], precision: str = "fp32", rank: int = 0):
+    """(torch.device, autocast dtype) of one process: GPU `rank` of the held ones (renumbered
+    from 0 by CUDA_VISIBLE_DEVICES), or the CPU. bf16 only where asked for (`precision`; the
+    reference code trains in fp32) and on a GPU that supports it; the CPU always runs fp32.
     A job that asked for GPUs and falls back to the CPU says so on stderr.
 
     Use as `torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)`.
     """
     import torch
 
-    if len(ids) > 1:
-        raise GpuPoolError(
-            f"{len(ids)} GPU slots held, but xstilts runs on one device: "
-            "set models.<name>.resources.gpus to 1"
-        )
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} is unknown: use one of {', '.join(PRECISIONS)}")
     fallback = cpu_fallback(ids)
-    if fallback:
+    if fallback and rank == 0:
         print(
             f"xstilts: WARNING: {fallback}. Running on the CPU, which is far slower; "
             "the job's JSON records fallback_to_cpu.",
@@ -328,7 +332,7 @@ def torch_device_and_dtype(ids: list[str]):
             flush=True,
         )
     if ids and torch.cuda.is_available():
-        device = torch.device("cuda", 0)  # the first of the held slots, as renumbered by CUDA
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float32
-        return device, dtype
+        device = torch.device("cuda", rank)
+        bf16 = precision == "bf16" and torch.cuda.is_bf16_supported(including_emulation=False)
+        return device, torch.bfloat16 if bf16 else torch.float32
     return torch.device("cpu"), torch.float32

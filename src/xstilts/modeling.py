@@ -102,7 +102,8 @@ class MultiTaskModel(nn.Module):
 def load_encoder(path_or_id: str, finetune: str = "full", lora: dict | None = None):
     from transformers import AutoModel
 
-    encoder = AutoModel.from_pretrained(path_or_id, add_pooling_layer=False)
+    # SDPA (fused attention kernels on a GPU): transformers' default, named so that it stays
+    encoder = AutoModel.from_pretrained(path_or_id, add_pooling_layer=False, attn_implementation="sdpa")
     if finetune == "lora":
         from peft import LoraConfig, get_peft_model
 

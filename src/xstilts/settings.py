@@ -201,8 +201,10 @@ def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
 def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> dict:
     options = registry.TASKS[target].eval_options
     evaluation = {
-        k: v for k, v in cfg["evaluation"].items() if k == "max_examples" or k in options
-    }  # batch_size: runtime, not a setting
+        k: v
+        for k, v in cfg["evaluation"].items()
+        if k == "max_examples" or k in options or (k == "precision" and v != "fp32")
+    }  # batch_size: runtime, not a setting; precision only where it may change a score
     return {
         "model_name": model,
         "model": model_record(cfg, model),

@@ -31,13 +31,14 @@ def versions() -> dict:
     return out
 
 
-def torch_device(ids: list[str]):
-    """(device, autocast factory or None): bf16 autocast on a GPU that supports it."""
+def torch_device(ids: list[str], precision: str = "fp32", rank: int = 0):
+    """(device, autocast factory or None): bf16 autocast where `precision` asks for it, on a GPU
+    that supports it."""
     import torch
 
     from xstilts import devices
 
-    device, dtype = devices.torch_device_and_dtype(ids)
+    device, dtype = devices.torch_device_and_dtype(ids, precision, rank)
     if dtype == torch.float32:
         return device, None
     return device, lambda: torch.autocast(device.type, dtype=dtype)
@@ -135,60 +136,74 @@ def train(
     stop_after: int | None = None,
 ) -> None:
     """`data`: {"train": [...], "dev": [...]}, one prepared split per entry of settings["tasks"];
-    `source`: the encoder to start from (the recipe's intermediate model, or the pretrained one)."""
+    `source`: the encoder to start from (the recipe's intermediate model, or the pretrained one).
+    With more than one GPU held, one process per GPU trains it data-parallel (training.launch):
+    spawned here, not by torchrun, so that this process holds the GPU slots for all of them."""
+    from xstilts import devices, training
+
+    started = time.time()
+    with devices.acquire_gpus(gpus) as ids:
+        world = devices.data_parallel_size(ids)
+        job = (settings, out, checkpoint_dir, data, source, ids, stop_after, started)
+        if world > 1:
+            training.launch(_train_process, world, job, backend="nccl")
+        else:
+            _train_process(0, 1, *job)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+
+
+def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids, stop_after, started):
+    """One process of a training job (rank 0 of 1 without data parallelism); rank 0 writes."""
     from transformers import AutoTokenizer
 
     from xstilts import atomic, devices, modeling, training
 
-    started = time.time()
     seed, cfg = settings["seed"], settings["training"]
-    devices.one_device(gpus, hub_id=settings["model"]["hub_id"])
-    with devices.acquire_gpus(gpus) as ids:
-        device, autocast = torch_device(ids)
-        training.seed_everything(seed)
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        train_sets, dev_sets, specs = {}, {}, {}
-        for (task, _), train_dir, dev_dir in zip(settings["tasks"], data["train"], data["dev"], strict=True):
-            features, _, labels = load_prepared(train_dir)
-            if cfg["max_train_examples"]:
-                features = features.shuffle(seed=seed).select(
-                    range(min(cfg["max_train_examples"], len(features)))
-                )
-            dev_features, dev_examples, _ = load_prepared(dev_dir)
-            es = cfg.get("early_stopping") or {}
-            train_sets[task] = features
-            dev_sets[task] = _subset(dev_features, dev_examples, es.get("dev_examples"), seed)
-            specs[task] = {"format": TASKS[task].format, "labels": labels}
-        encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
-        model = modeling.MultiTaskModel(encoder, specs).to(device)
-        history = training.train(
-            model,
-            train_sets,
-            dev_sets,
-            cfg,
-            settings.get("sampling") or {},
-            seed,
-            device,
-            tokenizer.pad_token_id,
-            Path(checkpoint_dir),
-            autocast,
-            stop_after=stop_after,
-            fingerprint=training.fingerprint(settings),
+    device, autocast = torch_device(ids, cfg.get("precision", "fp32"), rank)
+    training.seed_everything(seed)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    train_sets, dev_sets, specs = {}, {}, {}
+    for (task, _), train_dir, dev_dir in zip(settings["tasks"], data["train"], data["dev"], strict=True):
+        features, _, labels = load_prepared(train_dir)
+        if cfg["max_train_examples"]:
+            n = min(cfg["max_train_examples"], len(features))
+            features = features.shuffle(seed=seed).select(range(n))
+        dev_features, dev_examples, _ = load_prepared(dev_dir)
+        es = cfg.get("early_stopping") or {}
+        train_sets[task] = features
+        dev_sets[task] = _subset(dev_features, dev_examples, es.get("dev_examples"), seed)
+        specs[task] = {"format": TASKS[task].format, "labels": labels}
+    encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
+    model = modeling.MultiTaskModel(encoder, specs).to(device)
+    history = training.train(
+        model,
+        train_sets,
+        dev_sets,
+        cfg,
+        settings.get("sampling") or {},
+        seed,
+        device,
+        tokenizer.pad_token_id,
+        Path(checkpoint_dir),
+        autocast,
+        stop_after=stop_after,
+        fingerprint=training.fingerprint(settings),
+    )
+    if rank:
+        return
+    with atomic_dir(out, size_hint=atomic.payload_bytes(model.state_dict())) as tmp:
+        modeling.save(model, tokenizer, tmp, with_heads=settings["stage"] == "finetune")
+        write_json(
+            tmp / "training.json",
+            {
+                "history": history,
+                "settings": settings,
+                "source": source,
+                "versions": versions(),
+                "device": devices.describe_device(ids),
+                "wall_seconds": round(time.time() - started, 2),
+            },
         )
-        with atomic_dir(out, size_hint=atomic.payload_bytes(model.state_dict())) as tmp:
-            modeling.save(model, tokenizer, tmp, with_heads=settings["stage"] == "finetune")
-            write_json(
-                tmp / "training.json",
-                {
-                    "history": history,
-                    "settings": settings,
-                    "source": source,
-                    "versions": versions(),
-                    "device": devices.describe_device(ids),
-                    "wall_seconds": round(time.time() - started, 2),
-                },
-            )
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
 # ---- evaluate one cell: model x recipe x target x language x seed ------------------------
@@ -214,9 +229,8 @@ def evaluate(
     target = settings["target"]
     # the batch size is recorded, not compared: it does not change a score on CPU
     settings = {**settings, "evaluation": {**settings["evaluation"], "batch_size": batch_size}}
-    devices.one_device(gpus, settings["model_name"])
-    with devices.acquire_gpus(gpus) as ids:
-        device, autocast = torch_device(ids)
+    with devices.acquire_gpus(min(gpus, 1)) as ids:  # evaluation runs on one device
+        device, autocast = torch_device(ids, settings["evaluation"].get("precision", "fp32"))
         pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
         if TASKS[target].reads_encoder:
             result, n, extra = _evaluate_retrieval(settings, source, data, dev_data, device, pad_id)
