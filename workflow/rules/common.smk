@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
 from xstilts import config as xconfig
-from xstilts import grid
+from xstilts import explain, grid
 from xstilts import settings as job_settings
 
 try:
@@ -21,6 +21,9 @@ try:  # paths this machine lacks: dry runs and --lint say so, a real run stops (
     xconfig.preflight(CFG)
 except xconfig.ConfigError as error:
     logger.warning(f"xstilts: warning: a run would stop before its first job: {error}")
+# settings that no job can use, as `xstilts validate` reports them
+for _warning in explain.unreachable(CFG, config):
+    logger.warning(f"xstilts: warning: {_warning}")
 
 TARGETS = list(CFG["targets"])
 ENV = "../../envs/xstilts.yaml"  # conda: used with --sdm conda; pip installs need none
