@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_workflow import planned_jobs
 
 from conftest import REPO, snakemake
-from test_workflow import planned_jobs
 from xstilts import config, grid, settings, tasks
 from xstilts.analysis import tables
 from xstilts.embedded.hub import UD27_UPOS, build_hub_mirror

@@ -127,7 +127,8 @@ def target_chain(cfg, target: str) -> tuple[str, ...]:
 def finetune_keys(cfg) -> list[str]:
     """Every stage the targets need, each once: the prefixes of their chains (registry order of
     their last task, shorter first)."""
-    keys = {chain_key(chain[: i + 1]) for t in cfg["targets"] for chain in [target_chain(cfg, t)] for i in range(len(chain))}
+    chains = [target_chain(cfg, t) for t in cfg["targets"]]
+    keys = {chain_key(chain[: i + 1]) for chain in chains for i in range(len(chain))}
     order = {name: i for i, name in enumerate(registry.TASKS)}
     return sorted(keys, key=lambda k: ([order[t] for t in chain_of(k)][::-1], len(chain_of(k))))
 

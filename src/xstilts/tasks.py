@@ -514,7 +514,8 @@ def _load_wikiann(hub, split, language):
     """unimelb-nlp/wikiann (Rahimi et al.'s splits, the data PAN-X comes from), config = the
     language code: tokens, ner_tags (ClassLabel O B-PER I-PER B-ORG I-ORG B-LOC I-LOC), langs,
     spans; splits train, validation, test."""
-    ds = hub.dataset("unimelb-nlp/wikiann", language, split={"train": "train", "dev": "validation", "test": "test"}[split])
+    hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
+    ds = hub.dataset("unimelb-nlp/wikiann", language, split=hub_split)
     names = _class_names(ds, "ner_tags")
     if set(names) != set(NER_TAGS):
         raise ValueError(f"unimelb-nlp/wikiann {language}: tags {names}, expected {list(NER_TAGS)}")
@@ -574,9 +575,16 @@ def _sources(languages, name, load, repo) -> dict:
     return {lang: Source(name, load, (repo,)) for lang in languages}
 
 
-PANX_SOURCES = _sources("qu pl uk az lt pa gu ro".split(), "unimelb-nlp/wikiann <lang>", _load_wikiann, "unimelb-nlp/wikiann")
+PANX_SOURCES = _sources(
+    "qu pl uk az lt pa gu ro".split(), "unimelb-nlp/wikiann <lang>", _load_wikiann, "unimelb-nlp/wikiann"
+)
 UDPOS_SOURCES = _sources(UD27_TREEBANKS, f"{UD27} (UD 2.7) <treebanks>", _load_ud27, UD27)
-TATOEBA_SOURCES = _sources(TATOEBA_R_CODES, "mteb/tatoeba-bitext-mining <iso639-3>-eng", _load_tatoeba_mteb, "mteb/tatoeba-bitext-mining")
+TATOEBA_SOURCES = _sources(
+    TATOEBA_R_CODES,
+    "mteb/tatoeba-bitext-mining <iso639-3>-eng",
+    _load_tatoeba_mteb,
+    "mteb/tatoeba-bitext-mining",
+)
 XQUAD_SOURCES = _sources(["ro"], "google/xquad xquad.<lang>", _load_xquad_google, "google/xquad")
 
 
