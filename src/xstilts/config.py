@@ -415,9 +415,9 @@ def validate(raw: dict) -> dict:
         )
         for lang in languages:
             _check(
-                lang in task.languages,
+                lang in task.all_languages,
                 f"config key targets.{target}: {target} has no language {lang!r}. "
-                f"Fix: use ISO 639-1 codes from: {' '.join(task.languages)}.",
+                f"Fix: use ISO 639-1 codes from: {' '.join(task.all_languages)}.",
             )
     _check_tasks(cfg)
     _check_models(cfg)

@@ -1,8 +1,11 @@
 """The grid as pure Python: which jobs a config implies and where every output lives.
 
 cells = model x recipe x target x language x seed. Fine-tunings are keyed by the training
-task (xquad and mlqa share one squad_v1 model; xnli trains on mnli); retrieval targets train
-nothing and read the intermediate encoder. This module is the one home of paths: rules,
+task (xquad and mlqa share one squad_v1 model; xnli trains on mnli); a target trained by a chain
+of tasks (xcopa: siqa, then copa) has one job per stage, keyed by the chain so far joined with
+"+" (finetune/siqa, then finetune/siqa+copa starting from it), so every consumer of a stage
+shares it. Retrieval targets train nothing and read the intermediate encoder (or, under
+XTREME-R's protocol, Tatoeba the recipe's SQuAD model). This module is the one home of paths: rules,
 stages and the results code take them from here.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xstilts import tasks as registry
-from xstilts.settings import find_recipe, slug
+from xstilts.settings import find_recipe, slug, tatoeba_encoder
 
 RESULTS = "results"
 REPORTS = "reports"
@@ -101,9 +104,43 @@ def intermediate_jobs(cfg) -> list[dict]:
     return [j for j in run_keys(cfg) if j["recipe"] != BASELINE]
 
 
+CHAIN_SEP = "+"
+TATOEBA_SQUAD = "squad_v1"  # XTREME-R scores Tatoeba with the SQuAD v1.1 fine-tuned model
+
+
+def chain_key(chain) -> str:
+    """A training chain as the finetune directory's name: its tasks joined with '+'."""
+    return CHAIN_SEP.join(chain)
+
+
+def chain_of(key: str) -> list[str]:
+    return key.split(CHAIN_SEP)
+
+
+def target_chain(cfg, target: str) -> tuple[str, ...]:
+    """The training chain whose last model a target's cells read (() = the encoder as is)."""
+    if target == "tatoeba" and tatoeba_encoder(cfg) == TATOEBA_SQUAD:
+        return (TATOEBA_SQUAD,)
+    return registry.TASKS[target].training_chain
+
+
+def finetune_keys(cfg) -> list[str]:
+    """Every stage the targets need, each once: the prefixes of their chains (registry order of
+    their last task, shorter first)."""
+    chains = [target_chain(cfg, t) for t in cfg["targets"]]
+    keys = {chain_key(chain[: i + 1]) for chain in chains for i in range(len(chain))}
+    order = {name: i for i, name in enumerate(registry.TASKS)}
+    return sorted(keys, key=lambda k: ([order[t] for t in chain_of(k)][::-1], len(chain_of(k))))
+
+
+def finetune_tasks(cfg) -> list[str]:
+    """The English tasks any stage trains on."""
+    wanted = {t for key in finetune_keys(cfg) for t in chain_of(key)}
+    return [n for n in registry.TASKS if n in wanted]
+
+
 def finetune_jobs(cfg) -> list[dict]:
-    trained = registry.training_tasks(cfg["targets"])
-    return [{**j, "task": t} for j in run_keys(cfg) for t in trained]
+    return [{**j, "task": key} for j in run_keys(cfg) for key in finetune_keys(cfg)]
 
 
 def prepare_jobs(cfg) -> list[dict]:
@@ -116,7 +153,7 @@ def prepare_jobs(cfg) -> list[dict]:
             }
         wanted |= {
             (tok, task, "en", split)
-            for task in registry.training_tasks(cfg["targets"])
+            for task in finetune_tasks(cfg)
             for split in ("train", "dev")
         }
         for target, langs in cfg["targets"].items():
@@ -153,17 +190,27 @@ def intermediate_tasks(cfg, recipe: str) -> list[tuple[str, str]]:
     return [(t["task"], t["language"]) for t in find_recipe(cfg, recipe)["tasks"]]
 
 
+def finetune_start(cfg, model: str, recipe: str, key: str, seed) -> str | None:
+    """The model a stage starts from: the chain's previous stage, or the recipe's encoder."""
+    chain = chain_of(key)
+    if len(chain) > 1:
+        return path(FINETUNE.model, model=model, recipe=recipe, seed=seed, task=chain_key(chain[:-1]))
+    return encoder_dir(model, recipe, seed)
+
+
 def evaluation_inputs(cfg, model: str, recipe: str, target: str, language: str, seed) -> dict:
-    """The prepared splits a cell reads, and the model: the fine-tuned one, or for retrieval
-    targets the recipe's encoder (the pretrained model for the baseline: no input)."""
+    """The prepared splits a cell reads, and the model: the fine-tuned one (the chain's last
+    stage), or for retrieval targets the recipe's encoder (the pretrained model for the
+    baseline: no input)."""
     task = registry.TASKS[target]
     inputs = {split: data_dir(cfg, model, target, language, split) for split in task.eval_splits}
-    if task.reads_encoder:
+    chain = target_chain(cfg, target)
+    if chain:
+        inputs["model"] = path(FINETUNE.model, model=model, recipe=recipe, seed=seed, task=chain_key(chain))
+    else:
         encoder = encoder_dir(model, recipe, seed)
         if encoder:
             inputs["model"] = encoder
-    else:
-        inputs["model"] = path(FINETUNE.model, model=model, recipe=recipe, seed=seed, task=task.train_task)
     return inputs
 
 

@@ -60,10 +60,23 @@ def _agreed(layers: list[dict]) -> dict:
 
 
 def finetune_defaults(train_task: str) -> dict:
-    """Target-training defaults are declared on the targets (xnli's apply to training on mnli)."""
+    """Target-training defaults are declared on the targets (xnli's apply to training on mnli;
+    xcopa's to every stage of its chain, siqa and copa)."""
     return next(
-        t.defaults for t in registry.TASKS.values() if t.role == "target" and t.train_task == train_task
+        t.defaults
+        for t in registry.TASKS.values()
+        if t.role == "target" and train_task in t.training_chain
     )
+
+
+def tatoeba_encoder(cfg: dict) -> str:
+    """What Tatoeba embeds with: evaluation.tatoeba_encoder, else the benchmark's protocol
+    (XTREME-R: the SQuAD v1.1 fine-tuned model, run_tatoeba.sh; XTREME and X-STILTs: the
+    intermediate encoder as is)."""
+    chosen = cfg["evaluation"].get("tatoeba_encoder")
+    if chosen:
+        return chosen
+    return "squad_v1" if cfg.get("benchmark") == "xtreme-r" else "intermediate"
 
 
 def intermediate_layers(cfg: dict, recipe: dict) -> list[tuple[str, dict]]:
@@ -135,7 +148,7 @@ def _tree_fingerprint(root: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def data_revision(cfg: dict, task: str) -> dict:
+def data_revision(cfg: dict, task: str, language: str | None = None) -> dict:
     """What identifies the data a task reads. The embedded default is an input file of every
     job (its rebuild reruns them); a local mirror or CCGbank by its files' names and sizes;
     the hub by the revision read (main)."""
@@ -145,7 +158,7 @@ def data_revision(cfg: dict, task: str) -> dict:
     mirror = cfg["hub"]["mirror"]
     revision = {
         repo: _tree_fingerprint(str(Path(mirror) / repo)) if mirror else "main"
-        for repo in t.repos
+        for repo in (t.repos_for(language) if language else t.repos)
         if not mirror or (Path(mirror) / repo).is_dir()
     }
     if t.ccgbank and cfg["hub"]["ccgbank"] and Path(cfg["hub"]["ccgbank"]).is_dir():
@@ -163,7 +176,7 @@ def prepare(cfg: dict, tokenizer: str, task: str, language: str, split: str) -> 
         "language": language,
         "split": split,
         "data": data(cfg, task),
-        "revision": data_revision(cfg, task),
+        "revision": data_revision(cfg, task, language),
     }
 
 
@@ -186,7 +199,11 @@ def intermediate(cfg: dict, model: str, recipe: str, seed) -> dict:
 
 
 def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
-    return {
+    """`task`: the stage's key, its chain so far ("squad_v1", "siqa+copa"); it trains the last
+    task, from the previous stage's model (named under "chain", absent for one stage)."""
+    chain = task.split("+")
+    task = chain[-1]
+    settings = {
         "stage": "finetune",
         "model": _training_model(cfg, model),
         "seed": int(seed),
@@ -196,6 +213,7 @@ def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
         "data": {task: data(cfg, task)},
         "recipe": recipe,
     }
+    return {**settings, "chain": chain} if len(chain) > 1 else settings
 
 
 def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> dict:
@@ -205,7 +223,11 @@ def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, see
         for k, v in cfg["evaluation"].items()
         if k == "max_examples" or k in options or (k == "precision" and v != "fp32")
     }  # batch_size: runtime, not a setting; precision only where it may change a score
+    protocol = {}
+    if target == "tatoeba" and tatoeba_encoder(cfg) != "intermediate":  # XTREME's: recorded by the cell
+        protocol["protocol"] = {"tatoeba_encoder": tatoeba_encoder(cfg)}
     return {
+        **protocol,
         "model_name": model,
         "model": model_record(cfg, model),
         "recipe": recipe,

@@ -174,7 +174,10 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
         dev_sets[task] = _subset(dev_features, dev_examples, es.get("dev_examples"), seed)
         specs[task] = {"format": TASKS[task].format, "labels": labels}
     encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
-    model = modeling.MultiTaskModel(encoder, specs).to(device)
+    model = modeling.MultiTaskModel(encoder, specs)
+    if settings.get("chain"):
+        carry_head(model, source, settings["chain"][-2], settings["chain"][-1])
+    model = model.to(device)
     history = training.train(
         model,
         train_sets,
@@ -204,6 +207,23 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
                 "wall_seconds": round(time.time() - started, 2),
             },
         )
+
+
+def carry_head(model, source: str, previous: str, task: str) -> bool:
+    """A chain's stage continues its previous stage's head where both are multiple choice (one
+    score per choice): XTREME-R's run_xcopa.py reloads the whole SIQA model for COPA. Other
+    formats' heads differ in shape and start fresh. Returns whether a head was carried."""
+    import torch
+
+    from xstilts import modeling
+
+    specs = json.loads((Path(source) / modeling.HEADS_SPEC).read_text())
+    if not (specs.get(previous, {}).get("format") == TASKS[task].format == "multiple_choice"):
+        return False
+    state = torch.load(Path(source) / modeling.HEADS_FILE, weights_only=True)
+    head = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(previous + ".")}
+    model.heads[task].load_state_dict(head)
+    return True
 
 
 # ---- evaluate one cell: model x recipe x target x language x seed ------------------------
@@ -277,7 +297,9 @@ def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
             )
         texts[split] = (features["source"], features["target"]) if mining else None
     result = evaluation.retrieval_scores(settings["target"], embeddings, ev.get("bucc_k"), texts)
-    extra = {"retrieval_layer": layer}
+    # which model embedded: XTREME's (and X-STILTs') intermediate encoder, or XTREME-R's SQuAD model
+    encoder = settings.get("protocol", {}).get("tatoeba_encoder", "intermediate")
+    extra = {"retrieval_layer": layer, "retrieval_encoder": encoder}
     return result, len(embeddings["test"][0]), extra
 
 

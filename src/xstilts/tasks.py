@@ -74,6 +74,17 @@ LANGUAGE_NAMES = {
     "vi": "Vietnamese",
     "yo": "Yoruba",
     "zh": "Chinese",
+    # XTREME-R's additions
+    "az": "Azerbaijani",
+    "gu": "Gujarati",
+    "ht": "Haitian",
+    "lt": "Lithuanian",
+    "pa": "Punjabi",
+    "pl": "Polish",
+    "qu": "Quechua",
+    "ro": "Romanian",
+    "uk": "Ukrainian",
+    "wo": "Wolof",
 }
 # ISO 639-1 -> the ISO 639-3 code of google/xtreme's tatoeba configs (LASER's names).
 TATOEBA_CODES = {
@@ -114,6 +125,17 @@ TATOEBA_CODES = {
     "vi": "vie",
     "zh": "cmn",
 }
+# XTREME-R's Tatoeba additions, as mteb/tatoeba-bitext-mining names them (<code>-eng configs).
+TATOEBA_R_CODES = {"az": "aze", "lt": "lit", "pl": "pol", "uk": "ukr", "ro": "ron"}
+# UD 2.7 treebanks of XTREME-R's new UD-POS languages (google/xtreme has UD 2.5 for the others).
+# XTREME's preprocessing concatenates every treebank of a language, as these lists do.
+UD27_TREEBANKS = {
+    "lt": ("lt_alksnis", "lt_hse"),
+    "pl": ("pl_lfg", "pl_pdb", "pl_pud"),
+    "uk": ("uk_iu",),
+    "wo": ("wo_wtb",),
+    "ro": ("ro_nonstandard", "ro_rrt", "ro_simonero"),
+}
 
 # Hub id -> hidden state (0 = embeddings) that Tatoeba/BUCC pool, mean over tokens. xlm-roberta-
 # large: 14, jiant's retrieval_layer default (the paper's code) and XTREME's run_tatoeba.sh
@@ -143,7 +165,36 @@ XTREME_LANGUAGES = {
     "tatoeba": " ".join(TATOEBA_CODES),
 }
 
+# google-research/xtreme evaluate.py XTREME_R_TASK2LANGS (mewslix and lareqa: their own tasks).
+XTREME_R_LANGUAGES = {
+    "xnli": XTREME_LANGUAGES["xnli"],
+    "udpos": XTREME_LANGUAGES["udpos"] + " lt pl uk wo ro",
+    "panx": XTREME_LANGUAGES["panx"] + " qu pl uk az lt pa gu ro",
+    "xquad": XTREME_LANGUAGES["xquad"] + " ro",
+    "mlqa": XTREME_LANGUAGES["mlqa"],
+    "tydiqa": XTREME_LANGUAGES["tydiqa"],
+    "tatoeba": XTREME_LANGUAGES["tatoeba"] + " az lt pl uk ro",
+    "xcopa": "et ht id it qu sw ta th tr vi zh",
+}
+# XTREME-R's score (Ruder et al. 2021): categories of the ten tasks.
+XTREME_R_CATEGORIES = {
+    "classification": ("xnli", "xcopa"),
+    "structured_prediction": ("udpos", "panx"),
+    "question_answering": ("xquad", "mlqa", "tydiqa"),
+    "retrieval": ("tatoeba", "mewslix", "lareqa"),
+}
+BENCHMARKS = ("xtreme", "xtreme-r")
+
 FORMATS = ("pair_classification", "multiple_choice", "extractive_qa", "tagging", "retrieval")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where some languages of a task come from when its main source lacks them."""
+
+    name: str  # human-readable, for `xstilts tasks`
+    load: Callable  # (hub, split, language) -> canonical rows
+    repos: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -166,6 +217,34 @@ class Task:
     caveat: str | None = None  # written into every cell's JSON
     scorer: str | None = None  # how the format's predictions are scored (xstilts.evaluation)
     eval_options: tuple[str, ...] = ()  # `evaluation.*` config keys its scoring takes
+    # Tasks trained, in order, before train_task (xcopa: SIQA, then COPA); each stage is a job.
+    train_chain: tuple[str, ...] = ()
+    # XTREME-R's languages where they differ from `languages` (XTREME's); () = not in XTREME-R
+    # or the same list. A config may target any language of either.
+    xtreme_r_languages: tuple[str, ...] = ()
+    language_sources: dict = field(default_factory=dict)  # language -> Source (not `source`)
+
+    @property
+    def all_languages(self) -> tuple[str, ...]:
+        """XTREME's languages, then XTREME-R's additions."""
+        return self.languages + tuple(x for x in self.xtreme_r_languages if x not in self.languages)
+
+    def benchmark_languages(self, benchmark: str) -> tuple[str, ...]:
+        """The languages `benchmark` scores this task on (() if it is not one of its tasks)."""
+        if benchmark == "xtreme":
+            return self.languages if self.name in XTREME_LANGUAGES else ()
+        in_r = any(self.name in members for members in XTREME_R_CATEGORIES.values())
+        return (self.xtreme_r_languages or self.languages) if in_r else ()
+
+    def repos_for(self, language: str) -> tuple[str, ...]:
+        """The hub datasets one language reads."""
+        source = self.language_sources.get(language)
+        return source.repos if source else self.repos
+
+    @property
+    def training_chain(self) -> tuple[str, ...]:
+        """Every task that trains this target, in order (() for retrieval targets)."""
+        return (*self.train_chain, self.train_task) if self.train_task else ()
 
     @property
     def reads_encoder(self) -> bool:
@@ -361,6 +440,154 @@ def _load_bucc(hub, split, language):
     )
 
 
+# ---- XTREME-R: XCOPA and its training chain (SIQA, then COPA) -----------------------------
+
+
+def _copa_rows(ds):
+    """COPA-shaped rows (premise, choice1, choice2, question "cause"/"effect", label 0/1; -1 on
+    unlabeled test rows, dropped) framed as XTREME-R's run_xcopa.py does: context = premise +
+    " What was the cause?" (or effect), the choices as the second segment."""
+    return _choices(
+        ds,
+        lambda r: {
+            "context": f"{r['premise']} What was the {r['question']}?",
+            "choices": [r["choice1"], r["choice2"]],
+            "label": int(r["label"]),
+        },
+    )
+
+
+def _load_siqa(hub, split, language):
+    """Social IQa as parquet in lighteval/siqa (allenai/social_i_qa is script-only). Schema:
+    context, question, answerA, answerB, answerC (strings), label the string "1"/"2"/"3"
+    (1-based); splits train (33,410) and validation (1,954). run_xcopa.py's framing: context =
+    context + " " + question, the three answers as choices."""
+    ds = hub.dataset("lighteval/siqa", "default", split={"train": "train", "dev": "validation"}[split])
+    return _choices(
+        ds,
+        lambda r: {
+            "context": f"{r['context']} {r['question']}",
+            "choices": [r["answerA"], r["answerB"], r["answerC"]],
+            "label": int(r["label"]) - 1 if str(r["label"]).strip() in ("1", "2", "3") else -1,
+        },
+    )
+
+
+def _load_copa(hub, split, language):
+    """English COPA, aps/super_glue config copa: premise, choice1, choice2, question, idx,
+    label (ClassLabel choice1/choice2); train 400, validation 100, test 500 (label -1)."""
+    ds = hub.dataset("aps/super_glue", "copa", split={"train": "train", "dev": "validation"}[split])
+    return _copa_rows(ds)
+
+
+def _load_xcopa(hub, split, language):
+    """cambridgeltl/xcopa, one config per language (et ht id it qu sw ta th tr vi zh): COPA's
+    columns plus `changed`; validation 100 and test 500 rows, labelled. `question` stays the
+    English "cause"/"effect", so the framing is English in every language, as in the reference."""
+    ds = hub.dataset("cambridgeltl/xcopa", language, split={"dev": "validation", "test": "test"}[split])
+    return _copa_rows(ds)
+
+
+# ---- XTREME-R's extra languages: other sources than google/xtreme -------------------------
+
+
+def _by_language(default: Callable, sources: dict) -> Callable:
+    """A loader that reads `sources[language]` where declared, else the task's main source."""
+
+    def load(hub, split, language, **options):
+        source = sources.get(language)
+        return source.load(hub, split, language) if source else default(hub, split, language, **options)
+
+    return load
+
+
+def _class_names(ds, column: str) -> list[str]:
+    """The names of a sequence-of-ClassLabel column (the hub's own order)."""
+    feature = getattr(ds.features[column], "feature", None)
+    names = getattr(feature, "names", None)
+    if not names:
+        raise ValueError(f"column {column!r} is not a sequence of class labels: {ds.features[column]}")
+    return list(names)
+
+
+def _load_wikiann(hub, split, language):
+    """unimelb-nlp/wikiann (Rahimi et al.'s splits, the data PAN-X comes from), config = the
+    language code: tokens, ner_tags (ClassLabel O B-PER I-PER B-ORG I-ORG B-LOC I-LOC), langs,
+    spans; splits train, validation, test."""
+    hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
+    ds = hub.dataset("unimelb-nlp/wikiann", language, split=hub_split)
+    names = _class_names(ds, "ner_tags")
+    if set(names) != set(NER_TAGS):
+        raise ValueError(f"unimelb-nlp/wikiann {language}: tags {names}, expected {list(NER_TAGS)}")
+    return _tags(ds, "tokens", "ner_tags", names)
+
+
+UD27 = "universal-dependencies/universal_dependencies"
+UD27_TEST_ONLY = {"pl_pud"}  # PUD treebanks are test sets only
+
+
+def _load_ud27(hub, split, language):
+    """UD 2.7 treebanks (UD27_TREEBANKS), the script dataset's parquet conversion: config =
+    treebank (e.g. ro_rrt), columns idx, text, tokens, lemmas, upos (ClassLabel in the script's
+    own order, read from the features), xpos, feats, head, deprel, deps, misc; splits train,
+    validation, test. Multi-word token lines carry upos "_" and no tag: they are dropped, the
+    words they span are kept (XTREME tags words)."""
+    import datasets
+
+    hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
+    parts = []
+    for treebank in UD27_TREEBANKS[language]:
+        if treebank in UD27_TEST_ONLY and split != "test":
+            continue
+        ds = hub.dataset(UD27, treebank, revision="refs/convert/parquet", split=hub_split)
+        names = _class_names(ds, "upos")
+        unknown = set(names) - set(UPOS_TAGS) - {"_"}
+        if unknown:
+            raise ValueError(f"{UD27} {treebank}: unknown UPOS tags {sorted(unknown)}")
+
+        def convert(row, names=names):
+            kept = [(w, names[t]) for w, t in zip(row["tokens"], row["upos"]) if names[t] != "_"]
+            return {"tokens": [w for w, _ in kept], "tags": [t for _, t in kept]}
+
+        parts.append(ds.map(convert, remove_columns=ds.column_names).filter(lambda r: len(r["tokens"]) > 0))
+    if not parts:
+        raise ValueError(f"udpos {language}: no UD 2.7 treebank has a {split} split")
+    return datasets.concatenate_datasets(parts)
+
+
+def _load_tatoeba_mteb(hub, split, language):
+    """mteb/tatoeba-bitext-mining, config <iso639-3>-eng (LASER's Tatoeba test sets, 1,000
+    pairs), split test: sentence1 in the language, sentence2 its English translation."""
+    ds = hub.dataset("mteb/tatoeba-bitext-mining", f"{TATOEBA_R_CODES[language]}-eng", split="test")
+    return ds.map(
+        lambda r: {"source": r["sentence1"], "target": r["sentence2"]}, remove_columns=ds.column_names
+    )
+
+
+def _load_xquad_google(hub, split, language):
+    """google/xquad config xquad.<lang> (xquad.ro is not in google/xtreme): id, context,
+    question, answers; one split, validation (1,190 questions)."""
+    ds = hub.dataset("google/xquad", f"xquad.{language}", split="validation")
+    return ds.select_columns(["id", "context", "question", "answers"])
+
+
+def _sources(languages, name, load, repo) -> dict:
+    return {lang: Source(name, load, (repo,)) for lang in languages}
+
+
+PANX_SOURCES = _sources(
+    "qu pl uk az lt pa gu ro".split(), "unimelb-nlp/wikiann <lang>", _load_wikiann, "unimelb-nlp/wikiann"
+)
+UDPOS_SOURCES = _sources(UD27_TREEBANKS, f"{UD27} (UD 2.7) <treebanks>", _load_ud27, UD27)
+TATOEBA_SOURCES = _sources(
+    TATOEBA_R_CODES,
+    "mteb/tatoeba-bitext-mining <iso639-3>-eng",
+    _load_tatoeba_mteb,
+    "mteb/tatoeba-bitext-mining",
+)
+XQUAD_SOURCES = _sources(["ro"], "google/xquad xquad.<lang>", _load_xquad_google, "google/xquad")
+
+
 # ---- the registry ------------------------------------------------------------------------
 
 _INTERMEDIATE = dict(lr=1e-5, epochs=3, batch_size=4, max_length=256)
@@ -370,6 +597,15 @@ XTREME = ("google/xtreme",)
 
 def _langs(task):
     return tuple(XTREME_LANGUAGES[task].split())
+
+
+def _langs_r(task):
+    return tuple(XTREME_R_LANGUAGES[task].split())
+
+
+# XTREME-R's train_xcopa.sh for xlm-roberta-large: lr 3e-5, batch 2 x 16 accumulation, 5 epochs,
+# max length 128, for SIQA and COPA alike (mBERT/base: lr 2e-5, 8 x 4).
+_XCOPA = dict(lr=3e-5, epochs=5, batch_size=32, max_length=128)
 
 
 TASKS: dict[str, Task] = {
@@ -509,7 +745,7 @@ TASKS: dict[str, Task] = {
             "tagging",
             "google/xtreme udpos.<Language>",
             "f1",
-            _load_udpos,
+            _by_language(_load_udpos, UDPOS_SOURCES),
             _langs("udpos"),
             UPOS_TAGS,
             train_task="udpos",
@@ -517,6 +753,8 @@ TASKS: dict[str, Task] = {
             category="structured_prediction",
             repos=XTREME,
             scorer="udpos_f1",
+            xtreme_r_languages=_langs_r("udpos"),
+            language_sources=UDPOS_SOURCES,
         ),
         Task(
             "panx",
@@ -524,7 +762,7 @@ TASKS: dict[str, Task] = {
             "tagging",
             "google/xtreme PAN-X.<lang>",
             "f1",
-            _load_panx,
+            _by_language(_load_panx, PANX_SOURCES),
             _langs("panx"),
             NER_TAGS,
             train_task="panx",
@@ -532,6 +770,8 @@ TASKS: dict[str, Task] = {
             category="structured_prediction",
             repos=XTREME,
             scorer="seqeval_f1",
+            xtreme_r_languages=_langs_r("panx"),
+            language_sources=PANX_SOURCES,
         ),
         Task(
             "xquad",
@@ -539,13 +779,15 @@ TASKS: dict[str, Task] = {
             "extractive_qa",
             "google/xtreme XQuAD.<lang>",
             "em_f1_mean",
-            _load_xquad,
+            _by_language(_load_xquad, XQUAD_SOURCES),
             _langs("xquad"),
             train_task="squad_v1",
             defaults=dict(lr=1e-5, epochs=2, batch_size=16, **_QA),
             category="question_answering",
             repos=XTREME,
             scorer="squad",
+            xtreme_r_languages=_langs_r("xquad"),
+            language_sources=XQUAD_SOURCES,
         ),
         Task(
             "mlqa",
@@ -598,12 +840,52 @@ TASKS: dict[str, Task] = {
             "retrieval",
             "google/xtreme tatoeba.<iso639-3>",
             "accuracy",
-            _load_tatoeba,
+            _by_language(_load_tatoeba, TATOEBA_SOURCES),
             _langs("tatoeba"),
             defaults=dict(max_length=512),
             category="retrieval",
             repos=XTREME,
             scorer="tatoeba_accuracy",
+            xtreme_r_languages=_langs_r("tatoeba"),
+            language_sources=TATOEBA_SOURCES,
+        ),
+        # XTREME-R's training-only English tasks (not recipes) and its new classification target
+        Task(
+            "siqa",
+            "training",
+            "multiple_choice",
+            "lighteval/siqa",
+            "accuracy",
+            _load_siqa,
+            labels=tuple("012"),
+            defaults=_XCOPA,
+            repos=("lighteval/siqa",),
+        ),
+        Task(
+            "copa",
+            "training",
+            "multiple_choice",
+            "aps/super_glue copa",
+            "accuracy",
+            _load_copa,
+            labels=tuple("01"),
+            defaults=_XCOPA,
+            repos=("aps/super_glue",),
+        ),
+        Task(
+            "xcopa",
+            "target",
+            "multiple_choice",
+            "cambridgeltl/xcopa <lang>",
+            "accuracy",
+            _load_xcopa,
+            _langs_r("xcopa"),
+            tuple("01"),
+            train_task="copa",
+            train_chain=("siqa",),
+            defaults=_XCOPA,
+            category="classification",
+            repos=("cambridgeltl/xcopa",),
         ),
     ]
 }
@@ -611,7 +893,7 @@ TASKS: dict[str, Task] = {
 INTERMEDIATE_TASKS = tuple(n for n, t in TASKS.items() if t.role == "intermediate")
 TARGET_TASKS = tuple(n for n, t in TASKS.items() if t.role == "target")
 XTREME_CATEGORIES = {
-    category: tuple(n for n, t in TASKS.items() if t.category == category)
+    category: tuple(n for n, t in TASKS.items() if t.category == category and n in XTREME_LANGUAGES)
     for category in ("classification", "structured_prediction", "question_answering", "retrieval")
 }
 
@@ -622,8 +904,9 @@ def training_task(target: str) -> str | None:
 
 
 def training_tasks(targets) -> list[str]:
-    """Distinct training tasks of some targets, in registry order (xquad+mlqa share squad_v1)."""
-    wanted = {training_task(t) for t in targets} - {None}
+    """Distinct training tasks of some targets, chains included, in registry order (xquad+mlqa
+    share squad_v1; xcopa needs siqa and copa)."""
+    wanted = {task for t in targets for task in TASKS[t].training_chain}
     return [n for n in TASKS if n in wanted]
 
 
@@ -635,11 +918,30 @@ def table() -> list[dict]:
             role=t.role,
             format=t.format,
             source=t.source,
-            languages=" ".join(t.languages)
-            if len(t.languages) < 8
-            else f"{len(t.languages)} ({' '.join(t.languages[:5])} ...)",
+            languages=_languages_cell(t),
             metric=t.metric,
-            trained_on=t.train_task or "-",
+            trained_on=" -> ".join(t.training_chain) or "-",
+            other_sources="; ".join(
+                f"{' '.join(langs)}: {name}" for name, langs in _by_source(t).items()
+            )
+            or "-",
         )
         for t in TASKS.values()
     ]
+
+
+def _languages_cell(t: Task) -> str:
+    def show(langs):
+        return " ".join(langs) if len(langs) < 8 else f"{len(langs)} ({' '.join(langs[:5])} ...)"
+
+    text = show(t.languages)
+    if t.xtreme_r_languages and t.xtreme_r_languages != t.languages:
+        text += f"; XTREME-R {len(t.xtreme_r_languages)} (+{' '.join(t.all_languages[len(t.languages):])})"
+    return text
+
+
+def _by_source(t: Task) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for language, source in t.language_sources.items():
+        grouped.setdefault(source.name, []).append(language)
+    return grouped

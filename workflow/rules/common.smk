@@ -83,11 +83,12 @@ def intermediate_inputs(w):
 
 
 def finetune_inputs(w):
+    """A stage trains its chain's last task (English) from the previous stage or the encoder."""
     inputs = {
-        **grid.training_data(CFG, w.model, [(w.task, "en")]),
+        **grid.training_data(CFG, w.model, [(grid.chain_of(w.task)[-1], "en")]),
         "embedded": EMBEDDED,
     }
-    encoder = grid.encoder_dir(w.model, w.recipe, w.seed)
+    encoder = grid.finetune_start(CFG, w.model, w.recipe, w.task, w.seed)
     return {**inputs, "encoder": encoder} if encoder else inputs
 
 

@@ -6,6 +6,9 @@ Policy for missing cells (documented in the tables' footnotes):
   mean over the languages it happens to have);
 - a category average (and ``xtreme``) needs every one of its tasks; ``avg_present`` is the
   average over the targets this scores file contains, and its footnote names them;
+- the XTREME-R score (``xtreme_r`` and its ``xtreme_r_<category>`` means; Ruder et al. 2021) sits
+  beside XTREME's under the same rule; each benchmark's task means average only that
+  benchmark's languages (a 48-language PAN-X run keeps XTREME's 40 in ``xtreme``);
 - with several seeds a cell is mean +- std over seeds (n seeds); a gain per seed is that seed's
   score minus the baseline's mean over its seeds, so the std is the recipe's seed spread.
 """
@@ -21,11 +24,26 @@ import pandas as pd
 from xstilts.atomic import write_csv, write_text
 from xstilts.grid import BASELINE as BASELINE_RECIPE
 from xstilts.metrics import XTREME_TASKS
+from xstilts.tasks import TASKS, XTREME_R_CATEGORIES
 from xstilts.tasks import XTREME_CATEGORIES as TASK_CATEGORIES
 
+XTREME_R_TASKS = tuple(task for tasks in XTREME_R_CATEGORIES.values() for task in tasks)
+XTREME_R_PREFIX = "xtreme_r_"
+# benchmark -> (its category columns -> tasks, its overall column and tasks)
+BENCHMARK_AVERAGES = {
+    "xtreme": (dict(TASK_CATEGORIES), ("xtreme", XTREME_TASKS)),
+    "xtreme-r": (
+        {XTREME_R_PREFIX + c: tasks for c, tasks in XTREME_R_CATEGORIES.items()},
+        ("xtreme_r", XTREME_R_TASKS),
+    ),
+}
 SCORE_COLUMNS = ("model", "recipe", "target", "language", "seed", "metric", "value", "primary")
 CELL_KEYS = ["model", "recipe", "target", "language", "seed"]
-AVERAGE_COLUMNS = (*TASK_CATEGORIES, "xtreme", "avg_present")
+AVERAGE_COLUMNS = tuple(
+    name
+    for categories, (overall, _) in BENCHMARK_AVERAGES.values()
+    for name in (*categories, overall)
+) + ("avg_present",)
 BEST_RECIPE_ROW = "best per target"
 MISSING = "–"
 
@@ -49,9 +67,10 @@ def primary_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def ordered_targets(targets) -> list[str]:
-    """XTREME's task order first, any other target after, alphabetically."""
+    """XTREME's task order first, then XTREME-R's new tasks, any other target after, alphabetically."""
     present = set(targets)
-    known = [task for task in XTREME_TASKS if task in present]
+    order = [*XTREME_TASKS, *(t for t in XTREME_R_TASKS if t not in XTREME_TASKS)]
+    known = [task for task in order if task in present]
     return known + sorted(present - set(known))
 
 
@@ -67,16 +86,42 @@ def language_means_per_seed(primary: pd.DataFrame) -> pd.DataFrame:
     return wide[ordered_targets(wide.columns)].sort_index()
 
 
-def add_averages(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """Category averages, the XTREME average (all nine tasks) and the average over present targets."""
+def benchmark_primary(primary: pd.DataFrame, benchmark: str) -> pd.DataFrame:
+    """The rows a benchmark's score averages: each target's languages in that benchmark (a
+    target the registry does not know keeps all its rows)."""
+    keep = [
+        TASKS[target].benchmark_languages(benchmark) if target in TASKS else None
+        for target in primary["target"]
+    ]
+    mask = [langs is None or language in langs for langs, language in zip(keep, primary["language"])]
+    return primary[mask]
+
+
+def add_averages(per_seed: pd.DataFrame, benchmark_means: dict | None = None) -> pd.DataFrame:
+    """Category averages and the overall score of XTREME (nine tasks) and XTREME-R (ten), each
+    only where all its tasks are present, and the average over present targets.
+    ``benchmark_means``: benchmark -> per-seed target means over that benchmark's languages
+    (default: ``per_seed`` itself, every language observed)."""
     result = per_seed.copy()
-    for name, tasks in (*TASK_CATEGORIES.items(), ("xtreme", XTREME_TASKS)):
-        if all(task in per_seed.columns for task in tasks):
-            result[name] = per_seed[list(tasks)].mean(axis=1, skipna=False)
-        else:
-            result[name] = np.nan
+    for benchmark, (categories, overall) in BENCHMARK_AVERAGES.items():
+        frame = (benchmark_means or {}).get(benchmark, per_seed)
+        for name, tasks in (*categories.items(), overall):
+            if all(task in frame.columns for task in tasks):
+                means = frame[list(tasks)].mean(axis=1, skipna=False)
+                result[name] = means.reindex(per_seed.index)
+            else:
+                result[name] = np.nan
     result["avg_present"] = per_seed.mean(axis=1, skipna=False)
     return result
+
+
+def averaged_per_seed(primary: pd.DataFrame) -> pd.DataFrame:
+    """Per-seed target means (all languages) with both benchmarks' averages."""
+    means = {}
+    for benchmark in BENCHMARK_AVERAGES:
+        rows = benchmark_primary(primary, benchmark)
+        means[benchmark] = language_means_per_seed(rows) if len(rows) else pd.DataFrame()
+    return add_averages(language_means_per_seed(primary), means)
 
 
 @dataclass
@@ -217,7 +262,9 @@ def _footnotes(targets: list[str]) -> str:
     return "\n".join(
         [
             f"- `avg_present`: mean over the targets in this run ({coverage}).",
-            "- Category averages and `xtreme` are missing unless every one of their tasks is present.",
+            "- Category averages, `xtreme` and `xtreme_r` (XTREME-R: xnli xcopa | udpos panx | xquad mlqa "
+            "tydiqa | tatoeba mewslix lareqa) are missing unless every one of their tasks is present; "
+            "each averages its own benchmark's languages of a task (the best row: all languages run).",
             "- A target score is the mean over all its languages in this run; a run missing one is `–`.",
             f"- Row `{BASELINE_RECIPE}`: absolute scores (0-100); "
             f"other rows: gains over `{BASELINE_RECIPE}`.",
@@ -315,7 +362,7 @@ def write_tables(
     present = ordered_targets(primary["target"].unique())
     written = []
     if present:
-        per_seed = add_averages(language_means_per_seed(primary))
+        per_seed = averaged_per_seed(primary)
         scores, gains = summarise(per_seed)
         best = best_recipes(gains, present)
         best_wide = best_row(best, present).reindex(columns=per_seed.columns)

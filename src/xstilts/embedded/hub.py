@@ -36,7 +36,18 @@ from xstilts.embedded.examples import (
     verb_phrase,
 )
 from xstilts.embedded.world import LANGUAGES, Sampler, Token, World, join, stable_index
-from xstilts.tasks import LANGUAGE_NAMES, NER_TAGS, TATOEBA_CODES, UPOS_TAGS, XTREME_LANGUAGES
+from xstilts.tasks import (
+    LANGUAGE_NAMES,
+    NER_TAGS,
+    TATOEBA_CODES,
+    TATOEBA_R_CODES,
+    UD27,
+    UD27_TEST_ONLY,
+    UD27_TREEBANKS,
+    UPOS_TAGS,
+    XTREME_LANGUAGES,
+    XTREME_R_LANGUAGES,
+)
 
 SIZES = {
     # rows per English training split, per language and evaluation split, per corpus language
@@ -51,6 +62,11 @@ CODE_SWITCH_RATE = 0.1
 MNLI_TRAIN_FACTOR = 4
 
 _S = Value("string")
+# The UD script dataset's upos class order ("_": multi-word token lines), not UPOS_TAGS's.
+UD27_UPOS = (
+    "NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET",
+    "CCONJ", "PROPN", "PRON", "X", "_", "ADV", "INTJ", "VERB", "AUX",
+)  # fmt: skip
 _ANSWERS = {"text": List(_S), "answer_start": List(Value("int32"))}
 QA_FEATURES = Features({"id": _S, "title": _S, "context": _S, "question": _S, "answers": _ANSWERS})
 NLI_CLASS = ClassLabel(names=list(NLI_LABELS))
@@ -111,6 +127,55 @@ FEATURES = {
         }
     ),
     "corpus": Features({"text": _S}),
+    # XTREME-R
+    "siqa": Features(
+        {"context": _S, "question": _S, "answerA": _S, "answerB": _S, "answerC": _S, "label": _S}
+    ),
+    "copa": Features(
+        {
+            "premise": _S,
+            "choice1": _S,
+            "choice2": _S,
+            "question": _S,
+            "idx": Value("int32"),
+            "label": ClassLabel(names=["choice1", "choice2"]),
+        }
+    ),
+    "xcopa": Features(
+        {
+            "premise": _S,
+            "choice1": _S,
+            "choice2": _S,
+            "question": _S,
+            "label": Value("int32"),
+            "idx": Value("int32"),
+            "changed": Value("bool"),
+        }
+    ),
+    "wikiann": Features(
+        {
+            "tokens": List(_S),
+            "ner_tags": List(ClassLabel(names=list(NER_TAGS))),
+            "langs": List(_S),
+            "spans": List(_S),
+        }
+    ),
+    "ud27": Features(
+        {
+            "idx": _S,
+            "text": _S,
+            "tokens": List(_S),
+            "lemmas": List(_S),
+            "upos": List(ClassLabel(names=list(UD27_UPOS))),
+            "xpos": List(_S),
+            "feats": List(_S),
+            "head": List(_S),
+            "deprel": List(_S),
+            "deps": List(_S),
+            "misc": List(_S),
+        }
+    ),
+    "mteb_tatoeba": Features({"sentence1": _S, "sentence2": _S}),
 }
 
 
@@ -124,17 +189,22 @@ class MirrorWriter:
     def write(self, repo: str, config: str, split: str, rows: list[dict], features: Features):
         relative = f"{config}/{split}-00000-of-00001.parquet"
         num_bytes = self._parquet(self.root / repo / relative, rows, features)
+        self._register(repo, config, split, relative, len(rows), num_bytes, features)
+
+    def _register(self, repo, config, split, relative, n_rows, num_bytes, features):
         configs = self.cards.setdefault(repo, [])
         entry = next((c for c in configs if c["config_name"] == config), None)
         if entry is None:
             entry = {"config_name": config, "features": features, "splits": []}
             configs.append(entry)
-        entry["splits"].append((split, relative, len(rows), num_bytes))
+        entry["splits"].append((split, relative, n_rows, num_bytes))
 
-    def write_converted(self, repo: str, split: str, rows: list[dict], features: Features):
+    def write_converted(self, repo: str, split: str, rows: list[dict], features: Features, config="default"):
         """The `refs/convert/parquet` branch: <config>/<split>/0000.parquet, no card."""
-        path = self.root / f"{repo}@refs--convert--parquet" / "default" / split / "0000.parquet"
-        self._parquet(path, rows, features)
+        branch = f"{repo}@refs--convert--parquet"
+        num_bytes = self._parquet(self.root / branch / config / split / "0000.parquet", rows, features)
+        if config != "default":  # several configs: a card names them, as the hub's branch does
+            self._register(branch, config, split, f"{config}/{split}/0000.parquet", len(rows), num_bytes, features)
 
     @staticmethod
     def _parquet(path: Path, rows: list[dict], features: Features) -> int:
@@ -197,6 +267,11 @@ class Builder:
         wanted = set(XTREME_LANGUAGES[task].split())
         return [code for code in self.world.languages if code in wanted]
 
+    def added_langs(self, task: str, sources) -> list[str]:
+        """XTREME-R's languages of a task served by another source (`sources` keys)."""
+        wanted = set(XTREME_R_LANGUAGES[task].split()) & set(sources)
+        return [code for code in self.world.languages if code in wanted]
+
     def build(self):
         for step in (
             self.xnli,
@@ -217,6 +292,13 @@ class Builder:
             self.commonsenseqa,
             self.ccgbank,
             self.corpus,
+            self.siqa,
+            self.copa,
+            self.xcopa,
+            self.wikiann,
+            self.ud27,
+            self.tatoeba_mteb,
+            self.xquad_google,
         ):
             step()
         self.out.write_cards(
@@ -610,3 +692,145 @@ class Builder:
             for t in lang.sentence(event)
         ]
         return join(lang, tokens)[0]
+
+    # -- XTREME-R -------------------------------------------------------------------------------
+    def copa_item(self, s: Sampler):
+        """(premise, question, correct, wrong): an activity's step causes the next one; the
+        wrong alternative is a step of another activity."""
+        item = script_item(s, n_context=1)
+        first, right = item.context[0], item.endings[item.label]
+        wrong = [e for e in item.endings if e is not right][1]  # [done, other activity, wrong thing]
+        if s.rng.random() < 0.5:
+            return first, "effect", right, wrong
+        return right, "cause", replace(first, place=None), wrong
+
+    def copa_rows(self, s: Sampler, n: int, code: str, labelled: bool = True) -> list[dict]:
+        lang = self.world.lang[code]
+        rows = []
+        for i in range(n):
+            premise, question, right, wrong = self.copa_item(s)
+            label = int(s.rng.integers(2))
+            choices = [right, wrong] if label == 0 else [wrong, right]
+            rows.append(
+                {
+                    "premise": render_text(lang, [premise]),
+                    "choice1": render_text(lang, [choices[0]]),
+                    "choice2": render_text(lang, [choices[1]]),
+                    "question": question,
+                    "idx": i,
+                    "label": label if labelled else -1,
+                }
+            )
+        return rows
+
+    def siqa(self):
+        """lighteval/siqa: three answers, string labels "1"-"3"."""
+        s = self.sampler("siqa")
+        for split in ("train", "validation"):
+            rows = []
+            for _ in range(self.size["train"] if split == "train" else self.size["eval"]):
+                item = script_item(s, n_context=2)
+                right = item.endings[item.label]
+                wrong = [e for e in item.endings if e is not right][1:]
+                label = int(s.rng.integers(3))
+                answers = wrong[:label] + [right] + wrong[label:]
+                name = " ".join(item.context[0].agents[0].name)
+                rows.append(
+                    {
+                        "context": render_text(self.en, item.context),
+                        "question": f"What will {name} want to do next?",
+                        **{f"answer{k}": verb_phrase(self.en, e) for k, e in zip("ABC", answers)},
+                        "label": str(label + 1),
+                    }
+                )
+            self.out.write("lighteval/siqa", "default", split, rows, FEATURES["siqa"])
+
+    def copa(self):
+        """aps/super_glue copa: 400 train / 100 validation / 500 unlabeled test in the real one;
+        here the size's train and eval counts."""
+        s = self.sampler("copa")
+        for split in ("train", "validation", "test"):
+            n = self.size["train"] if split == "train" else self.size["eval"]
+            rows = self.copa_rows(s, n, "en", labelled=split != "test")
+            self.out.write("aps/super_glue", "copa", split, rows, FEATURES["copa"])
+
+    def xcopa(self):
+        """cambridgeltl/xcopa: parallel items per language; validation and test, labelled."""
+        s = self.sampler("xcopa")
+        for split in ("validation", "test"):
+            state = s.rng.bit_generator.state
+            for code in [c for c in self.world.languages if c in XTREME_R_LANGUAGES["xcopa"].split()]:
+                s.rng.bit_generator.state = state  # the same items in every language
+                rows = [{**r, "changed": False} for r in self.copa_rows(s, self.size["eval"], code)]
+                self.out.write("cambridgeltl/xcopa", code, split, rows, FEATURES["xcopa"])
+
+    def wikiann(self):
+        from xstilts.tasks import PANX_SOURCES
+
+        s = self.sampler("wikiann")
+        for split in ("train", "validation", "test"):
+            meanings = list(self.tagged_sentences(s, self.size["eval"]))
+            for code in self.added_langs("panx", PANX_SOURCES):
+                rows = []
+                for event, question in meanings:
+                    row = self.panx_row(code, self.render_tokens(code, event, question))
+                    tags = [NER_TAGS[t] for t in row["ner_tags"]]
+                    spans = [
+                        f"{tag[2:]}: {word}" for word, tag in zip(row["tokens"], tags) if tag.startswith("B-")
+                    ]
+                    rows.append({**row, "spans": spans})
+                self.out.write("unimelb-nlp/wikiann", code, split, rows, FEATURES["wikiann"])
+
+    def ud27(self):
+        """UD 2.7 treebanks (refs/convert/parquet of the script dataset); ~10% of sentences start
+        with a multi-word token line (upos "_") spanning their first two words, as in Romance
+        treebanks."""
+        s = self.sampler("ud27")
+        for code in self.added_langs("udpos", UD27_TREEBANKS):
+            for treebank in UD27_TREEBANKS[code]:
+                splits = ("test",) if treebank in UD27_TEST_ONLY else ("train", "validation", "test")
+                for split in splits:
+                    rows = []
+                    for i, (event, question) in enumerate(self.tagged_sentences(s, self.size["eval"])):
+                        tokens = self.render_tokens(code, event, question)
+                        words = [t.text for t in tokens]
+                        upos = [UD27_UPOS.index(t.upos) for t in tokens]
+                        if len(words) > 2 and s.rng.random() < 0.1:
+                            words.insert(0, words[0] + words[1])
+                            upos.insert(0, UD27_UPOS.index("_"))
+                        n = len(words)
+                        rows.append(
+                            {
+                                "idx": f"{treebank}-{split}-{i}",
+                                "text": " ".join(words),
+                                "tokens": words,
+                                "lemmas": [w.lower() for w in words],
+                                "upos": upos,
+                                "xpos": ["_"] * n,
+                                "feats": ["_"] * n,
+                                "head": ["0"] * n,
+                                "deprel": ["dep"] * n,
+                                "deps": ["_"] * n,
+                                "misc": ["_"] * n,
+                            }
+                        )
+                    self.out.write_converted(UD27, split, rows, FEATURES["ud27"], config=treebank)
+
+    def tatoeba_mteb(self):
+        for code in self.added_langs("tatoeba", TATOEBA_R_CODES):
+            rows = self.translation_pairs("tatoeba", code, self.size["eval"])
+            rows = [{"sentence1": r["source_sentence"], "sentence2": r["target_sentence"]} for r in rows]
+            self.out.write(
+                "mteb/tatoeba-bitext-mining", f"{TATOEBA_R_CODES[code]}-eng", "test", rows, FEATURES["mteb_tatoeba"]
+            )
+
+    def xquad_google(self):
+        """google/xquad xquad.<lang>: the same questions as XQuAD (it is parallel)."""
+        from xstilts.tasks import XQUAD_SOURCES
+
+        s = self.sampler("xquad")  # XQuAD's own stream: the same items and ids
+        items, titles = self.qa_items(s, self.size["eval"])
+        ids = [hex_id(s, 24) for _ in items]
+        for code in self.added_langs("xquad", XQUAD_SOURCES):
+            rows = self.qa_rows(code, items, ids, titles, with_title=False)
+            self.out.write("google/xquad", f"xquad.{code}", "validation", rows, FEATURES["xquad"])
