@@ -20,7 +20,9 @@ def test_language_counts_equal_xtreme_r():
     counts = {t: len(tasks.TASKS[t].benchmark_languages("xtreme-r")) for t in tasks.XTREME_R_LANGUAGES}
     assert counts == dict(xnli=15, udpos=38, panx=48, xquad=12, mlqa=7, tydiqa=9, tatoeba=41, xcopa=11)
     # XTREME keeps its own lists (its score must not change), and has no xcopa
-    xtreme = {t: len(tasks.TASKS[t].benchmark_languages("xtreme")) for t in ("udpos", "panx", "xquad", "tatoeba")}
+    xtreme = {
+        t: len(tasks.TASKS[t].benchmark_languages("xtreme")) for t in ("udpos", "panx", "xquad", "tatoeba")
+    }
     assert xtreme == dict(udpos=33, panx=40, xquad=11, tatoeba=36)
     assert tasks.TASKS["xcopa"].benchmark_languages("xtreme") == ()
     assert tasks.TASKS["pawsx"].benchmark_languages("xtreme-r") == ()
@@ -32,11 +34,18 @@ def test_language_counts_equal_xtreme_r():
 
 
 def test_config_accepts_xtreme_r_languages():
-    cfg = config.validate({"models": {"m": {"hub_id": "FacebookAI/xlm-roberta-large"}}, "recipes": ["none"],
-                           "targets": {"panx": ["ro", "de"], "xcopa": ["qu"]}})
+    cfg = config.validate(
+        {
+            "models": {"m": {"hub_id": "FacebookAI/xlm-roberta-large"}},
+            "recipes": ["none"],
+            "targets": {"panx": ["ro", "de"], "xcopa": ["qu"]},
+        }
+    )
     assert cfg["targets"]["panx"] == ["ro", "de"] and cfg["benchmark"] == "xtreme"
     with pytest.raises(config.ConfigError, match="has no language 'ro'"):
-        config.validate({"models": {"m": {"hub_id": "x/y"}}, "recipes": ["none"], "targets": {"mlqa": ["ro"]}})
+        config.validate(
+            {"models": {"m": {"hub_id": "x/y"}}, "recipes": ["none"], "targets": {"mlqa": ["ro"]}}
+        )
 
 
 def test_tasks_command_shows_sources_and_chain(capsys):
@@ -155,13 +164,17 @@ def test_chain_dry_run_plans_siqa_once(tmp_path):
 def test_tatoeba_encoder_follows_the_benchmark_and_is_recorded():
     xtreme = _cfg()
     assert "model" not in grid.evaluation_inputs(xtreme, "m", "none", "tatoeba", "de", 0)
-    assert grid.evaluation_inputs(xtreme, "m", "mnli", "tatoeba", "de", 0)["model"].endswith("intermediate/model")
+    assert grid.evaluation_inputs(xtreme, "m", "mnli", "tatoeba", "de", 0)["model"].endswith(
+        "intermediate/model"
+    )
     assert "protocol" not in settings.evaluate(xtreme, "m", "mnli", "tatoeba", "de", 0)  # unchanged cells
     r = _cfg(benchmark="xtreme-r")
     assert grid.evaluation_inputs(r, "m", "none", "tatoeba", "de", 0)["model"] == (
         "results/m/none/seed0/finetune/squad_v1/model"
     )
-    assert settings.evaluate(r, "m", "mnli", "tatoeba", "de", 0)["protocol"] == {"tatoeba_encoder": "squad_v1"}
+    assert settings.evaluate(r, "m", "mnli", "tatoeba", "de", 0)["protocol"] == {
+        "tatoeba_encoder": "squad_v1"
+    }
     assert "squad_v1" in grid.finetune_keys(r)
     back = _cfg(benchmark="xtreme-r", evaluation={"tatoeba_encoder": "intermediate"})
     assert "squad_v1" not in grid.finetune_keys(back)
@@ -185,7 +198,16 @@ XR_LANGS = {
 
 def _scores(per_task):
     rows = [
-        dict(model="m", recipe=recipe, target=t, language=lang, seed=0, metric="x", value=v + bump, primary=True)
+        dict(
+            model="m",
+            recipe=recipe,
+            target=t,
+            language=lang,
+            seed=0,
+            metric="x",
+            value=v + bump,
+            primary=True,
+        )
         for recipe, bump in (("none", 0.0), ("mnli", 1.0))
         for t, langs in per_task.items()
         for lang, v in langs.items()
@@ -232,18 +254,28 @@ def test_carry_head_copies_a_multiple_choice_head(tmp_path):
     from xstilts import modeling, stages
 
     torch.manual_seed(0)
-    small = XLMRobertaConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                             intermediate_size=16, max_position_embeddings=40)
-    siqa = modeling.MultiTaskModel(AutoModel.from_config(small, add_pooling_layer=False),
-                                   {"siqa": {"format": "multiple_choice", "labels": ["0", "1", "2"]}})
+    small = XLMRobertaConfig(
+        vocab_size=20,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+        max_position_embeddings=40,
+    )
+    siqa = modeling.MultiTaskModel(
+        AutoModel.from_config(small, add_pooling_layer=False),
+        {"siqa": {"format": "multiple_choice", "labels": ["0", "1", "2"]}},
+    )
 
     class NoTokenizer:
         def save_pretrained(self, out):
             pass
 
     modeling.save(siqa, NoTokenizer(), tmp_path, with_heads=True)
-    copa = modeling.MultiTaskModel(AutoModel.from_config(small, add_pooling_layer=False),
-                                   {"copa": {"format": "multiple_choice", "labels": ["0", "1"]}})
+    copa = modeling.MultiTaskModel(
+        AutoModel.from_config(small, add_pooling_layer=False),
+        {"copa": {"format": "multiple_choice", "labels": ["0", "1"]}},
+    )
     assert not torch.equal(copa.heads["copa"].out.weight, siqa.heads["siqa"].out.weight)
     assert stages.carry_head(copa, str(tmp_path), "siqa", "copa")
     for name, value in siqa.heads["siqa"].state_dict().items():

@@ -151,11 +151,7 @@ def prepare_jobs(cfg) -> list[dict]:
             wanted |= {
                 (tok, t["task"], t["language"], split) for t in r["tasks"] for split in ("train", "dev")
             }
-        wanted |= {
-            (tok, task, "en", split)
-            for task in finetune_tasks(cfg)
-            for split in ("train", "dev")
-        }
+        wanted |= {(tok, task, "en", split) for task in finetune_tasks(cfg) for split in ("train", "dev")}
         for target, langs in cfg["targets"].items():
             wanted |= {
                 (tok, target, lang, split) for lang in langs for split in registry.TASKS[target].eval_splits

@@ -63,9 +63,7 @@ def finetune_defaults(train_task: str) -> dict:
     """Target-training defaults are declared on the targets (xnli's apply to training on mnli;
     xcopa's to every stage of its chain, siqa and copa)."""
     return next(
-        t.defaults
-        for t in registry.TASKS.values()
-        if t.role == "target" and train_task in t.training_chain
+        t.defaults for t in registry.TASKS.values() if t.role == "target" and train_task in t.training_chain
     )
 
 

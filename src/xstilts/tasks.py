@@ -921,9 +921,7 @@ def table() -> list[dict]:
             languages=_languages_cell(t),
             metric=t.metric,
             trained_on=" -> ".join(t.training_chain) or "-",
-            other_sources="; ".join(
-                f"{' '.join(langs)}: {name}" for name, langs in _by_source(t).items()
-            )
+            other_sources="; ".join(f"{' '.join(langs)}: {name}" for name, langs in _by_source(t).items())
             or "-",
         )
         for t in TASKS.values()
@@ -936,7 +934,7 @@ def _languages_cell(t: Task) -> str:
 
     text = show(t.languages)
     if t.xtreme_r_languages and t.xtreme_r_languages != t.languages:
-        text += f"; XTREME-R {len(t.xtreme_r_languages)} (+{' '.join(t.all_languages[len(t.languages):])})"
+        text += f"; XTREME-R {len(t.xtreme_r_languages)} (+{' '.join(t.all_languages[len(t.languages) :])})"
     return text
 
 

@@ -40,9 +40,7 @@ BENCHMARK_AVERAGES = {
 SCORE_COLUMNS = ("model", "recipe", "target", "language", "seed", "metric", "value", "primary")
 CELL_KEYS = ["model", "recipe", "target", "language", "seed"]
 AVERAGE_COLUMNS = tuple(
-    name
-    for categories, (overall, _) in BENCHMARK_AVERAGES.values()
-    for name in (*categories, overall)
+    name for categories, (overall, _) in BENCHMARK_AVERAGES.values() for name in (*categories, overall)
 ) + ("avg_present",)
 BEST_RECIPE_ROW = "best per target"
 MISSING = "–"

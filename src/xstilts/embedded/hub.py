@@ -204,7 +204,9 @@ class MirrorWriter:
         branch = f"{repo}@refs--convert--parquet"
         num_bytes = self._parquet(self.root / branch / config / split / "0000.parquet", rows, features)
         if config != "default":  # several configs: a card names them, as the hub's branch does
-            self._register(branch, config, split, f"{config}/{split}/0000.parquet", len(rows), num_bytes, features)
+            self._register(
+                branch, config, split, f"{config}/{split}/0000.parquet", len(rows), num_bytes, features
+            )
 
     @staticmethod
     def _parquet(path: Path, rows: list[dict], features: Features) -> int:
@@ -821,7 +823,11 @@ class Builder:
             rows = self.translation_pairs("tatoeba", code, self.size["eval"])
             rows = [{"sentence1": r["source_sentence"], "sentence2": r["target_sentence"]} for r in rows]
             self.out.write(
-                "mteb/tatoeba-bitext-mining", f"{TATOEBA_R_CODES[code]}-eng", "test", rows, FEATURES["mteb_tatoeba"]
+                "mteb/tatoeba-bitext-mining",
+                f"{TATOEBA_R_CODES[code]}-eng",
+                "test",
+                rows,
+                FEATURES["mteb_tatoeba"],
             )
 
     def xquad_google(self):
