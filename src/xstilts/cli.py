@@ -105,7 +105,9 @@ def cmd_evaluate(args):
 
     settings = _settings(args.settings)
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
-    stages.evaluate(settings, source, args.data, args.out, args.batch_size, args.gpus, dev_data=args.dev_data)
+    stages.evaluate(
+        settings, source, args.data, args.out, args.batch_size, args.gpus, dev_data=args.dev_data, pool=args.pool
+    )
 
 
 def cmd_collect(args):
@@ -161,6 +163,7 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--model", default=None)
     s.add_argument("--data", required=True)
     s.add_argument("--dev-data", default=None)
+    s.add_argument("--pool", nargs="+", default=None, help="prepared splits holding the candidate pool")
     s.add_argument("--out", required=True)
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--gpus", type=int, default=1)
