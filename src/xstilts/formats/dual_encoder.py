@@ -53,7 +53,7 @@ def encode_eval(batch, tokenizer, settings):
 
 # Sentence ends for scripts sb_sed (English) does not know: a terminator, then space and a
 # character that is not lower case; CJK full stops need no space.
-_TERMINATOR = re.compile(r"[.!?\u0964\u061f](?=\s+[^\s\W]|\s+[\"'(\[])|[\u3002\uff01\uff1f](?=\S)")
+_TERMINATOR = re.compile(r"[.!?\u0964\u061f](?=\s+[^\s\W]|\s+[\"'(\[])|[\u3002\uff01\uff1f](?=\s*\S)")
 
 
 def sentence_breaks(text: str, language: str) -> list[tuple[int, int]]:
