@@ -139,7 +139,9 @@ def test_the_model_embeds_both_sides_with_one_tower():
     cfg = XLMRobertaConfig(
         vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16
     )
-    model = modeling.MultiTaskModel(XLMRobertaModel(cfg, add_pooling_layer=False), {"t": {"format": "dual_encoder", "labels": []}})
+    model = modeling.MultiTaskModel(
+        XLMRobertaModel(cfg, add_pooling_layer=False), {"t": {"format": "dual_encoder", "labels": []}}
+    )
     model.eval()
     ids = torch.tensor([[0, 5, 6, 2], [0, 7, 2, 1]])
     mask = (ids != 1).long()
@@ -187,7 +189,11 @@ def test_lareqa_candidates_concatenate_sentence_and_paragraph():
         "answers": [{"text": ["Tom"], "answer_start": [0]}, {"text": ["Ann"], "answer_start": [9]}],
     }
     out = dual_encoder.squad_retrieval_rows(rows, "en")
-    candidates = [(i, t, k) for kind, i, t, k in zip(out["kind"], out["id"], out["text"], out["keys"]) if kind == "candidate"]
+    candidates = [
+        (i, t, k)
+        for kind, i, t, k in zip(out["kind"], out["id"], out["text"], out["keys"])
+        if kind == "candidate"
+    ]
     assert candidates == [
         ("en_1_0", "Tom ate.Tom ate. Ann ran home.", ["q1"]),
         ("en_1_1", "Ann ran home.Tom ate. Ann ran home.", ["q2"]),
@@ -198,7 +204,14 @@ def test_lareqa_candidates_concatenate_sentence_and_paragraph():
 def test_sentence_breaks_of_other_scripts():
     text = "Фарид ест. Анна бежит. 你好。再见。 जल है। वह है।"
     breaks = dual_encoder.sentence_breaks(text, "ru")
-    assert [text[a:b] for a, b in breaks] == ["Фарид ест.", "Анна бежит.", "你好。", "再见。", "जल है।", "वह है।"]
+    assert [text[a:b] for a, b in breaks] == [
+        "Фарид ест.",
+        "Анна бежит.",
+        "你好。",
+        "再见。",
+        "जल है।",
+        "वह है।",
+    ]
 
 
 # ---- loaders on the embedded twins ---------------------------------------------------------
@@ -221,8 +234,13 @@ def test_lareqa_loaders_give_canonical_rows(mirror):
         assert rows.column_names == list(dual_encoder.EVAL_COLUMNS)
         assert set(rows["language"]) == {lang} and set(rows["kind"]) == {"query", "candidate"}
     # 11-way parallel: a question's key is answered by one candidate in every language
-    answered = {lang: {k for kind, keys in zip(r["kind"], r["keys"]) if kind == "candidate" for k in keys} for lang, r in pool.items()}
-    questions = {k for kind, keys in zip(pool["zh"]["kind"], pool["zh"]["keys"]) if kind == "query" for k in keys}
+    answered = {
+        lang: {k for kind, keys in zip(r["kind"], r["keys"]) if kind == "candidate" for k in keys}
+        for lang, r in pool.items()
+    }
+    questions = {
+        k for kind, keys in zip(pool["zh"]["kind"], pool["zh"]["keys"]) if kind == "query" for k in keys
+    }
     assert all(questions <= keys for keys in answered.values())
 
 
@@ -243,7 +261,9 @@ def test_mewslix_directory_of_the_download_script(tmp_path):
     wikinews_labels (blank too for test, which XTREME-R withholds)."""
     doc = {
         "context": {"language": "de", "text": "Anna lief.", "sentence_spans": [{"start": 0, "end": 10}]},
-        "mentions": [{"example_id": "e1", "mention_span": {"start": 0, "end": 4, "text": "Anna"}, "entity_id": ""}],
+        "mentions": [
+            {"example_id": "e1", "mention_span": {"start": 0, "end": 4, "text": "Anna"}, "entity_id": ""}
+        ],
     }
     load = tasks.TASKS["mewslix"].load
     for gold, directory in (("Q7", tmp_path / "labelled"), ("", tmp_path / "withheld")):
@@ -292,7 +312,11 @@ def test_pool_scoring_searches_other_languages():
     de = {"kind": ["query", "query", "candidate"], "keys": [["a"], ["b"], []]}
     en = {"kind": ["candidate", "candidate"], "keys": [["a"], ["b"]]}
     zh = {"kind": ["candidate"], "keys": [["b"]]}
-    vectors = {"de": np.array([[1.0, 0], [0, 1.0], [0.7, 0.7]]), "en": np.array([[1.0, 0], [0.9, 0.45]]), "zh": np.array([[0, 1.0]])}
+    vectors = {
+        "de": np.array([[1.0, 0], [0, 1.0], [0.7, 0.7]]),
+        "en": np.array([[1.0, 0], [0.9, 0.45]]),
+        "zh": np.array([[0, 1.0]]),
+    }
     pool = [(de, vectors["de"]), (en, vectors["en"]), (zh, vectors["zh"])]
     score = evaluation.dual_encoder_scores("lareqa", [(de, vectors["de"])], pool)["map_at_20"]
     # query a: its answer first (AP 1); query b: zh answer first, en answer third -> (1 + 2/3) / 2

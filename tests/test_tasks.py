@@ -44,7 +44,8 @@ def test_loader_gives_canonical_rows(hub, name):
     for split, language in _splits(task):
         ds = task.load(hub, split, language)
         assert len(ds) > 0, (name, split, language)
-        key = f"{task.format}_train" if f"{task.format}_train" in COLUMNS and split == "train" else task.format
+        train_key = f"{task.format}_train"
+        key = train_key if train_key in COLUMNS and split == "train" else task.format
         assert set(ds.column_names) == COLUMNS[key], (name, ds.column_names)
         row = ds[0]
         if "label" in row:

@@ -106,7 +106,7 @@ def cmd_evaluate(args):
     settings = _settings(args.settings)
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
     stages.evaluate(
-        settings, source, args.data, args.out, args.batch_size, args.gpus, dev_data=args.dev_data, pool=args.pool
+        settings, source, args.data, args.out, args.batch_size, args.gpus, args.dev_data, args.pool
     )
 
 

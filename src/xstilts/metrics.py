@@ -415,7 +415,8 @@ def mean_average_precision_at_k(
             "so their AP is undefined: the pool lacks their answers (check the pool languages)"
         )
     _, ranked = _knn(_l2_normalize(queries), _l2_normalize(candidates), min(k, len(candidates)))
-    return 100.0 * float(np.mean([average_precision_at_k(r, row.tolist(), k) for r, row in zip(relevant, ranked)]))
+    scores = [average_precision_at_k(r, row.tolist(), k) for r, row in zip(relevant, ranked)]
+    return 100.0 * float(np.mean(scores))
 
 
 def _unique_rows(texts: Sequence[str] | None, count: int) -> tuple[list[int], list[int]]:

@@ -283,7 +283,8 @@ def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast, pool=
     features, examples, _ = load_prepared(data)
     features, examples = _subset(features, examples, ev["max_examples"])
     if TASKS[settings["target"]].format == "dual_encoder":
-        return _evaluate_dual_encoder(settings, model, head, features, pool or [data], device, pad_id, autocast)
+        pool = pool or [data]
+        return _evaluate_dual_encoder(settings, model, head, features, pool, device, pad_id, autocast)
     logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
     result = evaluation.score(
         settings["target"], logits, features, model.head_specs[head]["labels"], examples, settings["language"]
@@ -304,11 +305,13 @@ def _evaluate_dual_encoder(settings, model, head, features, pool, device, pad_id
     def embedded(rows):
         return rows, evaluation.predict(model, head, rows, batch, device, pad_id, autocast)
 
-    queries = features.filter(lambda kinds: [k == "query" for k in kinds], input_columns="kind", batched=True)
+    def of_kind(rows, kind):
+        return rows.filter(lambda kinds: [k == kind for k in kinds], input_columns="kind", batched=True)
+
+    queries = of_kind(features, "query")
     pool_sets, languages = [], []
     for path in pool:
-        rows = load_prepared(path)[0]
-        rows = rows.filter(lambda kinds: [k == "candidate" for k in kinds], input_columns="kind", batched=True)
+        rows = of_kind(load_prepared(path)[0], "candidate")
         pool_sets.append(embedded(rows))
         languages.append(json.loads((Path(path) / "info.json").read_text())["settings"]["language"])
     result = evaluation.dual_encoder_scores(settings["target"], [embedded(queries)], pool_sets)

@@ -483,7 +483,8 @@ def _load_mewslix(hub, split, language, mewslix_dir=None):
         convert = dual_encoder.mewslix_pairs if split == "train" else dual_encoder.mewslix_pair_rows
         return _dual_encoder_rows(convert(pairs))
     if language == MEWSLIX_CANDIDATES:
-        return _dual_encoder_rows(dual_encoder.mewslix_candidate_rows(files.read("candidate_set_entities.jsonl")))
+        entities = files.read("candidate_set_entities.jsonl")
+        return _dual_encoder_rows(dual_encoder.mewslix_candidate_rows(entities))
     sharded = f"wikinews_mentions/{split}-{language}.jsonl"  # XTREME-R's preprocessed layout
     if files.has(sharded):
         labels = f"wikinews_labels/{split}-{language}.json"

@@ -120,7 +120,9 @@ def mewslix(builder) -> None:
         for i in range(n):
             record = s.choice(records)
             context, mention = _document(builder, s, "en", record, f"W{split}{i}")
-            pairs.append({"contextual_mention": {"context": context, "mention": mention}, "entity": record["entity"]})
+            pairs.append(
+                {"contextual_mention": {"context": context, "mention": mention}, "entity": record["entity"]}
+            )
         files[f"wikipedia_pairs-{split}.jsonl"] = pairs
     for split in ("dev", "test"):
         documents = []

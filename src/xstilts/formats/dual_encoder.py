@@ -149,7 +149,14 @@ def squad_retrieval_rows(rows, language: str) -> dict[str, list]:
         _append(out, "query", f"{xling_id}_{language}", question, [xling_id], language)
     for context, (context_id, sentences, keys, _) in paragraphs.items():
         for pos, sentence in enumerate(sentences):
-            _append(out, "candidate", f"{context_id}_{pos}", lareqa_candidate(sentence, context), keys[pos], language)
+            _append(
+                out,
+                "candidate",
+                f"{context_id}_{pos}",
+                lareqa_candidate(sentence, context),
+                keys[pos],
+                language,
+            )
     return out
 
 
@@ -223,7 +230,9 @@ def mewslix_pair_rows(pairs) -> dict[str, list]:
         )
         if entity["entity_id"] not in seen:
             seen.add(entity["entity_id"])
-            _append(out, "candidate", entity["entity_id"], mewslix_entity(entity), [entity["entity_id"]], "en")
+            _append(
+                out, "candidate", entity["entity_id"], mewslix_entity(entity), [entity["entity_id"]], "en"
+            )
     return out
 
 
@@ -244,7 +253,12 @@ def mewslix_mention_rows(documents, language: str, labels: dict | None = None) -
                     "output before utils_preprocess.py)"
                 )
             _append(
-                out, "query", mention["example_id"], mewslix_mention(doc["context"], mention), [gold], language
+                out,
+                "query",
+                mention["example_id"],
+                mewslix_mention(doc["context"], mention),
+                [gold],
+                language,
             )
     return out
 
