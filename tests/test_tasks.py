@@ -14,6 +14,8 @@ COLUMNS = {
     "extractive_qa": {"id", "context", "question", "answers"},
     "tagging": {"tokens", "tags"},
     "retrieval": {"source", "target"},
+    "dual_encoder": {"kind", "id", "text", "keys", "language"},
+    "dual_encoder_train": {"query", "candidate"},  # positive pairs
 }
 
 
@@ -42,7 +44,9 @@ def test_loader_gives_canonical_rows(hub, name):
     for split, language in _splits(task):
         ds = task.load(hub, split, language)
         assert len(ds) > 0, (name, split, language)
-        assert set(ds.column_names) == COLUMNS[task.format], (name, ds.column_names)
+        train_key = f"{task.format}_train"
+        key = train_key if train_key in COLUMNS and split == "train" else task.format
+        assert set(ds.column_names) == COLUMNS[key], (name, ds.column_names)
         row = ds[0]
         if "label" in row:
             n = len(task.labels) if task.format == "pair_classification" else len(row["choices"])
@@ -80,3 +84,6 @@ def test_tasks_command_lists_every_task(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == len(tasks.TASKS) + 1 and lines[0].split()[:3] == ["name", "role", "format"]
     assert {line.split()[0] for line in lines[1:]} == set(tasks.TASKS)
+    rows = {line.split()[0]: line for line in lines[1:]}
+    for name in ("lareqa", "mewslix"):  # XTREME-R: 11 languages each, mAP@20
+        assert " 11 (" in rows[name] and "map_at_20" in rows[name]

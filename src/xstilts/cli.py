@@ -218,7 +218,7 @@ def cmd_evaluate(args):
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
     revisions = _revisions(args, settings)
     stages.evaluate(
-        settings, source, args.data, args.out, args.batch_size, args.gpus, args.dev_data, revisions
+        settings, source, args.data, args.out, args.batch_size, args.gpus, args.dev_data, revisions, args.pool
     )
 
 
@@ -289,6 +289,7 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--model", default=None)
     s.add_argument("--data", required=True)
     s.add_argument("--dev-data", default=None)
+    s.add_argument("--pool", nargs="+", default=None, help="prepared splits holding the candidate pool")
     s.add_argument("--out", required=True)
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--gpus", type=int, default=1)

@@ -19,7 +19,7 @@ from xstilts import tasks as registry
 
 ALL9 = registry.INTERMEDIATE_TASKS
 BUILTIN_RECIPES = ("none", *ALL9, "all9")
-DATA_KEYS = ("max_length", "doc_stride")  # decide tokenization, not training
+DATA_KEYS = ("max_length", "doc_stride", "query_length")  # decide tokenization, not training
 
 
 class ConfigError(ValueError):

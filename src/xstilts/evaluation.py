@@ -11,7 +11,17 @@ from xstilts import metrics
 from xstilts.formats import qa, tagging
 from xstilts.tasks import TASKS
 
-MODEL_KEYS = ("input_ids", "attention_mask", "labels", "start_positions", "end_positions")
+MODEL_KEYS = (
+    "input_ids",
+    "attention_mask",
+    "labels",
+    "start_positions",
+    "end_positions",
+    "query_input_ids",  # dual-encoder training pairs
+    "query_attention_mask",
+    "candidate_input_ids",
+    "candidate_attention_mask",
+)
 
 
 def _pad(rows, value):
@@ -31,7 +41,7 @@ def collate(features: list[dict], pad_id: int) -> dict:
             continue
         values = [f[key] for f in features]
         if isinstance(values[0], list):
-            pad = {"input_ids": pad_id, "attention_mask": 0}.get(key, -100)
+            pad = pad_id if key.endswith("input_ids") else 0 if key.endswith("attention_mask") else -100
             batch[key] = _pad(values, pad)
         else:
             batch[key] = torch.tensor(values)
@@ -81,6 +91,8 @@ def score(task_name: str, logits, features, labels, examples=None, language: str
         return _score_tagging(task, logits, features, labels)
     if task.format == "extractive_qa":
         return _score_qa(task, logits, features, examples, language)
+    if task.format == "dual_encoder":  # dev: the split's own queries against its candidates
+        return dual_encoder_scores(task_name, [(features, logits)], [(features, logits)])
     raise ValueError(f"{task.format} is scored by retrieval_scores")
 
 
@@ -201,3 +213,30 @@ def retrieval_scores(task_name: str, embeddings: dict, k: int, texts: dict | Non
     threshold, dev_f1 = metrics.bucc_best_threshold(*mine("dev"))
     result = metrics.bucc_f1(*mine("test"), threshold)
     return {**result, "threshold": float(threshold), "dev_f1": float(dev_f1)}
+
+
+def dual_encoder_scores(task_name: str, query_sets, pool_sets, k: int = 20) -> dict:
+    """mAP@k (0-100) of the queries of `query_sets` against the candidates of `pool_sets`;
+    each set is (prepared dual-encoder features, their embeddings in row order). A query is
+    relevant to the candidates that share one of its keys (xstilts.formats.dual_encoder)."""
+
+    def rows(sets, kind):
+        vectors, keys = [], []
+        for features, embeddings in sets:
+            for row_kind, row_keys, vector in zip(features["kind"], features["keys"], embeddings):
+                if row_kind == kind:
+                    keys.append(row_keys)
+                    vectors.append(vector)
+        if not vectors:
+            raise ValueError(f"{task_name}: no {kind} rows to score (check the prepared data)")
+        return np.stack(vectors), keys
+
+    queries, query_keys = rows(query_sets, "query")
+    candidates, candidate_keys = rows(pool_sets, "candidate")
+    by_key: dict[str, set[int]] = {}
+    for index, keys in enumerate(candidate_keys):
+        for key in keys:
+            by_key.setdefault(key, set()).add(index)
+    relevant = [set().union(*(by_key.get(key, set()) for key in keys)) for keys in query_keys]
+    value = metrics.mean_average_precision_at_k(queries, candidates, relevant, k)
+    return {TASKS[task_name].metric: value}

@@ -156,6 +156,7 @@ def prepare_jobs(cfg) -> list[dict]:
             wanted |= {
                 (tok, target, lang, split) for lang in langs for split in registry.TASKS[target].eval_splits
             }
+            wanted |= {(tok, target, lang, "test") for lang in pool_languages(cfg, target)}
     return [dict(tokenizer=tok, task=t, language=lang, split=sp) for tok, t, lang, sp in sorted(wanted)]
 
 
@@ -207,7 +208,20 @@ def evaluation_inputs(cfg, model: str, recipe: str, target: str, language: str, 
         encoder = encoder_dir(model, recipe, seed)
         if encoder:
             inputs["model"] = encoder
+    if task.pool_languages:
+        inputs["pool"] = [data_dir(cfg, model, target, lang, "test") for lang in pool_languages(cfg, target)]
     return inputs
+
+
+def pool_languages(cfg, target: str) -> tuple[str, ...]:
+    """The prepared test splits whose candidates every cell of `target` retrieves from; the
+    embedded mirror holds only its world's languages (a non-language pool, e.g. Mewsli-X's
+    candidate set, stays)."""
+    task = registry.TASKS[target]
+    if not cfg.get("embedded"):
+        return task.pool_languages
+    have = set(cfg["embedded"]["languages"])
+    return tuple(lang for lang in task.pool_languages if lang in have or lang not in task.languages)
 
 
 def run_cells(cfg, model: str, recipe: str, seed) -> list[str]:

@@ -385,6 +385,40 @@ def _knn(queries: np.ndarray, database: np.ndarray, k: int) -> tuple[np.ndarray,
     return np.concatenate(similarities), np.concatenate(indices)
 
 
+def average_precision_at_k(relevant, ranked: Sequence, k: int | None = None) -> float:
+    """AP@k of one ranking, as XTREME-R's utils_lareqa.average_precision_at_k: the precision at
+    each first occurrence of a relevant item in the top k, summed, over min(#relevant, k)."""
+    ranked = list(ranked[:k] if k else ranked)
+    hits, total = 0, 0.0
+    for i, item in enumerate(ranked):
+        if item in relevant and item not in ranked[:i]:
+            hits += 1
+            total += hits / (i + 1.0)
+    return total / (min(len(relevant), k) if k else len(relevant))
+
+
+def mean_average_precision_at_k(
+    queries: np.ndarray, candidates: np.ndarray, relevant: Sequence[set[int]], k: int = 20
+) -> float:
+    """mAP@k (0-100) of cosine retrieval: query i's relevant candidates are the rows in
+    relevant[i]. XTREME-R's LAReQA metric (utils_lareqa.mean_avg_prec_at_k, dot products of
+    unit vectors); with one relevant candidate per query it is Mewsli-X's MRR@k
+    (utils_mewslix.evaluate over faiss top-k). Ties rank the lower candidate row first."""
+    if len(queries) != len(relevant):
+        raise ValueError(f"{len(queries)} queries but {len(relevant)} relevance sets")
+    if len(queries) == 0:
+        raise ValueError("nothing to score: no queries")
+    empty = [i for i, r in enumerate(relevant) if not r]
+    if empty:
+        raise ValueError(
+            f"{len(empty)} queries (first: row {empty[0]}) have no relevant candidate in the pool, "
+            "so their AP is undefined: the pool lacks their answers (check the pool languages)"
+        )
+    _, ranked = _knn(_l2_normalize(queries), _l2_normalize(candidates), min(k, len(candidates)))
+    scores = [average_precision_at_k(r, row.tolist(), k) for r, row in zip(relevant, ranked)]
+    return 100.0 * float(np.mean(scores))
+
+
 def _unique_rows(texts: Sequence[str] | None, count: int) -> tuple[list[int], list[int]]:
     """XTREME's text_load_unify: positions of first occurrences, and each row's unique index."""
     if texts is None:

@@ -41,6 +41,27 @@ class TokenHead(nn.Module):
         return self.out(self.dropout(hidden_states))
 
 
+class DualEncoderHead(nn.Module):
+    """XTREME-R's retrieval tower (third_party/bert.py BertForRetrieval): the pooler on <s>
+    (dense, tanh), L2-normalised; similarities scaled by a learned logit scale that starts at
+    100. The pooler is freshly initialised like every target head here (XTREME-R starts from
+    the checkpoint's pooler, which an intermediate encoder does not carry)."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.dense = nn.Linear(hidden, hidden)
+        self.logit_scale = nn.Parameter(torch.full((1,), 100.0))
+
+    def forward(self, hidden_states):
+        return nn.functional.normalize(torch.tanh(self.dense(hidden_states[:, 0])), p=2, dim=1)
+
+    def in_batch_loss(self, queries, candidates):
+        """Cross-entropy of each query against the batch's candidates; its own is the label."""
+        logits = queries @ candidates.T * self.logit_scale
+        labels = torch.arange(len(queries), device=logits.device)
+        return nn.functional.cross_entropy(logits, labels), logits
+
+
 def make_head(fmt: str, hidden: int, n_labels: int, dropout: float) -> nn.Module:
     if fmt == "pair_classification":
         return ClassificationHead(hidden, n_labels, dropout)
@@ -50,6 +71,8 @@ def make_head(fmt: str, hidden: int, n_labels: int, dropout: float) -> nn.Module
         return TokenHead(hidden, n_labels, dropout)
     if fmt == "extractive_qa":
         return TokenHead(hidden, 2, 0.0)
+    if fmt == "dual_encoder":
+        return DualEncoderHead(hidden)
     raise ValueError(f"format {fmt} has no trained head")
 
 
@@ -71,6 +94,8 @@ class MultiTaskModel(nn.Module):
     def forward(self, task: str, batch: dict):
         """Returns (loss or None, logits) for one task's batch."""
         fmt = self.head_specs[task]["format"]
+        if fmt == "dual_encoder":
+            return self._dual_encoder(task, batch)
         ids, mask = batch["input_ids"], batch["attention_mask"]
         if fmt == "multiple_choice":
             n_choices = ids.shape[1]
@@ -97,6 +122,19 @@ class MultiTaskModel(nn.Module):
             ignore_index=-100,
         )
         return loss, logits
+
+    def _dual_encoder(self, task: str, batch: dict):
+        """Training pairs -> (in-batch loss, query x candidate logits); rows to embed (queries
+        or candidates, one tower for both) -> (None, unit vectors)."""
+        head = self.heads[task]
+
+        def embed(prefix):
+            ids, mask = batch[f"{prefix}input_ids"], batch[f"{prefix}attention_mask"]
+            return head(self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state)
+
+        if "query_input_ids" not in batch:
+            return None, embed("")
+        return head.in_batch_loss(embed("query_"), embed("candidate_"))
 
 
 def load_encoder(path_or_id: str, finetune: str = "full", lora: dict | None = None):

@@ -114,6 +114,14 @@ def _subset(features, examples, n: int | None, seed: int | None = None):
     """The first n examples (of a seeded shuffle if `seed`), QA features with their examples."""
     if n is None:
         return features, examples
+    if examples is None and "kind" in features.column_names:  # dual encoder: cap queries, keep the pool
+        import datasets
+
+        kinds = features["kind"]
+        queries = features.select([i for i, k in enumerate(kinds) if k == "query"])
+        queries = queries if seed is None else queries.shuffle(seed=seed)
+        pool = features.select([i for i, k in enumerate(kinds) if k != "query"])
+        return datasets.concatenate_datasets([queries.select(range(min(n, len(queries)))), pool]), None
     if examples is None:
         rows = features if seed is None else features.shuffle(seed=seed)
         return rows.select(range(min(n, len(rows)))), None
@@ -238,9 +246,11 @@ def evaluate(
     gpus: int = 1,
     dev_data: str | None = None,
     revisions: dict | None = None,
+    pool: list[str] | None = None,
 ) -> None:
     """`source`: the fine-tuned model, or for retrieval targets the encoder as is; `revisions`:
-    the commit (or mirror fingerprint) of each dataset and model read, recorded in the JSON."""
+    the commit (or mirror fingerprint) of each dataset and model read, recorded in the JSON; `pool`: the
+    prepared splits whose candidates a dual-encoder target's queries retrieve from."""
     from transformers import AutoTokenizer
 
     from xstilts import devices
@@ -255,7 +265,7 @@ def evaluate(
         if TASKS[target].reads_encoder:
             result, n, extra = _evaluate_retrieval(settings, source, data, dev_data, device, pad_id)
         else:
-            result, n, extra = _evaluate_trained(settings, source, data, device, pad_id, autocast)
+            result, n, extra = _evaluate_trained(settings, source, data, device, pad_id, autocast, pool)
         write_json(
             out,
             {
@@ -303,7 +313,7 @@ def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
     return result, len(embeddings["test"][0]), extra
 
 
-def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast):
+def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast, pool=None):
     """Zero-shot: the target model's head (named by its training task) on one language."""
     from xstilts import evaluation, modeling
 
@@ -311,6 +321,9 @@ def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast):
     model = modeling.load_trained(model_dir).to(device)
     features, examples, _ = load_prepared(data)
     features, examples = _subset(features, examples, ev["max_examples"])
+    if TASKS[settings["target"]].format == "dual_encoder":
+        pool = pool or [data]
+        return _evaluate_dual_encoder(settings, model, head, features, pool, device, pad_id, autocast)
     logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
     result = evaluation.score(
         settings["target"], logits, features, model.head_specs[head]["labels"], examples, settings["language"]
@@ -319,3 +332,27 @@ def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast):
         coverage = evaluation.tagging_coverage(features)
         return result, coverage["sentences"], {"tagging": coverage}
     return result, len(examples) if examples is not None else len(features), {}
+
+
+def _evaluate_dual_encoder(settings, model, head, features, pool, device, pad_id, autocast):
+    """The cell's queries against the candidates of every pool split (LAReQA: all languages at
+    once; Mewsli-X: the shared candidate set), one tower embedding both."""
+    from xstilts import evaluation
+
+    batch = settings["evaluation"]["batch_size"]
+
+    def embedded(rows):
+        return rows, evaluation.predict(model, head, rows, batch, device, pad_id, autocast)
+
+    def of_kind(rows, kind):
+        return rows.filter(lambda kinds: [k == kind for k in kinds], input_columns="kind", batched=True)
+
+    queries = of_kind(features, "query")
+    pool_sets, languages = [], []
+    for path in pool:
+        rows = of_kind(load_prepared(path)[0], "candidate")
+        pool_sets.append(embedded(rows))
+        languages.append(json.loads((Path(path) / "info.json").read_text())["settings"]["language"])
+    result = evaluation.dual_encoder_scores(settings["target"], [embedded(queries)], pool_sets)
+    candidates = sum(len(rows) for rows, _ in pool_sets)
+    return result, len(queries), {"pool": {"languages": languages, "candidates": candidates}}

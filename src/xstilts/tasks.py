@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 XNLI_LABELS = ("entailment", "neutral", "contradiction")
 UPOS_TAGS = (
@@ -185,7 +186,7 @@ XTREME_R_CATEGORIES = {
 }
 BENCHMARKS = ("xtreme", "xtreme-r")
 
-FORMATS = ("pair_classification", "multiple_choice", "extractive_qa", "tagging", "retrieval")
+FORMATS = ("pair_classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "dual_encoder")
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ class Task:
     # or the same list. A config may target any language of either.
     xtreme_r_languages: tuple[str, ...] = ()
     language_sources: dict = field(default_factory=dict)  # language -> Source (not `source`)
+    pool_languages: tuple[str, ...] = ()  # dual encoder: test splits whose candidates every cell searches
 
     @property
     def all_languages(self) -> tuple[str, ...]:
@@ -588,6 +590,137 @@ TATOEBA_SOURCES = _sources(
 XQUAD_SOURCES = _sources(["ro"], "google/xquad xquad.<lang>", _load_xquad_google, "google/xquad")
 
 
+# ---- XTREME-R dual-encoder retrieval: LAReQA and Mewsli-X -----------------------------------
+
+XTREME_R_RETRIEVAL_LANGUAGES = {
+    "lareqa": "ar de el en es hi ru th tr vi zh",  # XQuAD-R
+    "mewslix": "ar de en es fa ja pl ro ta tr uk",  # utils_mewslix.MENTION_LANGUAGES
+}
+MEWSLIX_REPO = "izhx/mewsli-x"
+MEWSLIX_CANDIDATES = "candidates"  # the pool "language" of Mewsli-X's one candidate set
+
+
+def _dual_encoder_rows(columns: dict):
+    """Canonical dual-encoder rows (xstilts.formats.dual_encoder) as a Dataset."""
+    import datasets
+
+    if "kind" not in columns:
+        return datasets.Dataset.from_dict(columns)
+    s = datasets.Value("string")
+    features = datasets.Features({"kind": s, "id": s, "text": s, "keys": datasets.List(s), "language": s})
+    return datasets.Dataset.from_dict(columns, features=features)
+
+
+def _load_lareqa(hub, split, language):
+    """Train: SQuAD v1.1 train as question -> answer sentence + paragraph pairs (dev: SQuAD v1.1
+    validation as English retrieval); test: XQuAD-R, questions of `language` (the pool of all
+    languages is assembled at evaluation). Assumed schema of google-research-datasets/xquad_r
+    (its card and the HF loader xquad_r.py; no hub access to check): configs ar de el en es hi
+    ru th tr vi zh, one split `validation` of 1190 rows, columns id (the SQuAD question id,
+    shared by the 11 translations), context, question, answers {text, answer_start}. It drops
+    the official files' sentence breaks (google-research-datasets/lareqa xquad-r/<lang>.json):
+    a `sentence_breaks` column ([start, end] pairs) is used where present, else they are
+    inferred (xstilts.formats.dual_encoder.sentence_breaks)."""
+    from xstilts.formats import dual_encoder
+
+    if split == "train":
+        ds = hub.dataset("rajpurkar/squad", "plain_text", split="train")
+        return _dual_encoder_rows(dual_encoder.squad_pairs(ds.to_dict()))
+    if split == "dev":
+        ds, language = hub.dataset("rajpurkar/squad", "plain_text", split="validation"), "en"
+    else:
+        ds = hub.dataset("google-research-datasets/xquad_r", language, split="validation")
+    return _dual_encoder_rows(dual_encoder.squad_retrieval_rows(ds.to_dict(), language))
+
+
+class _MewsliXFiles:
+    """Mewsli-X's JSON(L) files, from a directory (google-research/xtreme's download script:
+    candidate_set_entities.jsonl, wikipedia_pairs-{train,dev}.jsonl, wikinews_mentions/
+    <split>-<lang>.jsonl, wikinews_labels/<split>-<lang>.json; or get-mewsli-x.sh's raw output
+    with wikinews_mentions-<split>.jsonl) or from the raw.tar.gz of the hub copy izhx/mewsli-x
+    (the raw files; its card lists them), read in place."""
+
+    def __init__(self, hub, directory: str | None):
+        self.directory = Path(directory) if directory else None
+        self.tarball = None if directory else self._tarball(hub)
+
+    @staticmethod
+    def _tarball(hub) -> Path:
+        from xstilts.hub import HubError, hub_failure, mirror_path
+
+        if hub.mirror is not None:
+            path = mirror_path(hub.mirror, MEWSLIX_REPO) / "raw.tar.gz"
+            if not path.is_file():
+                raise HubError(
+                    f"{path} does not exist: the mirror lacks {MEWSLIX_REPO}. Fix: add it, or set "
+                    "hub.mewslix_dir to the directory google-research/xtreme's download script writes"
+                )
+            return path
+        from huggingface_hub import hf_hub_download
+
+        try:
+            return Path(hf_hub_download(MEWSLIX_REPO, "raw.tar.gz", repo_type="dataset"))
+        except Exception as error:
+            failure = hub_failure(error, f"dataset {MEWSLIX_REPO}")
+            if failure is None:
+                raise
+            raise failure from error
+
+    def has(self, name: str) -> bool:
+        if self.directory is not None:
+            return (self.directory / name).is_file()
+        return self._member(name) is not None
+
+    def _member(self, name: str):
+        import tarfile
+
+        with tarfile.open(self.tarball) as tar:
+            return next((m.name for m in tar if m.isfile() and ("/" + m.name).endswith("/" + name)), None)
+
+    def read(self, name: str):
+        """A .json file's object, or a .jsonl file's objects (a list)."""
+        import json
+        import tarfile
+
+        if not self.has(name):
+            where = self.directory or self.tarball
+            raise FileNotFoundError(
+                f"Mewsli-X file {name} is not in {where}. Fix: point hub.mewslix_dir at the "
+                "directory google-research/xtreme's download script writes (or the raw files)"
+            )
+        if self.directory is not None:
+            text = (self.directory / name).read_text(encoding="utf-8")
+        else:
+            with tarfile.open(self.tarball) as tar:
+                text = tar.extractfile(self._member(name)).read().decode("utf-8")
+        if name.endswith(".json"):
+            return json.loads(text)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _load_mewslix(hub, split, language, mewslix_dir=None):
+    """Train/dev: English wikipedia_pairs (XTREME-R's fine-tuning data; dev scores its mentions
+    against its own entities); test: the WikiNews mentions of `language`, or for the pool
+    language `candidates` the candidate set every mention searches."""
+    from xstilts.formats import dual_encoder
+
+    files = _MewsliXFiles(hub, mewslix_dir)
+    if split in ("train", "dev"):
+        pairs = files.read(f"wikipedia_pairs-{split}.jsonl")
+        convert = dual_encoder.mewslix_pairs if split == "train" else dual_encoder.mewslix_pair_rows
+        return _dual_encoder_rows(convert(pairs))
+    if language == MEWSLIX_CANDIDATES:
+        entities = files.read("candidate_set_entities.jsonl")
+        return _dual_encoder_rows(dual_encoder.mewslix_candidate_rows(entities))
+    sharded = f"wikinews_mentions/{split}-{language}.jsonl"  # XTREME-R's preprocessed layout
+    if files.has(sharded):
+        labels = f"wikinews_labels/{split}-{language}.json"
+        documents, gold = files.read(sharded), files.read(labels) if files.has(labels) else None
+    else:
+        documents, gold = files.read(f"wikinews_mentions-{split}.jsonl"), None
+    return _dual_encoder_rows(dual_encoder.mewslix_mention_rows(documents, language, gold))
+
+
 # ---- the registry ------------------------------------------------------------------------
 
 _INTERMEDIATE = dict(lr=1e-5, epochs=3, batch_size=4, max_length=256)
@@ -887,12 +1020,68 @@ TASKS: dict[str, Task] = {
             category="classification",
             repos=("cambridgeltl/xcopa",),
         ),
+        # XTREME-R dual-encoder retrieval (scripts/train_{lareqa,mewslix}.sh): trained on English,
+        # queries of each language retrieve from a multilingual pool, mAP@20
+        Task(
+            "lareqa",
+            "target",
+            "dual_encoder",
+            "google-research-datasets/xquad_r (test); trained on rajpurkar/squad v1.1",
+            "map_at_20",
+            _load_lareqa,
+            tuple(XTREME_R_RETRIEVAL_LANGUAGES["lareqa"].split()),
+            train_task="lareqa",
+            # query 96 and answer+paragraph 256 tokens (train_lareqa.sh's MAX_SEQ_LEN 352 is
+            # their sum, unused by its code); per-step batch 4 x 4 accumulated, in-batch
+            # negatives within each step's 4; no warm-up, no weight decay
+            defaults=dict(
+                lr=2e-5,
+                epochs=3,
+                batch_size=4,
+                grad_accum=4,
+                warmup_ratio=0.0,
+                weight_decay=0.0,
+                max_length=256,
+                query_length=96,
+            ),
+            category="retrieval",
+            repos=("rajpurkar/squad", "google-research-datasets/xquad_r"),
+            caveat="the hub's xquad_r lacks XQuAD-R's sentence breaks: candidate sentences are inferred "
+            "(English: XTREME's sb_sed; others: terminator rules), so the pool differs slightly",
+            pool_languages=tuple(XTREME_R_RETRIEVAL_LANGUAGES["lareqa"].split()),
+        ),
+        Task(
+            "mewslix",
+            "target",
+            "dual_encoder",
+            "izhx/mewsli-x raw.tar.gz or hub.mewslix_dir (google-research/xtreme download)",
+            "map_at_20",
+            _load_mewslix,
+            tuple(XTREME_R_RETRIEVAL_LANGUAGES["mewslix"].split()),
+            train_task="mewslix",
+            # train_mewslix.sh for xlm-roberta-large: lr 1e-5, batch 8 x 4 accumulated (mBERT:
+            # 2e-5, 64), 2 epochs, 64 tokens each side, no warm-up, no weight decay
+            defaults=dict(
+                lr=1e-5,
+                epochs=2,
+                batch_size=8,
+                grad_accum=4,
+                warmup_ratio=0.0,
+                weight_decay=0.0,
+                max_length=64,
+                query_length=64,
+            ),
+            category="retrieval",
+            repos=(MEWSLIX_REPO,),
+            options=("mewslix_dir",),
+            pool_languages=(MEWSLIX_CANDIDATES,),
+        ),
     ]
 }
 
 INTERMEDIATE_TASKS = tuple(n for n, t in TASKS.items() if t.role == "intermediate")
 TARGET_TASKS = tuple(n for n, t in TASKS.items() if t.role == "target")
-XTREME_CATEGORIES = {
+XTREME_CATEGORIES = {  # the nine XTREME targets (XTREME-R's retrieval tasks are scored apart)
     category: tuple(n for n, t in TASKS.items() if t.category == category and n in XTREME_LANGUAGES)
     for category in ("classification", "structured_prediction", "question_answering", "retrieval")
 }

@@ -56,7 +56,7 @@ def runtime_args(evaluation=False):
     runtime = job_settings.runtime(CFG)
 
     optional = (
-        {"model": "--model", "dev": "--dev-data"}
+        {"model": "--model", "dev": "--dev-data", "pool": "--pool"}
         if evaluation
         else {"encoder": "--encoder"}
     )
@@ -67,7 +67,9 @@ def runtime_args(evaluation=False):
         if evaluation:
             found["--batch-size"] = runtime["eval_batch_size"]
         return " ".join(
-            f"{flag} {shlex.quote(str(v))}" for flag, v in found.items() if v
+            f"{flag} {' '.join(map(shlex.quote, v)) if isinstance(v, list) else shlex.quote(str(v))}"
+            for flag, v in found.items()
+            if v
         )
 
     return args

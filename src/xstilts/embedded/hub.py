@@ -20,7 +20,7 @@ import yaml
 from datasets import ClassLabel, Features, List, Value
 
 from xstilts.atomic import atomic_dir
-from xstilts.embedded import ccg
+from xstilts.embedded import ccg, retrieval
 from xstilts.embedded.examples import (
     NLI_LABELS,
     commonsense_item,
@@ -301,6 +301,7 @@ class Builder:
             self.ud27,
             self.tatoeba_mteb,
             self.xquad_google,
+            lambda: retrieval.build(self),  # XTREME-R's xquad_r and mewsli-x
         ):
             step()
         self.out.write_cards(

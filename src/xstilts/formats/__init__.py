@@ -5,7 +5,7 @@ Each format module has ``encode(batch, tokenizer, settings, labels)`` for
 several rows); the model heads live in ``xstilts.modeling`` and scoring in ``xstilts.evaluation``.
 """
 
-from xstilts.formats import choice, pairs, qa, retrieval, tagging
+from xstilts.formats import choice, dual_encoder, pairs, qa, retrieval, tagging
 
 ENCODERS = {
     "pair_classification": pairs.encode,
@@ -23,6 +23,9 @@ def encode_fn(fmt: str, tokenizer, settings: dict, labels, split: str):
         if split == "train":
             return lambda batch, indices: qa.encode_train(batch, tokenizer, **kw)
         return lambda batch, indices: qa.encode_eval(batch, tokenizer, **kw)
+    if fmt == "dual_encoder":
+        encode = dual_encoder.encode_train if split == "train" else dual_encoder.encode_eval
+        return lambda batch, indices: encode(batch, tokenizer, settings)
     if fmt == "tagging":
         return lambda batch, indices: tagging.encode(batch, tokenizer, settings, labels, indices)
     return lambda batch, indices: ENCODERS[fmt](batch, tokenizer, settings, labels)

@@ -1,0 +1,278 @@
+"""Dual-encoder retrieval (XTREME-R's LAReQA and Mewsli-X): one shared encoder embeds queries
+and candidates; training uses in-batch negatives (``xstilts.modeling``), scoring mAP@k over a
+candidate pool (``xstilts.evaluation.dual_encoder_scores``).
+
+Canonical rows, by split:
+- train: ``{"query", "candidate"}``, a positive pair; the batch's other candidates are its
+  negatives (XTREME-R's run_retrieval_qa.py / run_retrieval_el.py).
+- dev, test: ``{"kind", "id", "text", "keys", "language"}`` with kind "query" or "candidate": a
+  query is relevant to every candidate that shares one of its keys (LAReQA: the question's
+  cross-lingual id, so its answer sentence in every language; Mewsli-X: the gold entity id).
+Queries are cut at ``query_length`` tokens, candidates at ``max_length`` (XTREME-R: LAReQA 96
+and 256, Mewsli-X 64 and 64). The text conventions below transcribe google-research/xtreme
+@838c13b (utils_lareqa.py, processors/lareqa.py, utils_mewslix.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from xstilts.formats.sb_sed import infer_sentence_breaks
+
+EVAL_COLUMNS = ("kind", "id", "text", "keys", "language")
+
+
+# ---- tokenization ---------------------------------------------------------------------------
+
+
+def encode_train(batch, tokenizer, settings):
+    query = tokenizer(batch["query"], truncation=True, max_length=settings["query_length"])
+    candidate = tokenizer(batch["candidate"], truncation=True, max_length=settings["max_length"])
+    return {
+        "query_input_ids": query["input_ids"],
+        "query_attention_mask": query["attention_mask"],
+        "candidate_input_ids": candidate["input_ids"],
+        "candidate_attention_mask": candidate["attention_mask"],
+    }
+
+
+def encode_eval(batch, tokenizer, settings):
+    """Each row alone (queries and candidates have their own length); the row facts stay."""
+    ids, masks = [], []
+    for kind, text in zip(batch["kind"], batch["text"]):
+        if kind not in ("query", "candidate"):
+            raise ValueError(f"a dual-encoder row has kind {kind!r}; expected 'query' or 'candidate'")
+        length = settings["query_length"] if kind == "query" else settings["max_length"]
+        enc = tokenizer(text, truncation=True, max_length=length)
+        ids.append(enc["input_ids"])
+        masks.append(enc["attention_mask"])
+    return {"input_ids": ids, "attention_mask": masks, **{c: batch[c] for c in EVAL_COLUMNS if c != "text"}}
+
+
+# ---- LAReQA: SQuAD-format paragraphs -> question / answer-sentence rows ----------------------
+
+# Sentence ends for scripts sb_sed (English) does not know: a terminator, then space and a
+# character that is not lower case; CJK full stops need no space.
+_TERMINATOR = re.compile(r"[.!?\u0964\u061f](?=\s+[^\s\W]|\s+[\"'(\[])|[\u3002\uff01\uff1f](?=\s*\S)")
+
+
+def sentence_breaks(text: str, language: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence. English: XTREME's sb_sed, as its LAReQA training does.
+    Other languages (the hub's xquad_r lost the official breaks): split at terminators that
+    precede a non-lower-case character."""
+    if language == "en":
+        return list(infer_sentence_breaks(text))
+    breaks, start = [], 0
+    for match in _TERMINATOR.finditer(text):
+        if text[match.end() :].lstrip()[:1].islower():
+            continue
+        breaks.append((start, match.end()))
+        start = match.end() + len(text[match.end() :]) - len(text[match.end() :].lstrip())
+    if start < len(text.rstrip()):
+        breaks.append((start, len(text.rstrip())))
+    return breaks
+
+
+def lareqa_candidate(sentence: str, context: str) -> str:
+    """Sentence and its paragraph, concatenated without a separator, as XTREME-R encodes them
+    (evaluate_retrieval.py and processors/lareqa.py: `(sentence + context).replace("\\n", "")`)."""
+    return (sentence + context).replace("\n", "")
+
+
+def _answer_sentence(context: str, breaks, answer_start: int) -> str | None:
+    """The sentence holding the answer's first character, or None (a sentence-breaking error)."""
+    for start, end in breaks:
+        if start <= answer_start < end:
+            return context[start:end]
+    return None
+
+
+def _recoverable(context: str, answer: str, answer_start: int) -> bool:
+    """processors/lareqa.py keeps a training answer only if its whitespace tokens hold it."""
+    words, word_of = [], []
+    previous_space = True
+    for ch in context:
+        if ch in " \t\r\n\u202f":
+            previous_space = True
+        else:
+            if previous_space:
+                words.append(ch)
+            else:
+                words[-1] += ch
+            previous_space = False
+        word_of.append(len(words) - 1)
+    first, last = word_of[answer_start], word_of[answer_start + len(answer) - 1]
+    return " ".join(words[first : last + 1]).find(" ".join(answer.split())) != -1
+
+
+def squad_pairs(rows) -> dict[str, list]:
+    """LAReQA training pairs from SQuAD v1.1 rows (English): question -> answer sentence plus
+    paragraph; questions whose answer falls outside every sentence, or cannot be recovered from
+    the paragraph's words, are skipped as processors/lareqa.py skips them."""
+    out = {"query": [], "candidate": []}
+    breaks_of: dict[str, list] = {}
+    for context, question, answers in zip(rows["context"], rows["question"], rows["answers"]):
+        if context not in breaks_of:
+            breaks_of[context] = sentence_breaks(context, "en")
+        start, text = answers["answer_start"][0], answers["text"][0]
+        sentence = _answer_sentence(context, breaks_of[context], start)
+        if sentence is None or not _recoverable(context, text, start):
+            continue
+        out["query"].append(question)
+        out["candidate"].append(lareqa_candidate(sentence, context))
+    return out
+
+
+def squad_retrieval_rows(rows, language: str) -> dict[str, list]:
+    """Evaluation rows of one language (utils_lareqa.load_data): each question; each sentence
+    of each paragraph is a candidate, keyed by the ids of the questions it answers. Paragraphs
+    are numbered in order of appearance (the flat hub rows repeat a paragraph per question);
+    `sentence_breaks` in the rows are used where present (the official XQuAD-R files)."""
+    out = {c: [] for c in EVAL_COLUMNS}
+    paragraphs: dict[str, tuple] = {}  # context -> (context id, sentences, keys, breaks)
+    given = rows["sentence_breaks"] if "sentence_breaks" in rows else None
+    for i, (xling_id, context, question, answers) in enumerate(
+        zip(rows["id"], rows["context"], rows["question"], rows["answers"])
+    ):
+        if context not in paragraphs:
+            breaks = [tuple(b) for b in given[i]] if given is not None else sentence_breaks(context, language)
+            sentences = [context[a:b] for a, b in breaks]
+            keys = [[] for _ in sentences]
+            paragraphs[context] = (f"{language}_{len(paragraphs) + 1}", sentences, keys, breaks)
+        _, sentences, keys, breaks = paragraphs[context]
+        answer = _answer_sentence(context, breaks, answers["answer_start"][0])
+        if answer is None:  # utils_lareqa skips it with a warning: no sentence holds the answer
+            continue
+        for pos, sentence in enumerate(sentences):
+            if sentence == answer:
+                keys[pos].append(xling_id)
+        _append(out, "query", f"{xling_id}_{language}", question, [xling_id], language)
+    for context, (context_id, sentences, keys, _) in paragraphs.items():
+        for pos, sentence in enumerate(sentences):
+            _append(
+                out,
+                "candidate",
+                f"{context_id}_{pos}",
+                lareqa_candidate(sentence, context),
+                keys[pos],
+                language,
+            )
+    return out
+
+
+def _append(out, kind, id_, text, keys, language):
+    for column, value in zip(EVAL_COLUMNS, (kind, id_, text, keys, language)):
+        out[column].append(value)
+
+
+# ---- Mewsli-X: utils_mewslix.preprocess_mention / preprocess_entity_description -------------
+
+_MARKER = re.compile(r"\{(.*?)\}")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.splitlines()).replace("  ", " ").strip()
+
+
+def mewslix_mention(context: dict, mention: dict) -> str:
+    """A mention in its sentence, marked with { }, the mention text prepended:
+    "Smith: The verdict came back for { Smith }, who ..." (pre-existing braces become parens)."""
+    span = mention["mention_span"]
+    start, end = span["start"], span["end"]
+    sentence = next(
+        (
+            s
+            for s in context["sentence_spans"]
+            if s["start"] <= start < s["end"] and s["start"] < end <= s["end"]
+        ),
+        None,
+    )
+    if sentence is None:
+        raise ValueError(
+            f"Mewsli-X mention {mention.get('example_id')!r} crosses a sentence boundary or lies "
+            "outside the context's sentences; the reference preprocessing cannot handle it either"
+        )
+    text = context["text"][sentence["start"] : sentence["end"]]
+    left = _MARKER.sub(r"(\1)", text[: start - sentence["start"]])
+    right = _MARKER.sub(r"(\1)", text[end - sentence["start"] :])
+    return _normalise(f"{span['text']}: {left} {{ {span['text']} }} {right}")
+
+
+def mewslix_entity(entity: dict) -> str:
+    """The entity's description sentences joined by spaces, whitespace normalised."""
+    text = entity["description"]
+    return _normalise(" ".join(text[s["start"] : s["end"]] for s in entity["sentence_spans"]))
+
+
+def mewslix_pairs(pairs) -> dict[str, list]:
+    """wikipedia_pairs rows (MentionEntityPair JSON) -> training pairs."""
+    out = {"query": [], "candidate": []}
+    for pair in pairs:
+        cm = pair["contextual_mention"]
+        out["query"].append(mewslix_mention(cm["context"], cm["mention"]))
+        out["candidate"].append(mewslix_entity(pair["entity"]))
+    return out
+
+
+def mewslix_pair_rows(pairs) -> dict[str, list]:
+    """wikipedia_pairs dev as evaluation rows: mentions against the entities of the same file."""
+    out = {c: [] for c in EVAL_COLUMNS}
+    seen = set()
+    for pair in pairs:
+        cm, entity = pair["contextual_mention"], pair["entity"]
+        _append(
+            out,
+            "query",
+            cm["mention"]["example_id"],
+            mewslix_mention(cm["context"], cm["mention"]),
+            [cm["mention"]["entity_id"]],
+            cm["context"]["language"],
+        )
+        if entity["entity_id"] not in seen:
+            seen.add(entity["entity_id"])
+            _append(
+                out, "candidate", entity["entity_id"], mewslix_entity(entity), [entity["entity_id"]], "en"
+            )
+    return out
+
+
+def mewslix_mention_rows(documents, language: str, labels: dict | None = None) -> dict[str, list]:
+    """ContextualMentions documents -> query rows of one language. `labels` (XTREME-R's
+    wikinews_labels, example id -> [entity id]) fill ids its preprocessing blanked."""
+    out = {c: [] for c in EVAL_COLUMNS}
+    for doc in documents:
+        if doc["context"]["language"] != language:
+            continue
+        for mention in doc["mentions"]:
+            gold = mention["entity_id"] or (labels or {}).get(mention["example_id"], [""])[0]
+            if not gold:
+                raise ValueError(
+                    f"Mewsli-X mention {mention['example_id']} ({language}) has no gold entity: "
+                    "XTREME-R's preprocessing removes the test labels. Fix: read the raw "
+                    "wikinews_mentions-test.jsonl (izhx/mewsli-x raw.tar.gz, or get-mewsli-x.sh "
+                    "output before utils_preprocess.py)"
+                )
+            _append(
+                out,
+                "query",
+                mention["example_id"],
+                mewslix_mention(doc["context"], mention),
+                [gold],
+                language,
+            )
+    return out
+
+
+def mewslix_candidate_rows(entities) -> dict[str, list]:
+    """The candidate set (one Entity JSON per row): every entity is a candidate for every query."""
+    out = {c: [] for c in EVAL_COLUMNS}
+    for entity in entities:
+        _append(
+            out,
+            "candidate",
+            entity["entity_id"],
+            mewslix_entity(entity),
+            [entity["entity_id"]],
+            entity["description_language"],
+        )
+    return out
