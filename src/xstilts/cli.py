@@ -105,7 +105,16 @@ def cmd_evaluate(args):
 
     settings = _settings(args.settings)
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
-    stages.evaluate(settings, source, args.data, args.out, args.batch_size, args.gpus, dev_data=args.dev_data)
+    stages.evaluate(
+        settings,
+        source,
+        args.data,
+        args.out,
+        args.batch_size,
+        args.gpus,
+        dev_data=args.dev_data,
+        languages=args.languages or [settings["language"]],
+    )
 
 
 def cmd_collect(args):
@@ -156,12 +165,13 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("evaluate", help="score one cell on one language")
-    s.add_argument("--settings", required=True)
+    s = sub.add_parser("evaluate", help="score one trained model on a target's languages")
+    s.add_argument("--settings", required=True, help="a cell's settings; its language is replaced")
     s.add_argument("--model", default=None)
-    s.add_argument("--data", required=True)
-    s.add_argument("--dev-data", default=None)
-    s.add_argument("--out", required=True)
+    s.add_argument("--languages", nargs="+", default=None, help="default: the settings' language")
+    s.add_argument("--data", nargs="+", required=True, help="prepared test split, one per language")
+    s.add_argument("--dev-data", nargs="+", default=None, help="prepared dev split, one per language")
+    s.add_argument("--out", nargs="+", required=True, help="cell JSON, one per language")
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--gpus", type=int, default=1)
     _locations(s)

@@ -64,7 +64,9 @@ def runtime_args(evaluation=False):
         if evaluation:
             found["--batch-size"] = runtime["eval_batch_size"]
         return " ".join(
-            f"{flag} {shlex.quote(str(v))}" for flag, v in found.items() if v
+            f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
+            for flag, v in found.items()
+            if v
         )
 
     return args
@@ -88,8 +90,23 @@ def finetune_inputs(w):
     return {**inputs, "encoder": encoder} if encoder else inputs
 
 
-def evaluation_inputs(w):
-    return {**grid.evaluation_inputs(CFG, **w), "embedded": EMBEDDED}
+def evaluation_inputs(target):
+    """An input function of evaluate_<target>: every language's splits, and the model."""
+    return lambda w: {
+        **grid.evaluation_group_inputs(CFG, w.model, w.recipe, target, w.seed),
+        "embedded": EMBEDDED,
+    }
+
+
+def evaluation_settings(target):
+    """A params function: a cell's settings without its language, shared by the target's
+    languages (a new language reruns this job through its missing output, nothing else)."""
+
+    def build(w):
+        cell = job_settings.evaluate(CFG, w.model, w.recipe, target, None, w.seed)
+        return xconfig.slice_json({k: v for k, v in cell.items() if k != "language"})
+
+    return build
 
 
 onstart:
