@@ -125,6 +125,13 @@ def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
     assert "intermediate" not in jobs and "finetune" not in jobs
 
 
+def test_removing_a_language_reruns_no_evaluation(tiny_run):
+    """The languages are not in an evaluation job's compared settings: the target's other
+    cells stay valid (only the collected tables change)."""
+    jobs = planned_jobs(dry_run(tiny_run, _changed_config(tiny_run, lambda raw: raw["targets"]["xnli"].remove("sw"))))
+    assert set(jobs) <= AGGREGATES | {"collect_run"}, sorted(jobs)
+
+
 def test_evaluation_batch_size_reruns_nothing(tiny_run):
     """The batch size does not change a score on CPU (dynamic padding, masked positions; see
     tests/test_evaluation.py): it is recorded in each cell, not compared."""
