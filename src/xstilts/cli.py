@@ -38,6 +38,13 @@ def cmd_grid(args):
         print(f"{v:6d}  {k}")
 
 
+def cmd_plan(args):
+    """Cost before launch: jobs, tokens, FLOPs and GPU-hours per stage, and what is done."""
+    from xstilts import config, plan
+
+    print(plan.report(config.load(args.config), args.workdir, args.calibration))
+
+
 def cmd_validate(args):
     """A valid config may still need paths this machine lacks (a CCGbank copy on the cluster
     only): that is a warning here, and stops a real run before its first job."""
@@ -136,9 +143,13 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     for name, func, text in (
         ("grid", cmd_grid, "count the jobs a config implies"),
         ("validate", cmd_validate, "check a config"),
+        ("plan", cmd_plan, "estimate a config's cost per stage before running it"),
     ):
         s = sub.add_parser(name, help=text)
         s.add_argument("--config", default="config.yaml")
+        if name == "plan":
+            s.add_argument("--workdir", default=".", help="where the workflow runs (what is done)")
+            s.add_argument("--calibration", default=None, help="measured FLOP/s of your GPU (JSON)")
         s.set_defaults(func=func)
 
     for name, func in (("embedded-hub", cmd_embedded_hub), ("embedded-model", cmd_embedded_model)):
