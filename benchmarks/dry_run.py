@@ -76,15 +76,18 @@ def bare_snakefile(jobs: list[dict], directory: Path) -> Path:
         if rule["output"] not in (None, outputs):
             raise ValueError(f"rule {job['rule']}: outputs of two shapes {rule['output']} {outputs}")
         rule["output"] = outputs
-        rule["input"][job["output"][0]] = [i for i in job["input"] if i in produced]
+        rule["input"][job["output"][0] if job["output"] else ""] = [i for i in job["input"] if i in produced]
     (directory / "jobs.json").write_text(json.dumps(rules))
     text = [f"import json\n\nJ = json.load(open({str(directory / 'jobs.json')!r}))\n"]
     for name in ["all", *(r for r in rules if r != "all")]:
+        if name == "all":
+            text.append("rule all:\n    input: J['all']['input']['']\n")
+            continue
         text.append(
             f"rule {name}:\n"
             f"    input: lambda w: J[{name!r}]['input'][J[{name!r}]['output'][0].format(**w)]\n"
-            + (f"    output: *J[{name!r}]['output']\n" if name != "all" else "")
-            + "    shell: 'touch {output}'\n"
+            f"    output: *J[{name!r}]['output']\n"
+            "    shell: 'touch {output}'\n"
         )
     path = directory / "Snakefile"
     path.write_text("\n".join(text))
