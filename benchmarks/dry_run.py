@@ -50,7 +50,14 @@ def planned(out: str) -> list[dict]:
             return found.group(1).split(", ") if found else []
 
         wildcards = [kv.split("=", 1) for kv in field("wildcards")]
-        jobs.append({"rule": head.group(1), "input": field("input"), "output": field("output"), "wildcards": wildcards})
+        jobs.append(
+            {
+                "rule": head.group(1),
+                "input": field("input"),
+                "output": field("output"),
+                "wildcards": wildcards,
+            }
+        )
     return jobs
 
 
@@ -107,7 +114,9 @@ def main():
         bare_times, bare_out = timed(bare, [], args.repeats)
         bare_counts = dict(re.findall(r"^(\w+)\s+(\d+)$", bare_out, re.M))
     if bare_counts.get("total") != counts.get("total"):
-        raise SystemExit(f"the bare Snakefile plans {bare_counts.get('total')} jobs, not {counts.get('total')}")
+        raise SystemExit(
+            f"the bare Snakefile plans {bare_counts.get('total')} jobs, not {counts.get('total')}"
+        )
     median, bare_median = statistics.median(times), statistics.median(bare_times)
     print(
         f"dry run of {args.configfile}: median {median:.2f} s "

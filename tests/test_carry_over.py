@@ -225,7 +225,8 @@ def test_workflow_passes_the_intermediate_encoder_on(world, tmp_path):
     --model (the pretrained model from the hub); fine-tunings likewise with --encoder."""
     import yaml
 
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**RAW, "targets": {**RAW["targets"], "xnli": ["en", "de"]}}))
+    raw = {**RAW, "targets": {**RAW["targets"], "xnli": ["en", "de"]}}  # a job of two languages
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
     out = snakemake(
         "--configfile", tmp_path / "c.yaml", "-n", "-p", "--forceall", "--cores", 1, workdir=tmp_path
     ).stdout

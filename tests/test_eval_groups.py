@@ -72,17 +72,31 @@ def test_unpaired_languages_and_paths_are_refused(tagger, tmp_path):
     model_dir, data = tagger
     with pytest.raises(ValueError, match="2 languages but 1 --data, 2 --out"):
         stages.evaluate(
-            SETTINGS, str(model_dir), [str(data["de"])], ["a.json", "b.json"], 4, gpus=0, languages=["de", "fi"]
+            SETTINGS,
+            str(model_dir),
+            [str(data["de"])],
+            ["a.json", "b.json"],
+            4,
+            gpus=0,
+            languages=["de", "fi"],
         )
 
 
 def test_retrieval_job_embeds_each_language_with_its_dev_split(tokenizer, tiny_encoder, tmp_path):  # noqa: F811
     pairs = [("the river runs", "runs the river"), ("a quiet town", "town a quiet"), ("under the sky", "sky")]
     splits = {
-        lang: (prepared(tokenizer, tmp_path / lang / "test", pairs[i:]), prepared(tokenizer, tmp_path / lang / "dev", pairs))
+        lang: (
+            prepared(tokenizer, tmp_path / lang / "test", pairs[i:]),
+            prepared(tokenizer, tmp_path / lang / "dev", pairs),
+        )
         for i, lang in enumerate(("de", "fr"))
     }
-    settings = {**SETTINGS, "target": "bucc", "train_task": None, "evaluation": {"max_examples": None, "bucc_k": 2}}
+    settings = {
+        **SETTINGS,
+        "target": "bucc",
+        "train_task": None,
+        "evaluation": {"max_examples": None, "bucc_k": 2},
+    }
     outs = [str(tmp_path / f"{lang}.json") for lang in splits]
     stages.evaluate(
         settings,
@@ -111,7 +125,9 @@ def test_grid_has_one_evaluation_job_per_trained_model_and_target():
     assert inputs["test"] == [
         grid.data_dir(cfg, "tiny-xlmr", "xnli", lang, "test") for lang in cfg["targets"]["xnli"]
     ]
-    assert inputs["model"] == grid.path(grid.FINETUNE.model, model="tiny-xlmr", recipe="mnli", seed=0, task="mnli")
+    assert inputs["model"] == grid.path(
+        grid.FINETUNE.model, model="tiny-xlmr", recipe="mnli", seed=0, task="mnli"
+    )
     # the baseline's retrieval reads the pretrained model: no model input
     assert "model" not in grid.evaluation_group_inputs(cfg, "tiny-xlmr", "none", "tatoeba", 0)
     outputs = grid.eval_outputs("xnli", cfg["targets"]["xnli"])

@@ -23,12 +23,16 @@ def test_plan_arithmetic_by_hand(tmp_path):
     # what is done: the mnli encoder, and both languages of the baseline's pawsx job
     (tmp_path / grid.encoder_dir("base", "mnli", 0)).mkdir(parents=True)
     for lang in ("de", "fr"):
-        cell = tmp_path / grid.path(grid.EVAL, model="base", recipe="none", seed=0, target="pawsx", language=lang)
+        cell = tmp_path / grid.path(
+            grid.EVAL, model="base", recipe="none", seed=0, target="pawsx", language=lang
+        )
         cell.parent.mkdir(parents=True, exist_ok=True)
         cell.write_text("{}")
     # a prepared split is counted, not estimated: 2 examples, 3 + 2 tokens
     de = tmp_path / grid.data_dir(cfg, "base", "pawsx", "de", "test")
-    datasets.Dataset.from_dict({"input_ids": [[1, 2, 3], [4, 5]], "label": [0, 1]}).save_to_disk(de / "features")
+    datasets.Dataset.from_dict({"input_ids": [[1, 2, 3], [4, 5]], "label": [0, 1]}).save_to_disk(
+        de / "features"
+    )
 
     stages = plan.plan(cfg, tmp_path)
     assert plan.model_params(cfg, "base", tmp_path) == PARAMS == 84_934_656
@@ -58,7 +62,17 @@ def test_calibration_file_replaces_the_estimate(tmp_path, capsys):
     (tmp_path / "cal.json").write_text(
         json.dumps({"device": "H100", "train_flops_per_second": 1e12, "eval_flops_per_second": 2e12})
     )
-    cli.main(["plan", "--config", str(tmp_path / "c.yaml"), "--workdir", str(tmp_path), "--calibration", str(tmp_path / "cal.json")])
+    cli.main(
+        [
+            "plan",
+            "--config",
+            str(tmp_path / "c.yaml"),
+            "--workdir",
+            str(tmp_path),
+            "--calibration",
+            str(tmp_path / "cal.json"),
+        ]
+    )
     out = capsys.readouterr().out
     assert "GPU-h A100 (est.)" in out and "GPU-h H100" in out and "H100 (est.)" not in out
     intermediate = next(line for line in out.splitlines() if line.startswith("intermediate")).split()

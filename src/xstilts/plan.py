@@ -13,7 +13,6 @@ make it cheaper, so the training figures are upper bounds.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,7 +166,9 @@ def split_size(cfg, model: str, task: str, language: str, split: str, workdir: P
         return found
     table = TRAIN_EXAMPLES if split == "train" else EVAL_EXAMPLES
     if task not in table or task not in MEAN_TOKENS:
-        raise ConfigError(f"plan: no size estimate for {task} {split}: prepare it first or add it to xstilts.plan")
+        raise ConfigError(
+            f"plan: no size estimate for {task} {split}: prepare it first or add it to xstilts.plan"
+        )
     return Split(table[task], float(table[task] * MEAN_TOKENS[task]), True)
 
 
@@ -204,8 +205,13 @@ def plan(cfg, workdir: str | Path = ".") -> dict[str, Stage]:
     for job in grid.prepare_jobs(cfg):
         stages["prepare"].jobs += 1
         stages["prepare"].done += (workdir / grid.path(grid.DATA, **job)).exists()
-    trainings = [("intermediate", j, job_settings.intermediate(cfg, **j), grid.INTERMEDIATE) for j in grid.intermediate_jobs(cfg)]
-    trainings += [("finetune", j, job_settings.finetune(cfg, **j), grid.FINETUNE) for j in grid.finetune_jobs(cfg)]
+    trainings = [
+        ("intermediate", j, job_settings.intermediate(cfg, **j), grid.INTERMEDIATE)
+        for j in grid.intermediate_jobs(cfg)
+    ]
+    trainings += [
+        ("finetune", j, job_settings.finetune(cfg, **j), grid.FINETUNE) for j in grid.finetune_jobs(cfg)
+    ]
     for stage, job, settings, paths in trainings:
         tokens, estimate = training_tokens(cfg, job["model"], settings, workdir)
         s = stages[stage]
@@ -258,8 +264,15 @@ def report(cfg, workdir: str | Path = ".", calibration_file: str | None = None) 
     for name, s in stages.items():
         rows.append(
             [name, str(s.jobs), str(s.done)]
-            + ([f"{mark(s.estimate)}{s.tokens:.3g}", f"{mark(s.estimate)}{s.flops:.3g}"] if s.tokens else ["-", "-"])
-            + [f"{mark(s.estimate or calibration[d]['estimate'])}{hours[name][d]:.3g}" if s.flops else "-" for d in devices]
+            + (
+                [f"{mark(s.estimate)}{s.tokens:.3g}", f"{mark(s.estimate)}{s.flops:.3g}"]
+                if s.tokens
+                else ["-", "-"]
+            )
+            + [
+                f"{mark(s.estimate or calibration[d]['estimate'])}{hours[name][d]:.3g}" if s.flops else "-"
+                for d in devices
+            ]
         )
     total_est = any(s.estimate for s in stages.values())
     rows.append(
@@ -268,14 +281,21 @@ def report(cfg, workdir: str | Path = ".", calibration_file: str | None = None) 
             f"{mark(total_est)}{sum(s.tokens for s in stages.values()):.3g}",
             f"{mark(total_est)}{sum(s.flops for s in stages.values()):.3g}",
         ]
-        + [f"{mark(total_est or calibration[d]['estimate'])}{sum(h[d] for h in hours.values()):.3g}" for d in devices]
+        + [
+            f"{mark(total_est or calibration[d]['estimate'])}{sum(h[d] for h in hours.values()):.3g}"
+            for d in devices
+        ]
     )
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *rows]]
+    lines = [
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in [head, *rows]
+    ]
     cells = len(grid.cells(cfg))
     lines += [
         "",
-        f"evaluate: one job per trained model x target, {cells} cells; prepare: CPU tokenization, no GPU time.",
+        f"evaluate: one job per trained model x target, {cells} cells; "
+        "prepare: CPU tokenization, no GPU time.",
         "~ = estimate (split sizes from xstilts.plan's tables where a split is not prepared yet;"
         f" GPU FLOP/s = bf16 peak x assumed MFU {ASSUMED_MFU['train']:.0%} training,"
         f" {ASSUMED_MFU['eval']:.0%} evaluation, unless --calibration measured it).",

@@ -76,6 +76,11 @@ def model_resources(key):
     return lambda w: CFG["models"][w.model]["resources"][key]
 
 
+def eval_runtime(n_languages):
+    """Minutes an evaluation job asks for: `eval_runtime` per language it scores."""
+    return lambda w: n_languages * CFG["models"][w.model]["resources"]["eval_runtime"]
+
+
 def intermediate_inputs(w):
     tasks = grid.intermediate_tasks(CFG, w.recipe)
     return {**grid.training_data(CFG, w.model, tasks), "embedded": EMBEDDED}
@@ -100,7 +105,7 @@ def evaluation_inputs(target):
 
 def evaluation_settings(target):
     """A params function: a cell's settings without its language, shared by the target's
-    languages (a new language reruns this job through its missing output, nothing else)."""
+    languages (a new language reruns this job through its missing output)."""
 
     def build(w):
         cell = job_settings.evaluate(CFG, w.model, w.recipe, target, None, w.seed)

@@ -25,7 +25,7 @@ for _target, _languages in CFG["targets"].items():
             gpu=model_resources("gpus"),
             mem_mb=model_resources("eval_mem_mb"),
             # eval_runtime is per language: the job evaluates them one after another
-            runtime=lambda w, n=len(_languages): n * CFG["models"][w.model]["resources"]["eval_runtime"],
+            runtime=eval_runtime(len(_languages)),
         params:
             settings=evaluation_settings(_target),
             runtime=runtime_args(evaluation=True),
