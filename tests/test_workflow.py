@@ -126,12 +126,14 @@ def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
     assert "intermediate" not in jobs and "finetune" not in jobs
 
 
-def test_removing_a_language_reruns_no_evaluation(tiny_run):
-    """The languages are not in an evaluation job's compared settings: the target's other
-    cells stay valid (only the collected tables change)."""
+def test_removing_a_language_reruns_only_its_targets_evaluations(tiny_run):
+    """A removed language changes its target's evaluation jobs' input set (Snakemake reruns
+    those), nothing else: no training, no other target."""
     fewer = _changed_config(tiny_run, lambda raw: raw["targets"]["xnli"].remove("sw"))
     jobs = planned_jobs(dry_run(tiny_run, fewer))
-    assert set(jobs) <= AGGREGATES | {"collect_run"}, sorted(jobs)
+    n_seeds = len(config.load(REPO / "configs/tiny.yaml")["seeds"])
+    assert sorted(j["recipe"] for j in evaluations(jobs)) == sorted(["mnli", "none", "squad_v1"] * n_seeds)
+    assert set(jobs) - {"evaluate_xnli", "collect_run"} <= AGGREGATES, sorted(jobs)
 
 
 def test_evaluation_batch_size_reruns_nothing(tiny_run):

@@ -105,7 +105,8 @@ def evaluation_inputs(target):
 
 def evaluation_settings(target):
     """A params function: a cell's settings without its language, shared by the target's
-    languages (a new language reruns this job through its missing output)."""
+    languages (a new or removed language reruns this job through its changed outputs and
+    inputs, not through its settings)."""
 
     def build(w):
         cell = job_settings.evaluate(CFG, w.model, w.recipe, target, None, w.seed)

@@ -29,7 +29,7 @@ for _target, _languages in CFG["targets"].items():
         params:
             settings=evaluation_settings(_target),
             runtime=runtime_args(evaluation=True),
-            # derived (takes input): not compared, so removing a language reruns nothing
+            # derived (takes input): not compared; the outputs and inputs name the languages
             languages=lambda w, input, langs=tuple(_languages): " ".join(langs),
         shell:
             "OMP_NUM_THREADS={threads} xstilts evaluate --settings {params.settings:q}"
