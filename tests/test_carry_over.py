@@ -225,11 +225,21 @@ def test_workflow_passes_the_intermediate_encoder_on(world, tmp_path):
     --model (the pretrained model from the hub); fine-tunings likewise with --encoder."""
     import yaml
 
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump(RAW))
+    raw = {**RAW, "targets": {**RAW["targets"], "xnli": ["en", "de"]}}  # a job of two languages
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
     out = snakemake(
         "--configfile", tmp_path / "c.yaml", "-n", "-p", "--forceall", "--cores", 1, workdir=tmp_path
     ).stdout
     commands = [line for line in out.splitlines() if "xstilts evaluate" in line]
+    # one command per trained model and target: its languages, their data and outputs in order
+    xnli = [c for c in commands if "eval/xnli/" in c]
+    assert len(xnli) == len(RAW["recipes"])
+    for c in xnli:
+        recipe = re.search(r"results/\S+?/(\w+)/seed0/eval/xnli/en.json", c).group(1)
+        data = " ".join(f"results/data/xstilts__tiny-xlmr/xnli/{lang}/test" for lang in ("en", "de"))
+        cells = " ".join(f"results/{MODEL}/{recipe}/seed0/eval/xnli/{lang}.json" for lang in ("en", "de"))
+        assert f"--languages en de --data {data} --out {cells} " in c
+        assert f"--model {grid.FINETUNE.model.format(model=MODEL, recipe=recipe, seed=0, task='mnli')} " in c
     tatoeba = {
         re.search(r"--out results/\S+/(\w+)/seed0/eval/tatoeba/de.json", c).group(1): c
         for c in commands

@@ -131,4 +131,4 @@ def test_tiny_workflow_on_slurm_scores_like_a_local_run(tmp_path, tiny_run):
     )
     log = max((tmp_path / ".snakemake" / "log").glob("*.snakemake.log")).read_text()
     submitted = log.count("has been submitted with SLURM jobid")
-    assert own_jobs < submitted < own_jobs + len(grid.cells(cfg)), submitted
+    assert own_jobs < submitted < own_jobs + len(grid.eval_groups(cfg)), submitted

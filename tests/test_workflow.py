@@ -22,6 +22,21 @@ def planned_jobs(output: str) -> dict[str, list[dict]]:
     return jobs
 
 
+def evaluations(jobs: dict) -> list[dict]:
+    """The evaluation jobs (rules evaluate_<target>: one per trained model x target), each
+    with its target."""
+    return [
+        {**w, "target": rule.removeprefix("evaluate_")}
+        for rule, planned in jobs.items()
+        if rule.startswith("evaluate_")
+        for w in planned
+    ]
+
+
+def evaluation_count(counts: dict) -> int:
+    return sum(int(n) for rule, n in counts.items() if rule.startswith("evaluate_"))
+
+
 def dry_run(workdir, configfile):
     return snakemake("--configfile", configfile, "-n", "--cores", 2, workdir=workdir).stdout
 
@@ -33,7 +48,7 @@ def test_paper_grid_dry_run(tmp_path):
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     assert counts["intermediate"] == "10"
     assert counts["finetune"] == "66"
-    assert counts["evaluate"] == "1782"
+    assert evaluation_count(counts) == 99  # 11 recipes x 9 targets; 1,782 cells
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -74,6 +89,7 @@ def _changed_config(tiny_run, change) -> str:
     return str(path)
 
 
+TARGETS = ("xnli", "pawsx", "udpos", "tatoeba")
 AGGREGATES = {"collect", "all", "costs", "analysis_tables", "analysis_typology", "analysis_figures"}
 
 
@@ -86,9 +102,11 @@ def test_changing_one_recipe_lr_reruns_exactly_that_recipe(tiny_run):
     assert sorted(j["seed"] for j in jobs["intermediate"]) == seeds
     assert {j["recipe"] for j in jobs["intermediate"]} == {"mnli"}
     assert {j["recipe"] for j in jobs["finetune"]} == {"mnli"} and len(jobs["finetune"]) == 3 * len(seeds)
-    assert {j["recipe"] for j in jobs["evaluate"]} == {"mnli"} and len(jobs["evaluate"]) == 8 * len(seeds)
+    evaluated = evaluations(jobs)
+    assert {j["recipe"] for j in evaluated} == {"mnli"} and len(evaluated) == 4 * len(seeds)
     assert [j["recipe"] for j in jobs["collect_run"]] == ["mnli"] * len(seeds)
-    assert set(jobs) - {"intermediate", "finetune", "evaluate", "collect_run"} <= AGGREGATES
+    evaluate_rules = {f"evaluate_{t}" for t in TARGETS}
+    assert set(jobs) - {"intermediate", "finetune", "collect_run"} - evaluate_rules <= AGGREGATES
     assert "prepare" not in jobs
 
 
@@ -97,13 +115,25 @@ def test_adding_a_language_reruns_only_its_evaluations(tiny_run):
         dry_run(tiny_run, _changed_config(tiny_run, lambda raw: raw["targets"]["xnli"].append("es")))
     )
     n_seeds = len(config.load(REPO / "configs/tiny.yaml")["seeds"])
-    assert sorted(j["recipe"] for j in jobs["evaluate"]) == sorted(["mnli", "none", "squad_v1"] * n_seeds)
-    assert {(j["target"], j["language"]) for j in jobs["evaluate"]} == {("xnli", "es")}
+    # one job per trained model evaluates xnli's languages again (its new output is missing)
+    evaluated = evaluations(jobs)
+    assert sorted(j["recipe"] for j in evaluated) == sorted(["mnli", "none", "squad_v1"] * n_seeds)
+    assert {j["target"] for j in evaluated} == {"xnli"}
     assert jobs["prepare"] == [
         {"tokenizer": "xstilts__tiny-xlmr", "task": "xnli", "language": "es", "split": "test"}
     ]
-    assert set(jobs) - {"prepare", "evaluate", "collect_run"} <= AGGREGATES
+    assert set(jobs) - {"prepare", "evaluate_xnli", "collect_run"} <= AGGREGATES
     assert "intermediate" not in jobs and "finetune" not in jobs
+
+
+def test_removing_a_language_reruns_only_its_targets_evaluations(tiny_run):
+    """A removed language changes its target's evaluation jobs' input set (Snakemake reruns
+    those), nothing else: no training, no other target."""
+    fewer = _changed_config(tiny_run, lambda raw: raw["targets"]["xnli"].remove("sw"))
+    jobs = planned_jobs(dry_run(tiny_run, fewer))
+    n_seeds = len(config.load(REPO / "configs/tiny.yaml")["seeds"])
+    assert sorted(j["recipe"] for j in evaluations(jobs)) == sorted(["mnli", "none", "squad_v1"] * n_seeds)
+    assert set(jobs) - {"evaluate_xnli", "collect_run"} <= AGGREGATES, sorted(jobs)
 
 
 def test_evaluation_batch_size_reruns_nothing(tiny_run):
@@ -141,4 +171,4 @@ def test_configfile_replaces_the_paper_grid_in_the_repo(tmp_path):
         text=True,
         check=True,
     ).stdout
-    assert dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))["evaluate"] == "48"
+    assert evaluation_count(dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))) == 24

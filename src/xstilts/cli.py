@@ -43,6 +43,13 @@ def cmd_grid(args):
         print(f"{v:6d}  {k}")
 
 
+def cmd_plan(args):
+    """Cost before launch: jobs, tokens, FLOPs and GPU-hours per stage, and what is done."""
+    from xstilts import config, plan
+
+    print(plan.report(config.load(args.config), args.workdir, args.calibration))
+
+
 def cmd_validate(args):
     """A valid config may still need paths this machine lacks (a CCGbank copy on the cluster
     only): that is a warning here, and stops a real run before its first job."""
@@ -218,7 +225,16 @@ def cmd_evaluate(args):
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
     revisions = _revisions(args, settings)
     stages.evaluate(
-        settings, source, args.data, args.out, args.batch_size, args.gpus, args.dev_data, revisions, args.pool
+        settings,
+        source,
+        args.data,
+        args.out,
+        args.batch_size,
+        args.gpus,
+        dev_data=args.dev_data,
+        revisions=revisions,
+        pool=args.pool,
+        languages=args.languages or [settings["language"]],
     )
 
 
@@ -255,9 +271,13 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     for name, func, text in (
         ("grid", cmd_grid, "count the jobs a config implies"),
         ("validate", cmd_validate, "check a config"),
+        ("plan", cmd_plan, "estimate a config's cost per stage before running it"),
     ):
         s = sub.add_parser(name, help=text)
         s.add_argument("--config", default="config.yaml")
+        if name == "plan":
+            s.add_argument("--workdir", default=".", help="where the workflow runs (what is done)")
+            s.add_argument("--calibration", default=None, help="measured FLOP/s of your GPU (JSON)")
         s.set_defaults(func=func)
 
     for name, func in (("embedded-hub", cmd_embedded_hub), ("embedded-model", cmd_embedded_model)):
@@ -284,13 +304,14 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("evaluate", help="score one cell on one language")
-    s.add_argument("--settings", required=True)
+    s = sub.add_parser("evaluate", help="score one trained model on a target's languages")
+    s.add_argument("--settings", required=True, help="a cell's settings; its language is replaced")
     s.add_argument("--model", default=None)
-    s.add_argument("--data", required=True)
-    s.add_argument("--dev-data", default=None)
+    s.add_argument("--languages", nargs="+", default=None, help="default: the settings' language")
+    s.add_argument("--data", nargs="+", required=True, help="prepared test split, one per language")
+    s.add_argument("--dev-data", nargs="+", default=None, help="prepared dev split, one per language")
     s.add_argument("--pool", nargs="+", default=None, help="prepared splits holding the candidate pool")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", nargs="+", required=True, help="cell JSON, one per language")
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--gpus", type=int, default=1)
     _locations(s)

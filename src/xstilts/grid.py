@@ -24,8 +24,10 @@ BASELINE = "none"  # the recipe without intermediate training
 DATA = f"{RESULTS}/data/{{tokenizer}}/{{task}}/{{language}}/{{split}}"
 RUN = f"{RESULTS}/{{model}}/{{recipe}}/seed{{seed}}"
 EVAL = RUN + "/eval/{target}/{language}.json"
-EVAL_BENCHMARK = RUN + "/eval/{target}/{language}.benchmark.tsv"
-EVAL_LOG = RUN + "/eval/{target}/{language}.log"
+# One evaluation job per trained model x target: it loads the model once for all languages.
+EVAL_GROUP = RUN + "/eval/{target}"
+EVAL_BENCHMARK = EVAL_GROUP + "/benchmark.tsv"
+EVAL_LOG = EVAL_GROUP + "/evaluate.log"
 RUN_SCORES = RUN + "/scores.parquet"
 RUN_COLLECT_LOG = RUN + "/collect.log"
 SCORES = f"{RESULTS}/scores.parquet"
@@ -98,6 +100,11 @@ def run_keys(cfg) -> list[dict]:
     return [
         dict(model=m, recipe=r, seed=s) for m in cfg["models"] for r in recipes(cfg) for s in cfg["seeds"]
     ]
+
+
+def eval_groups(cfg) -> list[dict]:
+    """model x recipe x target x seed: one evaluation job, writing one JSON per language."""
+    return [{**j, "target": t} for j in run_keys(cfg) for t in cfg["targets"]]
 
 
 def intermediate_jobs(cfg) -> list[dict]:
@@ -224,6 +231,26 @@ def pool_languages(cfg, target: str) -> tuple[str, ...]:
     return tuple(lang for lang in task.pool_languages if lang in have or lang not in task.languages)
 
 
+def evaluation_group_inputs(cfg, model: str, recipe: str, target: str, seed) -> dict:
+    """An evaluation job's inputs: each split as a list over the target's languages (in config
+    order, as `eval_outputs`), and the one model they all read."""
+    cells = [evaluation_inputs(cfg, model, recipe, target, lang, seed) for lang in cfg["targets"][target]]
+    grouped = {split: [c[split] for c in cells] for split in registry.TASKS[target].eval_splits}
+    shared = {k: cells[0][k] for k in ("model", "pool") if k in cells[0]}  # one per target
+    return {**grouped, **shared}
+
+
+def target_pattern(pattern: str, target: str, **fixed) -> str:
+    """A per-target rule's path pattern: the target (and `fixed`) filled in, model, recipe and
+    seed left as wildcards."""
+    return path(pattern, **{k: "{" + k + "}" for k in ("model", "recipe", "seed")}, target=target, **fixed)
+
+
+def eval_outputs(target: str, languages) -> list[str]:
+    """The cell JSONs one target's evaluation job writes, in the order of its languages."""
+    return [target_pattern(EVAL, target, language=lang) for lang in languages]
+
+
 def run_cells(cfg, model: str, recipe: str, seed) -> list[str]:
     """The cell JSONs of one model x recipe x seed."""
     return [
@@ -251,15 +278,13 @@ def benchmarks(cfg) -> list[dict]:
     ]
     jobs += [
         {
-            "model": c.model,
-            "recipe": c.recipe,
-            "seed": c.seed,
+            **{k: g[k] for k in ("model", "recipe", "seed")},
             "stage": "evaluate",
-            "task": c.target,
-            "language": c.language,
-            "path": path(EVAL_BENCHMARK, **c.__dict__),
+            "task": g["target"],
+            "language": "-",  # one job evaluates all the target's languages
+            "path": path(EVAL_BENCHMARK, **g),
         }
-        for c in cells(cfg)
+        for g in eval_groups(cfg)
     ]
     return jobs
 

@@ -234,28 +234,47 @@ def carry_head(model, source: str, previous: str, task: str) -> bool:
     return True
 
 
-# ---- evaluate one cell: model x recipe x target x language x seed ------------------------
+# ---- evaluate: one trained model x target, every language, the model loaded once -----------
+
+
+def _process_started() -> float:
+    """When this process started (its interpreter and imports count as start-up)."""
+    import psutil  # a dependency of snakemake
+
+    return psutil.Process().create_time()
 
 
 def evaluate(
     settings: dict,
     source: str,
-    data: str,
-    out: str,
+    data: str | list[str],
+    out: str | list[str],
     batch_size: int,
     gpus: int = 1,
-    dev_data: str | None = None,
+    dev_data: str | list[str] | None = None,
     revisions: dict | None = None,
     pool: list[str] | None = None,
+    languages: list[str] | None = None,
 ) -> None:
-    """`source`: the fine-tuned model, or for retrieval targets the encoder as is; `revisions`:
-    the commit (or mirror fingerprint) of each dataset and model read, recorded in the JSON; `pool`: the
-    prepared splits whose candidates a dual-encoder target's queries retrieve from."""
+    """`source`: the fine-tuned model, or for retrieval targets the encoder as is. `languages`:
+    the job's languages, with `data`, `out` (and `dev_data`) lists in the same order; without
+    it one language, settings["language"]. `revisions`: the commit (or mirror fingerprint) of
+    each dataset and model read; `pool`: the prepared splits whose candidates a dual-encoder
+    target's queries retrieve from. Each cell JSON records its own evaluation seconds
+    (prediction + scoring) and the job's start-up seconds (process start to model on device)."""
     from transformers import AutoTokenizer
 
     from xstilts import devices
 
-    started = time.time()
+    started = _process_started()
+    if languages is None:
+        languages, data, out, dev_data = [settings["language"]], [data], [out], [dev_data]
+    dev_data = dev_data or [None] * len(languages)
+    if not len(languages) == len(data) == len(out) == len(dev_data):
+        raise ValueError(
+            f"evaluate: {len(languages)} languages but {len(data)} --data, {len(out)} --out and "
+            f"{len(dev_data)} --dev-data: give one of each per language, in the same order"
+        )
     target = settings["target"]
     # the batch size is recorded, not compared: it does not change a score on CPU
     settings = {**settings, "evaluation": {**settings["evaluation"], "batch_size": batch_size}}
@@ -263,96 +282,114 @@ def evaluate(
         device, autocast = torch_device(ids, settings["evaluation"].get("precision", "fp32"))
         pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
         if TASKS[target].reads_encoder:
-            result, n, extra = _evaluate_retrieval(settings, source, data, dev_data, device, pad_id)
+            run = _retrieval_scorer(settings, source, device, pad_id, autocast)
         else:
-            result, n, extra = _evaluate_trained(settings, source, data, device, pad_id, autocast, pool)
-        write_json(
-            out,
-            {
-                "cell": {k: settings[k] for k in ("model_name", "recipe", "target", "language", "seed")},
-                "metrics": result,
-                "primary_metric": TASKS[target].metric,
-                "n_examples": n,
-                "settings": settings,
-                "versions": versions(),
-                "revisions": revisions or {},
-                "device": devices.describe_device(ids),
-                "wall_seconds": round(time.time() - started, 2),
-                **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}),
-                **extra,
-            },
-        )
+            run = _trained_scorer(settings, source, device, pad_id, autocast, pool)
+        startup = time.time() - started
+        for language, lang_data, lang_out, lang_dev in zip(languages, data, out, dev_data, strict=True):
+            began = time.time()
+            cell = {**settings, "language": language}
+            result, n, extra = run(cell, lang_data, lang_dev)
+            write_json(
+                lang_out,
+                {
+                    "cell": {k: cell[k] for k in ("model_name", "recipe", "target", "language", "seed")},
+                    "metrics": result,
+                    "primary_metric": TASKS[target].metric,
+                    "n_examples": n,
+                    "settings": cell,
+                    "versions": versions(),
+                    "revisions": revisions or {},
+                    "device": devices.describe_device(ids),
+                    "evaluation_seconds": round(time.time() - began, 3),
+                    "job": {"startup_seconds": round(startup, 3), "languages": list(languages)},
+                    **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}),
+                    **extra,
+                },
+            )
 
 
-def _evaluate_retrieval(settings, source, data, dev_data, device, pad_id):
+def _retrieval_scorer(settings, source, device, pad_id, autocast):
     """Embed both sides with the encoder as is (the model's retrieval layer) and mine or retrieve."""
     from xstilts import evaluation, modeling
 
-    ev = settings["evaluation"]
     encoder = modeling.load_encoder(source).to(device)
     layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
-    splits = {"test": data, **({"dev": dev_data} if dev_data else {})}
-    embeddings, texts = {}, {}
-    for split, path in splits.items():
-        features, _ = _subset(load_prepared(path)[0], None, ev["max_examples"])
-        embeddings[split] = tuple(
-            evaluation.embed(encoder, features[col], layer, ev["batch_size"], device, pad_id)
-            for col in ("source_input_ids", "target_input_ids")
-        )
-        mining = TASKS[settings["target"]].scorer == "bucc_mining"
-        if mining and "source" not in features.column_names:
-            raise ValueError(
-                f"{path} was prepared without the sentence texts BUCC scoring needs "
-                f"(an older xstilts): delete it and rerun to prepare it again"
+
+    def run(cell, data, dev_data):
+        ev = cell["evaluation"]
+        splits = {"test": data, **({"dev": dev_data} if dev_data else {})}
+        embeddings, texts = {}, {}
+        for split, path in splits.items():
+            features, _ = _subset(load_prepared(path)[0], None, ev["max_examples"])
+            embeddings[split] = tuple(
+                evaluation.embed(encoder, features[col], layer, ev["batch_size"], device, pad_id)
+                for col in ("source_input_ids", "target_input_ids")
             )
-        texts[split] = (features["source"], features["target"]) if mining else None
-    result = evaluation.retrieval_scores(settings["target"], embeddings, ev.get("bucc_k"), texts)
-    # which model embedded: XTREME's (and X-STILTs') intermediate encoder, or XTREME-R's SQuAD model
-    encoder = settings.get("protocol", {}).get("tatoeba_encoder", "intermediate")
-    extra = {"retrieval_layer": layer, "retrieval_encoder": encoder}
-    return result, len(embeddings["test"][0]), extra
+            texts[split] = (features["source"], features["target"]) if mining else None
+        result = evaluation.retrieval_scores(cell["target"], embeddings, ev.get("bucc_k"), texts)
+        # which model embedded: XTREME's (and X-STILTs') intermediate encoder, or XTREME-R's SQuAD model
+        encoder = cell.get("protocol", {}).get("tatoeba_encoder", "intermediate")
+        return result, len(embeddings["test"][0]), {"retrieval_layer": layer, "retrieval_encoder": encoder}
+
+    return run
 
 
-def _evaluate_trained(settings, model_dir, data, device, pad_id, autocast, pool=None):
-    """Zero-shot: the target model's head (named by its training task) on one language."""
+def _trained_scorer(settings, model_dir, device, pad_id, autocast, pool=None):
+    """Zero-shot: the target model's head (named by its training task), one language a call."""
     from xstilts import evaluation, modeling
 
-    ev, head = settings["evaluation"], settings["train_task"]
+    head = settings["train_task"]
     model = modeling.load_trained(model_dir).to(device)
-    features, examples, _ = load_prepared(data)
-    features, examples = _subset(features, examples, ev["max_examples"])
-    if TASKS[settings["target"]].format == "dual_encoder":
-        pool = pool or [data]
-        return _evaluate_dual_encoder(settings, model, head, features, pool, device, pad_id, autocast)
-    logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
-    result = evaluation.score(
-        settings["target"], logits, features, model.head_specs[head]["labels"], examples, settings["language"]
-    )
-    if TASKS[settings["target"]].format == "tagging":
-        coverage = evaluation.tagging_coverage(features)
-        return result, coverage["sentences"], {"tagging": coverage}
-    return result, len(examples) if examples is not None else len(features), {}
+    pool_embedded = {}  # a dual encoder's candidate pool: embedded once for all languages
+
+    def run(cell, data, dev_data):
+        ev = cell["evaluation"]
+        features, examples, _ = load_prepared(data)
+        features, examples = _subset(features, examples, ev["max_examples"])
+        if TASKS[cell["target"]].format == "dual_encoder":
+            if not pool_embedded:
+                pool_embedded.update(_embed_pool(model, head, pool or [data], ev, device, pad_id, autocast))
+            return _evaluate_dual_encoder(
+                cell, model, head, features, pool_embedded, device, pad_id, autocast
+            )
+        logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
+        result = evaluation.score(
+            cell["target"], logits, features, model.head_specs[head]["labels"], examples, cell["language"]
+        )
+        if TASKS[cell["target"]].format == "tagging":
+            coverage = evaluation.tagging_coverage(features)
+            return result, coverage["sentences"], {"tagging": coverage}
+        return result, len(examples) if examples is not None else len(features), {}
+
+    return run
 
 
-def _evaluate_dual_encoder(settings, model, head, features, pool, device, pad_id, autocast):
-    """The cell's queries against the candidates of every pool split (LAReQA: all languages at
-    once; Mewsli-X: the shared candidate set), one tower embedding both."""
+def _candidates(rows, kind):
+    return rows.filter(lambda kinds: [k == kind for k in kinds], input_columns="kind", batched=True)
+
+
+def _embed_pool(model, head, pool, ev, device, pad_id, autocast) -> dict:
+    """The candidates of every pool split (LAReQA: all languages at once; Mewsli-X: the shared
+    candidate set), embedded by the one tower."""
     from xstilts import evaluation
 
-    batch = settings["evaluation"]["batch_size"]
-
-    def embedded(rows):
-        return rows, evaluation.predict(model, head, rows, batch, device, pad_id, autocast)
-
-    def of_kind(rows, kind):
-        return rows.filter(lambda kinds: [k == kind for k in kinds], input_columns="kind", batched=True)
-
-    queries = of_kind(features, "query")
-    pool_sets, languages = [], []
+    sets, languages = [], []
     for path in pool:
-        rows = of_kind(load_prepared(path)[0], "candidate")
-        pool_sets.append(embedded(rows))
+        rows = _candidates(load_prepared(path)[0], "candidate")
+        sets.append((rows, evaluation.predict(model, head, rows, ev["batch_size"], device, pad_id, autocast)))
         languages.append(json.loads((Path(path) / "info.json").read_text())["settings"]["language"])
-    result = evaluation.dual_encoder_scores(settings["target"], [embedded(queries)], pool_sets)
-    candidates = sum(len(rows) for rows, _ in pool_sets)
-    return result, len(queries), {"pool": {"languages": languages, "candidates": candidates}}
+    return {"sets": sets, "languages": languages}
+
+
+def _evaluate_dual_encoder(cell, model, head, features, pool, device, pad_id, autocast):
+    """One cell's queries against the embedded pool."""
+    from xstilts import evaluation
+
+    queries = _candidates(features, "query")
+    logits = evaluation.predict(
+        model, head, queries, cell["evaluation"]["batch_size"], device, pad_id, autocast
+    )
+    result = evaluation.dual_encoder_scores(cell["target"], [(queries, logits)], pool["sets"])
+    candidates = sum(len(rows) for rows, _ in pool["sets"])
+    return result, len(queries), {"pool": {"languages": pool["languages"], "candidates": candidates}}

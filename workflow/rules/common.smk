@@ -67,7 +67,7 @@ def runtime_args(evaluation=False):
         if evaluation:
             found["--batch-size"] = runtime["eval_batch_size"]
         return " ".join(
-            f"{flag} {' '.join(map(shlex.quote, v)) if isinstance(v, list) else shlex.quote(str(v))}"
+            f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
             for flag, v in found.items()
             if v
         )
@@ -77,6 +77,11 @@ def runtime_args(evaluation=False):
 
 def model_resources(key):
     return lambda w: CFG["models"][w.model]["resources"][key]
+
+
+def eval_runtime(n_languages):
+    """Minutes an evaluation job asks for: `eval_runtime` per language it scores."""
+    return lambda w: n_languages * CFG["models"][w.model]["resources"]["eval_runtime"]
 
 
 def intermediate_inputs(w):
@@ -94,8 +99,24 @@ def finetune_inputs(w):
     return {**inputs, "encoder": encoder} if encoder else inputs
 
 
-def evaluation_inputs(w):
-    return {**grid.evaluation_inputs(CFG, **w), "embedded": EMBEDDED}
+def evaluation_inputs(target):
+    """An input function of evaluate_<target>: every language's splits, and the model."""
+    return lambda w: {
+        **grid.evaluation_group_inputs(CFG, w.model, w.recipe, target, w.seed),
+        "embedded": EMBEDDED,
+    }
+
+
+def evaluation_settings(target):
+    """A params function: a cell's settings without its language, shared by the target's
+    languages (a new or removed language reruns this job through its changed outputs and
+    inputs, not through its settings)."""
+
+    def build(w):
+        cell = job_settings.evaluate(CFG, w.model, w.recipe, target, None, w.seed)
+        return xconfig.slice_json({k: v for k, v in cell.items() if k != "language"})
+
+    return build
 
 
 onstart:
