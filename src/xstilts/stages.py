@@ -326,6 +326,12 @@ def _retrieval_scorer(settings, source, device, pad_id, autocast):
                 evaluation.embed(encoder, features[col], layer, ev["batch_size"], device, pad_id)
                 for col in ("source_input_ids", "target_input_ids")
             )
+            mining = TASKS[cell["target"]].scorer == "bucc_mining"
+            if mining and "source" not in features.column_names:
+                raise ValueError(
+                    f"{path} was prepared without the sentence texts BUCC scoring needs "
+                    f"(an older xstilts): delete it and rerun to prepare it again"
+                )
             texts[split] = (features["source"], features["target"]) if mining else None
         result = evaluation.retrieval_scores(cell["target"], embeddings, ev.get("bucc_k"), texts)
         # the model that embedded: the intermediate encoder (XTREME, X-STILTs) or the SQuAD one (XTREME-R)
