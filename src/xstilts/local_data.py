@@ -153,7 +153,10 @@ def _labels(ds, task, mapping, where):
             return name
         return None
 
-    bad = [v for v in seen if index(next(x for x in values if str(x) == v)) is None]
+    first = {}
+    for value in values:
+        first.setdefault(str(value), value)
+    bad = [v for v in seen if index(first[v]) is None]
     if bad:
         _fail(
             where,
