@@ -96,8 +96,12 @@ def test_a_language_without_a_source_is_refused_with_the_languages_that_exist():
 
 
 def test_targets_trained_on_their_own_data_can_be_recipe_tasks():
-    cfg = cfg_with([{"name": "paws_de", "tasks": [{"task": "pawsx", "language": "de"}]},
-                    {"name": "tydi_fi", "tasks": [{"task": "tydiqa", "language": "fi"}]}])
+    cfg = cfg_with(
+        [
+            {"name": "paws_de", "tasks": [{"task": "pawsx", "language": "de"}]},
+            {"name": "tydi_fi", "tasks": [{"task": "tydiqa", "language": "fi"}]},
+        ]
+    )
     assert names(cfg) == ["paws_de", "tydi_fi"]
 
 
@@ -105,7 +109,9 @@ def test_a_task_in_several_languages_must_declare_a_budget():
     two = [{"task": "mnli", "language": "de"}, {"task": "mnli", "language": "fr"}]
     with pytest.raises(config.ConfigError, match="must say how many examples.*budget: per_language"):
         cfg_with([{"name": "defr", "tasks": two}])
-    cfg = cfg_with([{"name": "defr", "tasks": two, "budget": {"kind": "fixed", "examples": 100, "disjoint": True}}])
+    cfg = cfg_with(
+        [{"name": "defr", "tasks": two, "budget": {"kind": "fixed", "examples": 100, "disjoint": True}}]
+    )
     assert cfg["recipes"][0]["budget"] == {"kind": "fixed", "examples": 100, "disjoint": True}
     with pytest.raises(config.ConfigError, match="examples and disjoint apply to budget: fixed only"):
         cfg_with([{"name": "defr", "tasks": two, "budget": {"kind": "per_language", "disjoint": True}}])
@@ -126,7 +132,14 @@ def test_sources_family_expands_to_one_recipe_per_language():
 
 
 def test_language_count_draws_are_seeded_and_stable_when_k_or_draws_grow():
-    family = {"family": "language_count", "task": "mnli", "pool": POOL, "k": [1, 2, 4], "draws": 2, "budget": "fixed"}
+    family = {
+        "family": "language_count",
+        "task": "mnli",
+        "pool": POOL,
+        "k": [1, 2, 4],
+        "draws": 2,
+        "budget": "fixed",
+    }
     small = cfg_with([family])
     again = cfg_with([copy.deepcopy(family)])
     assert small["recipes"] == again["recipes"]
@@ -147,8 +160,15 @@ def test_language_count_draws_are_seeded_and_stable_when_k_or_draws_grow():
 def test_diverse_selection_is_greedy_max_min_and_nested():
     from xstilts.analysis.uriel import pairwise_distance
 
-    family = {"family": "language_count", "task": "mnli", "pool": POOL, "k": [1, 2, 3, 4],
-              "select": "diverse", "budget": "per_language", "distance": "syntactic"}
+    family = {
+        "family": "language_count",
+        "task": "mnli",
+        "pool": POOL,
+        "k": [1, 2, 3, 4],
+        "select": "diverse",
+        "budget": "per_language",
+        "distance": "syntactic",
+    }
     cfg = cfg_with([family])
     assert names(cfg) == ["mnli-k1-diverse", "mnli-k2-diverse", "mnli-k3-diverse", "mnli-k4-diverse"]
     chosen = recipes.diverse_order(POOL, "syntactic")
@@ -169,8 +189,12 @@ def test_family_mistakes_name_the_key_and_fix():
     with pytest.raises(config.ConfigError, match="needs languages"):
         cfg_with([{"family": "sources", "task": "mnli"}])
     with pytest.raises(config.ConfigError, match="'mnli@de' is listed twice"):
-        cfg_with([{"family": "sources", "task": "mnli", "languages": ["de"]},
-                  {"family": "sources", "task": "mnli", "languages": ["de"]}])
+        cfg_with(
+            [
+                {"family": "sources", "task": "mnli", "languages": ["de"]},
+                {"family": "sources", "task": "mnli", "languages": ["de"]},
+            ]
+        )
 
 
 def test_grid_lists_generated_recipes(tmp_path, capsys):
@@ -183,7 +207,10 @@ def test_grid_lists_generated_recipes(tmp_path, capsys):
     cli.main(["grid", "--config", str(path)])
     out = capsys.readouterr().out
     listed = [line.split() for line in out.splitlines() if line.startswith("  mnli@")]
-    assert listed == [["mnli@en", "mnli@en", "[sources", "mnli]"], ["mnli@de", "mnli@de", "[sources", "mnli]"]]
+    assert listed == [
+        ["mnli@en", "mnli@en", "[sources", "mnli]"],
+        ["mnli@de", "mnli@de", "[sources", "mnli]"],
+    ]
 
 
 # ---- budgets ---------------------------------------------------------------------------------
@@ -200,7 +227,8 @@ def test_fixed_budget_keeps_the_total_and_disjoint_positions_never_repeat():
     overlapping = recipes.allocate([1000] * 2, {**fixed, "disjoint": False}, 0, ["de", "fr"])
     assert [len(p) for p in overlapping] == [500, 500] and set(overlapping[0]) & set(overlapping[1])
     assert recipes.allocate([10, 20], dict(recipes.DEFAULT_BUDGET), 0, ["de", "fr"]) == [
-        list(range(10)), list(range(20))
+        list(range(10)),
+        list(range(20)),
     ]
     with pytest.raises(recipes.RecipeError, match="differ in size.*de 10, fr 20"):
         recipes.allocate([10, 20], fixed, 0, ["de", "fr"])
@@ -212,7 +240,9 @@ def test_training_data_of_a_task_in_several_languages(tmp_path):
     for language in ("de", "fr"):
         for split, n in (("train", 40), ("dev", 5)):
             path = tmp_path / language / split
-            feats = datasets.Dataset.from_dict({"input_ids": [[i, 1] for i in range(n)], "labels": [i % 3 for i in range(n)]})
+            feats = datasets.Dataset.from_dict(
+                {"input_ids": [[i, 1] for i in range(n)], "labels": [i % 3 for i in range(n)]}
+            )
             feats.save_to_disk(str(path / "features"))
             (path / "labels.json").write_text(json.dumps(list(registry.XNLI_LABELS)))
         parts.append((language, str(tmp_path / language / "train"), str(tmp_path / language / "dev")))
@@ -229,7 +259,13 @@ def test_training_data_of_a_task_in_several_languages(tmp_path):
 
 
 def test_cells_record_their_recipes_languages_and_budget(tmp_path):
-    family = {"family": "language_count", "task": "mnli", "pool": POOL, "k": [2], "budget": {"kind": "fixed", "disjoint": True}}
+    family = {
+        "family": "language_count",
+        "task": "mnli",
+        "pool": POOL,
+        "k": [2],
+        "budget": {"kind": "fixed", "disjoint": True},
+    }
     cfg = cfg_with(["none", "mnli", family])
     assert "recipe_sources" not in job_settings.evaluate(cfg, "m", "mnli", "xnli", "de", 0)  # unchanged
     assert "budget" not in job_settings.intermediate(cfg, "m", "mnli", 0)
@@ -266,10 +302,15 @@ def write_jsonl(path, rows):
 
 
 def test_a_local_dataset_trains_any_task_in_any_language(tmp_path, mirror):
-    train = write_jsonl(tmp_path / "train.jsonl", [{"p": f"a{i}", "h": f"b{i}", "y": ["entailment", "neutral"][i % 2]} for i in range(6)])
+    train = write_jsonl(
+        tmp_path / "train.jsonl",
+        [{"p": f"a{i}", "h": f"b{i}", "y": ["entailment", "neutral"][i % 2]} for i in range(6)],
+    )
     dev = write_jsonl(tmp_path / "dev.jsonl", [{"p": "a", "h": "b", "y": "contradiction"}])
     spec = {"train": train, "dev": dev, "columns": {"text_a": "p", "text_b": "h", "label": "y"}}
-    cfg = cfg_with([{"name": "mnli_fi", "tasks": [{"task": "mnli", "language": "fi"}]}], sources={"mnli": {"fi": spec}})
+    cfg = cfg_with(
+        [{"name": "mnli_fi", "tasks": [{"task": "mnli", "language": "fi"}]}], sources={"mnli": {"fi": spec}}
+    )
     prepare = job_settings.prepare(cfg, "FacebookAI__xlm-roberta-large", "mnli", "fi", "train")
     assert prepare["local_source"] == spec and "local" in prepare["revision"]
     rows = stages.load_split("mnli", mirror, "train", "fi", prepare["data"], prepare["local_source"])
@@ -281,7 +322,9 @@ def test_a_local_dataset_trains_any_task_in_any_language(tmp_path, mirror):
 def test_local_dataset_mismatches_are_named(tmp_path):
     good = [{"text_a": "a", "text_b": "b", "label": 0}]
     train = write_jsonl(tmp_path / "t.jsonl", good)
-    with pytest.raises(local_data.LocalDataError, match=r"no column text_b \(as 'h'\).*it has text_a, text_b, label"):
+    with pytest.raises(
+        local_data.LocalDataError, match=r"no column text_b \(as 'h'\).*it has text_a, text_b, label"
+    ):
         local_data.load("mnli", "fi", "train", {"train": train, "dev": train, "columns": {"text_b": "h"}})
     bad = write_jsonl(tmp_path / "b.jsonl", [{"text_a": "a", "text_b": "b", "label": "maybe"}])
     with pytest.raises(local_data.LocalDataError, match=r"labels \['maybe'\] are not labels of mnli"):
@@ -290,13 +333,18 @@ def test_local_dataset_mismatches_are_named(tmp_path):
         local_data.load("mnli", "fi", "train", {"train": train, "dev": train, "min_examples": 5})
     with pytest.raises(local_data.LocalDataError, match="does not exist"):
         local_data.load("mnli", "fi", "train", {"train": str(tmp_path / "nope.jsonl"), "dev": train})
-    qa = write_jsonl(tmp_path / "q.jsonl", [{"id": "1", "context": "c", "question": "q", "answers": {"text": ["c"], "answer_start": []}}])
+    qa = write_jsonl(
+        tmp_path / "q.jsonl",
+        [{"id": "1", "context": "c", "question": "q", "answers": {"text": ["c"], "answer_start": []}}],
+    )
     with pytest.raises(local_data.LocalDataError, match="1 answer texts but 0 starts"):
         local_data.load("squad_v1", "fi", "train", {"train": qa, "dev": qa})
     with pytest.raises(config.ConfigError, match=r"sources.mnli.fi: no dev path"):
         cfg_with(["none"], sources={"mnli": {"fi": {"train": train}}})
     with pytest.raises(config.ConfigError, match=r"'premise' is not a canonical column"):
-        cfg_with(["none"], sources={"mnli": {"fi": {"train": train, "dev": train, "columns": {"premise": "p"}}}})
+        cfg_with(
+            ["none"], sources={"mnli": {"fi": {"train": train, "dev": train, "columns": {"premise": "p"}}}}
+        )
 
 
 def test_local_parquet_and_save_to_disk(tmp_path):
@@ -324,7 +372,9 @@ def test_pairwise_table_covers_50_languages_and_agrees_with_the_english_table():
     english = load_uriel_distances().set_index("iso639_1")
     from_en = table.xs("en", level="source")
     for kind in DISTANCE_KINDS:
-        np.testing.assert_allclose(from_en.loc[english.index, kind].to_numpy(float), english[kind].to_numpy(float), atol=1e-4)
+        np.testing.assert_allclose(
+            from_en.loc[english.index, kind].to_numpy(float), english[kind].to_numpy(float), atol=1e-4
+        )
     syntactic = table["syntactic"].unstack()
     np.testing.assert_allclose(syntactic.to_numpy(float), syntactic.T.to_numpy(float), equal_nan=True)
 
@@ -340,5 +390,7 @@ def test_shipped_pairwise_distances_equal_urielplus(source):
     from xstilts.analysis.languages import DISTANCE_KINDS
 
     for kind in DISTANCE_KINDS:
-        np.testing.assert_allclose(fresh[kind].to_numpy(float), shipped[kind].to_numpy(float), atol=1e-4, equal_nan=True)
+        np.testing.assert_allclose(
+            fresh[kind].to_numpy(float), shipped[kind].to_numpy(float), atol=1e-4, equal_nan=True
+        )
     assert list(fresh["notes"].fillna("")) == list(shipped["notes"].fillna(""))

@@ -12,9 +12,9 @@ import stat
 import sys
 
 import yaml
+from test_workflow import planned_jobs
 
 from conftest import snakemake
-from test_workflow import planned_jobs
 from xstilts import config, grid
 
 FAKE_XSTILTS = f"""#!{sys.executable}
@@ -37,7 +37,9 @@ FAMILY = {
     "budget": {"kind": "fixed", "disjoint": True},
 }
 RAW = {
-    "models": {"m": {"hub_id": "xstilts/tiny-xlmr", "retrieval_layer": 2, "resources": {"gpus": 0, "cpus": 1}}},
+    "models": {
+        "m": {"hub_id": "xstilts/tiny-xlmr", "retrieval_layer": 2, "resources": {"gpus": 0, "cpus": 1}}
+    },
     "recipes": ["none", {"family": "sources", "task": "mnli", "languages": ["en", "de"]}, FAMILY],
     "targets": {"xnli": ["de"]},
     "hub": {"mirror": "mirror"},
@@ -84,7 +86,12 @@ def test_adding_a_k_or_a_draw_reruns_only_the_new_recipes(tmp_path, monkeypatch)
     budget = {**RAW, "recipes": ["none", RAW["recipes"][1], {**FAMILY, "budget": "per_language"}]}
     jobs = planned_jobs(
         snakemake(
-            "--configfile", write(tmp_path, "budget.yaml", budget), "-n", "--cores", 1, *run_outputs(budget),
+            "--configfile",
+            write(tmp_path, "budget.yaml", budget),
+            "-n",
+            "--cores",
+            1,
+            *run_outputs(budget),
             workdir=tmp_path,
         ).stdout
     )

@@ -49,7 +49,9 @@ def check_spec(task_name: str, language: str, spec) -> dict:
             f"use one of {', '.join(n for n, t in registry.TASKS.items() if t.trainable)}",
         )
     if not isinstance(spec, dict):
-        _fail(where, f"must be a mapping, got {spec!r}", "write {train: PATH, dev: PATH} or {hub_id: ..., ...}")
+        _fail(
+            where, f"must be a mapping, got {spec!r}", "write {train: PATH, dev: PATH} or {hub_id: ..., ...}"
+        )
     keys = HUB_KEYS if "hub_id" in spec else FILE_KEYS
     extra = sorted(set(spec) - keys)
     if extra:
@@ -58,11 +60,17 @@ def check_spec(task_name: str, language: str, spec) -> dict:
         splits = spec.get("splits") or {}
         missing = [s for s in SPLITS if s not in splits]
         if missing:
-            _fail(where, f"splits lacks {missing}", "map both: splits: {train: <hub split>, dev: <hub split>}")
+            _fail(
+                where, f"splits lacks {missing}", "map both: splits: {train: <hub split>, dev: <hub split>}"
+            )
     else:
         missing = [s for s in SPLITS if s not in spec]
         if missing:
-            _fail(where, f"no {missing[0]} path", "give train: and dev: (a .jsonl, .parquet or save_to_disk directory)")
+            _fail(
+                where,
+                f"no {missing[0]} path",
+                "give train: and dev: (a .jsonl, .parquet or save_to_disk directory)",
+            )
     columns = spec.get("columns") or {}
     unknown = sorted(set(columns) - set(CANONICAL[task.format]))
     if unknown:
@@ -75,7 +83,9 @@ def check_spec(task_name: str, language: str, spec) -> dict:
         _fail(f"{where}.labels", f"{task_name} has no label set ({task.format})", "drop labels")
     bad = [v for v in (spec.get("labels") or {}).values() if v not in task.labels]
     if bad:
-        _fail(f"{where}.labels", f"{bad[0]!r} is not a label of {task_name}", f"map to {', '.join(task.labels)}")
+        _fail(
+            f"{where}.labels", f"{bad[0]!r} is not a label of {task_name}", f"map to {', '.join(task.labels)}"
+        )
     return spec
 
 
@@ -87,14 +97,22 @@ def _read(where: str, path: str):
         _fail(where, f"{path} does not exist (relative paths start at {Path.cwd()})", "correct the path")
     if p.is_dir():
         if not (p / "dataset_info.json").exists() and not (p / "state.json").exists():
-            _fail(where, f"{path} is a directory but not a datasets save_to_disk copy", "point at one, or a file")
+            _fail(
+                where,
+                f"{path} is a directory but not a datasets save_to_disk copy",
+                "point at one, or a file",
+            )
         loaded = datasets.load_from_disk(str(p))
         if isinstance(loaded, datasets.DatasetDict):
             _fail(where, f"{path} holds several splits ({', '.join(loaded)})", "save each split on its own")
         return loaded
     kinds = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
     if p.suffix not in kinds:
-        _fail(where, f"{path}: unknown file type {p.suffix!r}", "use .jsonl, .parquet or a save_to_disk directory")
+        _fail(
+            where,
+            f"{path}: unknown file type {p.suffix!r}",
+            "use .jsonl, .parquet or a save_to_disk directory",
+        )
     return datasets.load_dataset(kinds[p.suffix], data_files=str(p), split="train")
 
 
@@ -108,14 +126,20 @@ def load(task_name: str, language: str, split: str, spec: dict, hub=None):
         from xstilts.hub import Hub
 
         hub = hub or Hub()
-        ds = hub.dataset(spec["hub_id"], spec.get("config"), split=spec["splits"][split], revision=spec.get("revision"))
+        ds = hub.dataset(
+            spec["hub_id"], spec.get("config"), split=spec["splits"][split], revision=spec.get("revision")
+        )
         where += f" from {spec['hub_id']}"
     else:
         ds = _read(where, spec[split])
         where += f" from {spec[split]}"
     wanted = CANONICAL[task.format]
     names = {c: (spec.get("columns") or {}).get(c, c) for c in wanted}
-    missing = [f"{c}" + (f" (as {names[c]!r})" if names[c] != c else "") for c in wanted if names[c] not in ds.column_names]
+    missing = [
+        f"{c}" + (f" (as {names[c]!r})" if names[c] != c else "")
+        for c in wanted
+        if names[c] not in ds.column_names
+    ]
     if missing:
         _fail(
             where,
@@ -170,6 +194,14 @@ def _check_answers(ds, where):
     for i, row in enumerate(ds):
         answers = row["answers"]
         if not isinstance(answers, dict) or set(answers) < {"text", "answer_start"}:
-            _fail(where, f"row {i}: answers must be {{text: [...], answer_start: [...]}}, got {answers!r}", "use SQuAD's layout")
+            _fail(
+                where,
+                f"row {i}: answers must be {{text: [...], answer_start: [...]}}, got {answers!r}",
+                "use SQuAD's layout",
+            )
         if len(answers["text"]) != len(answers["answer_start"]):
-            _fail(where, f"row {i}: {len(answers['text'])} answer texts but {len(answers['answer_start'])} starts", "give one start per text")
+            _fail(
+                where,
+                f"row {i}: {len(answers['text'])} answer texts but {len(answers['answer_start'])} starts",
+                "give one start per text",
+            )

@@ -58,7 +58,9 @@ def budget(value, where: str) -> dict:
         f"budget: per_language (or {{kind: fixed, examples: N, disjoint: true}}).",
     )
     extra = sorted(set(value) - {"kind", "examples", "disjoint"})
-    _check(not extra, f"config key {where}.budget: unknown key {extra[:1]}. Fix: use kind, examples, disjoint.")
+    _check(
+        not extra, f"config key {where}.budget: unknown key {extra[:1]}. Fix: use kind, examples, disjoint."
+    )
     examples, disjoint = value.get("examples"), value.get("disjoint", False)
     _check(
         examples is None or (isinstance(examples, int) and not isinstance(examples, bool) and examples > 0),
@@ -195,9 +197,10 @@ def source_record(cfg: dict, recipe: dict) -> dict:
 def is_english_default(cfg: dict, recipe: dict) -> bool:
     """Trains registry data in English only with the default budget: what every recipe was
     before non-English sources, so its job settings stay as they were (nothing reruns)."""
-    return all(
-        t["language"] == "en" and "en" not in local_languages(cfg, t["task"]) for t in recipe["tasks"]
-    ) and (recipe.get("budget") or DEFAULT_BUDGET) == DEFAULT_BUDGET
+    return (
+        all(t["language"] == "en" and "en" not in local_languages(cfg, t["task"]) for t in recipe["tasks"])
+        and (recipe.get("budget") or DEFAULT_BUDGET) == DEFAULT_BUDGET
+    )
 
 
 def describe(cfg: dict) -> list[str]:
@@ -207,8 +210,14 @@ def describe(cfg: dict) -> list[str]:
     for r in cfg["recipes"]:
         tasks = " ".join(f"{t['task']}@{t['language']}" for t in r["tasks"]) or "(no intermediate training)"
         b = r.get("budget") or DEFAULT_BUDGET
-        budget_text = "" if not is_multilingual(r) and b == DEFAULT_BUDGET else (
-            f"  budget {b['kind']}" + (f" {b['examples']}" if b["examples"] else "") + (" disjoint" if b["disjoint"] else "")
+        budget_text = (
+            ""
+            if not is_multilingual(r) and b == DEFAULT_BUDGET
+            else (
+                f"  budget {b['kind']}"
+                + (f" {b['examples']}" if b["examples"] else "")
+                + (" disjoint" if b["disjoint"] else "")
+            )
         )
         family = f"  [{r['family']['kind']} {r['family']['name']}]" if r.get("family") else ""
         lines.append(f"{r['name'].ljust(width)}  {tasks}{budget_text}{family}")
@@ -251,12 +260,18 @@ def expand_family(entry: dict, index: int, cfg: dict) -> list[dict]:
     lacking = [key for key in needs if key not in entry]
     if lacking:
         _family_error(
-            where, f"a {kind} family needs {' and '.join(needs)}",
+            where,
+            f"a {kind} family needs {' and '.join(needs)}",
             f"add {lacking[0]}: [...]" + (" (e.g. languages: [en, de, ru])" if kind == "sources" else ""),
         )
-    wrong = sorted(set(entry) & ({"pool", "k", "draws", "select", "distance", "seed"} if kind == "sources" else {"languages"}))
+    wrong = sorted(
+        set(entry)
+        & ({"pool", "k", "draws", "select", "distance", "seed"} if kind == "sources" else {"languages"})
+    )
     if wrong:
-        _family_error(where, f"{wrong[0]} is not a key of a {kind} family", f"drop it (README.md, Recipe families)")
+        _family_error(
+            where, f"{wrong[0]} is not a key of a {kind} family", "drop it (README.md, Recipe families)"
+        )
     common = {
         "sampling": entry.get("sampling"),
         "training": entry.get("training", {}),
@@ -277,7 +292,8 @@ def expand_family(entry: dict, index: int, cfg: dict) -> list[dict]:
     too_big = [k for k in ks if k > len(pool)]
     if too_big:
         _family_error(
-            f"{where}.k", f"k = {too_big[0]} is more than the {len(pool)} languages of the pool",
+            f"{where}.k",
+            f"k = {too_big[0]} is more than the {len(pool)} languages of the pool",
             "drop it or add languages to pool",
         )
     if entry.get("budget") is None and any(k > 1 for k in ks):

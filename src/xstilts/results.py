@@ -50,7 +50,8 @@ def recipe_sources(record: dict) -> dict:
     if record["cell"]["recipe"] == "none":
         return {"source_languages": "", "budget": "none", "budget_examples": None, "disjoint": False}
     if recorded is None:
-        recorded = {"tasks": [["", "en"]], "budget": {"kind": "per_language", "examples": None, "disjoint": False}}
+        default = {"kind": "per_language", "examples": None, "disjoint": False}
+        recorded = {"tasks": [["", "en"]], "budget": default}
     budget = recorded["budget"]
     return {
         "source_languages": " ".join(dict.fromkeys(language for _, language in recorded["tasks"])),

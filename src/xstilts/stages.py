@@ -215,7 +215,9 @@ def _task_data(task: str, parts: list, cap: int | None, budget: dict | None, see
     for language, train_dir, dev_dir in parts:
         features, _, these = load_prepared(train_dir)
         if labels is not None and these != labels:
-            raise ValueError(f"{task}: the labels of {language} ({these}) differ from {languages[0]}'s ({labels})")
+            raise ValueError(
+                f"{task}: the labels of {language} ({these}) differ from {languages[0]}'s ({labels})"
+            )
         labels = these
         if cap:
             features = features.shuffle(seed=seed).select(range(min(cap, len(features))))
@@ -232,7 +234,8 @@ def _task_data(task: str, parts: list, cap: int | None, budget: dict | None, see
     if len(parts) == 1:
         return trains[0], devs[0], dev_examples[0], labels, counts
     examples = None if dev_examples[0] is None else datasets.concatenate_datasets(dev_examples)
-    return datasets.concatenate_datasets(trains), datasets.concatenate_datasets(devs), examples, labels, counts
+    train, dev = datasets.concatenate_datasets(trains), datasets.concatenate_datasets(devs)
+    return train, dev, examples, labels, counts
 
 
 # ---- evaluate one cell: model x recipe x target x language x seed ------------------------

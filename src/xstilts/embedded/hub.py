@@ -507,7 +507,12 @@ class Builder:
         for code in self.langs("pawsx"):
             lang = self.world.lang[code]
             rows = [
-                {"id": i + 1, "sentence1": render_text(lang, [a]), "sentence2": render_text(lang, [b]), "label": label}
+                {
+                    "id": i + 1,
+                    "sentence1": render_text(lang, [a]),
+                    "sentence2": render_text(lang, [b]),
+                    "label": label,
+                }
                 for i, (a, b, label) in enumerate(self.paws_train)
             ]
             self.out.write("google-research-datasets/paws-x", code, "train", rows, FEATURES["paws-x"])
