@@ -41,6 +41,11 @@ def cmd_grid(args):
     }
     for k, v in counts.items():
         print(f"{v:6d}  {k}")
+    from xstilts.recipes import describe
+
+    print("\nrecipes (training languages, budget):")
+    for line in describe(cfg):
+        print(f"  {line}")
 
 
 def cmd_plan(args):

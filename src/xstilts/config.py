@@ -183,6 +183,10 @@ def fill_defaults(instance, schema_node, root):
         for part in schema_node["$ref"].lstrip("#/").split("/"):
             node = node[part]
         schema_node = {**node, **{k: v for k, v in schema_node.items() if k != "$ref"}}
+    if isinstance(instance, dict) and "if" in schema_node:  # recipes: a family or a recipe
+        branch = "then" if set(schema_node["if"].get("required", [])) <= set(instance) else "else"
+        if branch in schema_node:
+            fill_defaults(instance, schema_node[branch], root)
     if isinstance(instance, dict):
         for key, sub in schema_node.get("properties", {}).items():
             if key not in instance and "default" in sub:
@@ -229,19 +233,7 @@ def _recipe(entry) -> dict:
     tasks = [
         {"task": t, "language": "en"} if isinstance(t, str) else {"language": "en", **t}
         for t in entry["tasks"]
-    ]
-    for t in tasks:
-        task = registry.TASKS.get(t["task"])
-        _check(
-            task is not None and task.role == "intermediate",
-            f"config key recipes.{entry['name']}: {t['task']!r} is not an intermediate task. "
-            f"Fix: use one of {', '.join(ALL9)}.",
-        )
-        _check(
-            t["language"] in task.languages,
-            f"config key recipes.{entry['name']}: {t['task']} has no data in {t['language']!r}. "
-            f"Fix: use one of its languages: {' '.join(task.languages)}.",
-        )
+    ]  # each task's source in its language: _recipes_with_sources
     pairs = [(t["task"], t["language"]) for t in tasks]
     _check(
         len(set(pairs)) == len(pairs),
@@ -254,6 +246,46 @@ def _recipe(entry) -> dict:
         "sampling": entry.get("sampling"),
         "training": entry.get("training", {}),
     }
+
+
+def _recipes_with_sources(cfg: dict) -> list[dict]:
+    """Families expanded into named recipes (xstilts.recipes); every recipe task checked for a
+    training source in its language (the registry's, or a local dataset under `sources`), and
+    its budget declared where a task trains in several languages."""
+    from xstilts import local_data
+    from xstilts import recipes as families
+
+    try:
+        for task, languages in cfg["sources"].items():
+            for language, spec in languages.items():
+                local_data.check_spec(task, language, spec)
+        out = []
+        for entry in families.expand(cfg["recipes"], cfg):
+            recipe = _recipe(entry)
+            families.check_recipe_sources(cfg, recipe)
+            declared = entry.get("budget") if isinstance(entry, dict) else None
+            families.check_budget(recipe, declared is not None)
+            recipe["budget"] = families.budget(declared, f"recipes.{recipe['name']}")
+            if isinstance(entry, dict) and entry.get("family"):
+                recipe["family"] = entry["family"]
+            out.append(recipe)
+    except (families.RecipeError, local_data.LocalDataError) as error:
+        raise ConfigError(str(error)) from None
+    return out
+
+
+def _check_embedded_sources(cfg: dict) -> None:
+    """The embedded mirror has the registry's sources in embedded.languages only."""
+    emb = cfg["embedded"]["languages"]
+    for recipe in cfg["recipes"]:
+        for t in recipe["tasks"]:
+            local = t["language"] in (cfg["sources"].get(t["task"]) or {})
+            _check(
+                local or t["language"] in emb,
+                f"config key recipes.{recipe['name']}: {t['task']} in {t['language']!r}, which is "
+                f"not in embedded.languages, so the embedded mirror has no data for it. Fix: add "
+                f"{t['language']} to embedded.languages or drop it from the recipe.",
+            )
 
 
 def _validator():
@@ -395,7 +427,7 @@ def validate(raw: dict) -> dict:
         raise _schema_error(errors[0])
     fill_defaults(cfg, root, root)
 
-    recipes = [_recipe(r) for r in cfg["recipes"]]
+    recipes = _recipes_with_sources(cfg)
     names = [r["name"] for r in recipes]
     twice = [n for i, n in enumerate(names) if n in names[:i]]
     _check(
@@ -423,6 +455,7 @@ def validate(raw: dict) -> dict:
     _check_models(cfg)
     if cfg["embedded"]:
         _check_embedded(cfg)
+        _check_embedded_sources(cfg)
     for name, model in cfg["models"].items():
         model.setdefault("tokenizer", model["hub_id"])
         _check(

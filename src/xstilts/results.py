@@ -17,6 +17,7 @@ def collect(files: list[str], out: str) -> None:
     for f in (f for f in files if not f.endswith(".parquet")):
         record = json.loads(Path(f).read_text())
         cell = record["cell"]
+        sources = recipe_sources(record)
         for metric, value in record["metrics"].items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 rows.append(
@@ -29,6 +30,7 @@ def collect(files: list[str], out: str) -> None:
                         "metric": metric,
                         "value": float(value),
                         "primary": metric == record["primary_metric"],
+                        **sources,
                     }
                 )
     frame = pd.concat([*frames, pd.DataFrame(rows)], ignore_index=True).sort_values(
@@ -36,6 +38,27 @@ def collect(files: list[str], out: str) -> None:
     )
     with atomic_file(out) as tmp:
         frame.to_parquet(tmp, index=False)
+
+
+def recipe_sources(record: dict) -> dict:
+    """A cell's recipe sources as row columns: `source_languages` (its training languages,
+    space-separated, distinct, in recipe order), `budget` (none, per_language or fixed),
+    `budget_examples` (fixed: the total, None for the smallest set) and `disjoint`. Cells
+    without a record are English recipes with the default budget (settings.evaluate leaves it
+    out for them); `none` trains nothing."""
+    recorded = record.get("settings", {}).get("recipe_sources")
+    if record["cell"]["recipe"] == "none":
+        return {"source_languages": "", "budget": "none", "budget_examples": None, "disjoint": False}
+    if recorded is None:
+        default = {"kind": "per_language", "examples": None, "disjoint": False}
+        recorded = {"tasks": [["", "en"]], "budget": default}
+    budget = recorded["budget"]
+    return {
+        "source_languages": " ".join(dict.fromkeys(language for _, language in recorded["tasks"])),
+        "budget": budget["kind"],
+        "budget_examples": budget["examples"],
+        "disjoint": bool(budget["disjoint"]),
+    }
 
 
 def costs(jobs: list[dict], gpus_per_model: dict, out: str) -> None:

@@ -56,7 +56,12 @@ def task_labels(task_name: str, hub: Hub) -> list[str]:
     return sorted({t for tags in train["tags"] for t in tags})
 
 
-def load_split(task_name: str, hub: Hub, split: str, language: str, data: dict):
+def load_split(task_name: str, hub: Hub, split: str, language: str, data: dict, local: dict | None = None):
+    """Canonical rows: from the registry's source, or a local dataset the config names."""
+    if local:
+        from xstilts import local_data
+
+        return local_data.load(task_name, language, split, local, hub if hub.mirror else None)
     task = TASKS[task_name]
     return task.load(hub, split, language, **{option: data[option] for option in task.options})
 
@@ -69,7 +74,7 @@ def prepare(settings: dict, out: str, hub: Hub) -> None:
     task, split, language = settings["task"], settings["split"], settings["language"]
     fmt = TASKS[task].format
     tokenizer = AutoTokenizer.from_pretrained(hub.model(settings["tokenizer"]))
-    examples = load_split(task, hub, split, language, settings["data"])
+    examples = load_split(task, hub, split, language, settings["data"], settings.get("local_source"))
     if len(examples) == 0:
         raise ValueError(f"{task} has no {split} rows in {language}: check the source")
     labels = task_labels(task, hub)
@@ -170,14 +175,12 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
     device, autocast = torch_device(ids, cfg.get("precision", "fp32"), rank)
     training.seed_everything(seed)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    train_sets, dev_sets, specs = {}, {}, {}
-    for (task, _), train_dir, dev_dir in zip(settings["tasks"], data["train"], data["dev"], strict=True):
-        features, _, labels = load_prepared(train_dir)
-        if cfg["max_train_examples"]:
-            n = min(cfg["max_train_examples"], len(features))
-            features = features.shuffle(seed=seed).select(range(n))
-        dev_features, dev_examples, _ = load_prepared(dev_dir)
-        es = cfg.get("early_stopping") or {}
+    train_sets, dev_sets, specs, counts = {}, {}, {}, {}
+    es = cfg.get("early_stopping") or {}
+    for task, parts in _by_task(settings["tasks"], data).items():
+        features, dev_features, dev_examples, labels, counts[task] = _task_data(
+            task, parts, cfg["max_train_examples"], settings.get("budget"), seed
+        )
         train_sets[task] = features
         dev_sets[task] = _subset(dev_features, dev_examples, es.get("dev_examples"), seed)
         specs[task] = {"format": TASKS[task].format, "labels": labels}
@@ -208,6 +211,7 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
             tmp / "training.json",
             {
                 "history": history,
+                "train_examples": counts,  # per task and language, after the budget
                 "settings": settings,
                 "source": source,
                 "versions": versions(),
@@ -215,6 +219,50 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
                 "wall_seconds": round(time.time() - started, 2),
             },
         )
+
+
+def _by_task(tasks: list, data: dict) -> dict[str, list[tuple[str, str, str]]]:
+    """task -> [(language, train dir, dev dir)]: a task in several languages trains one head."""
+    groups: dict = {}
+    for (task, language), train_dir, dev_dir in zip(tasks, data["train"], data["dev"], strict=True):
+        groups.setdefault(task, []).append((language, train_dir, dev_dir))
+    return groups
+
+
+def _task_data(task: str, parts: list, cap: int | None, budget: dict | None, seed: int):
+    """One task's training rows over its languages: each language capped (max_train_examples,
+    a seeded shuffle: parallel sources stay aligned), then the recipe's budget
+    (xstilts.recipes.allocate); dev rows of all languages. Returns (train, dev features, dev
+    examples or None, labels, {language: training rows})."""
+    import datasets
+
+    from xstilts import recipes
+
+    languages, trains, devs, dev_examples, labels = [], [], [], [], None
+    for language, train_dir, dev_dir in parts:
+        features, _, these = load_prepared(train_dir)
+        if labels is not None and these != labels:
+            raise ValueError(
+                f"{task}: the labels of {language} ({these}) differ from {languages[0]}'s ({labels})"
+            )
+        labels = these
+        if cap:
+            features = features.shuffle(seed=seed).select(range(min(cap, len(features))))
+        languages.append(language)
+        trains.append(features)
+        dev_features, examples, _ = load_prepared(dev_dir)
+        devs.append(dev_features)
+        dev_examples.append(examples)
+    if budget is not None or len(parts) > 1:
+        spec = budget or dict(recipes.DEFAULT_BUDGET)
+        positions = recipes.allocate([len(f) for f in trains], spec, seed, languages)
+        trains = [f.select(p) for f, p in zip(trains, positions)]
+    counts = {language: len(f) for language, f in zip(languages, trains)}
+    if len(parts) == 1:
+        return trains[0], devs[0], dev_examples[0], labels, counts
+    examples = None if dev_examples[0] is None else datasets.concatenate_datasets(dev_examples)
+    train, dev = datasets.concatenate_datasets(trains), datasets.concatenate_datasets(devs)
+    return train, dev, examples, labels, counts
 
 
 def carry_head(model, source: str, previous: str, task: str) -> bool:

@@ -188,6 +188,12 @@ BENCHMARKS = ("xtreme", "xtreme-r")
 
 FORMATS = ("pair_classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "dual_encoder")
 
+# XNLI translate-train (facebook/xnli, `train` of each language config): MNLI's 392,702 training
+# pairs machine-translated into the 14 non-English XNLI languages. PAWS-X (google-research-
+# datasets/paws-x): its train splits are machine-translated except English.
+XNLI_TRANSLATE_TRAIN = tuple(lang for lang in XTREME_LANGUAGES["xnli"].split() if lang != "en")
+PAWSX_TRANSLATED_TRAIN = tuple(lang for lang in XTREME_LANGUAGES["pawsx"].split() if lang != "en")
+
 
 @dataclass(frozen=True)
 class Source:
@@ -196,6 +202,16 @@ class Source:
     name: str  # human-readable, for `xstilts tasks`
     load: Callable  # (hub, split, language) -> canonical rows
     repos: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrainingSource:
+    """Where a task's training data (train and dev splits) in some languages comes from."""
+
+    languages: tuple[str, ...]
+    source: str  # human-readable, for `xstilts tasks`
+    repos: tuple[str, ...]  # hub datasets read (their content decides the data)
+    kind: str  # "original", "machine-translated" or "native"
 
 
 @dataclass(frozen=True)
@@ -248,10 +264,30 @@ class Task:
         """Every task that trains this target, in order (() for retrieval targets)."""
         return (*self.train_chain, self.train_task) if self.train_task else ()
 
+    sources: tuple[TrainingSource, ...] = ()  # training sources beyond English (default: en, `source`)
+
     @property
     def reads_encoder(self) -> bool:
         """Retrieval targets train nothing: they embed with the recipe's encoder as is."""
         return self.role == "target" and self.train_task is None
+
+    @property
+    def trainable(self) -> bool:
+        """Can be a recipe's task: an intermediate task, or a target trained on its own data."""
+        return self.role == "intermediate" or self.train_task == self.name
+
+    @property
+    def training_sources(self) -> tuple[TrainingSource, ...]:
+        english = TrainingSource(("en",), self.source, self.repos, "original")
+        return self.sources if self.sources else (english,) if self.trainable else ()
+
+    @property
+    def train_languages(self) -> tuple[str, ...]:
+        """The languages a recipe can train this task in from the registry's sources."""
+        return tuple(lang for src in self.training_sources for lang in src.languages)
+
+    def training_source(self, language: str) -> TrainingSource | None:
+        return next((src for src in self.training_sources if language in src.languages), None)
 
 
 # ---- loaders: hub rows -> canonical rows ---------------------------------------------------
@@ -297,6 +333,15 @@ def _load_anli_plus(hub, split, language):
     return datasets.concatenate_datasets(parts)
 
 
+def _load_mnli(hub, split, language):
+    """English MNLI (GLUE); other languages: XNLI translate-train, with XNLI's (human-translated)
+    dev set as dev. facebook/xnli labels are MNLI's: 0 entailment, 1 neutral, 2 contradiction."""
+    if language == "en":
+        return _glue("mnli", dev="validation_matched")(hub, split, language)
+    ds = hub.dataset("facebook/xnli", language, split={"train": "train", "dev": "validation"}[split])
+    return _pairs(ds, "premise", "hypothesis", "label")
+
+
 def _load_xnli(hub, split, language):
     ds = hub.dataset("google/xtreme", "XNLI", split={"dev": "validation", "test": "test"}[split])
     ds = ds.filter(lambda r: r["language"] == language)
@@ -305,7 +350,10 @@ def _load_xnli(hub, split, language):
 
 def _load_pawsx(hub, split, language):
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
-    ds = hub.dataset("google/xtreme", f"PAWS-X.{language}", split=hub_split)
+    if split == "train" and language != "en":  # translated training data: the dataset's own repo
+        ds = hub.dataset("google-research-datasets/paws-x", language, split="train")
+    else:
+        ds = hub.dataset("google/xtreme", f"PAWS-X.{language}", split=hub_split)
     return _pairs(ds, "sentence1", "sentence2", "label", ("0", "1"))
 
 
@@ -335,10 +383,11 @@ def tydiqa_prefix(language: str) -> str:
 
 def _load_tydiqa(hub, split, language, tydiqa_train="english"):
     """GoldP rows of one language (ids carry the language name). XTREME trains on English
-    only; `tydiqa_train: all` is the reference code's choice (multilingual training rows)."""
+    only; `tydiqa_train: all` is the reference code's choice (multilingual training rows) for
+    the English training task. Another language (a recipe's source) reads its own rows."""
     hub_split = {"train": "train", "dev": "validation", "test": "validation"}[split]
     ds = hub.dataset("google/xtreme", "tydiqa", split=hub_split)
-    if not (split == "train" and tydiqa_train == "all"):
+    if not (split == "train" and tydiqa_train == "all" and language == "en"):
         prefix = tydiqa_prefix(language)
         ds = ds.filter(lambda r: r["id"].startswith(prefix))
     return ds.select_columns(["id", "context", "question", "answers"])
@@ -762,10 +811,19 @@ TASKS: dict[str, Task] = {
             "pair_classification",
             "nyu-mll/glue mnli",
             "accuracy",
-            _glue("mnli", dev="validation_matched"),
+            _load_mnli,
             labels=XNLI_LABELS,
             defaults=_INTERMEDIATE,
             repos=("nyu-mll/glue",),
+            sources=(
+                TrainingSource(("en",), "nyu-mll/glue mnli", ("nyu-mll/glue",), "original"),
+                TrainingSource(
+                    XNLI_TRANSLATE_TRAIN,
+                    "facebook/xnli <lang> train (XNLI translate-train)",
+                    ("facebook/xnli",),
+                    "machine-translated",
+                ),
+            ),
         ),
         Task(
             "qqp",
@@ -871,6 +929,15 @@ TASKS: dict[str, Task] = {
             defaults=dict(lr=1e-5, epochs=5, batch_size=32, max_length=256),
             category="classification",
             repos=XTREME,
+            sources=(
+                TrainingSource(("en",), "google/xtreme PAWS-X.en", XTREME, "original"),
+                TrainingSource(
+                    PAWSX_TRANSLATED_TRAIN,
+                    "google-research-datasets/paws-x <lang> train (dev: google/xtreme)",
+                    ("google-research-datasets/paws-x", *XTREME),
+                    "machine-translated",
+                ),
+            ),
         ),
         Task(
             "udpos",
@@ -950,6 +1017,14 @@ TASKS: dict[str, Task] = {
             repos=XTREME,
             options=("tydiqa_train",),
             scorer="squad",
+            sources=(
+                TrainingSource(
+                    _langs("tydiqa"),
+                    "google/xtreme tydiqa GoldP rows of the language (ids start with its name)",
+                    XTREME,
+                    "native",
+                ),
+            ),
         ),
         Task(
             "bucc",
@@ -1112,6 +1187,7 @@ def table() -> list[dict]:
             trained_on=" -> ".join(t.training_chain) or "-",
             other_sources="; ".join(f"{' '.join(langs)}: {name}" for name, langs in _by_source(t).items())
             or "-",
+            source_languages=" ".join(t.train_languages) if t.trainable else "-",
         )
         for t in TASKS.values()
     ]

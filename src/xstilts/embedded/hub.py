@@ -176,6 +176,11 @@ FEATURES = {
         }
     ),
     "mteb_tatoeba": Features({"sentence1": _S, "sentence2": _S}),
+    # translated intermediate data: facebook/xnli (translate-train), google-research-datasets/paws-x
+    "xnli_tt": Features({"premise": _S, "hypothesis": _S, "label": NLI_CLASS}),
+    "paws-x": Features(
+        {"id": Value("int32"), "sentence1": _S, "sentence2": _S, "label": ClassLabel(names=["0", "1"])}
+    ),
 }
 
 
@@ -286,6 +291,7 @@ class Builder:
             self.bucc,
             self.tatoeba,
             self.glue,
+            self.translated_intermediate,
             self.anli,
             self.snli,
             self.squad,
@@ -313,8 +319,10 @@ class Builder:
     # -- XTREME --------------------------------------------------------------------------
     def xnli(self):
         s = self.sampler("xnli")
+        self.xnli_items = {}
         for split in ("validation", "test"):
             items = [nli_item(s, n_premise=int(s.rng.integers(1, 3))) for _ in range(self.size["eval"])]
+            self.xnli_items[split] = items
             rows = [
                 {
                     "language": code,
@@ -333,6 +341,8 @@ class Builder:
         splits = {"train": self.size["train"], "validation": self.size["eval"], "test": self.size["eval"]}
         for split, n in splits.items():
             pairs = [paws_pair(s) for _ in range(n)]
+            if split == "train":
+                self.paws_train = pairs  # rendered in every language: translated_intermediate
             for code in self.langs("pawsx"):
                 if split == "train" and code != "en":
                     continue  # XTREME trains on English only (the hub's translated train is not used)
@@ -470,7 +480,25 @@ class Builder:
                 prefix = LANGUAGE_NAMES[code].lower()
                 ids = [f"{prefix}-{int(s.rng.integers(1, 2**62))}-{i % 3}" for i in range(n)]
                 rows += self.qa_rows(code, items, ids, titles)
+            if split == "train":
+                rows += self.tydiqa_native_train()
             self.out.write("google/xtreme", "tydiqa", split, rows, FEATURES["qa"])
+
+    def tydiqa_native_train(self) -> list[dict]:
+        """More native GoldP training rows in each non-English language (Finnish included), up
+        to the English count: intermediate training in the language from native data. Their
+        own stream, appended: the rows above (and every other dataset) stay as they were."""
+        s = self.sampler("tydiqa.native")
+        rows = []
+        for code in self.langs("tydiqa"):
+            n = self.size["train"] - self.size["eval"]
+            if code == "en" or n <= 0:
+                continue
+            items, titles = self.qa_items(s, n)
+            prefix = LANGUAGE_NAMES[code].lower()
+            ids = [f"{prefix}-n{int(s.rng.integers(1, 2**62))}-{i % 3}" for i in range(n)]
+            rows += self.qa_rows(code, items, ids, titles)
+        return rows
 
     def translation_pairs(self, name: str, code: str, n: int) -> list[dict]:
         """Distinct meanings rendered in `code` (source) and English (target)."""
@@ -522,6 +550,9 @@ class Builder:
             "validation_mismatched": (self.size["eval"], 0.6),
         }  # mismatched: organisations
         for split, (n, org_p) in splits.items():
+            items = self.nli_rows(s, n, org_p=org_p)
+            if split == "train":
+                self.mnli_train = items  # rendered in every XNLI language: translated_intermediate
             rows = [
                 {
                     "premise": render_text(self.en, it.premise),
@@ -529,7 +560,7 @@ class Builder:
                     "label": it.label,
                     "idx": i,
                 }
-                for i, it in enumerate(self.nli_rows(s, n, org_p=org_p))
+                for i, it in enumerate(items)
             ]
             self.out.write("nyu-mll/glue", "mnli", split, rows, FEATURES["mnli"])
         s = self.sampler("glue.qqp")
@@ -539,6 +570,37 @@ class Builder:
                 for i, (a, b, label) in enumerate(qqp_pair(s, self.en) for _ in range(n))
             ]
             self.out.write("nyu-mll/glue", "qqp", split, rows, FEATURES["qqp"])
+
+    def translated_intermediate(self):
+        """Each intermediate example "translated": the same example rendered in every language
+        (the generator's translation is exact). facebook/xnli: MNLI train in each XNLI
+        language (translate-train), dev and test the XNLI items; google-research-datasets/
+        paws-x: PAWS-X's English train pairs in each PAWS-X language."""
+        for code in self.langs("xnli"):
+            lang = self.world.lang[code]
+            splits = {"train": self.mnli_train, **self.xnli_items}
+            for split, items in splits.items():
+                rows = [
+                    {
+                        "premise": render_text(lang, item.premise),
+                        "hypothesis": render_text(lang, [item.hypothesis]),
+                        "label": item.label,
+                    }
+                    for item in items
+                ]
+                self.out.write("facebook/xnli", code, split, rows, FEATURES["xnli_tt"])
+        for code in self.langs("pawsx"):
+            lang = self.world.lang[code]
+            rows = [
+                {
+                    "id": i + 1,
+                    "sentence1": render_text(lang, [a]),
+                    "sentence2": render_text(lang, [b]),
+                    "label": label,
+                }
+                for i, (a, b, label) in enumerate(self.paws_train)
+            ]
+            self.out.write("google-research-datasets/paws-x", code, "train", rows, FEATURES["paws-x"])
 
     def anli(self):
         """Rounds get longer premises (harder), like ANLI's adversarial rounds."""
