@@ -172,6 +172,9 @@ def _rows(node: dict, root: dict, path: str, training: str | None = None) -> lis
     items = node.get("items")
     if isinstance(items, dict) and "properties" in items:
         rows += _rows(items, root, f"{path}[]", training)
+    if isinstance(items, dict) and "then" in items:  # if/then/else: a recipe, or a recipe family
+        rows += _rows({**items, **items["else"]}, root, f"{path}[]", training)
+        rows += _rows(items["then"], root, f"{path}[family]", training)
     return rows
 
 

@@ -383,8 +383,8 @@ def _retrieval_scorer(settings, source, device, pad_id, autocast):
             texts[split] = (features["source"], features["target"]) if mining else None
         result = evaluation.retrieval_scores(cell["target"], embeddings, ev.get("bucc_k"), texts)
         # the model that embedded: the intermediate encoder (XTREME, X-STILTs) or the SQuAD one (XTREME-R)
-        encoder = cell.get("protocol", {}).get("tatoeba_encoder", "intermediate")
-        return result, len(embeddings["test"][0]), {"retrieval_layer": layer, "retrieval_encoder": encoder}
+        embedder = cell.get("protocol", {}).get("tatoeba_encoder", "intermediate")
+        return result, len(embeddings["test"][0]), {"retrieval_layer": layer, "retrieval_encoder": embedder}
 
     return run
 
