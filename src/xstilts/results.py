@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from xstilts.atomic import atomic_file
+from xstilts.recipes import DEFAULT_BUDGET
 
 
 def collect(files: list[str], out: str) -> None:
@@ -50,8 +51,7 @@ def recipe_sources(record: dict) -> dict:
     if record["cell"]["recipe"] == "none":
         return {"source_languages": "", "budget": "none", "budget_examples": None, "disjoint": False}
     if recorded is None:
-        default = {"kind": "per_language", "examples": None, "disjoint": False}
-        recorded = {"tasks": [["", "en"]], "budget": default}
+        recorded = {"tasks": [["", "en"]], "budget": DEFAULT_BUDGET}
     budget = recorded["budget"]
     return {
         "source_languages": " ".join(dict.fromkeys(language for _, language in recorded["tasks"])),

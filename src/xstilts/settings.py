@@ -67,6 +67,19 @@ def finetune_defaults(train_task: str) -> dict:
     )
 
 
+CHAIN_SEP = "+"
+TATOEBA_SQUAD = "squad_v1"  # XTREME-R scores Tatoeba with the SQuAD v1.1 fine-tuned model
+
+
+def chain_key(chain) -> str:
+    """A training chain as the finetune directory's name: its tasks joined with '+'."""
+    return CHAIN_SEP.join(chain)
+
+
+def chain_of(key: str) -> list[str]:
+    return key.split(CHAIN_SEP)
+
+
 def tatoeba_encoder(cfg: dict) -> str:
     """What Tatoeba embeds with: evaluation.tatoeba_encoder, else the benchmark's protocol
     (XTREME-R: the SQuAD v1.1 fine-tuned model, run_tatoeba.sh; XTREME and X-STILTs: the
@@ -74,7 +87,7 @@ def tatoeba_encoder(cfg: dict) -> str:
     chosen = cfg["evaluation"].get("tatoeba_encoder")
     if chosen:
         return chosen
-    return "squad_v1" if cfg.get("benchmark") == "xtreme-r" else "intermediate"
+    return TATOEBA_SQUAD if cfg.get("benchmark") == "xtreme-r" else "intermediate"
 
 
 def intermediate_layers(cfg: dict, recipe: dict) -> list[tuple[str, dict]]:
@@ -175,8 +188,9 @@ def data_revision(cfg: dict, task: str, language: str, split: str) -> dict:
     job (its rebuild reruns them); a local mirror or CCGbank by its files' names and sizes;
     the hub by the revision read (main). A non-English training source reads its own repos."""
     t = registry.TASKS[task]
-    if local_source(cfg, task, language) and split in ("train", "dev"):
-        return {"local": _local_revision(local_source(cfg, task, language))}
+    local = local_source(cfg, task, language)
+    if local and split in ("train", "dev"):
+        return {"local": _local_revision(local)}
     if cfg["embedded"]:
         return {"embedded": {k: v for k, v in cfg["embedded"].items() if k != "model"}}
     mirror = cfg["hub"]["mirror"]
@@ -230,7 +244,7 @@ def intermediate(cfg: dict, model: str, recipe: str, seed) -> dict:
 def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
     """`task`: the stage's key, its chain so far ("squad_v1", "siqa+copa"); it trains the last
     task, from the previous stage's model (named under "chain", absent for one stage)."""
-    chain = task.split("+")
+    chain = chain_of(task)
     task = chain[-1]
     settings = {
         "stage": "finetune",
@@ -274,8 +288,11 @@ def _recipe_sources(cfg: dict, recipe: str) -> dict:
     """The recipe's source languages and budget, written into every cell (results.collect).
     Left out for English recipes with the default budget (all recipes before non-English
     sources existed), so their cells rerun nothing; collect reads those as English."""
-    r = next((r for r in cfg["recipes"] if r["name"] == recipe), None)
-    if r is None or recipes.is_english_default(cfg, r):  # None: a cell asked for on its own
+    try:
+        r = find_recipe(cfg, recipe)
+    except KeyError:  # a cell asked for on its own
+        return {}
+    if recipes.is_english_default(cfg, r):
         return {}
     return {"recipe_sources": recipes.source_record(cfg, r)}
 

@@ -122,10 +122,9 @@ def _subset(features, examples, n: int | None, seed: int | None = None):
     if examples is None and "kind" in features.column_names:  # dual encoder: cap queries, keep the pool
         import datasets
 
-        kinds = features["kind"]
-        queries = features.select([i for i, k in enumerate(kinds) if k == "query"])
+        queries = _of_kind(features, "query")
         queries = queries if seed is None else queries.shuffle(seed=seed)
-        pool = features.select([i for i, k in enumerate(kinds) if k != "query"])
+        pool = _of_kind(features, "candidate")
         return datasets.concatenate_datasets([queries.select(range(min(n, len(queries)))), pool]), None
     if examples is None:
         rows = features if seed is None else features.shuffle(seed=seed)
@@ -330,10 +329,15 @@ def evaluate(
         device, autocast = torch_device(ids, settings["evaluation"].get("precision", "fp32"))
         pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
         if TASKS[target].reads_encoder:
-            run = _retrieval_scorer(settings, source, device, pad_id, autocast)
+            run = _retrieval_scorer(settings, source, device, pad_id)
         else:
             run = _trained_scorer(settings, source, device, pad_id, autocast, pool)
         startup = time.time() - started
+        job = {
+            "versions": versions(),
+            "revisions": revisions or {},
+            "device": devices.describe_device(ids),
+        }
         for language, lang_data, lang_out, lang_dev in zip(languages, data, out, dev_data, strict=True):
             began = time.time()
             cell = {**settings, "language": language}
@@ -346,9 +350,7 @@ def evaluate(
                     "primary_metric": TASKS[target].metric,
                     "n_examples": n,
                     "settings": cell,
-                    "versions": versions(),
-                    "revisions": revisions or {},
-                    "device": devices.describe_device(ids),
+                    **job,
                     "evaluation_seconds": round(time.time() - began, 3),
                     "job": {"startup_seconds": round(startup, 3), "languages": list(languages)},
                     **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}),
@@ -357,7 +359,7 @@ def evaluate(
             )
 
 
-def _retrieval_scorer(settings, source, device, pad_id, autocast):
+def _retrieval_scorer(settings, source, device, pad_id):
     """Embed both sides with the encoder as is (the model's retrieval layer) and mine or retrieve."""
     from xstilts import evaluation, modeling
 
@@ -419,7 +421,8 @@ def _trained_scorer(settings, model_dir, device, pad_id, autocast, pool=None):
     return run
 
 
-def _candidates(rows, kind):
+def _of_kind(rows, kind: str):
+    """A dual encoder's prepared rows of one kind: "query" or "candidate"."""
     return rows.filter(lambda kinds: [k == kind for k in kinds], input_columns="kind", batched=True)
 
 
@@ -430,7 +433,7 @@ def _embed_pool(model, head, pool, ev, device, pad_id, autocast) -> dict:
 
     sets, languages = [], []
     for path in pool:
-        rows = _candidates(load_prepared(path)[0], "candidate")
+        rows = _of_kind(load_prepared(path)[0], "candidate")
         sets.append((rows, evaluation.predict(model, head, rows, ev["batch_size"], device, pad_id, autocast)))
         languages.append(json.loads((Path(path) / "info.json").read_text())["settings"]["language"])
     return {"sets": sets, "languages": languages}
@@ -440,7 +443,7 @@ def _evaluate_dual_encoder(cell, model, head, features, pool, device, pad_id, au
     """One cell's queries against the embedded pool."""
     from xstilts import evaluation
 
-    queries = _candidates(features, "query")
+    queries = _of_kind(features, "query")
     logits = evaluation.predict(
         model, head, queries, cell["evaluation"]["batch_size"], device, pad_id, autocast
     )

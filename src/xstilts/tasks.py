@@ -241,6 +241,7 @@ class Task:
     xtreme_r_languages: tuple[str, ...] = ()
     language_sources: dict = field(default_factory=dict)  # language -> Source (not `source`)
     pool_languages: tuple[str, ...] = ()  # dual encoder: test splits whose candidates every cell searches
+    sources: tuple[TrainingSource, ...] = ()  # training sources beyond English (default: en, `source`)
 
     @property
     def all_languages(self) -> tuple[str, ...]:
@@ -263,8 +264,6 @@ class Task:
     def training_chain(self) -> tuple[str, ...]:
         """Every task that trains this target, in order (() for retrieval targets)."""
         return (*self.train_chain, self.train_task) if self.train_task else ()
-
-    sources: tuple[TrainingSource, ...] = ()  # training sources beyond English (default: en, `source`)
 
     @property
     def reads_encoder(self) -> bool:
