@@ -285,3 +285,21 @@ def test_carry_head_copies_a_multiple_choice_head(tmp_path):
     for name, value in siqa.heads["siqa"].state_dict().items():
         assert torch.equal(copa.heads["copa"].state_dict()[name], value)
     assert not stages.carry_head(copa, str(tmp_path), "mnli", "copa")  # no such head: fresh
+
+
+def test_why_follows_training_chains_and_candidate_pools(tmp_path):
+    from xstilts import explain
+
+    cfg = config.load(str(TINY_R))
+    jobs = explain.grid_jobs(cfg)
+    copa = next(j for j in jobs if j["stage"] == "finetune" and j["keys"]["task"] == "siqa+copa")
+    siqa_model = grid.path(grid.FINETUNE.model, **{**copa["keys"], "task": "siqa"})
+    assert siqa_model in copa["inputs"]  # a changed SIQA stage reruns the COPA stage
+    assert grid.path(grid.DATA, tokenizer="xstilts__tiny-xlmr", task="copa", language="en", split="train") in (
+        copa["inputs"]
+    )
+    lareqa = next(j for j in jobs if j["stage"] == "evaluate" and j["keys"]["target"] == "lareqa")
+    assert all(isinstance(i, str) for i in lareqa["inputs"])  # the pool, one path per language
+    assert sum("/lareqa/" in i for i in lareqa["inputs"]) > 1
+    report = explain.why(cfg, tmp_path)  # nothing run yet: every job is missing
+    assert report and {e["status"] for e in report} == {"missing"}

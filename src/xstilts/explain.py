@@ -395,6 +395,11 @@ def _recorded(path: Path, name: str | None):
         return None
 
 
+def _paths(inputs: dict) -> list[str]:
+    """A job's input paths from the grid's {name: path or list of paths} (as Snakemake unpacks)."""
+    return [p for value in inputs.values() for p in (value if isinstance(value, list) else [value])]
+
+
 def grid_jobs(cfg: dict) -> list[dict]:
     """Every job with its output, the file that records its settings, its current settings
     and its inputs, in run order (inputs first)."""
@@ -412,28 +417,24 @@ def grid_jobs(cfg: dict) -> list[dict]:
             )
         )
     for j in grid.intermediate_jobs(cfg):
-        tasks = grid.intermediate_tasks(cfg, j["recipe"])
-        data = grid.training_data(cfg, j["model"], tasks)
         jobs.append(
             dict(
                 stage="intermediate",
                 keys=j,
                 out=grid.path(grid.INTERMEDIATE.model, **j),
                 record="training.json",
-                inputs=data["train"] + data["dev"],
+                inputs=_paths(grid.intermediate_inputs(cfg, j["model"], j["recipe"])),
                 settings=job_settings.intermediate(cfg, **j),
             )
         )
     for j in grid.finetune_jobs(cfg):
-        data = grid.training_data(cfg, j["model"], [(j["task"], "en")])
-        encoder = grid.encoder_dir(j["model"], j["recipe"], j["seed"])
         jobs.append(
             dict(
                 stage="finetune",
                 keys=j,
                 out=grid.path(grid.FINETUNE.model, **j),
                 record="training.json",
-                inputs=data["train"] + data["dev"] + ([encoder] if encoder else []),
+                inputs=_paths(grid.finetune_inputs(cfg, **j)),
                 settings=job_settings.finetune(cfg, **j),
             )
         )
@@ -445,7 +446,7 @@ def grid_jobs(cfg: dict) -> list[dict]:
                 keys=keys,
                 out=grid.path(grid.EVAL, **keys),
                 record=None,
-                inputs=list(grid.evaluation_inputs(cfg, **keys).values()),
+                inputs=_paths(grid.evaluation_inputs(cfg, **keys)),
                 settings=job_settings.evaluate(cfg, **keys),
             )
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xstilts import tasks as registry
-from xstilts.settings import find_recipe, slug, tatoeba_encoder
+from xstilts.settings import TATOEBA_SQUAD, chain_key, chain_of, find_recipe, slug, tatoeba_encoder
 
 RESULTS = "results"
 REPORTS = "reports"
@@ -111,19 +111,6 @@ def intermediate_jobs(cfg) -> list[dict]:
     return [j for j in run_keys(cfg) if j["recipe"] != BASELINE]
 
 
-CHAIN_SEP = "+"
-TATOEBA_SQUAD = "squad_v1"  # XTREME-R scores Tatoeba with the SQuAD v1.1 fine-tuned model
-
-
-def chain_key(chain) -> str:
-    """A training chain as the finetune directory's name: its tasks joined with '+'."""
-    return CHAIN_SEP.join(chain)
-
-
-def chain_of(key: str) -> list[str]:
-    return key.split(CHAIN_SEP)
-
-
 def target_chain(cfg, target: str) -> tuple[str, ...]:
     """The training chain whose last model a target's cells read (() = the encoder as is)."""
     if target == "tatoeba" and tatoeba_encoder(cfg) == TATOEBA_SQUAD:
@@ -147,7 +134,8 @@ def finetune_tasks(cfg) -> list[str]:
 
 
 def finetune_jobs(cfg) -> list[dict]:
-    return [{**j, "task": key} for j in run_keys(cfg) for key in finetune_keys(cfg)]
+    keys = finetune_keys(cfg)
+    return [{**j, "task": key} for j in run_keys(cfg) for key in keys]
 
 
 def prepare_jobs(cfg) -> list[dict]:
@@ -192,6 +180,19 @@ def training_data(cfg, model: str, tasks: list) -> dict[str, list[str]]:
 
 def intermediate_tasks(cfg, recipe: str) -> list[tuple[str, str]]:
     return [(t["task"], t["language"]) for t in find_recipe(cfg, recipe)["tasks"]]
+
+
+def intermediate_inputs(cfg, model: str, recipe: str) -> dict[str, list[str]]:
+    """An intermediate training's prepared splits (the Snakemake rule and `xstilts why`)."""
+    return training_data(cfg, model, intermediate_tasks(cfg, recipe))
+
+
+def finetune_inputs(cfg, model: str, recipe: str, task: str, seed) -> dict:
+    """A stage's inputs: its chain's last task (English), and the model it starts from (the
+    previous stage or the recipe's encoder; none for the baseline's first stage)."""
+    inputs: dict = training_data(cfg, model, [(chain_of(task)[-1], "en")])
+    start = finetune_start(cfg, model, recipe, task, seed)
+    return {**inputs, "encoder": start} if start else inputs
 
 
 def finetune_start(cfg, model: str, recipe: str, key: str, seed) -> str | None:

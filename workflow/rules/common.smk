@@ -85,18 +85,15 @@ def eval_runtime(n_languages):
 
 
 def intermediate_inputs(w):
-    tasks = grid.intermediate_tasks(CFG, w.recipe)
-    return {**grid.training_data(CFG, w.model, tasks), "embedded": EMBEDDED}
+    return {**grid.intermediate_inputs(CFG, w.model, w.recipe), "embedded": EMBEDDED}
 
 
 def finetune_inputs(w):
     """A stage trains its chain's last task (English) from the previous stage or the encoder."""
-    inputs = {
-        **grid.training_data(CFG, w.model, [(grid.chain_of(w.task)[-1], "en")]),
+    return {
+        **grid.finetune_inputs(CFG, w.model, w.recipe, w.task, w.seed),
         "embedded": EMBEDDED,
     }
-    encoder = grid.finetune_start(CFG, w.model, w.recipe, w.task, w.seed)
-    return {**inputs, "encoder": encoder} if encoder else inputs
 
 
 def evaluation_inputs(target):
