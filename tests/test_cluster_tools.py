@@ -123,9 +123,22 @@ def test_a_cell_records_the_revisions_it_read(tmp_path):
     (tmp_path / "nyu-mll/glue").mkdir(parents=True)
     (tmp_path / "nyu-mll/glue/README.md").write_text("card")
     args = argparse.Namespace(mirror=str(tmp_path))
-    found = xcli._revisions(args, {"target": "xnli", "train_task": "mnli", "model": {"hub_id": "org/m"}})
+    model = {"hub_id": "org/m"}
+    found = xcli._revisions(args, {"target": "xnli", "train_task": "mnli", "model": model}, ["de"])
     assert found["dataset:google/xtreme"] == "a" * 40 and found["model:org/m"] == "b" * 40
     assert len(found["dataset:nyu-mll/glue"]) == 16  # no lock entry: the mirror's fingerprint
+    # XTREME-R: a language served by another repo, and every stage of a training chain
+    panx = xcli._revisions(args, {"target": "panx", "train_task": "panx", "model": model}, ["en", "ro"])
+    assert {"dataset:google/xtreme", "dataset:unimelb-nlp/wikiann"} <= set(panx)
+    xcopa = xcli._revisions(args, {"target": "xcopa", "train_task": "copa", "model": model}, ["sw"])
+    assert {"dataset:cambridgeltl/xcopa", "dataset:lighteval/siqa", "dataset:aps/super_glue"} <= set(xcopa)
+    tatoeba = {
+        "target": "tatoeba",
+        "train_task": None,
+        "model": model,
+        "protocol": {"tatoeba_encoder": "squad_v1"},
+    }
+    assert "dataset:rajpurkar/squad" in xcli._revisions(args, tatoeba, ["zh"])
 
 
 # ---- show ------------------------------------------------------------------------------------

@@ -295,8 +295,9 @@ def test_why_follows_training_chains_and_candidate_pools(tmp_path):
     copa = next(j for j in jobs if j["stage"] == "finetune" and j["keys"]["task"] == "siqa+copa")
     siqa_model = grid.path(grid.FINETUNE.model, **{**copa["keys"], "task": "siqa"})
     assert siqa_model in copa["inputs"]  # a changed SIQA stage reruns the COPA stage
-    assert grid.path(grid.DATA, tokenizer="xstilts__tiny-xlmr", task="copa", language="en", split="train") in (
-        copa["inputs"]
+    assert (
+        grid.path(grid.DATA, tokenizer="xstilts__tiny-xlmr", task="copa", language="en", split="train")
+        in (copa["inputs"])
     )
     lareqa = next(j for j in jobs if j["stage"] == "evaluate" and j["keys"]["target"] == "lareqa")
     assert all(isinstance(i, str) for i in lareqa["inputs"])  # the pool, one path per language

@@ -228,7 +228,8 @@ def cmd_evaluate(args):
 
     settings = _settings(args.settings)
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
-    revisions = _revisions(args, settings)
+    languages = args.languages or [settings["language"]]
+    revisions = _revisions(args, settings, languages)
     stages.evaluate(
         settings,
         source,
@@ -239,17 +240,22 @@ def cmd_evaluate(args):
         dev_data=args.dev_data,
         revisions=revisions,
         pool=args.pool,
-        languages=args.languages or [settings["language"]],
+        languages=languages,
     )
 
 
-def _revisions(args, settings: dict) -> dict:
-    """The data and model revisions a cell read: its target's and training task's datasets."""
+def _revisions(args, settings: dict, languages: list[str]) -> dict:
+    """The data and model revisions a job read: its target's datasets for each of its languages
+    (XTREME-R serves some from other repos) and those of every task that trained the model
+    (a chain's stages; Tatoeba's SQuAD model under XTREME-R)."""
     from xstilts import fetch
     from xstilts.tasks import TASKS
 
-    tasks = [settings["target"], *([settings["train_task"]] if settings.get("train_task") else [])]
-    repos = [r for t in tasks for r in TASKS[t].repos]
+    target = TASKS[settings["target"]]
+    squad = settings.get("protocol", {}).get("tatoeba_encoder")
+    trained = target.training_chain or ((squad,) if squad else ())
+    repos = [r for lang in languages for r in target.repos_for(lang)]
+    repos += [r for task in trained for r in TASKS[task].repos]
     return fetch.revisions(args.mirror, settings["model"]["hub_id"], repos)
 
 
