@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_eval_hardening import WORDS, prepared, tagging_features, tiny_encoder, tokenizer  # noqa: F401
 
-from xstilts import cli, config, grid, modeling, stages
+from xstilts import cli, config, devices, grid, modeling, stages
 from xstilts.tasks import UPOS_TAGS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,3 +134,27 @@ def test_grid_has_one_evaluation_job_per_trained_model_and_target():
     assert outputs[1] == "results/{model}/{recipe}/seed{seed}/eval/xnli/de.json"
     cell = dict(model="m", recipe="r", seed=3, target="xnli", language="de")
     assert outputs[1].format(**cell) == grid.path(grid.EVAL, **cell)
+
+
+def test_a_data_parallel_model_trains_on_all_its_gpus_and_evaluates_on_one(tmp_path):
+    """Evaluation runs on one device: its job must not hold the training job's N slots."""
+    import re
+
+    import yaml
+
+    from conftest import snakemake
+
+    raw = yaml.safe_load((REPO / "configs/tiny.yaml").read_text())
+    raw["models"]["tiny-xlmr"]["resources"]["gpus"] = 2
+    raw["targets"] = {"xnli": ["en", "de"]}
+    raw["recipes"] = ["none"]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    out = snakemake("--configfile", tmp_path / "c.yaml", "-n", workdir=tmp_path).stdout
+    blocks = re.split(r"\n(?=\s*(?:localrule|rule) \w+:)", out)
+    gpus = {
+        re.match(r"\s*(?:localrule|rule) (\w+):", b).group(1): re.search(r"gpu=(\d+)", b).group(1)
+        for b in blocks
+        if re.match(r"\s*(?:localrule|rule) (finetune|evaluate_xnli):", b)
+    }
+    assert gpus == {"finetune": "2", "evaluate_xnli": "1"}
+    assert devices.held_slots("evaluate", 4) == 1 and devices.held_slots("finetune", 4) == 4

@@ -189,6 +189,12 @@ def set_visible_devices(ids: list[str]) -> Iterator[None]:
             os.environ[VISIBLE_ENV] = saved
 
 
+def held_slots(stage: str, gpus: int) -> int:
+    """GPU slots a job holds: a training job all of its model's `gpus` (data-parallel), an
+    evaluation one at most (it runs on one device)."""
+    return min(gpus, 1) if stage == "evaluate" else gpus
+
+
 def data_parallel_size(ids: list[str]) -> int:
     """Processes a training job runs: one per held GPU when torch can use them all (torch DDP,
     see training.launch), else one (a CPU fallback trains in one process, as with one GPU)."""

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from xstilts.atomic import atomic_file
+from xstilts.devices import held_slots
 from xstilts.recipes import DEFAULT_BUDGET
 
 
@@ -71,7 +72,7 @@ def costs(jobs: list[dict], gpus_per_model: dict, out: str) -> None:
         if not Path(job["path"]).exists():
             continue
         bench = pd.read_csv(job["path"], sep="\t").iloc[-1]
-        gpus = gpus_per_model.get(job["model"], 1)
+        gpus = held_slots(job["stage"], gpus_per_model.get(job["model"], 1))
         rows.append(
             {
                 **{k: job[k] for k in ("model", "recipe", "stage", "task", "language")},

@@ -325,7 +325,7 @@ def evaluate(
     target = settings["target"]
     # the batch size is recorded, not compared: it does not change a score on CPU
     settings = {**settings, "evaluation": {**settings["evaluation"], "batch_size": batch_size}}
-    with devices.acquire_gpus(min(gpus, 1)) as ids:  # evaluation runs on one device
+    with devices.acquire_gpus(devices.held_slots("evaluate", gpus)) as ids:
         device, autocast = torch_device(ids, settings["evaluation"].get("precision", "fp32"))
         pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
         if TASKS[target].reads_encoder:

@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
 from xstilts import config as xconfig
-from xstilts import explain, grid
+from xstilts import devices, explain, grid
 from xstilts import settings as job_settings
 
 try:
@@ -77,6 +77,11 @@ def runtime_args(evaluation=False):
 
 def model_resources(key):
     return lambda w: CFG["models"][w.model]["resources"][key]
+
+
+def eval_gpus(w):
+    """GPU slots an evaluation job asks for: one at most, whatever its model trains on."""
+    return devices.held_slots("evaluate", CFG["models"][w.model]["resources"]["gpus"])
 
 
 def eval_runtime(n_languages):

@@ -22,7 +22,7 @@ for _target, _languages in CFG["targets"].items():
             ENV
         threads: 1
         resources:
-            gpu=model_resources("gpus"),
+            gpu=eval_gpus,
             mem_mb=model_resources("eval_mem_mb"),
             # eval_runtime is per language: the job evaluates them one after another
             runtime=eval_runtime(len(_languages)),
