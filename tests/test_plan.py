@@ -84,5 +84,5 @@ def test_calibration_file_replaces_the_estimate(tmp_path, capsys):
 
 def test_unknown_model_is_named_with_the_fix(tmp_path):
     cfg = config.validate({**RAW, "models": {"x": {"hub_id": "org/unknown", "retrieval_layer": 2}}})
-    with pytest.raises(config.ConfigError, match="models.x .org/unknown.* xstilts.plan.SHAPES"):
+    with pytest.raises(config.ConfigError, match="models.x .org/unknown.* xstilts.tasks.MODEL_SHAPES"):
         plan.plan(cfg, tmp_path)

@@ -475,17 +475,6 @@ def validate(raw: dict) -> dict:
     return cfg
 
 
-# Depths of the hub ids with a reference retrieval layer (config.json num_hidden_layers).
-KNOWN_DEPTHS = {
-    "FacebookAI/xlm-roberta-large": 24,
-    "xlm-roberta-large": 24,
-    "FacebookAI/xlm-roberta-base": 12,
-    "xlm-roberta-base": 12,
-    "google-bert/bert-base-multilingual-cased": 12,
-    "bert-base-multilingual-cased": 12,
-}
-
-
 def _model_depth(cfg: dict, hub_id: str) -> int | None:
     """The model's number of layers where it is known without the network: the embedded build's
     setting, the config.json in the mirror or the HF cache, or a known hub id."""
@@ -499,8 +488,8 @@ def _model_depth(cfg: dict, hub_id: str) -> int | None:
     found = None
     if cfg["hub"]["mirror"]:
         found = Path(cfg["hub"]["mirror"]) / hub_id / "config.json"
-    elif hub_id in KNOWN_DEPTHS:  # no hub import at parse time for the usual models
-        return KNOWN_DEPTHS[hub_id]
+    elif hub_id in registry.MODEL_SHAPES:  # no hub import at parse time for the usual models
+        return registry.MODEL_SHAPES[hub_id][0]
     else:
         try:
             from huggingface_hub import try_to_load_from_cache
@@ -514,7 +503,7 @@ def _model_depth(cfg: dict, hub_id: str) -> int | None:
             return int(json.loads(found.read_text())["num_hidden_layers"])
         except (ValueError, KeyError, TypeError):
             return None
-    return KNOWN_DEPTHS.get(hub_id)
+    return registry.MODEL_SHAPES.get(hub_id, (None,))[0]
 
 
 def check_retrieval_depth(cfg: dict) -> None:

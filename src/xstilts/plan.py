@@ -19,7 +19,7 @@ from pathlib import Path
 from xstilts import grid
 from xstilts import settings as job_settings
 from xstilts.config import ConfigError
-from xstilts.tasks import TASKS
+from xstilts.tasks import MODEL_SHAPES, TASKS
 
 # English training split sizes (SPEC.md sections 2-3, the dataset cards): anli_plus = ANLI
 # r1-r3 (162,865) + MNLI (392,702) + SNLI (550,152); CCGbank sections 02-21 ~ 39,604 sentences.
@@ -73,15 +73,6 @@ MEAN_TOKENS = {
     "bucc": 60,
     "tatoeba": 30,
 }
-# (layers, hidden, feed-forward) of the hub ids the paper and XTREME use.
-SHAPES = {
-    "FacebookAI/xlm-roberta-large": (24, 1024, 4096),
-    "xlm-roberta-large": (24, 1024, 4096),
-    "FacebookAI/xlm-roberta-base": (12, 768, 3072),
-    "xlm-roberta-base": (12, 768, 3072),
-    "google-bert/bert-base-multilingual-cased": (12, 768, 3072),
-    "bert-base-multilingual-cased": (12, 768, 3072),
-}
 # Dense bf16 peaks (vendor data sheets) x assumed model FLOPs utilisation (MFU) of an encoder
 # with dynamic padding: 35% training, 25% evaluation (small batches, short sequences). These
 # are estimates until benchmarks/throughput.py measures the user's GPU (--calibration).
@@ -125,11 +116,11 @@ def model_params(cfg, name: str, workdir: Path) -> int:
         if config_file.exists():
             c = json.loads(config_file.read_text())
             return non_embedding_params(c["num_hidden_layers"], c["hidden_size"], c["intermediate_size"])
-    if hub_id in SHAPES:
-        return non_embedding_params(*SHAPES[hub_id])
+    if hub_id in MODEL_SHAPES:
+        return non_embedding_params(*MODEL_SHAPES[hub_id])
     raise ConfigError(
         f"plan: no parameter count for models.{name} ({hub_id}): add its (layers, hidden, feed-forward) "
-        f"to xstilts.plan.SHAPES, or build the embedded mirror first"
+        f"to xstilts.tasks.MODEL_SHAPES, or build the embedded mirror first"
     )
 
 

@@ -152,6 +152,17 @@ RETRIEVAL_LAYERS = {
     "bert-base-multilingual-cased": 8,
 }
 
+# (layers, hidden, feed-forward) of the same hub ids: `validate` checks the retrieval layer
+# against the depth, `xstilts plan` counts parameters, without the network.
+MODEL_SHAPES = {
+    "FacebookAI/xlm-roberta-large": (24, 1024, 4096),
+    "xlm-roberta-large": (24, 1024, 4096),
+    "FacebookAI/xlm-roberta-base": (12, 768, 3072),
+    "xlm-roberta-base": (12, 768, 3072),
+    "google-bert/bert-base-multilingual-cased": (12, 768, 3072),
+    "bert-base-multilingual-cased": (12, 768, 3072),
+}
+
 XTREME_LANGUAGES = {
     "xnli": "ar bg de el en es fr hi ru sw th tr ur vi zh",
     "pawsx": "de en es fr ja ko zh",
