@@ -180,3 +180,32 @@ def test_length_grouped_passes_visit_every_row_once_and_pad_less():
     fresh = training.TaskSampler({"t": 1000}, 8, seed=0, lengths={"t": lengths})
     fresh.load_state_dict(state)
     assert [fresh.next()[1] for _ in range(130)] == expected
+
+
+def test_a_dual_encoder_is_refused_data_parallel(monkeypatch, tmp_path):
+    """In-batch negatives would be each rank's share: a clear error, not a wrong loss."""
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from xstilts.modeling import MultiTaskModel
+
+    config = XLMRobertaConfig(
+        vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+    )
+    model = MultiTaskModel(
+        XLMRobertaModel(config, add_pooling_layer=False), {"lareqa": {"format": "dual_encoder", "labels": []}}
+    )
+    monkeypatch.setattr(training, "_world", lambda: (0, WORLD))
+    with pytest.raises(ValueError, match="lareqa trains a dual encoder .* set resources.gpus to 1"):
+        training.train(
+            model,
+            {"lareqa": None},
+            {},
+            SETTINGS,
+            {},
+            0,
+            torch.device("cpu"),
+            1,
+            tmp_path,
+            None,
+            fingerprint="x",
+        )

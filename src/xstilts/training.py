@@ -292,6 +292,12 @@ def train(
             f"training.batch_size {settings['batch_size']} is smaller than the {world} devices of a "
             f"data-parallel job: raise batch_size to at least {world}, or lower resources.gpus"
         )
+    contrastive = [t for t in train_sets if model.head_specs[t]["format"] == "dual_encoder"]
+    if world > 1 and contrastive:  # in-batch negatives would be each rank's share only
+        raise ValueError(
+            f"{', '.join(contrastive)} trains a dual encoder with in-batch negatives, which a "
+            f"data-parallel job would split across its {world} devices: set resources.gpus to 1"
+        )
     if rank:
         log = _quiet
         torch.manual_seed(seed + 1_000_003 * rank)  # own dropout masks; rank 0 keeps the 1-process stream
