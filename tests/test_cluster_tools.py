@@ -95,6 +95,13 @@ def test_fetch_refuses_a_changed_source_without_update(source, tmp_path):
     fetch.fetch(cfg, tmp_path, fetch.LocalSource(source), update=True, log=lambda _: None)
 
 
+def test_fetch_knows_files_read_as_files():
+    """Mewsli-X is read from its raw.tar.gz, not through `datasets`: fetch must still list it."""
+    datasets, files, _ = fetch.needed(config.load(str(REPO / "configs/tiny-xtreme-r.yaml")))
+    assert files[("izhx/mewsli-x", "main")] == {"raw.tar.gz"}
+    assert ("google-research-datasets/xquad_r", "main") in datasets  # lareqa, through `datasets`
+
+
 def test_the_mirror_path_runs_offline(monkeypatch):
     """A job given --mirror sets HF_HUB_OFFLINE (honoured by huggingface_hub and datasets)."""
     import os

@@ -46,17 +46,23 @@ class _Recorder:
 
     def __init__(self):
         self.calls: set[tuple[str, str | None, str, str]] = set()
+        self.files: dict[tuple[str, str], set[str]] = {}
 
     def dataset(self, repo, config, split, revision=None):
         self.calls.add((repo, config, split, revision or "main"))
         return self._Rows()
 
+    def dataset_file(self, repo, name, revision=None):
+        self.files.setdefault((repo, revision or "main"), set()).add(name)
+        return Path(os.devnull)
+
     def ccgbank_root(self):
         raise LookupError("CCGbank is licensed: not fetched")
 
 
-def needed(cfg: dict) -> tuple[dict, list[str]]:
-    """({(dataset repo, revision): {(config, split)}}, [model and tokenizer ids]) of the grid."""
+def needed(cfg: dict) -> tuple[dict, dict, list[str]]:
+    """({(dataset repo, revision): {(config, split)}}, {(dataset repo, revision): {file read as a
+    file}}, [model and tokenizer ids]) of the grid."""
     recorder = _Recorder()
     for job in grid.prepare_jobs(cfg):
         data = {o: cfg["hub"][o] for o in TASKS[job["task"]].options}
@@ -68,7 +74,7 @@ def needed(cfg: dict) -> tuple[dict, list[str]]:
     for repo, config, split, revision in sorted(recorder.calls, key=str):
         datasets.setdefault((repo, revision), set()).add((config, split))
     models = list(dict.fromkeys(i for m in cfg["models"].values() for i in (m["hub_id"], m["tokenizer"])))
-    return datasets, models
+    return datasets, recorder.files, models
 
 
 def data_patterns(card: str | None, revision: str, wanted: set) -> list[str] | None:
@@ -216,9 +222,12 @@ def fetch(
         raise FetchError("no destination. Fix: set hub.mirror in the config, pass --mirror DIR, or --cache.")
     lock_file = Path(lock_path or (Path(mirror) / LOCK if mirror else LOCK))
     lock = json.loads(lock_file.read_text()) if lock_file.is_file() else {}
-    datasets, models = needed(cfg)
+    datasets, data_files, models = needed(cfg)
     wanted = [("model", repo, "main", None) for repo in models]
-    wanted += [("dataset", repo, revision, splits) for (repo, revision), splits in datasets.items()]
+    wanted += [
+        ("dataset", repo, revision, datasets.get((repo, revision), set()))
+        for repo, revision in sorted({*datasets, *data_files})
+    ]
     total_new = 0
     for kind, repo, revision, splits in wanted:
         key = f"{kind}:{repo}@{revision}"
@@ -228,7 +237,9 @@ def fetch(
             chosen = _select(files, None, MODEL_IGNORE)
         else:
             card = source.read(repo, kind, sha if isinstance(source, HubSource) else revision, "README.md")
-            chosen = _select(files, data_patterns(card, revision, splits))
+            patterns = data_patterns(card, revision, splits) if splits else []
+            named = sorted(data_files.get((repo, revision), ()))  # read as files (Mewsli-X)
+            chosen = _select(files, None if patterns is None else patterns + named)
         dest = mirror_path(mirror, repo, revision) if not cache else None
         if dest is not None:
             missing = [

@@ -154,6 +154,27 @@ class Hub:
                 raise
             raise failure from error
 
+    def dataset_file(self, repo: str, name: str, revision: str | None = None) -> Path:
+        """One file of a dataset repository read as a file, not through `datasets` (Mewsli-X's
+        raw.tar.gz): its path in the mirror, or downloaded into the Hugging Face cache."""
+        if self.mirror is not None:
+            path = self._local(repo, revision) / name
+            if not path.is_file():
+                raise HubError(
+                    f"{path} does not exist: the mirror's {repo} lacks {name}. Fix: add it to the "
+                    f"mirror (hub.mirror), or set hub.mirror to null to read from the Hugging Face hub."
+                )
+            return path
+        from huggingface_hub import hf_hub_download
+
+        try:
+            return Path(hf_hub_download(repo, name, repo_type="dataset", revision=revision))
+        except Exception as error:
+            failure = hub_failure(error, f"dataset {repo}")
+            if failure is None:
+                raise
+            raise failure from error
+
     def model(self, model_id: str) -> str:
         """What `from_pretrained` takes: the hub id, or its directory in the mirror. A hub id is
         checked first (its config.json, which from_pretrained reads anyway, then from the cache),

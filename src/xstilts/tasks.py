@@ -705,25 +705,15 @@ class _MewsliXFiles:
 
     @staticmethod
     def _tarball(hub) -> Path:
-        from xstilts.hub import HubError, hub_failure, mirror_path
-
-        if hub.mirror is not None:
-            path = mirror_path(hub.mirror, MEWSLIX_REPO) / "raw.tar.gz"
-            if not path.is_file():
-                raise HubError(
-                    f"{path} does not exist: the mirror lacks {MEWSLIX_REPO}. Fix: add it, or set "
-                    "hub.mewslix_dir to the directory google-research/xtreme's download script writes"
-                )
-            return path
-        from huggingface_hub import hf_hub_download
+        from xstilts.hub import HubError
 
         try:
-            return Path(hf_hub_download(MEWSLIX_REPO, "raw.tar.gz", repo_type="dataset"))
-        except Exception as error:
-            failure = hub_failure(error, f"dataset {MEWSLIX_REPO}")
-            if failure is None:
-                raise
-            raise failure from error
+            return hub.dataset_file(MEWSLIX_REPO, "raw.tar.gz")
+        except HubError as error:
+            raise HubError(
+                f"{error} Or set hub.mewslix_dir to the directory google-research/xtreme's download "
+                "script writes."
+            ) from None
 
     def has(self, name: str) -> bool:
         if self.directory is not None:
