@@ -276,10 +276,12 @@ def _recipes_with_sources(cfg: dict) -> list[dict]:
 
 def _check_embedded_sources(cfg: dict) -> None:
     """The embedded mirror has the registry's sources in embedded.languages only."""
+    from xstilts import recipes as families
+
     emb = cfg["embedded"]["languages"]
     for recipe in cfg["recipes"]:
         for t in recipe["tasks"]:
-            local = t["language"] in (cfg["sources"].get(t["task"]) or {})
+            local = t["language"] in families.local_sources(cfg, t["task"])
             _check(
                 local or t["language"] in emb,
                 f"config key recipes.{recipe['name']}: {t['task']} in {t['language']!r}, which is "

@@ -144,8 +144,13 @@ def allocate(sizes: list[int], spec: dict, seed: int, languages: list[str]) -> l
 # ---- where a task can be trained ------------------------------------------------------------
 
 
+def local_sources(cfg: dict, task: str) -> dict:
+    """language -> the config's local dataset of a task (`sources`)."""
+    return (cfg.get("sources") or {}).get(task, {})
+
+
 def local_languages(cfg: dict, task: str) -> list[str]:
-    return list((cfg.get("sources") or {}).get(task, {}))
+    return list(local_sources(cfg, task))
 
 
 def source_languages(cfg: dict, task: str) -> list[str]:

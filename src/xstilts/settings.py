@@ -152,7 +152,7 @@ def find_recipe(cfg: dict, name: str) -> dict:
 
 def local_source(cfg: dict, task: str, language: str) -> dict | None:
     """The config's local dataset for a task in a language (`sources`), if it names one."""
-    return (cfg.get("sources") or {}).get(task, {}).get(language)
+    return recipes.local_sources(cfg, task).get(language)
 
 
 def tokenizer_id(cfg: dict, tokenizer_slug: str) -> str:
