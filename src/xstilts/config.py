@@ -395,22 +395,32 @@ def _check_embedded(cfg: dict) -> None:
             f"so the embedded mirror has no data for them. Fix: add them to "
             f"embedded.languages or drop them.",
         )
-    built = next(iter(cfg["models"].values()))["hub_id"]
+    first = next(iter(cfg["models"].values()))["hub_id"]
+    built = [first, *(h for h in emb["extra_models"] if h != first)]
     for name, model in cfg["models"].items():
         for key in ("hub_id", "tokenizer"):
             _check(
-                model.get(key, built) == built,
-                f"config key models.{name}.{key}: the embedded build makes one model, {built} "
-                f"(the first model's hub_id), so {model.get(key, built)!r} is not in the mirror. Fix: "
-                f"use {built} or set embedded to null.",
+                model.get(key, first) in built,
+                f"config key models.{name}.{key}: the embedded build makes {' and '.join(built)} (the "
+                f"first model's hub_id and embedded.extra_models), so {model.get(key, first)!r} is not "
+                f"in the mirror. Fix: use one of them, add it to embedded.extra_models, or set embedded "
+                f"to null.",
             )
-    params = set(inspect.signature(build_tiny_model).parameters) - {"mirror", "repo_id", "seed"}
-    extra = sorted(set(emb["model"]) - params)
     _check(
-        not extra,
-        f"config key embedded.model: unknown key {extra[0] if extra else ''!r}. Fix: "
-        f"use some of {', '.join(sorted(params))}.",
+        first not in emb["extra_models"],
+        f"config key embedded.extra_models.{first}: the first model's shape is embedded.model. "
+        f"Fix: move it there.",
     )
+    params = set(inspect.signature(build_tiny_model).parameters) - {"mirror", "repo_id", "seed"}
+    for key, shape in [("embedded.model", emb["model"])] + [
+        (f"embedded.extra_models.{h}", s) for h, s in emb["extra_models"].items()
+    ]:
+        extra = sorted(set(shape) - params)
+        _check(
+            not extra,
+            f"config key {key}: unknown key {extra[0] if extra else ''!r}. Fix: "
+            f"use some of {', '.join(sorted(params))}.",
+        )
 
 
 def validate(raw: dict) -> dict:
@@ -486,7 +496,8 @@ def _model_depth(cfg: dict, hub_id: str) -> int | None:
         from xstilts.embedded.model import build_tiny_model
 
         default = inspect.signature(build_tiny_model).parameters["num_layers"].default
-        return cfg["embedded"]["model"].get("num_layers", default)
+        shape = cfg["embedded"].get("extra_models", {}).get(hub_id, cfg["embedded"]["model"])
+        return shape.get("num_layers", default)
     found = None
     if cfg["hub"]["mirror"]:
         found = Path(cfg["hub"]["mirror"]) / hub_id / "config.json"

@@ -39,6 +39,23 @@ def embedded_markers(mirror: str) -> list[str]:
     return [f"{mirror}/.xstilts-hub.json", f"{mirror}/.xstilts-model.json"]
 
 
+def embedded_extra_marker(mirror: str, hub_id: str) -> str:
+    """The build log of one of `embedded.extra_models` (its own file: adding a model to the
+    build reruns nothing that reads the others)."""
+    return f"{mirror}/.xstilts-model-{slug(hub_id)}.json"
+
+
+def embedded_inputs(cfg, *hub_ids: str) -> list[str]:
+    """What a job that reads these models (or tokenizers) waits for in the embedded build: the
+    hub data and the first model, and each named one of `embedded.extra_models`."""
+    if not cfg.get("embedded"):
+        return []
+    mirror = cfg["hub"]["mirror"]
+    extra = cfg["embedded"].get("extra_models") or {}
+    extras = [embedded_extra_marker(mirror, h) for h in dict.fromkeys(hub_ids) if h in extra]
+    return embedded_markers(mirror) + extras
+
+
 @dataclass(frozen=True)
 class TrainingPaths:
     """A training job's directory: the model it writes, its resumable checkpoint, log and

@@ -192,7 +192,8 @@ def data_revision(cfg: dict, task: str, language: str, split: str) -> dict:
     if local and split in ("train", "dev"):
         return {"local": _local_revision(local)}
     if cfg["embedded"]:
-        return {"embedded": {k: v for k, v in cfg["embedded"].items() if k != "model"}}
+        # the models' shapes do not decide the data (their build logs are inputs of every job)
+        return {"embedded": {k: v for k, v in cfg["embedded"].items() if k not in ("model", "extra_models")}}
     mirror = cfg["hub"]["mirror"]
     source = t.training_source(language) if language != "en" and split in ("train", "dev") else None
     revision = {

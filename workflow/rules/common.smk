@@ -8,6 +8,7 @@ from snakemake.logging import logger
 from xstilts import config as xconfig
 from xstilts import devices, explain, grid
 from xstilts import settings as job_settings
+from xstilts.settings import slug as settings_slug
 
 try:
     for (
@@ -89,15 +90,36 @@ def eval_runtime(n_languages):
     return lambda w: n_languages * CFG["models"][w.model]["resources"]["eval_runtime"]
 
 
+def embedded_for_model(model):
+    """The embedded build's logs a job of this model waits for (none without embedded)."""
+    m = CFG["models"][model]
+    return grid.embedded_inputs(CFG, m["hub_id"], m.get("tokenizer") or m["hub_id"])
+
+
+def embedded_for_tokenizer(w):
+    """A prepare job waits for the model whose tokenizer it uses (w.tokenizer is its slug)."""
+    return grid.embedded_inputs(
+        CFG,
+        *(
+            h
+            for h in (CFG["embedded"] or {}).get("extra_models", {})
+            if settings_slug(h) == w.tokenizer
+        ),
+    )
+
+
 def intermediate_inputs(w):
-    return {**grid.intermediate_inputs(CFG, w.model, w.recipe), "embedded": EMBEDDED}
+    return {
+        **grid.intermediate_inputs(CFG, w.model, w.recipe),
+        "embedded": embedded_for_model(w.model),
+    }
 
 
 def finetune_inputs(w):
     """A stage trains its chain's last task (English) from the previous stage or the encoder."""
     return {
         **grid.finetune_inputs(CFG, w.model, w.recipe, w.task, w.seed),
-        "embedded": EMBEDDED,
+        "embedded": embedded_for_model(w.model),
     }
 
 
@@ -105,7 +127,7 @@ def evaluation_inputs(target):
     """An input function of evaluate_<target>: every language's splits, and the model."""
     return lambda w: {
         **grid.evaluation_group_inputs(CFG, w.model, w.recipe, target, w.seed),
-        "embedded": EMBEDDED,
+        "embedded": embedded_for_model(w.model),
     }
 
 

@@ -3,7 +3,7 @@
 
 rule prepare:
     input:
-        EMBEDDED,
+        embedded_for_tokenizer,
     output:
         directory(grid.DATA),
     log:

@@ -1,5 +1,6 @@
 # The offline embedded default: a synthetic hub mirror and a tiny model pretrained on it.
 import os
+import re
 
 if CFG["embedded"]:
 
@@ -13,7 +14,11 @@ if CFG["embedded"]:
         params:
             mirror=lambda w, output: os.path.dirname(output[0]),
             settings=xconfig.slice_json(
-                {k: v for k, v in CFG["embedded"].items() if k != "model"}
+                {
+                    k: v
+                    for k, v in CFG["embedded"].items()
+                    if k not in ("model", "extra_models")
+                }
             ),
         shell:
             "xstilts embedded-hub --mirror {params.mirror:q} --settings {params.settings:q}"
@@ -41,3 +46,35 @@ if CFG["embedded"]:
         shell:
             "OMP_NUM_THREADS={threads} xstilts embedded-model --mirror {params.mirror:q}"
             " --settings {params.settings:q} > {log:q} 2>&1 && cp {log:q} {output:q}"
+
+    # embedded.extra_models: one job and build log per model, so that adding a model reruns
+    # nothing that reads the others (jobs wait for their own model's log: grid.embedded_inputs)
+    EXTRA_MODELS = {settings_slug(h): h for h in CFG["embedded"]["extra_models"]}
+    if EXTRA_MODELS:
+
+        rule embedded_extra_model:
+            input:
+                EMBEDDED[0],
+            output:
+                grid.embedded_extra_marker(MIRROR, "{extra}"),
+            log:
+                f"{grid.LOGS}/embedded/model-{{extra}}.log",
+            wildcard_constraints:
+                extra="|".join(map(re.escape, EXTRA_MODELS)),
+            conda:
+                ENV
+            threads: 1  # as embedded_model: identical weights on every machine
+            params:
+                mirror=lambda w, output: os.path.dirname(output[0]),
+                settings=lambda w: xconfig.slice_json(
+                    {
+                        "repo_id": EXTRA_MODELS[w.extra],
+                        "seed": CFG["embedded"]["seed"],
+                        "model": CFG["embedded"]["extra_models"][
+                            EXTRA_MODELS[w.extra]
+                        ],
+                    }
+                ),
+            shell:
+                "OMP_NUM_THREADS={threads} xstilts embedded-model --mirror {params.mirror:q}"
+                " --settings {params.settings:q} > {log:q} 2>&1 && cp {log:q} {output:q}"

@@ -128,6 +128,26 @@ def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common
     return study.analyse(scores, delta=args.delta, zero_shot_only=args.zero_shot_only, **common_settings)
 
 
+def run_difficulty_table(args: argparse.Namespace) -> None:
+    """The difficulty study's input table from the intermediate models' training.json."""
+    import sys
+
+    from xstilts.analysis.studies.difficulty import difficulty_table
+    from xstilts.atomic import write_csv
+
+    table, missing = difficulty_table(
+        args.results, budget_step=args.budget_step, loss_step=args.loss_step, loss_window=args.loss_window
+    )
+    for line in missing:
+        print(f"xstilts difficulty-table: warning: {line}", file=sys.stderr)
+    if table.empty:
+        raise SystemExit(
+            f"xstilts difficulty-table: no single-task English intermediate training.json under "
+            f"{args.results}. Fix: point --results at a workdir's results/ after its intermediate jobs ran."
+        )
+    print(write_csv(Path(args.out), table))
+
+
 def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
     if scores:
         parser.add_argument("--scores", default="results/scores.parquet", help="scores parquet")
@@ -200,6 +220,22 @@ def register(subparsers) -> None:
         help="language-count: leave out evaluation languages that a recipe trained on",
     )
     study.set_defaults(func=run_study)
+
+    table = subparsers.add_parser(
+        "difficulty-table",
+        help="the difficulty study's CSV (task, measure, value) from the intermediate training.json",
+    )
+    table.add_argument("--results", default="results", help="a workdir's results/ directory")
+    table.add_argument(
+        "--budget-step",
+        type=int,
+        required=True,
+        help="dev_at_budget: its dev evaluation step (a multiple of intermediate.early_stopping.every)",
+    )
+    table.add_argument("--loss-step", type=int, required=True, help="loss_at_step: the step")
+    table.add_argument("--loss-window", type=int, default=50, help="loss_at_step: steps averaged (50)")
+    table.add_argument("--out", required=True, help="CSV path to write")
+    table.set_defaults(func=run_difficulty_table)
 
     uriel = subparsers.add_parser("uriel-distances", help="recompute the shipped URIEL distance table")
     uriel.add_argument("--out", required=True, help="CSV path to write")
