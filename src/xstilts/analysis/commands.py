@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xstilts.analysis.languages import DISTANCE_KINDS
 from xstilts.config import schema
 
 # n_resamples, seed, alpha, confidence: defaults from the config schema's `analysis` block
@@ -123,7 +124,17 @@ def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common
         table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
         return study.analyse(scores, table, **common_settings)
     if args.study == "source-language":
+        if args.distances and args.distance_kind:
+            raise SystemExit(
+                "xstilts study source-language: --distances and --distance-kind both give the distances. "
+                "Fix: use one (--distance-kind reads the shipped URIEL table)."
+            )
         table = pd.read_csv(args.distances, **read) if args.distances else None
+        if args.distance_kind:
+            from xstilts.analysis.uriel import load_pairwise_distances
+
+            pairs = load_pairwise_distances()[args.distance_kind].dropna()
+            table = pairs.rename("distance").reset_index()
         return study.analyse(scores, table, target_language=args.target_language, **common_settings)
     return study.analyse(scores, delta=args.delta, zero_shot_only=args.zero_shot_only, **common_settings)
 
@@ -212,6 +223,11 @@ def register(subparsers) -> None:
     )
     study.add_argument("--difficulty", help="difficulty: CSV with task, measure, value (optional model)")
     study.add_argument("--distances", help="source-language: CSV with source, target, distance")
+    study.add_argument(
+        "--distance-kind",
+        choices=DISTANCE_KINDS,
+        help="source-language: the shipped URIEL distance of this kind (instead of --distances)",
+    )
     study.add_argument("--target-language", default="fi", help="source-language: the target (default fi)")
     study.add_argument("--delta", type=float, default=0.5, help="language-count: points per doubling (0.5)")
     study.add_argument(
