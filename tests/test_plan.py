@@ -1,6 +1,7 @@
 """`xstilts plan`: the arithmetic on a small config, by hand."""
 
 import json
+from pathlib import Path
 
 import datasets
 import pytest
@@ -86,3 +87,25 @@ def test_unknown_model_is_named_with_the_fix(tmp_path):
     cfg = config.validate({**RAW, "models": {"x": {"hub_id": "org/unknown", "retrieval_layer": 2}}})
     with pytest.raises(config.ConfigError, match="models.x .org/unknown.* xstilts.tasks.MODEL_SHAPES"):
         plan.plan(cfg, tmp_path)
+
+
+def test_a_fixed_budget_trains_one_total_over_its_languages(tmp_path):
+    """budget: fixed splits one total (default: the smallest set) over the languages
+    (recipes.allocate); per_language adds each language's set."""
+    family = {"family": "language_count", "task": "mnli", "pool": ["de", "es", "fr", "ru"], "k": [4]}
+    fixed = {
+        **RAW,
+        "intermediate": {"epochs": 1, "batch_size": 8},
+        "recipes": ["none", {**family, "budget": "fixed"}],
+    }
+    per_language = {**fixed, "recipes": ["none", {**family, "budget": "per_language"}]}
+    assert plan.plan(config.validate(fixed), tmp_path)["intermediate"].tokens == 392_702 * 45
+    assert plan.plan(config.validate(per_language), tmp_path)["intermediate"].tokens == 4 * 392_702 * 45
+
+
+def test_xtreme_r_targets_have_size_estimates(tmp_path):
+    """Every XTREME-R training and evaluation task is in the shipped tables (configs/xtreme-r.yaml
+    and the studies on it plan before anything is prepared)."""
+    xtreme_r = Path(__file__).resolve().parent.parent / "configs" / "xtreme-r.yaml"
+    stages = plan.plan(config.load(xtreme_r), tmp_path)
+    assert stages["finetune"].jobs == 99 and stages["evaluate"].tokens > 0

@@ -37,6 +37,12 @@ TRAIN_EXAMPLES = {
     "udpos": 21_253,
     "panx": 20_000,
     "tydiqa": 3_696,
+    # XTREME-R's training sets: SIQA (lighteval/siqa), COPA-en, Mewsli-X English wikipedia_pairs
+    # (google-research mewsli-x.md), LAReQA's SQuAD v1.1 question-sentence pairs
+    "siqa": 33_410,
+    "copa": 400,
+    "mewslix": 167_719,
+    "lareqa": 87_599,
 }
 # Test examples per language (the XTREME paper's table 1, means over languages where they
 # differ) and, for BUCC, the hub's gold pairs (test + the dev sample its threshold is tuned on).
@@ -50,6 +56,9 @@ EVAL_EXAMPLES = {
     "tydiqa": 700,
     "bucc": 3_000,
     "tatoeba": 1_000,
+    "xcopa": 500,
+    "mewslix": 1_330,  # WikiNews test mentions, 14,624 over 11 languages (the candidate pool not counted)
+    "lareqa": 1_190,  # XQuAD-R questions per language (the answer pool not counted)
 }
 # Mean real (non-pad) XLM-R sentencepiece tokens per example, all sides and choices together
 # (a multiple-choice example encodes each choice; QA counts context + question): estimates.
@@ -72,6 +81,11 @@ MEAN_TOKENS = {
     "tydiqa": 250,
     "bucc": 60,
     "tatoeba": 30,
+    "siqa": 110,
+    "copa": 45,
+    "xcopa": 45,
+    "mewslix": 120,
+    "lareqa": 170,
 }
 # Dense bf16 peaks (vendor data sheets) x assumed model FLOPs utilisation (MFU) of an encoder
 # with dynamic padding: 35% training, 25% evaluation (small batches, short sequences). These
@@ -169,10 +183,15 @@ def training_tokens(cfg, model: str, job_settings_: dict, workdir: Path) -> tupl
     t = job_settings_["training"]
     sizes = [split_size(cfg, model, task, lang, "train", workdir) for task, lang in job_settings_["tasks"]]
     examples = tokens = 0.0
-    for s in sizes:
-        n = min(s.examples, t["max_train_examples"]) if t["max_train_examples"] else s.examples
+    cap = t["max_train_examples"]
+    counts = [min(s.examples, cap) if cap else s.examples for s in sizes]
+    for s, n in zip(sizes, counts):
         examples += n
         tokens += s.tokens / s.examples * n
+    budget = job_settings_.get("budget") or {}
+    if budget.get("kind") == "fixed":  # recipes.allocate: one total over the languages
+        total = budget.get("examples") or min(counts)
+        tokens, examples = tokens / examples * total, float(total)
     seen = t["epochs"] * examples
     if t["max_steps"]:
         seen = min(seen, t["max_steps"] * t["batch_size"] * t["grad_accum"])
