@@ -202,7 +202,9 @@ def heatmap_figure(correlations: pd.DataFrame, alpha: float = 0.05, targets=None
         colour_map = plt.get_cmap("RdBu_r").with_extremes(bad="lightgrey")
         image = ax.imshow(rho.to_numpy(float), cmap=colour_map, vmin=-1, vmax=1, aspect="auto")
         for (i, j), value in np.ndenumerate(rho.to_numpy(float)):
-            ax.text(j, i, _heat_label(value, q.iat[i, j], alpha), ha="center", va="center", fontsize=7)
+            ink = "white" if abs(value) > 0.6 else "black"  # black on the darkest reds/blues is unreadable
+            label = _heat_label(value, q.iat[i, j], alpha)
+            ax.text(j, i, label, ha="center", va="center", fontsize=7, color=ink)
         ax.set_xticks(range(len(targets)), targets, rotation=45, ha="right", fontsize=8)
         first_column = ax.get_subplotspec().is_first_col()
         ax.set_yticks(range(len(DISTANCE_KINDS)), DISTANCE_KINDS if first_column else [], fontsize=8)
