@@ -5,10 +5,16 @@ the same settings in both, so that they can share one workdir. Fast: no training
 from __future__ import annotations
 
 import itertools
+import os
+import stat
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from test_workflow import planned_jobs
 
+from conftest import snakemake
 from xstilts import config, grid
 from xstilts import settings as job_settings
 
@@ -101,3 +107,66 @@ def test_embedded_extra_models_are_built_and_waited_for_one_by_one():
     raw["targets"]["tatoeba"] = ["fi"]
     with pytest.raises(config.ConfigError, match="tiny-xlmr-large"):  # its own depth, not the first's
         config.validate(raw)
+
+
+FAKE_XSTILTS = f"""#!{sys.executable}
+import pathlib, sys
+args = sys.argv[1:]
+if args[0].startswith("embedded-"):
+    sys.exit(0)  # the rule copies its log to the build marker
+out = pathlib.Path(args[args.index("--out") + 1])
+if args[0] in ("evaluate", "collect"):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("{{}}")
+else:
+    out.mkdir(parents=True, exist_ok=True)
+"""
+
+
+def test_adding_an_extra_embedded_model_reruns_nothing_of_the_first(tmp_path, monkeypatch):
+    """A second tiny size in a workdir that holds the first one's runs (a scale study beside
+    the others): only its build and its own cells run; the hub, the first model and the shared
+    tokenized data stay. Jobs run through a stand-in `xstilts` (Snakemake records their
+    settings as in a real run)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "xstilts"
+    fake.write_text(FAKE_XSTILTS)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    raw = {
+        "models": {"small": {"hub_id": "xstilts/tiny-xlmr", "resources": {"gpus": 0, "cpus": 1}}},
+        "recipes": ["none", "mnli"],
+        "targets": {"xnli": ["de"]},
+        "hub": {"mirror": "mirror"},
+        "embedded": {"languages": ["en", "de"]},
+    }
+    grown = {
+        **raw,
+        "models": {
+            **raw["models"],
+            "large": {
+                "hub_id": "xstilts/tiny-large",
+                "tokenizer": "xstilts/tiny-xlmr",
+                "resources": {"gpus": 0},
+            },
+        },
+        "embedded": {**raw["embedded"], "extra_models": {"xstilts/tiny-large": {"hidden_size": 128}}},
+    }
+
+    def outputs(cfg):
+        return [grid.path(grid.RUN_SCORES, **j) for j in grid.run_keys(config.validate(cfg))]
+
+    def configfile(name, cfg):
+        (tmp_path / name).write_text(yaml.safe_dump(cfg, sort_keys=False))  # the first model is built first
+        return str(tmp_path / name)
+
+    snakemake("--configfile", configfile("before.yaml", raw), "--cores", 1, *outputs(raw), workdir=tmp_path)
+    dry = snakemake(
+        "--configfile", configfile("after.yaml", grown), "-n", "--cores", 1, *outputs(grown), workdir=tmp_path
+    )
+    jobs = planned_jobs(dry.stdout)
+    assert list(jobs.get("embedded_extra_model", [])) == [{"extra": "xstilts__tiny-large"}]
+    assert not {"embedded_hub", "embedded_model", "prepare"} & set(jobs)
+    trained = [j for rule in ("intermediate", "finetune", "collect_run") for j in jobs[rule]]
+    assert trained and {j["model"] for j in trained} == {"large"}
