@@ -360,7 +360,10 @@ def figure(result: StudyResult):
             for i, model in enumerate(models):
                 pick = rows[rows["model"] == model].set_index(column).reindex(categories)
                 x = np.arange(len(categories)) + (i - (len(models) - 1) / 2) * width
-                ax.bar(x, pick[measure], width, color=colours[model], label=model)
+                bars = ax.bar(x, pick[measure], width, color=colours[model], label=model)
+                # values on the bars: a gain of exactly 0 draws no bar and would read as missing
+                labels = ["" if pd.isna(v) else f"{v:+.1f}" for v in pick[measure]]
+                ax.bar_label(bars, labels=labels, fontsize=6, padding=1)
                 if error:
                     ax.errorbar(x, pick[measure], yerr=pick[error], fmt="none", ecolor="black", linewidth=0.8)
                 for xi, value in zip(x, pick[measure]):
