@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from xstilts.analysis.plots import fit_with_band  # noqa: E402
+from xstilts.analysis.plots import fit_with_band, place_labels  # noqa: E402
 
 
 def test_fit_band_does_not_rescale_the_panel():
@@ -20,3 +20,14 @@ def test_fit_band_does_not_rescale_the_panel():
     low, high = ax.get_ylim()
     plt.close(fig)
     assert -10 < low < -5 and 5 < high < 10, (low, high)
+
+
+def test_a_label_at_the_right_edge_goes_left_of_its_point():
+    """Labels start right of their point; one that would cross the axes' right edge (a long
+    recipe name on the rightmost point) is drawn to the left of it instead."""
+    fig, ax = plt.subplots(figsize=(3.6, 3.0))
+    ax.set_xlim(0, 10)
+    place_labels(ax, np.array([1.0, 9.8]), np.array([0.0, 0.0]), ["left", "hellaswag"])
+    align = {t.get_text(): t.get_horizontalalignment() for t in ax.texts}
+    assert align == {"left": "left", "hellaswag": "right"}
+    plt.close(fig)

@@ -33,6 +33,7 @@ LABEL_OFFSETS = [
     (-22, -18),
 ]
 LABEL_CLEARANCE = 10  # points between label anchors
+LABEL_FONTSIZE = 7
 
 
 def family_colours() -> dict[str, tuple]:
@@ -46,6 +47,8 @@ def place_labels(ax, xs, ys, labels) -> None:
     """Annotate points: each label takes the first offset clear of the labels already placed
     (or, if none is clear, the offset farthest from them)."""
     placed = []
+    xmin, xmax = ax.get_xlim()
+    width = ax.get_position().width * ax.figure.get_figwidth() * 72  # the axes' width in points
     to_pixels = ax.transData.transform
     scale = ax.figure.dpi / 72
     for x, y, label in sorted(zip(xs, ys, labels)):
@@ -55,7 +58,15 @@ def place_labels(ax, xs, ys, labels) -> None:
         clear = [i for i, gap in enumerate(gaps) if gap >= LABEL_CLEARANCE * scale]
         choice = clear[0] if clear else int(np.argmax(gaps))
         placed.append(candidates[choice])
-        ax.annotate(label, (x, y), xytext=LABEL_OFFSETS[choice], textcoords="offset points", fontsize=7)
+        offset, align = LABEL_OFFSETS[choice], "left"
+        # a label that would run past the right edge of the axes goes to the left of its point
+        # (in points from the axes' left edge; about 0.6 em per character)
+        end = (x - xmin) / (xmax - xmin) * width + offset[0] + len(str(label)) * LABEL_FONTSIZE * 0.6
+        if xmax > xmin and end > width:
+            offset, align = (-LABEL_OFFSETS[0][0], offset[1]), "right"
+        ax.annotate(
+            label, (x, y), xytext=offset, textcoords="offset points", fontsize=LABEL_FONTSIZE, ha=align
+        )
 
 
 def fit_with_band(ax, x, y, seed: int) -> None:
