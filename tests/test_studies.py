@@ -322,8 +322,12 @@ def test_language_count_marks_or_drops_languages_the_recipes_trained_on():
     dropped = language_count.analyse(scores, zero_shot_only=True, n_resamples=20)
     assert (dropped.tables["curve"]["in_training"] == 0).all()
     assert dropped.tables["k_star"]["languages"].iloc[0] == "en fi sw"
-    with pytest.raises(ValueError, match="needs a recipe_languages column"):
+    with pytest.raises(ValueError, match="a source_languages column"):
         language_count.analyse(count_scores(lambda x: 60 + x), zero_shot_only=True)
+    # the column as results.collect writes it (`source_languages`; the baseline's is empty)
+    collected = scores.rename(columns={"recipe_languages": "source_languages"})
+    again = language_count.analyse(collected, zero_shot_only=True, n_resamples=20)
+    assert again.tables["k_star"]["languages"].iloc[0] == "en fi sw"
 
 
 def test_language_count_takes_k_from_recipe_languages():

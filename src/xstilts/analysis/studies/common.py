@@ -84,6 +84,20 @@ def split_languages(value) -> tuple[str, ...]:
     return tuple(str(part) for part in value)
 
 
+# A recipe's training languages: results.collect writes `source_languages`; `recipe_languages`
+# is the name the studies' own tables and older scores use.
+LANGUAGE_COLUMNS = ("source_languages", "recipe_languages")
+
+
+def recipe_languages(scores: pd.DataFrame) -> pd.Series | None:
+    """Per recipe, its training languages as one space-separated string (None without a column)."""
+    for column in LANGUAGE_COLUMNS:
+        found = recipe_column(scores, column)
+        if found is not None:
+            return found
+    return None
+
+
 def recipe_column(scores: pd.DataFrame, column: str, key: str = "recipe") -> pd.Series | None:
     """Per recipe (or per ``key``), the one value of an optional column (None when the column is
     absent). Several different values for one recipe are an error: the column must describe the
@@ -92,7 +106,7 @@ def recipe_column(scores: pd.DataFrame, column: str, key: str = "recipe") -> pd.
         return None
     values = scores[[key, column]].copy()
     values[column] = values[column].map(
-        lambda v: " ".join(split_languages(v)) if column == "recipe_languages" else v
+        lambda v: " ".join(split_languages(v)) if column in LANGUAGE_COLUMNS else v
     )
     distinct = values.drop_duplicates()
     clash = distinct[distinct[key].duplicated(keep=False)]

@@ -2,8 +2,9 @@
 and the k* past which another doubling of k gains less than ``delta`` points.
 
 Recipes of the ``language_count`` family are named ``<task>-k<k>-d<draw>`` (``mnli-k4-d2``: the
-second draw of 4 languages); k is the length of ``recipe_languages`` when the scores carry it,
-else the name's ``k``. ``budget`` (when present) is reported: with a fixed budget and disjoint
+second draw of 4 languages); k is the number of the recipe's training languages
+(``source_languages`` as results.collect writes them, or ``recipe_languages``) when the scores
+carry them, else the name's ``k``. ``budget`` (when present) is reported: with a fixed budget and disjoint
 examples more languages add no content, only diversity.
 
 Per model x target x base task: a unit is one (draw, seed) at one k, its score the mean over the
@@ -32,6 +33,7 @@ from xstilts.analysis.studies.common import (
     language_gains,
     message_figure,
     recipe_column,
+    recipe_languages,
     split_languages,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE
@@ -49,7 +51,7 @@ NAME_PATTERN = re.compile(r"^(?P<base>.+)-k(?P<k>\d+)(?:-d(?P<draw>\w+))?$")
 
 def recipe_counts(scores: pd.DataFrame) -> pd.DataFrame:
     """Per recipe of the family: base task, k, draw, budget (NaN when not recorded)."""
-    listed = recipe_column(scores, "recipe_languages")
+    listed = recipe_languages(scores)
     budgets = recipe_column(scores, "budget")
     rows = []
     for recipe in sorted(set(scores["recipe"]) - {BASELINE_RECIPE}):
@@ -160,7 +162,10 @@ def analyse(
     rows["in_training"] = [lang in langs.split() for lang, langs in zip(rows["language"], rows["languages"])]
     if zero_shot_only:
         if not recipes["languages"].str.len().any():
-            raise ValueError("zero_shot_only needs a recipe_languages column in the scores")
+            raise ValueError(
+                "zero_shot_only needs the recipes' training languages: a source_languages column "
+                "in the scores (results.collect writes it) or recipe_languages"
+            )
         seen = rows[rows["in_training"]].groupby(["model", "target", "base"])["language"].agg(set)
         rows = rows[[lang not in seen.get(key, set()) for key, lang in
                      zip(zip(rows["model"], rows["target"], rows["base"]), rows["language"])]]  # fmt: skip
@@ -270,9 +275,10 @@ def figure(result: StudyResult):
         ax.fill_between(
             rows["k"], rows["band_low"], rows["band_high"], color="tab:blue", alpha=0.2, linewidth=0
         )
-        ax.plot(
-            rows["k"], rows["score"], "o-", color="tab:blue", markersize=4, label="mean over draws, seeds"
-        )
+        width = (rows["band_high"] - rows["band_low"]).max()
+        # a band of zero width (one language, draw and seed per k) would look like a sure curve
+        label = "mean over draws, seeds" + ("" if width > 0 else "\n(no band: nothing to resample)")
+        ax.plot(rows["k"], rows["score"], "o-", color="tab:blue", markersize=4, label=label)
         match = star[(star["model"] == model) & (star["target"] == target) & (star["base"] == base)].iloc[0]
         if pd.notna(match["fit_tau"]):
             grid = np.geomspace(rows["k"].min(), rows["k"].max(), 60)
@@ -292,7 +298,7 @@ def figure(result: StudyResult):
         ax.set_xlabel("k (intermediate languages)", fontsize=8)
         ax.set_ylabel("score (mean over languages)", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=7, framealpha=0.8, edgecolor="none", loc="best")  # "lower right" hid curves
     fig.suptitle(
         f"Score vs number of intermediate languages\nband: bootstrap over languages, draws and seeds; "
         f"k*: gain per doubling < {star['delta'].dropna().iloc[0] if len(star) else DELTA:g} points",

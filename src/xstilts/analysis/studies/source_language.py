@@ -2,9 +2,10 @@
 for zero-shot transfer to Finnish.
 
 Recipes of the ``sources`` family are single-language versions of one intermediate task
-(``mnli@de``: MNLI in German). A recipe's source language is its ``recipe_languages`` entry
-(one language) when the scores carry that column, else the suffix after ``@`` in its name, else
-English (a plain ``mnli`` is the English reference). Multi-language recipes are not sources.
+(``mnli@de``: MNLI in German). A recipe's source language is its ``source_languages`` entry (as
+results.collect writes it; or ``recipe_languages``) when it is one language, else the suffix
+after ``@`` in its name, else English (a plain ``mnli`` is the English reference).
+Multi-language recipes are not sources.
 
 Tables
 - ``sources``: per model x target x base task x source language, the Finnish score's mean and sd
@@ -30,7 +31,7 @@ from xstilts.analysis.studies.common import (
     mean_interval,
     message_figure,
     p_text,
-    recipe_column,
+    recipe_languages,
     split_languages,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
@@ -48,7 +49,7 @@ SOURCE_COLUMNS = [
 
 def recipe_sources(scores: pd.DataFrame) -> pd.DataFrame:
     """Per intermediate recipe: base task and single source language (NaN for multi-language)."""
-    listed = recipe_column(scores, "recipe_languages")
+    listed = recipe_languages(scores)
     rows = []
     for recipe in sorted(set(scores["recipe"]) - {BASELINE_RECIPE}):
         base, _, suffix = recipe.partition("@")
