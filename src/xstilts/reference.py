@@ -101,12 +101,17 @@ targets: {xnli: [en, de]}
 #   default-resources: {slurm_partition: gpu, slurm_account: my-project}""",
     ),
     (
-        "An XTREME-R or study grid (after issue 10/12: their keys do not exist yet; today, list "
-        "the targets and recipes of the study)",
-        """models: {xlmr: {hub_id: FacebookAI/xlm-roberta-large}}
-recipes: [none, mnli, squad_v1, all9]
-targets: {udpos: [fi, ja, tr], panx: [fi, ja, tr]}
-hub: {ccgbank: /data/ccgbank}""",
+        "A study grid on XTREME-R (configs/studies/ holds one per research question, each with "
+        "a tiny offline twin)",
+        """study: {name: source-language}
+benchmark: xtreme-r
+models: {xlmr: {hub_id: FacebookAI/xlm-roberta-large}}
+recipes:
+  - none
+  - mnli
+  - {family: sources, task: mnli, languages: [de, ru]}
+targets: {udpos: [fi], tydiqa: [fi]}
+seeds: [0, 1, 2]""",
     ),
 ]
 
