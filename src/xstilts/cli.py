@@ -325,6 +325,7 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--out", nargs="+", required=True, help="cell JSON, one per language")
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--gpus", type=int, default=1)
+    s.add_argument("--warm", action="store_true", help="run in the warm process (xstilts.warm)")
     _locations(s)
     s.set_defaults(func=cmd_evaluate)
 
@@ -346,7 +347,8 @@ def _fail(error: Exception, code: int):
     sys.exit(code)
 
 
-def main(argv=None):
+def main(argv=None, warm: bool = True):
+    """`warm=False`: the job runs here even when it asks for the warm process (it is its child)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
     core = parser(analysis=False)
@@ -355,6 +357,12 @@ def main(argv=None):
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if warm and getattr(args, "warm", False):
+        from xstilts import warm as warm_process
+
+        status = warm_process.run(argv)
+        if status is not None:
+            sys.exit(status)
     from xstilts.config import ConfigError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure

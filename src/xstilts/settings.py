@@ -304,4 +304,5 @@ def runtime(cfg: dict) -> dict:
         "mirror": cfg["hub"]["mirror"],
         "ccgbank": cfg["hub"]["ccgbank"],
         "eval_batch_size": cfg["evaluation"]["batch_size"],
+        "warm_process": cfg["evaluation"]["warm_process"],
     }

@@ -7,6 +7,7 @@ interrupted job never leaves something a later run takes as done.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import time
@@ -285,10 +286,11 @@ def carry_head(model, source: str, previous: str, task: str) -> bool:
 
 
 def _process_started() -> float:
-    """When this process started (its interpreter and imports count as start-up)."""
-    import psutil  # a dependency of snakemake
+    """When this job's process started (its interpreter and imports count as start-up); in the
+    warm process, when the job's own process started."""
+    from xstilts.warm import STARTED_ENV, process_started
 
-    return psutil.Process().create_time()
+    return float(os.environ[STARTED_ENV]) if STARTED_ENV in os.environ else process_started()
 
 
 def evaluate(
@@ -314,6 +316,9 @@ def evaluate(
     from xstilts import devices
 
     started = _process_started()
+    from xstilts.warm import STARTED_ENV
+
+    warm = STARTED_ENV in os.environ
     if languages is None:
         languages, data, out, dev_data = [settings["language"]], [data], [out], [dev_data]
     dev_data = dev_data or [None] * len(languages)
@@ -352,7 +357,7 @@ def evaluate(
                     "settings": cell,
                     **job,
                     "evaluation_seconds": round(time.time() - began, 3),
-                    "job": {"startup_seconds": round(startup, 3), "languages": list(languages)},
+                    "job": {"startup_seconds": round(startup, 3), "languages": list(languages), "warm": warm},
                     **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}),
                     **extra,
                 },

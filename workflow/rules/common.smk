@@ -66,10 +66,14 @@ def runtime_args(evaluation=False):
         found.update({f: input[k] for k, f in optional.items() if k in input.keys()})
         if evaluation:
             found["--batch-size"] = runtime["eval_batch_size"]
-        return " ".join(
-            f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
-            for flag, v in found.items()
-            if v
+        flags = " --warm" if evaluation and runtime["warm_process"] else ""
+        return (
+            " ".join(
+                f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
+                for flag, v in found.items()
+                if v
+            )
+            + flags
         )
 
     return args
