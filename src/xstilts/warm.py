@@ -44,7 +44,6 @@ PRELOAD = (
     "datasets",
     "transformers",
     "transformers.models.xlm_roberta.modeling_xlm_roberta",
-    "transformers.models.auto.tokenization_auto",
     "xstilts.stages",
     "xstilts.evaluation",
     "xstilts.modeling",
@@ -191,6 +190,10 @@ def serve(path: Path) -> None:
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"  # a CUDA check must not initialise the driver
     for module in PRELOAD:
         importlib.import_module(module)
+    with contextlib.suppress(Exception):  # pure Python, built once per process (~0.3 s of regexes)
+        from transformers.conversion_mapping import get_checkpoint_conversion_mapping
+
+        get_checkpoint_conversion_mapping("xlm-roberta")
     if sys.modules["torch"].cuda.is_initialized():
         raise SystemExit("an import initialised CUDA: a forked child could not use the GPU")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
