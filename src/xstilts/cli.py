@@ -114,6 +114,18 @@ def cmd_why(args):
     sys.exit(subprocess.run(command).returncode)
 
 
+def cmd_studies(args):
+    """Per study sharing the workdir: its cells done, missing, and shared with other studies."""
+    from xstilts import config, workdir
+
+    if args.forget:
+        found = workdir.forget(args.forget, args.workdir)
+        print(f"study {args.forget}: {'forgotten (its outputs stay)' if found else 'not registered'}")
+        return
+    configs = [(config.load(path), path) for path in args.config]
+    print(workdir.format_counts(workdir.counts(args.workdir, configs)))
+
+
 def cmd_fetch(args):
     from xstilts import config, fetch
 
@@ -290,6 +302,19 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
             s.add_argument("--workdir", default=".", help="where the workflow runs (what is done)")
             s.add_argument("--calibration", default=None, help="measured FLOP/s of your GPU (JSON)")
         s.set_defaults(func=func)
+
+    s = sub.add_parser("studies", help="per study sharing a workdir: cells done, missing, shared")
+    s.add_argument("--workdir", default=".", help="where the workflow runs")
+    s.add_argument(
+        "--config",
+        nargs="+",
+        default=[],
+        help="count these configs (each replaces its study's registered entry; default: the registered ones)",
+    )
+    s.add_argument(
+        "--forget", metavar="STUDY", help="drop a study's entry: its names and settings are free again"
+    )
+    s.set_defaults(func=cmd_studies)
 
     for name, func in (("embedded-hub", cmd_embedded_hub), ("embedded-model", cmd_embedded_model)):
         s = sub.add_parser(name, help="build the offline embedded default into a hub mirror")

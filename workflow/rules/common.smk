@@ -8,6 +8,7 @@ from snakemake.logging import logger
 from xstilts import config as xconfig
 from xstilts import devices, explain, grid
 from xstilts import settings as job_settings
+from xstilts import workdir as studies
 
 try:
     for (
@@ -25,7 +26,18 @@ except xconfig.ConfigError as error:
 for _warning in explain.unreachable(CFG, config):
     logger.warning(f"xstilts: warning: {_warning}")
 
+# Studies sharing this workdir: a name or shared job another study defined otherwise is refused
+# here, before any job (every SLURM job re-parses: the scheduler's parse checked already).
+if workflow.is_main_process:
+    try:
+        studies.check(CFG, workflow.configfiles)
+    except xconfig.ConfigError as error:
+        raise WorkflowError(f"xstilts: {error}") from None
+
 TARGETS = list(CFG["targets"])
+# a study's aggregates under results/studies/<name>/, else at the top of results/ and reports/
+AGG = grid.aggregates(CFG)
+STUDY = grid.study_name(CFG)
 ENV = "../../envs/xstilts.yaml"  # conda: used with --sdm conda; pip installs need none
 MIRROR = CFG["hub"]["mirror"]
 EMBEDDED = (
@@ -114,19 +126,16 @@ def evaluation_inputs(target):
 
 
 def evaluation_settings(target):
-    """A params function: a cell's settings without its language, shared by the target's
-    languages (a new or removed language reruns this job through its changed outputs and
-    inputs, not through its settings)."""
-
-    def build(w):
-        cell = job_settings.evaluate(CFG, w.model, w.recipe, target, None, w.seed)
-        return xconfig.slice_json({k: v for k, v in cell.items() if k != "language"})
-
-    return build
+    """A params function: the evaluation job's settings (its cells' without the language)."""
+    return lambda w: xconfig.slice_json(
+        job_settings.evaluate_group(CFG, w.model, w.recipe, target, w.seed)
+    )
 
 
 onstart:
     try:
         xconfig.preflight(CFG)
+        # a real run only: dry runs claim nothing
+        studies.register(CFG, workflow.configfiles)
     except xconfig.ConfigError as error:
         raise WorkflowError(f"xstilts: {error}") from None

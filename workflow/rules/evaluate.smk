@@ -42,9 +42,9 @@ rule collect_run:
     input:
         lambda w: grid.run_cells(CFG, **w),
     output:
-        grid.RUN_SCORES,
+        AGG.run_scores,
     log:
-        grid.RUN_COLLECT_LOG,
+        AGG.run_collect_log,
     conda:
         ENV
     shell:
@@ -53,11 +53,11 @@ rule collect_run:
 
 rule collect:
     input:
-        [grid.path(grid.RUN_SCORES, **j) for j in grid.run_keys(CFG)],
+        [grid.path(AGG.run_scores, **j) for j in grid.run_keys(CFG)],
     output:
-        grid.SCORES,
+        AGG.scores,
     log:
-        f"{grid.LOGS}/collect.log",
+        f"{AGG.logs}/collect.log",
     conda:
         ENV
     shell:

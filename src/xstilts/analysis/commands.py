@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xstilts.analysis.languages import DISTANCE_KINDS
 from xstilts.config import schema
 
 # n_resamples, seed, alpha, confidence: defaults from the config schema's `analysis` block
@@ -123,9 +124,38 @@ def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common
         table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
         return study.analyse(scores, table, **common_settings)
     if args.study == "source-language":
-        table = pd.read_csv(args.distances, **read) if args.distances else None
+        table = (
+            pd.read_csv(args.distances, **read) if args.distances else _shipped_distances(args.distance_kind)
+        )
         return study.analyse(scores, table, target_language=args.target_language, **common_settings)
     return study.analyse(scores, delta=args.delta, zero_shot_only=args.zero_shot_only, **common_settings)
+
+
+def _shipped_distances(kind: str | None) -> pd.DataFrame | None:
+    """source, target, distance of one URIEL kind from the shipped pairwise table."""
+    if kind is None:
+        return None
+    from xstilts.analysis.uriel import load_pairwise_distances
+
+    return load_pairwise_distances()[kind].rename("distance").reset_index()
+
+
+def run_difficulty_measures(args: argparse.Namespace) -> None:
+    """The difficulty study's table from the intermediate trainings' training.json: per model,
+    single-task recipe and measure, the mean over seeds."""
+    from xstilts.analysis.studies.difficulty import measures_from_training
+    from xstilts.atomic import write_csv
+
+    options = json.loads(args.options)
+    frames = []
+    for run in json.loads(args.runs):
+        training = json.loads((Path(run["model_dir"]) / "training.json").read_text())
+        rows = measures_from_training(run["task"], training, **options)
+        frames.append(rows.assign(model=run["model"], task=run["recipe"], seed=run["seed"]))
+    columns = ["model", "task", "measure", "value"]
+    table = pd.concat(frames) if frames else pd.DataFrame(columns=[*columns, "seed"])
+    mean = table.groupby(columns[:3], sort=True).agg(value=("value", "mean"), n_seeds=("seed", "nunique"))
+    print(write_csv(Path(args.out), mean.reset_index()))
 
 
 def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
@@ -192,6 +222,11 @@ def register(subparsers) -> None:
     )
     study.add_argument("--difficulty", help="difficulty: CSV with task, measure, value (optional model)")
     study.add_argument("--distances", help="source-language: CSV with source, target, distance")
+    study.add_argument(
+        "--distance-kind",
+        choices=DISTANCE_KINDS,
+        help="source-language: take this URIEL distance from the shipped table (without --distances)",
+    )
     study.add_argument("--target-language", default="fi", help="source-language: the target (default fi)")
     study.add_argument("--delta", type=float, default=0.5, help="language-count: points per doubling (0.5)")
     study.add_argument(
@@ -200,6 +235,14 @@ def register(subparsers) -> None:
         help="language-count: leave out evaluation languages that a recipe trained on",
     )
     study.set_defaults(func=run_study)
+
+    measures = subparsers.add_parser(
+        "difficulty-measures", help="difficulty: task, measure, value from intermediate training.json files"
+    )
+    measures.add_argument("--runs", required=True, help="JSON list of {model, recipe, task, seed, model_dir}")
+    measures.add_argument("--options", required=True, help="JSON {budget_step, loss_step, loss_window}")
+    measures.add_argument("--out", required=True, help="CSV path to write")
+    measures.set_defaults(func=run_difficulty_measures)
 
     uriel = subparsers.add_parser("uriel-distances", help="recompute the shipped URIEL distance table")
     uriel.add_argument("--out", required=True, help="CSV path to write")
