@@ -50,6 +50,12 @@ DIFFICULTY = study(
 )
 
 
+@pytest.fixture(scope="module")
+def mirror(request) -> str:
+    """The tiny run's embedded mirror (its model pretrains for minutes: built once a session)."""
+    return "/tmp/embtest/resources/hub"  # LOCAL-ONLY
+
+
 def write(directory, name, raw) -> str:
     path = directory / name
     path.write_text(yaml.safe_dump(raw))
@@ -162,11 +168,12 @@ def test_studies_counts_registered_and_given_configs(tmp_path):
 # ---- two studies run one after the other in one workdir --------------------------------------
 
 
-def test_a_second_study_computes_only_its_new_cells(tmp_path):
+def test_a_second_study_computes_only_its_new_cells(tmp_path, mirror):
     """Real (tiny) runs: the second study trains and evaluates only squad_v1, then the first
     study has nothing to do, and `xstilts studies` shows the shared cells."""
-    first = write(tmp_path, "count.yaml", COUNT)
-    second = write(tmp_path, "difficulty.yaml", DIFFICULTY)
+    hub = {"hub": {"mirror": mirror}}
+    first = write(tmp_path, "count.yaml", {**COUNT, **hub})
+    second = write(tmp_path, "difficulty.yaml", {**DIFFICULTY, **hub})
     snakemake("--configfile", first, "--cores", 1, workdir=tmp_path)
 
     jobs = planned_jobs(snakemake("--configfile", second, "-n", "--cores", 1, workdir=tmp_path).stdout)
@@ -186,3 +193,7 @@ def test_a_second_study_computes_only_its_new_cells(tmp_path):
     assert not (tmp_path / "results/scores.parquet").exists()
     counts = counts_of(studies_command("--workdir", tmp_path))
     assert counts == {"language-count": (2, 2, 0, 2), "difficulty": (3, 3, 0, 2)}
+
+    snakemake("--configfile", second, "--report", "report.html", workdir=tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert "Studies" in html and "difficulty.png" in html

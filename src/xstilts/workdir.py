@@ -118,6 +118,13 @@ def _differences(theirs, mine) -> str:
     return "; ".join(shown[:4]) + (f"; and {len(shown) - 4} more" if len(shown) > 4 else "")
 
 
+def _or_forget(other: str) -> str:
+    return (
+        f" (if study {other}'s outputs may be replaced, e.g. after a data change: "
+        f"xstilts studies --forget {other}, and run {other} again later)"
+    )
+
+
 def check(cfg: dict, configfiles=(), workdir: str | Path = ".") -> None:
     """Refuse (ConfigError) a config that another registered study contradicts: a model or
     recipe name defined otherwise, or a shared job with other settings."""
@@ -142,7 +149,8 @@ def check(cfg: dict, configfiles=(), workdir: str | Path = ".") -> None:
                         f"{_label(other, entry['configfiles'])}, registered in {REGISTRY}; {here} "
                         f"differs in {_differences(theirs, mine)}. Outputs are filed by name "
                         f"(results/.../{name}/...), so both would write the same files. Fix: rename "
-                        f"the {kind} in one of the configs, or run this one in another workdir."
+                        f"the {kind} in one of the configs, or run this one in another workdir"
+                        f"{_or_forget(other)}."
                     )
     mine = jobs(cfg)
     for other, entry in others.items():
@@ -154,7 +162,7 @@ def check(cfg: dict, configfiles=(), workdir: str | Path = ".") -> None:
                 f"made with other settings, e.g. {out}: {_differences(entry['jobs'][out], mine[out])}. "
                 f"Running it would replace that study's results. Fix: use the same settings as study "
                 f"{other} for these jobs, rename the recipe (or model) whose settings differ, or run "
-                f"this config in another workdir."
+                f"this config in another workdir{_or_forget(other)}."
             )
 
 
