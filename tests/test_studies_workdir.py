@@ -53,7 +53,7 @@ DIFFICULTY = study(
 @pytest.fixture(scope="module")
 def mirror(request) -> str:
     """The tiny run's embedded mirror (its model pretrains for minutes: built once a session)."""
-    return "/tmp/embtest/resources/hub"  # LOCAL-ONLY
+    return str(request.getfixturevalue("tiny_run") / TINY["hub"]["mirror"])
 
 
 def write(directory, name, raw) -> str:
