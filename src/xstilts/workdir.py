@@ -228,6 +228,6 @@ def format_counts(rows: list[dict]) -> str:
     return "\n".join(
         "  ".join(
             str(v).ljust(w) if i in (0, 5) else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))
-        )
+        ).rstrip()
         for row in table
     )
