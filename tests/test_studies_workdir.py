@@ -108,6 +108,21 @@ def test_an_option_of_another_study_is_refused():
         config.validate({**COUNT, "study": {"name": "scale", "model_sizes": {"big": 5.0e8}}})
 
 
+def test_study_options_become_the_study_command_flags():
+    from xstilts.analysis.studies import command_options
+
+    models = {
+        "base": {"hub_id": "FacebookAI/xlm-roberta-base"},
+        "large": {"hub_id": "FacebookAI/xlm-roberta-large"},
+        "other": {"hub_id": "org/unknown", "retrieval_layer": 4},
+    }
+    raw = {"models": models, "recipes": ["none", "mnli"], "targets": {"xnli": ["de"]}}
+    scale = config.validate({**raw, "study": {"name": "scale", "model_sizes": {"large": 5.6e8}}})
+    assert command_options(scale) == ["--model-size=base=84934656", "--model-size=large=560000000"]
+    sources = config.validate({**raw, "study": {"name": "source-language"}})
+    assert command_options(sources) == ["--target-language=fi", "--distance-kind=syntactic"]
+
+
 # ---- the registry ----------------------------------------------------------------------------
 
 

@@ -39,7 +39,7 @@ def command_options(cfg: dict) -> list[str]:
             for model, m in cfg["models"].items()
             if model in study["model_sizes"] or m["hub_id"] in MODEL_SHAPES
         }
-        return [f"--model-size={model}={size:g}" for model, size in sizes.items()]
+        return [f"--model-size={model}={size:.0f}" for model, size in sizes.items()]
     if name == "source-language":
         return [f"--target-language={study['target_language']}", f"--distance-kind={study['distance']}"]
     if name == "language-count":
