@@ -233,10 +233,11 @@ def pool_languages(cfg, target: str) -> tuple[str, ...]:
     return tuple(lang for lang in task.pool_languages if lang in have or lang not in task.languages)
 
 
-def evaluation_group_inputs(cfg, model: str, recipe: str, target: str, seed) -> dict:
-    """An evaluation job's inputs: each split as a list over the target's languages (in config
-    order, as `eval_outputs`), and the one model they all read."""
-    cells = [evaluation_inputs(cfg, model, recipe, target, lang, seed) for lang in cfg["targets"][target]]
+def evaluation_group_inputs(cfg, model: str, recipe: str, target: str, seed, languages=None) -> dict:
+    """An evaluation job's inputs: each split as a list over its languages (the target's, in
+    config order, as `eval_outputs`), and the one model they all read."""
+    languages = cfg["targets"][target] if languages is None else languages
+    cells = [evaluation_inputs(cfg, model, recipe, target, lang, seed) for lang in languages]
     grouped = {split: [c[split] for c in cells] for split in registry.TASKS[target].eval_splits}
     shared = {k: cells[0][k] for k in ("model", "pool") if k in cells[0]}  # one per target
     return {**grouped, **shared}
@@ -246,6 +247,16 @@ def target_pattern(pattern: str, target: str, **fixed) -> str:
     """A per-target rule's path pattern: the target (and `fixed`) filled in, model, recipe and
     seed left as wildcards."""
     return path(pattern, **{k: "{" + k + "}" for k in ("model", "recipe", "seed")}, target=target, **fixed)
+
+
+def eval_block_paths(pattern: str, target: str, block: int, first_language: str) -> str:
+    """A per-target rule's log or benchmark: the target's one file for its first block of
+    languages, one per further block (named by its first language) where studies sharing
+    the workdir split the target's languages (`workdir.language_blocks`)."""
+    if block:
+        stem, dot, ext = pattern.rpartition(".")
+        pattern = f"{stem}-{first_language}{dot}{ext}"
+    return target_pattern(pattern, target)
 
 
 def eval_outputs(target: str, languages) -> list[str]:
@@ -285,6 +296,11 @@ def benchmarks(cfg) -> list[dict]:
             "task": g["target"],
             "language": "-",  # one job evaluates all the target's languages
             "path": path(EVAL_BENCHMARK, **g),
+            # where studies split the target's languages into blocks (eval_block_paths)
+            "blocks": [
+                path(eval_block_paths(EVAL_BENCHMARK, g["target"], 1, lang), **g)
+                for lang in cfg["targets"][g["target"]]
+            ],
         }
         for g in eval_groups(cfg)
     ]

@@ -75,7 +75,23 @@ def record(cfg: dict, configfiles) -> dict:
         "recipes": {r: recipe_definition(cfg, r) for r in grid.recipes(cfg)},
         "jobs": jobs(cfg),
         "cells": cells(cfg),
+        "targets": cfg["targets"],
     }
+
+
+def language_blocks(cfg: dict, target: str, workdir: str | Path = ".") -> list[list[str]]:
+    """The target's languages in blocks, one evaluation job per block: languages that the same
+    other registered studies also evaluate share a block, so a study evaluating more languages
+    than another runs jobs for its new ones only and leaves the shared cells' JSONs alone (one
+    block, the target's languages, when no other study evaluates the target)."""
+    me = grid.study_name(cfg)
+    others = {n: e.get("targets", {}).get(target, []) for n, e in read(workdir)["studies"].items() if n != me}
+    blocks: dict[tuple, list[str]] = {}
+    for language in cfg["targets"][target]:
+        blocks.setdefault(tuple(n for n, langs in sorted(others.items()) if language in langs), []).append(
+            language
+        )
+    return list(blocks.values())
 
 
 def read(workdir: str | Path = ".") -> dict:

@@ -117,10 +117,12 @@ def finetune_inputs(w):
     }
 
 
-def evaluation_inputs(target):
-    """An input function of evaluate_<target>: every language's splits, and the model."""
+def evaluation_inputs(target, languages):
+    """An input function of evaluate_<target>: its languages' splits, and the model."""
     return lambda w: {
-        **grid.evaluation_group_inputs(CFG, w.model, w.recipe, target, w.seed),
+        **grid.evaluation_group_inputs(
+            CFG, w.model, w.recipe, target, w.seed, languages
+        ),
         "embedded": EMBEDDED,
     }
 
