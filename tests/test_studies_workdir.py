@@ -172,10 +172,11 @@ def test_a_recipe_name_defined_otherwise_is_refused_before_any_job(tmp_path):
 def test_languages_another_study_evaluates_get_their_own_evaluation_job(tmp_path):
     """A shared cell's JSON is never rewritten by a study that evaluates more languages."""
     more = config.validate({**DIFFICULTY, "targets": {"xnli": ["en", "de", "sw"], "pawsx": ["de"]}})
-    assert workdir.language_blocks(more, "xnli", tmp_path) == [["en", "de", "sw"]]
+    assert workdir.language_blocks(more, "xnli", workdir.read(tmp_path)) == [["en", "de", "sw"]]
     workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)  # xnli: de
-    assert workdir.language_blocks(more, "xnli", tmp_path) == [["en", "sw"], ["de"]]
-    assert workdir.language_blocks(more, "pawsx", tmp_path) == [["de"]]
+    registry = workdir.read(tmp_path)
+    assert workdir.language_blocks(more, "xnli", registry) == [["en", "sw"], ["de"]]
+    assert workdir.language_blocks(more, "pawsx", registry) == [["de"]]
     log = grid.eval_block_paths(grid.EVAL_LOG, "xnli", 1, "de")
     assert log == "results/{model}/{recipe}/seed{seed}/eval/xnli/evaluate-de.log"
 

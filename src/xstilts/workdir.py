@@ -79,13 +79,13 @@ def record(cfg: dict, configfiles) -> dict:
     }
 
 
-def language_blocks(cfg: dict, target: str, workdir: str | Path = ".") -> list[list[str]]:
+def language_blocks(cfg: dict, target: str, registry: dict) -> list[list[str]]:
     """The target's languages in blocks, one evaluation job per block: languages that the same
     other registered studies also evaluate share a block, so a study evaluating more languages
     than another runs jobs for its new ones only and leaves the shared cells' JSONs alone (one
     block, the target's languages, when no other study evaluates the target)."""
     me = grid.study_name(cfg)
-    others = {n: e.get("targets", {}).get(target, []) for n, e in read(workdir)["studies"].items() if n != me}
+    others = {n: e.get("targets", {}).get(target, []) for n, e in registry["studies"].items() if n != me}
     blocks: dict[tuple, list[str]] = {}
     for language in cfg["targets"][target]:
         blocks.setdefault(tuple(n for n, langs in sorted(others.items()) if language in langs), []).append(
@@ -141,10 +141,10 @@ def _or_forget(other: str) -> str:
     )
 
 
-def check(cfg: dict, configfiles=(), workdir: str | Path = ".") -> None:
+def check(cfg: dict, configfiles=(), workdir: str | Path = ".", registry: dict | None = None) -> None:
     """Refuse (ConfigError) a config that another registered study contradicts: a model or
     recipe name defined otherwise, or a shared job with other settings."""
-    registry = read(workdir)
+    registry = read(workdir) if registry is None else registry
     me = grid.study_name(cfg)
     others = {n: e for n, e in registry["studies"].items() if n != me}
     if not others:

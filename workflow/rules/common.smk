@@ -28,11 +28,12 @@ for _warning in explain.unreachable(CFG, config):
 
 # Studies sharing this workdir: a name or shared job another study defined otherwise is refused
 # here, before any job (every SLURM job re-parses: the scheduler's parse checked already).
-if workflow.is_main_process:
-    try:
-        studies.check(CFG, workflow.configfiles)
-    except xconfig.ConfigError as error:
-        raise WorkflowError(f"xstilts: {error}") from None
+try:
+    REGISTERED = studies.read()
+    if workflow.is_main_process:
+        studies.check(CFG, workflow.configfiles, registry=REGISTERED)
+except xconfig.ConfigError as error:
+    raise WorkflowError(f"xstilts: {error}") from None
 
 TARGETS = list(CFG["targets"])
 # a study's aggregates under results/studies/<name>/, else at the top of results/ and reports/

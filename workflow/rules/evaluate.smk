@@ -6,7 +6,9 @@
 
 
 for _target in CFG["targets"]:
-    for _block, _languages in enumerate(studies.language_blocks(CFG, _target)):
+    for _block, _languages in enumerate(
+        studies.language_blocks(CFG, _target, REGISTERED)
+    ):
 
         rule:
             name:
