@@ -10,8 +10,11 @@ gives a registered name another definition, or a shared job other settings (e.g.
 recomputed with another study's settings would change that study's results. A study changing
 its own definitions is ordinary staleness: its entry is replaced when it runs.
 
-A config without a study block is checked against the registered studies but registers
-nothing, so a workdir without studies behaves as before.
+Evaluation jobs (one per model x recipe x target x seed) take a target's languages in blocks
+that the same other studies share (`language_blocks`), so a study evaluating more languages than
+another never rewrites its cells. A config without a study block is checked against the
+registered studies but registers nothing, so a workdir without studies behaves as before.
+Registration happens when a run starts (onstart), not in dry runs.
 """
 
 from __future__ import annotations
