@@ -139,6 +139,22 @@ def test_a_shared_job_with_other_settings_is_refused(tmp_path):
     workdir.check(config.validate(DIFFICULTY), ["difficulty.yaml"], tmp_path)  # the same settings pass
 
 
+def test_a_model_name_defined_otherwise_is_refused(tmp_path):
+    raw = {"recipes": ["none", "mnli"], "targets": {"xnli": ["de"]}}
+    large = {"study": {"name": "typology"}, "models": {"xlmr": {"hub_id": "FacebookAI/xlm-roberta-large"}}}
+    workdir.register(config.validate({**raw, **large}), ["typology.yaml"], tmp_path)
+    base = {"study": {"name": "scale"}, "models": {"xlmr": {"hub_id": "FacebookAI/xlm-roberta-base"}}}
+    with pytest.raises(
+        ConfigError,
+        match=r"models\.xlmr: the model name 'xlmr' means something else in study "
+        r"typology \(typology\.yaml\).*study scale \(scale\.yaml\) differs in hub_id",
+    ):
+        workdir.check(config.validate({**raw, **base}), ["scale.yaml"], tmp_path)
+    plain = config.validate({**raw, "models": base["models"]})  # no study block: checked as well
+    with pytest.raises(ConfigError, match=r"this config \(plain\.yaml, no study block\) differs"):
+        workdir.check(plain, ["plain.yaml"], tmp_path)
+
+
 def test_a_study_changing_its_own_definitions_is_staleness(tmp_path):
     workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
     changed = copy.deepcopy(COUNT)
