@@ -367,6 +367,12 @@ def study_outputs(cfg) -> list[str]:
     return [f"{REPORTS}/{file}" for file in outputs(name)]
 
 
+def study_caption(cfg) -> str:
+    """The caption the study's analysis writes (question, answer, uncertainty): the HTML
+    report's caption of every study output."""
+    return f"{REPORTS}/studies/{study_name(cfg)}/caption.rst"
+
+
 def difficulty_runs(cfg) -> list[dict]:
     """The intermediate trainings the difficulty measures come from: every single-task recipe
     (its `task` is the recipe's one task), per model and seed."""

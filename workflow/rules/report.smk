@@ -150,7 +150,8 @@ if STUDY == "difficulty":
 
 
 if STUDY in study_analyses.STUDIES:
-    STUDY_CAPTION = os.path.abspath(f"{grid.REPORTS}/studies/{STUDY}/caption.rst")
+    # absolute: Snakemake reads a caption relative to this file, this one is in the workdir
+    STUDY_CAPTION = os.path.abspath(grid.study_caption(CFG))
 
     localrules:
         study,
