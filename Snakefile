@@ -33,6 +33,7 @@ localrules:
 
 rule all:
     input:
-        grid.SCORES,
-        grid.analysis_outputs(TARGETS),
+        AGG.scores,
+        grid.analysis_outputs(TARGETS, AGG.reports),
         rules.costs.output,
+        grid.study_outputs(CFG),

@@ -27,6 +27,8 @@ TARGETS = ["xnli", "bucc"]
 ENV = "../../envs/xstilts.yaml"
 analysis = {{"n_resamples": 199, "seed": 1, "alpha": 0.05, "confidence": 0.95}}
 CFG = {{"models": {{}}, "analysis": {{**analysis, **config.get("analysis", {{}})}}}}
+AGG = grid.aggregates(CFG)
+STUDY = None
 
 include: {rules!r}
 

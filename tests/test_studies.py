@@ -169,42 +169,6 @@ def test_difficulty_measures_from_a_training_record():
     assert values["loss_at_step"] == pytest.approx(0.5)
 
 
-def test_difficulty_table_reads_every_single_task_english_recipe(tmp_path, capsys):
-    """`xstilts difficulty-table`: the study's CSV from a workdir's intermediate training.json,
-    averaged over seeds; multi-task and non-English recipes are not tasks of the study."""
-    import json
-
-    def record(path, tasks, dev, loss):
-        history = {
-            "early_stopping": [{"step": 50, "dev": dev}],
-            "dev": {tasks[0][0]: {"accuracy": dev}},
-            "losses": [loss] * 100,
-        }
-        path.mkdir(parents=True)
-        (path / "training.json").write_text(json.dumps({"history": history, "settings": {"tasks": tasks}}))
-
-    results = tmp_path / "results"
-    for seed, dev in ((0, 50.0), (1, 60.0)):
-        record(results / f"m/mnli/seed{seed}/intermediate/model", [["mnli", "en"]], dev, 1.0)
-    record(results / "m/mnli@de/seed0/intermediate/model", [["mnli", "de"]], 70.0, 1.0)
-    record(results / "m/nli2/seed0/intermediate/model", [["mnli", "en"], ["qqp", "en"]], 70.0, 1.0)
-    table, missing = difficulty.difficulty_table(results, budget_step=50, loss_step=100)
-    assert missing == []
-    assert set(table["task"]) == {"mnli"} and set(table["n_seeds"]) == {2}
-    values = table.set_index("measure")["value"]
-    assert values["final_dev_error"] == pytest.approx(45.0)
-    assert values["loss_at_step"] == pytest.approx(1.0)
-    _, missing = difficulty.difficulty_table(results, budget_step=40, loss_step=100)
-    assert missing == ["m/mnli/seed0: no dev_at_budget", "m/mnli/seed1: no dev_at_budget"]
-    out = tmp_path / "difficulty.csv"
-    main(["difficulty-table", "--results", str(results), "--budget-step", "50", "--loss-step", "100",
-          "--out", str(out)])  # fmt: skip
-    assert pd.read_csv(out).columns.tolist() == ["model", "task", "measure", "value", "n_seeds"]
-    with pytest.raises(SystemExit, match="no single-task English intermediate training.json"):
-        main(["difficulty-table", "--results", str(tmp_path / "none"), "--budget-step", "50",
-              "--loss-step", "100", "--out", str(out)])  # fmt: skip
-
-
 # ---------------------------------------------------------------- source language
 
 SOURCES = {"mnli": 0.0, "mnli@de": 2.0, "mnli@et": 1.0, "mnli@ru": -1.0, "mnli@hu": 0.5}
@@ -419,9 +383,6 @@ def test_source_language_reads_the_shipped_distances(tmp_path):
           "--distance-kind", "syntactic", "--n-resamples", "99"])  # fmt: skip
     table = pd.read_csv(out / "studies" / "source-language" / "sources.csv")
     assert table.set_index("source")["distance"].notna().all()
-    with pytest.raises(SystemExit, match="use one"):
-        main(["study", "source-language", "--scores", str(scores_path), "--distances", "x.csv",
-              "--distance-kind", "syntactic"])  # fmt: skip
 
 
 def test_a_per_recipe_column_must_have_one_value_per_recipe():

@@ -114,6 +114,18 @@ def cmd_why(args):
     sys.exit(subprocess.run(command).returncode)
 
 
+def cmd_studies(args):
+    """Per study sharing the workdir: its cells done, missing, and shared with other studies."""
+    from xstilts import config, workdir
+
+    if args.forget:
+        found = workdir.forget(args.forget, args.workdir)
+        print(f"study {args.forget}: {'forgotten (its outputs stay)' if found else 'not registered'}")
+        return
+    configs = [(config.load(path), path) for path in args.config]
+    print(workdir.format_counts(workdir.counts(args.workdir, configs)))
+
+
 def cmd_fetch(args):
     from xstilts import config, fetch
 
@@ -291,6 +303,19 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
             s.add_argument("--calibration", default=None, help="measured FLOP/s of your GPU (JSON)")
         s.set_defaults(func=func)
 
+    s = sub.add_parser("studies", help="per study sharing a workdir: cells done, missing, shared")
+    s.add_argument("--workdir", default=".", help="where the workflow runs")
+    s.add_argument(
+        "--config",
+        nargs="+",
+        default=[],
+        help="count these configs (each replaces its study's registered entry; default: the registered ones)",
+    )
+    s.add_argument(
+        "--forget", metavar="STUDY", help="drop a study's entry: its names and settings are free again"
+    )
+    s.set_defaults(func=cmd_studies)
+
     for name, func in (("embedded-hub", cmd_embedded_hub), ("embedded-model", cmd_embedded_model)):
         s = sub.add_parser(name, help="build the offline embedded default into a hub mirror")
         s.add_argument("--mirror", required=True)
@@ -325,6 +350,7 @@ def parser(analysis: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--out", nargs="+", required=True, help="cell JSON, one per language")
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--gpus", type=int, default=1)
+    s.add_argument("--warm", action="store_true", help="run in the warm process (xstilts.warm)")
     _locations(s)
     s.set_defaults(func=cmd_evaluate)
 
@@ -346,7 +372,8 @@ def _fail(error: Exception, code: int):
     sys.exit(code)
 
 
-def main(argv=None):
+def main(argv=None, warm: bool = True):
+    """`warm=False`: the job runs here even when it asks for the warm process (it is its child)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
     core = parser(analysis=False)
@@ -355,6 +382,12 @@ def main(argv=None):
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if warm and getattr(args, "warm", False):
+        from xstilts import warm as warm_process
+
+        status = warm_process.run(argv)
+        if status is not None:
+            sys.exit(status)
     from xstilts.config import ConfigError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure

@@ -303,7 +303,37 @@ def _validator():
 
 
 # results/<model>/... sits beside these: a model may not take their names.
-RESERVED_MODEL_NAMES = ("data", "scores.parquet")
+RESERVED_MODEL_NAMES = ("data", "scores.parquet", "studies")
+
+# The study options each analysis reads (config.schema.yaml, study); `name` applies to all.
+STUDY_OPTIONS = {
+    "typology": (),
+    "scale": ("model_sizes",),
+    "difficulty": ("budget_step", "loss_step", "loss_window"),
+    "source-language": ("target_language", "distance"),
+    "language-count": ("delta", "zero_shot_only"),
+}
+
+
+def _check_study(written: dict | None, cfg: dict) -> None:
+    """An option of another study is a slip (it would be silently ignored); model_sizes name
+    models of the config."""
+    if not written:
+        return
+    name = written["name"]
+    for key in sorted(set(written) - {"name", *STUDY_OPTIONS[name]}):
+        owner = next(n for n, keys in STUDY_OPTIONS.items() if key in keys)
+        _check(
+            False,
+            f"config key study.{key}: an option of the {owner} study, which study {name} never reads. "
+            f"Fix: remove it (or set study.name: {owner}).",
+        )
+    for model in cfg["study"]["model_sizes"]:
+        _check(
+            model in cfg["models"],
+            f"config key study.model_sizes.{model}: not a model of this config. Fix: use one of "
+            f"{', '.join(cfg['models'])}.",
+        )
 
 
 def _check_tasks(cfg: dict) -> None:
@@ -438,6 +468,7 @@ def validate(raw: dict) -> dict:
     if errors:
         raise _schema_error(errors[0])
     fill_defaults(cfg, root, root)
+    _check_study(raw.get("study"), cfg)
 
     recipes = _recipes_with_sources(cfg)
     names = [r["name"] for r in recipes]

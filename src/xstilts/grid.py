@@ -31,6 +31,7 @@ EVAL_LOG = EVAL_GROUP + "/evaluate.log"
 RUN_SCORES = RUN + "/scores.parquet"
 RUN_COLLECT_LOG = RUN + "/collect.log"
 SCORES = f"{RESULTS}/scores.parquet"
+STUDIES = f"{RESULTS}/studies"  # each study's aggregates, and the workdir's registry of studies
 PREPARE_LOG = f"{LOGS}/prepare/{{tokenizer}}/{{task}}/{{language}}/{{split}}.log"
 
 
@@ -249,10 +250,11 @@ def pool_languages(cfg, target: str) -> tuple[str, ...]:
     return tuple(lang for lang in task.pool_languages if lang in have or lang not in task.languages)
 
 
-def evaluation_group_inputs(cfg, model: str, recipe: str, target: str, seed) -> dict:
-    """An evaluation job's inputs: each split as a list over the target's languages (in config
-    order, as `eval_outputs`), and the one model they all read."""
-    cells = [evaluation_inputs(cfg, model, recipe, target, lang, seed) for lang in cfg["targets"][target]]
+def evaluation_group_inputs(cfg, model: str, recipe: str, target: str, seed, languages=None) -> dict:
+    """An evaluation job's inputs: each split as a list over its languages (the target's, in
+    config order, as `eval_outputs`), and the one model they all read."""
+    languages = cfg["targets"][target] if languages is None else languages
+    cells = [evaluation_inputs(cfg, model, recipe, target, lang, seed) for lang in languages]
     grouped = {split: [c[split] for c in cells] for split in registry.TASKS[target].eval_splits}
     shared = {k: cells[0][k] for k in ("model", "pool") if k in cells[0]}  # one per target
     return {**grouped, **shared}
@@ -262,6 +264,16 @@ def target_pattern(pattern: str, target: str, **fixed) -> str:
     """A per-target rule's path pattern: the target (and `fixed`) filled in, model, recipe and
     seed left as wildcards."""
     return path(pattern, **{k: "{" + k + "}" for k in ("model", "recipe", "seed")}, target=target, **fixed)
+
+
+def eval_block_paths(pattern: str, target: str, block: int, first_language: str) -> str:
+    """A per-target rule's log or benchmark: the target's one file for its first block of
+    languages, one per further block (named by its first language) where studies sharing
+    the workdir split the target's languages (`workdir.language_blocks`)."""
+    if block:
+        stem, dot, ext = pattern.rpartition(".")
+        pattern = f"{stem}-{first_language}{dot}{ext}"
+    return target_pattern(pattern, target)
 
 
 def eval_outputs(target: str, languages) -> list[str]:
@@ -301,46 +313,131 @@ def benchmarks(cfg) -> list[dict]:
             "task": g["target"],
             "language": "-",  # one job evaluates all the target's languages
             "path": path(EVAL_BENCHMARK, **g),
+            # where studies split the target's languages into blocks (eval_block_paths)
+            "blocks": [
+                path(eval_block_paths(EVAL_BENCHMARK, g["target"], 1, lang), **g)
+                for lang in cfg["targets"][g["target"]]
+            ],
         }
         for g in eval_groups(cfg)
     ]
     return jobs
 
 
-# ---- reports (the analysis commands write these names under REPORTS) -----------------------
-
-COSTS = f"{REPORTS}/costs.md"
-COSTS_JOBS = f"{REPORTS}/costs_jobs.csv"
+# ---- aggregates: what a config's cells add up to --------------------------------------------
 
 
-def table_outputs(targets) -> dict:
+@dataclass(frozen=True)
+class Aggregates:
+    """Where a config's aggregates live (per-run parquets, the scores table, reports, their
+    logs). Cells are what they are, whichever config asks for them, so they stay shared under
+    results/<model>/...; aggregates depend on which cells a config has, so a study's
+    (`study.name`) go under results/studies/<name>/, reports/studies/<name>/grid/ and
+    logs/studies/<name>/, in the layout a config without a study has at the top.
+    reports/studies/<name>/ itself holds the study's own analysis (`study_outputs`)."""
+
+    results: str = RESULTS
+    reports: str = REPORTS
+    logs: str = LOGS
+
+    @property
+    def run_scores(self) -> str:
+        return RUN_SCORES.replace(RESULTS, self.results, 1)
+
+    @property
+    def run_collect_log(self) -> str:
+        return RUN_COLLECT_LOG.replace(RESULTS, self.results, 1)
+
+    @property
+    def scores(self) -> str:
+        return f"{self.results}/scores.parquet"
+
+    @property
+    def costs(self) -> str:
+        return f"{self.reports}/costs.md"
+
+    @property
+    def costs_jobs(self) -> str:
+        return f"{self.reports}/costs_jobs.csv"
+
+
+def study_name(cfg) -> str | None:
+    return (cfg.get("study") or {}).get("name")
+
+
+def aggregates(cfg) -> Aggregates:
+    name = study_name(cfg)
+    if not name:
+        return Aggregates()
+    return Aggregates(f"{STUDIES}/{name}", f"{REPORTS}/studies/{name}/grid", f"{LOGS}/studies/{name}")
+
+
+def study_outputs(cfg) -> list[str]:
+    """The files of the config's study analysis (`xstilts study <name>`, written under its
+    reports); none without a study or for typology, whose analysis is the typology outputs."""
+    from xstilts.analysis.studies import STUDIES as ANALYSES
+    from xstilts.analysis.studies import outputs
+
+    name = study_name(cfg)
+    if name not in ANALYSES:
+        return []
+    return [f"{REPORTS}/{file}" for file in outputs(name)]
+
+
+def study_caption(cfg) -> str:
+    """The caption the study's analysis writes (question, answer, uncertainty): the HTML
+    report's caption of every study output."""
+    return f"{REPORTS}/studies/{study_name(cfg)}/caption.rst"
+
+
+def difficulty_runs(cfg) -> list[dict]:
+    """The intermediate trainings the difficulty measures come from: every single-task recipe
+    (its `task` is the recipe's one task), per model and seed."""
+    return [
+        {**j, "task": tasks[0][0], "model_dir": path(INTERMEDIATE.model, **j)}
+        for j in intermediate_jobs(cfg)
+        if len(tasks := intermediate_tasks(cfg, j["recipe"])) == 1
+    ]
+
+
+# ---- reports (the analysis commands write these names under an Aggregates.reports) -----------
+
+COSTS = Aggregates().costs
+COSTS_JOBS = Aggregates().costs_jobs
+
+
+def table_outputs(targets, reports: str = REPORTS) -> dict:
     return {
-        "gains_md": f"{REPORTS}/gains.md",
-        "gains_csv": f"{REPORTS}/gains.csv",
-        "best_md": f"{REPORTS}/best_per_target.md",
-        "best_csv": f"{REPORTS}/best_per_target.csv",
-        "per_target_md": [f"{REPORTS}/targets/{t}.md" for t in targets],
-        "per_target_csv": [f"{REPORTS}/targets/{t}.csv" for t in targets],
+        "gains_md": f"{reports}/gains.md",
+        "gains_csv": f"{reports}/gains.csv",
+        "best_md": f"{reports}/best_per_target.md",
+        "best_csv": f"{reports}/best_per_target.csv",
+        "per_target_md": [f"{reports}/targets/{t}.md" for t in targets],
+        "per_target_csv": [f"{reports}/targets/{t}.csv" for t in targets],
     }
 
 
-def typology_outputs() -> dict:
+def typology_outputs(reports: str = REPORTS) -> dict:
     return {
-        name: f"{REPORTS}/typology/{name}.csv" for name in ("distances", "language_gains", "correlations")
+        name: f"{reports}/typology/{name}.csv" for name in ("distances", "language_gains", "correlations")
     }
 
 
-def figure_outputs(targets) -> dict:
+def figure_outputs(targets, reports: str = REPORTS) -> dict:
     return {
-        "per_target": [f"{REPORTS}/figures/typology_{t}.png" for t in targets],
-        "heatmap": f"{REPORTS}/figures/typology_heatmap.png",
+        "per_target": [f"{reports}/figures/typology_{t}.png" for t in targets],
+        "heatmap": f"{reports}/figures/typology_heatmap.png",
     }
 
 
-def analysis_outputs(targets) -> list[str]:
+def analysis_outputs(targets, reports: str = REPORTS) -> list[str]:
     """Every file of the analysis (tables, typology, figures), for `rule all`."""
     files = []
-    for outputs in (table_outputs(targets), typology_outputs(), figure_outputs(targets)):
+    for outputs in (
+        table_outputs(targets, reports),
+        typology_outputs(reports),
+        figure_outputs(targets, reports),
+    ):
         for value in outputs.values():
             files += value if isinstance(value, list) else [value]
     return files

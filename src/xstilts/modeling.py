@@ -173,6 +173,17 @@ def save(model: MultiTaskModel, tokenizer, out: Path, with_heads: bool) -> None:
         (out / HEADS_SPEC).write_text(json.dumps(model.head_specs, indent=1, sort_keys=True))
 
 
+def pad_id(encoder, source: str) -> int:
+    """The id a batch is padded with: the model's own (XLM-R counts its position ids from it),
+    else its tokenizer's. Reading the config spares loading the tokenizer (XLM-R's: 17 MB)."""
+    value = getattr(encoder.config, "pad_token_id", None)
+    if value is None:
+        from transformers import AutoTokenizer
+
+        value = AutoTokenizer.from_pretrained(source).pad_token_id
+    return value
+
+
 def load_trained(path: Path) -> MultiTaskModel:
     specs = json.loads((Path(path) / HEADS_SPEC).read_text())
     model = MultiTaskModel(load_encoder(str(path)), specs)

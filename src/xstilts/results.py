@@ -69,19 +69,20 @@ def costs(jobs: list[dict], gpus_per_model: dict, out: str) -> None:
 
     rows = []
     for job in jobs:
-        if not Path(job["path"]).exists():
-            continue
-        bench = pd.read_csv(job["path"], sep="\t").iloc[-1]
-        gpus = held_slots(job["stage"], gpus_per_model.get(job["model"], 1))
-        rows.append(
-            {
-                **{k: job[k] for k in ("model", "recipe", "stage", "task", "language")},
-                "seed": int(job["seed"]),
-                "wall_hours": bench["s"] / 3600,
-                "gpu_hours": bench["s"] * gpus / 3600,
-                "max_rss_mb": bench["max_rss"],
-            }
-        )
+        for file in [job["path"], *job.get("blocks", [])]:  # an evaluation may run in blocks
+            if not Path(file).exists():
+                continue
+            bench = pd.read_csv(file, sep="\t").iloc[-1]
+            gpus = held_slots(job["stage"], gpus_per_model.get(job["model"], 1))
+            rows.append(
+                {
+                    **{k: job[k] for k in ("model", "recipe", "stage", "task", "language")},
+                    "seed": int(job["seed"]),
+                    "wall_hours": bench["s"] / 3600,
+                    "gpu_hours": bench["s"] * gpus / 3600,
+                    "max_rss_mb": bench["max_rss"],
+                }
+            )
     jobs = pd.DataFrame(rows)
     out = Path(out)
     with atomic_file(out / "costs_jobs.csv") as tmp:

@@ -285,6 +285,29 @@ def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, see
     }
 
 
+def evaluate_group(cfg: dict, model: str, recipe: str, target: str, seed) -> dict:
+    """An evaluation job's settings: its cells' without the language, shared by the target's
+    languages (a new or removed language reruns the job through its changed outputs and
+    inputs, not through its settings)."""
+    cell = evaluate(cfg, model, recipe, target, None, seed)
+    return {k: v for k, v in cell.items() if k != "language"}
+
+
+def embedded_hub(cfg: dict) -> dict:
+    """The embedded mirror's build: its world (languages, seed, size)."""
+    return {k: v for k, v in cfg["embedded"].items() if k not in ("model", "extra_models")}
+
+
+def embedded_model(cfg: dict) -> dict:
+    """The embedded tiny model's build: the first model's hub id, its seed and shape."""
+    emb = cfg["embedded"]
+    return {
+        "repo_id": next(iter(cfg["models"].values()))["hub_id"],
+        "seed": emb["seed"],
+        "model": emb["model"],
+    }
+
+
 def _recipe_sources(cfg: dict, recipe: str) -> dict:
     """The recipe's source languages and budget, written into every cell (results.collect).
     Left out for English recipes with the default budget (all recipes before non-English
@@ -305,4 +328,5 @@ def runtime(cfg: dict) -> dict:
         "mirror": cfg["hub"]["mirror"],
         "ccgbank": cfg["hub"]["ccgbank"],
         "eval_batch_size": cfg["evaluation"]["batch_size"],
+        "warm_process": cfg["evaluation"]["warm_process"],
     }

@@ -7,6 +7,7 @@ interrupted job never leaves something a later run takes as done.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import time
@@ -285,10 +286,11 @@ def carry_head(model, source: str, previous: str, task: str) -> bool:
 
 
 def _process_started() -> float:
-    """When this process started (its interpreter and imports count as start-up)."""
-    import psutil  # a dependency of snakemake
+    """When this job's process started (its interpreter and imports count as start-up); in the
+    warm process, when the job's own process started."""
+    from xstilts.warm import STARTED_ENV, process_started
 
-    return psutil.Process().create_time()
+    return float(os.environ[STARTED_ENV]) if STARTED_ENV in os.environ else process_started()
 
 
 def evaluate(
@@ -309,11 +311,12 @@ def evaluate(
     each dataset and model read; `pool`: the prepared splits whose candidates a dual-encoder
     target's queries retrieve from. Each cell JSON records its own evaluation seconds
     (prediction + scoring) and the job's start-up seconds (process start to model on device)."""
-    from transformers import AutoTokenizer
-
     from xstilts import devices
 
     started = _process_started()
+    from xstilts.warm import STARTED_ENV
+
+    warm = STARTED_ENV in os.environ
     if languages is None:
         languages, data, out, dev_data = [settings["language"]], [data], [out], [dev_data]
     dev_data = dev_data or [None] * len(languages)
@@ -327,11 +330,10 @@ def evaluate(
     settings = {**settings, "evaluation": {**settings["evaluation"], "batch_size": batch_size}}
     with devices.acquire_gpus(devices.held_slots("evaluate", gpus)) as ids:
         device, autocast = torch_device(ids, settings["evaluation"].get("precision", "fp32"))
-        pad_id = AutoTokenizer.from_pretrained(source).pad_token_id
         if TASKS[target].reads_encoder:
-            run = _retrieval_scorer(settings, source, device, pad_id)
+            run = _retrieval_scorer(settings, source, device)
         else:
-            run = _trained_scorer(settings, source, device, pad_id, autocast, pool)
+            run = _trained_scorer(settings, source, device, autocast, pool)
         startup = time.time() - started
         job = {
             "versions": versions(),
@@ -352,18 +354,19 @@ def evaluate(
                     "settings": cell,
                     **job,
                     "evaluation_seconds": round(time.time() - began, 3),
-                    "job": {"startup_seconds": round(startup, 3), "languages": list(languages)},
+                    "job": {"startup_seconds": round(startup, 3), "languages": list(languages), "warm": warm},
                     **({"note": TASKS[target].caveat} if TASKS[target].caveat else {}),
                     **extra,
                 },
             )
 
 
-def _retrieval_scorer(settings, source, device, pad_id):
+def _retrieval_scorer(settings, source, device):
     """Embed both sides with the encoder as is (the model's retrieval layer) and mine or retrieve."""
     from xstilts import evaluation, modeling
 
     encoder = modeling.load_encoder(source).to(device)
+    pad_id = modeling.pad_id(encoder, source)
     layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
 
     def run(cell, data, dev_data):
@@ -391,12 +394,13 @@ def _retrieval_scorer(settings, source, device, pad_id):
     return run
 
 
-def _trained_scorer(settings, model_dir, device, pad_id, autocast, pool=None):
+def _trained_scorer(settings, model_dir, device, autocast, pool=None):
     """Zero-shot: the target model's head (named by its training task), one language a call."""
     from xstilts import evaluation, modeling
 
     head = settings["train_task"]
     model = modeling.load_trained(model_dir).to(device)
+    pad_id = modeling.pad_id(model.encoder, model_dir)
     pool_embedded = {}  # a dual encoder's candidate pool: embedded once for all languages
 
     def run(cell, data, dev_data):

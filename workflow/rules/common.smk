@@ -8,6 +8,7 @@ from snakemake.logging import logger
 from xstilts import config as xconfig
 from xstilts import devices, explain, grid
 from xstilts import settings as job_settings
+from xstilts import workdir as studies
 from xstilts.settings import slug as settings_slug
 
 try:
@@ -26,7 +27,19 @@ except xconfig.ConfigError as error:
 for _warning in explain.unreachable(CFG, config):
     logger.warning(f"xstilts: warning: {_warning}")
 
+# Studies sharing this workdir: a name or shared job another study defined otherwise is refused
+# here, before any job (every SLURM job re-parses: the scheduler's parse checked already).
+try:
+    REGISTERED = studies.read()
+    if workflow.is_main_process:
+        studies.check(CFG, workflow.configfiles, registry=REGISTERED)
+except xconfig.ConfigError as error:
+    raise WorkflowError(f"xstilts: {error}") from None
+
 TARGETS = list(CFG["targets"])
+# a study's aggregates under results/studies/<name>/, else at the top of results/ and reports/
+AGG = grid.aggregates(CFG)
+STUDY = grid.study_name(CFG)
 ENV = "../../envs/xstilts.yaml"  # conda: used with --sdm conda; pip installs need none
 MIRROR = CFG["hub"]["mirror"]
 EMBEDDED = (
@@ -67,10 +80,14 @@ def runtime_args(evaluation=False):
         found.update({f: input[k] for k, f in optional.items() if k in input.keys()})
         if evaluation:
             found["--batch-size"] = runtime["eval_batch_size"]
-        return " ".join(
-            f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
-            for flag, v in found.items()
-            if v
+        flags = " --warm" if evaluation and runtime["warm_process"] else ""
+        return (
+            " ".join(
+                f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
+                for flag, v in found.items()
+                if v
+            )
+            + flags
         )
 
     return args
@@ -123,28 +140,27 @@ def finetune_inputs(w):
     }
 
 
-def evaluation_inputs(target):
-    """An input function of evaluate_<target>: every language's splits, and the model."""
+def evaluation_inputs(target, languages):
+    """An input function of evaluate_<target>: its languages' splits, and the model."""
     return lambda w: {
-        **grid.evaluation_group_inputs(CFG, w.model, w.recipe, target, w.seed),
+        **grid.evaluation_group_inputs(
+            CFG, w.model, w.recipe, target, w.seed, languages
+        ),
         "embedded": embedded_for_model(w.model),
     }
 
 
 def evaluation_settings(target):
-    """A params function: a cell's settings without its language, shared by the target's
-    languages (a new or removed language reruns this job through its changed outputs and
-    inputs, not through its settings)."""
-
-    def build(w):
-        cell = job_settings.evaluate(CFG, w.model, w.recipe, target, None, w.seed)
-        return xconfig.slice_json({k: v for k, v in cell.items() if k != "language"})
-
-    return build
+    """A params function: the evaluation job's settings (its cells' without the language)."""
+    return lambda w: xconfig.slice_json(
+        job_settings.evaluate_group(CFG, w.model, w.recipe, target, w.seed)
+    )
 
 
 onstart:
     try:
         xconfig.preflight(CFG)
+        # a real run only: dry runs claim nothing
+        studies.register(CFG, workflow.configfiles)
     except xconfig.ConfigError as error:
         raise WorkflowError(f"xstilts: {error}") from None

@@ -13,13 +13,7 @@ if CFG["embedded"]:
             ENV
         params:
             mirror=lambda w, output: os.path.dirname(output[0]),
-            settings=xconfig.slice_json(
-                {
-                    k: v
-                    for k, v in CFG["embedded"].items()
-                    if k not in ("model", "extra_models")
-                }
-            ),
+            settings=xconfig.slice_json(job_settings.embedded_hub(CFG)),
         shell:
             "xstilts embedded-hub --mirror {params.mirror:q} --settings {params.settings:q}"
             " > {log:q} 2>&1 && cp {log:q} {output:q}"
@@ -36,13 +30,7 @@ if CFG["embedded"]:
         threads: 1  # the build pins one thread: identical weights on every machine
         params:
             mirror=lambda w, output: os.path.dirname(output[0]),
-            settings=xconfig.slice_json(
-                {
-                    "repo_id": next(iter(CFG["models"].values()))["hub_id"],
-                    "seed": CFG["embedded"]["seed"],
-                    "model": CFG["embedded"]["model"],
-                }
-            ),
+            settings=xconfig.slice_json(job_settings.embedded_model(CFG)),
         shell:
             "OMP_NUM_THREADS={threads} xstilts embedded-model --mirror {params.mirror:q}"
             " --settings {params.settings:q} > {log:q} 2>&1 && cp {log:q} {output:q}"

@@ -1,40 +1,47 @@
 # Zero-shot evaluation: one job per trained model x target (x recipe x seed) loads the model
 # once and writes one JSON per language; the results collapse into one table. Snakemake fixes a
 # rule's outputs, so each target gets its own rule (evaluate_<target>) with its languages.
+# Where other studies in the workdir evaluate some of them, each block of languages the same
+# studies share gets its own rule (evaluate_<target>_<n>): a job never rewrites a shared cell.
 
 
-for _target, _languages in CFG["targets"].items():
+for _target in CFG["targets"]:
+    for _block, _languages in enumerate(
+        studies.language_blocks(CFG, _target, REGISTERED)
+    ):
 
-    rule:
-        name:
-            f"evaluate_{_target}"
-        input:
-            unpack(evaluation_inputs(_target)),
-        output:
-            grid.eval_outputs(_target, _languages),
-        log:
-            grid.target_pattern(grid.EVAL_LOG, _target),
-        benchmark:
-            grid.target_pattern(grid.EVAL_BENCHMARK, _target)
-        group:
-            "evaluate"  # bundled into few cluster jobs (profiles/slurm group-components)
-        conda:
-            ENV
-        threads: 1
-        resources:
-            gpu=eval_gpus,
-            mem_mb=model_resources("eval_mem_mb"),
-            # eval_runtime is per language: the job evaluates them one after another
-            runtime=eval_runtime(len(_languages)),
-        params:
-            settings=evaluation_settings(_target),
-            runtime=runtime_args(evaluation=True),
-            # derived (takes input): not compared; the outputs and inputs name the languages
-            languages=lambda w, input, langs=tuple(_languages): " ".join(langs),
-        shell:
-            "OMP_NUM_THREADS={threads} xstilts evaluate --settings {params.settings:q}"
-            " {params.runtime} --languages {params.languages} --data {input.test:q}"
-            " --out {output:q} --gpus {resources.gpu} > {log:q} 2>&1"
+        rule:
+            name:
+                f"evaluate_{_target}" + (f"_{_block + 1}" if _block else "")
+            input:
+                unpack(evaluation_inputs(_target, _languages)),
+            output:
+                grid.eval_outputs(_target, _languages),
+            log:
+                grid.eval_block_paths(grid.EVAL_LOG, _target, _block, _languages[0]),
+            benchmark:
+                grid.eval_block_paths(
+                    grid.EVAL_BENCHMARK, _target, _block, _languages[0]
+                )
+            group:
+                "evaluate"  # bundled into few cluster jobs (profiles/slurm group-components)
+            conda:
+                ENV
+            threads: 1
+            resources:
+                gpu=eval_gpus,
+                mem_mb=model_resources("eval_mem_mb"),
+                # eval_runtime is per language: the job evaluates them one after another
+                runtime=eval_runtime(len(_languages)),
+            params:
+                settings=evaluation_settings(_target),
+                runtime=runtime_args(evaluation=True),
+                # derived (takes input): not compared; the outputs and inputs name the languages
+                languages=lambda w, input, langs=tuple(_languages): " ".join(langs),
+            shell:
+                "OMP_NUM_THREADS={threads} xstilts evaluate --settings {params.settings:q}"
+                " {params.runtime} --languages {params.languages} --data {input.test:q}"
+                " --out {output:q} --gpus {resources.gpu} > {log:q} 2>&1"
 
 
 rule collect_run:
@@ -42,9 +49,9 @@ rule collect_run:
     input:
         lambda w: grid.run_cells(CFG, **w),
     output:
-        grid.RUN_SCORES,
+        AGG.run_scores,
     log:
-        grid.RUN_COLLECT_LOG,
+        AGG.run_collect_log,
     conda:
         ENV
     shell:
@@ -53,11 +60,11 @@ rule collect_run:
 
 rule collect:
     input:
-        [grid.path(grid.RUN_SCORES, **j) for j in grid.run_keys(CFG)],
+        [grid.path(AGG.run_scores, **j) for j in grid.run_keys(CFG)],
     output:
-        grid.SCORES,
+        AGG.scores,
     log:
-        f"{grid.LOGS}/collect.log",
+        f"{AGG.logs}/collect.log",
     conda:
         ENV
     shell:

@@ -4,14 +4,14 @@
 
 import os
 
-TABLES = grid.table_outputs(TARGETS)
-TYPOLOGY = grid.typology_outputs()
-FIGURES = grid.figure_outputs(TARGETS)
+TABLES = grid.table_outputs(TARGETS, AGG.reports)
+TYPOLOGY = grid.typology_outputs(AGG.reports)
+FIGURES = grid.figure_outputs(TARGETS, AGG.reports)
 
 
 rule analysis_tables:
     input:
-        grid.SCORES,
+        AGG.scores,
     output:
         gains_md=report(
             TABLES["gains_md"],
@@ -34,7 +34,7 @@ rule analysis_tables:
         ),
         per_target_csv=TABLES["per_target_csv"],
     log:
-        f"{grid.LOGS}/analysis/tables.log",
+        f"{AGG.logs}/analysis/tables.log",
     conda:
         ENV
     params:
@@ -47,7 +47,7 @@ rule analysis_tables:
 
 rule analysis_typology:
     input:
-        grid.SCORES,
+        AGG.scores,
     output:
         distances=report(
             TYPOLOGY["distances"],
@@ -61,7 +61,7 @@ rule analysis_typology:
             category="3. Typology",
         ),
     log:
-        f"{grid.LOGS}/analysis/typology.log",
+        f"{AGG.logs}/analysis/typology.log",
     conda:
         ENV
     params:
@@ -88,7 +88,7 @@ rule analysis_figures:
             category="4. Typology figures",
         ),
     log:
-        f"{grid.LOGS}/analysis/figures.log",
+        f"{AGG.logs}/analysis/figures.log",
     conda:
         ENV
     params:
@@ -103,12 +103,12 @@ rule analysis_figures:
 rule costs:
     """Compute spent: GPU-hours per recipe and per target from every job's benchmark file."""
     input:
-        grid.SCORES,  # after every job of the grid
+        AGG.scores,  # after every job of the grid
     output:
-        report(grid.COSTS, caption="../report/costs.rst", category="5. Costs"),
-        grid.COSTS_JOBS,
+        report(AGG.costs, caption="../report/costs.rst", category="5. Costs"),
+        AGG.costs_jobs,
     log:
-        f"{grid.LOGS}/costs.log",
+        f"{AGG.logs}/costs.log",
     conda:
         ENV
     params:
@@ -116,4 +116,81 @@ rule costs:
     run:
         from xstilts import results
 
-        results.costs(grid.benchmarks(CFG), params.gpus, grid.REPORTS)
+        results.costs(grid.benchmarks(CFG), params.gpus, AGG.reports)
+
+
+# A study's own analysis (`study.name`; typology's is the analysis above): xstilts study <name>
+# writes reports/studies/<name>/, and the HTML report shows it under "Studies" with the
+# caption the analysis wrote (its question, answer and uncertainty).
+from xstilts.analysis import studies as study_analyses
+
+if STUDY == "difficulty":
+
+    localrules:
+        study_difficulty_measures,
+
+    rule study_difficulty_measures:
+        """The measures of each single-task recipe, from its intermediate training.json."""
+        input:
+            [run["model_dir"] for run in grid.difficulty_runs(CFG)],
+        output:
+            f"{AGG.results}/difficulty_measures.csv",
+        log:
+            f"{AGG.logs}/analysis/difficulty_measures.log",
+        conda:
+            ENV
+        params:
+            runs=xconfig.slice_json(grid.difficulty_runs(CFG)),
+            options=xconfig.slice_json(
+                {k: CFG["study"][k] for k in xconfig.STUDY_OPTIONS["difficulty"]}
+            ),
+        shell:
+            "xstilts difficulty-measures --runs {params.runs:q} --options {params.options:q}"
+            " --out {output:q} > {log:q} 2>&1"
+
+
+if STUDY in study_analyses.STUDIES:
+    # absolute: Snakemake reads a caption relative to this file, this one is in the workdir
+    STUDY_CAPTION = os.path.abspath(grid.study_caption(CFG))
+
+    localrules:
+        study,
+
+    rule study:
+        input:
+            scores=AGG.scores,
+            difficulty=(
+                rules.study_difficulty_measures.output if STUDY == "difficulty" else []
+            ),
+        output:
+            [
+                report(
+                    f,
+                    caption=STUDY_CAPTION,
+                    category="Studies",
+                    subcategory=STUDY,
+                )
+                for f in grid.study_outputs(CFG)
+            ],
+        log:
+            f"{AGG.logs}/analysis/study.log",
+        conda:
+            ENV
+        params:
+            study=STUDY,
+            # reports/studies/<name>/<file> -> reports: the command adds studies/<name>
+            out=lambda w, output: os.path.dirname(
+                os.path.dirname(os.path.dirname(output[0]))
+            ),
+            options=study_analyses.command_options(CFG),
+            # n_resamples left to the study's lighter default (it refits per resample)
+            analysis=xconfig.slice_json(
+                {k: CFG["analysis"][k] for k in ("seed", "confidence")}
+            ),
+            difficulty=lambda w, input: (
+                f"--difficulty {input.difficulty}" if input.difficulty else ""
+            ),
+        shell:
+            "xstilts study {params.study} --scores {input.scores:q} --out {params.out:q}"
+            " --analysis-config {params.analysis:q} {params.difficulty} {params.options}"
+            " > {log:q} 2>&1"

@@ -124,39 +124,38 @@ def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common
         table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
         return study.analyse(scores, table, **common_settings)
     if args.study == "source-language":
-        if args.distances and args.distance_kind:
-            raise SystemExit(
-                "xstilts study source-language: --distances and --distance-kind both give the distances. "
-                "Fix: use one (--distance-kind reads the shipped URIEL table)."
-            )
-        table = pd.read_csv(args.distances, **read) if args.distances else None
-        if args.distance_kind:
-            from xstilts.analysis.uriel import load_pairwise_distances
-
-            pairs = load_pairwise_distances()[args.distance_kind].dropna()
-            table = pairs.rename("distance").reset_index()
+        table = (
+            pd.read_csv(args.distances, **read) if args.distances else _shipped_distances(args.distance_kind)
+        )
         return study.analyse(scores, table, target_language=args.target_language, **common_settings)
     return study.analyse(scores, delta=args.delta, zero_shot_only=args.zero_shot_only, **common_settings)
 
 
-def run_difficulty_table(args: argparse.Namespace) -> None:
-    """The difficulty study's input table from the intermediate models' training.json."""
-    import sys
+def _shipped_distances(kind: str | None) -> pd.DataFrame | None:
+    """source, target, distance of one URIEL kind from the shipped pairwise table."""
+    if kind is None:
+        return None
+    from xstilts.analysis.uriel import load_pairwise_distances
 
-    from xstilts.analysis.studies.difficulty import difficulty_table
+    return load_pairwise_distances()[kind].rename("distance").reset_index()
+
+
+def run_difficulty_measures(args: argparse.Namespace) -> None:
+    """The difficulty study's table from the intermediate trainings' training.json: per model,
+    single-task recipe and measure, the mean over seeds."""
+    from xstilts.analysis.studies.difficulty import measures_from_training
     from xstilts.atomic import write_csv
 
-    table, missing = difficulty_table(
-        args.results, budget_step=args.budget_step, loss_step=args.loss_step, loss_window=args.loss_window
-    )
-    for line in missing:
-        print(f"xstilts difficulty-table: warning: {line}", file=sys.stderr)
-    if table.empty:
-        raise SystemExit(
-            f"xstilts difficulty-table: no single-task English intermediate training.json under "
-            f"{args.results}. Fix: point --results at a workdir's results/ after its intermediate jobs ran."
-        )
-    print(write_csv(Path(args.out), table))
+    options = json.loads(args.options)
+    frames = []
+    for run in json.loads(args.runs):
+        training = json.loads((Path(run["model_dir"]) / "training.json").read_text())
+        rows = measures_from_training(run["task"], training, **options)
+        frames.append(rows.assign(model=run["model"], task=run["recipe"], seed=run["seed"]))
+    columns = ["model", "task", "measure", "value"]
+    table = pd.concat(frames) if frames else pd.DataFrame(columns=[*columns, "seed"])
+    mean = table.groupby(columns[:3], sort=True).agg(value=("value", "mean"), n_seeds=("seed", "nunique"))
+    print(write_csv(Path(args.out), mean.reset_index()))
 
 
 def _add_common(parser: argparse.ArgumentParser, scores: bool = True) -> None:
@@ -226,7 +225,7 @@ def register(subparsers) -> None:
     study.add_argument(
         "--distance-kind",
         choices=DISTANCE_KINDS,
-        help="source-language: the shipped URIEL distance of this kind (instead of --distances)",
+        help="source-language: take this URIEL distance from the shipped table (without --distances)",
     )
     study.add_argument("--target-language", default="fi", help="source-language: the target (default fi)")
     study.add_argument("--delta", type=float, default=0.5, help="language-count: points per doubling (0.5)")
@@ -237,21 +236,13 @@ def register(subparsers) -> None:
     )
     study.set_defaults(func=run_study)
 
-    table = subparsers.add_parser(
-        "difficulty-table",
-        help="the difficulty study's CSV (task, measure, value) from the intermediate training.json",
+    measures = subparsers.add_parser(
+        "difficulty-measures", help="difficulty: task, measure, value from intermediate training.json files"
     )
-    table.add_argument("--results", default="results", help="a workdir's results/ directory")
-    table.add_argument(
-        "--budget-step",
-        type=int,
-        required=True,
-        help="dev_at_budget: its dev evaluation step (a multiple of intermediate.early_stopping.every)",
-    )
-    table.add_argument("--loss-step", type=int, required=True, help="loss_at_step: the step")
-    table.add_argument("--loss-window", type=int, default=50, help="loss_at_step: steps averaged (50)")
-    table.add_argument("--out", required=True, help="CSV path to write")
-    table.set_defaults(func=run_difficulty_table)
+    measures.add_argument("--runs", required=True, help="JSON list of {model, recipe, task, seed, model_dir}")
+    measures.add_argument("--options", required=True, help="JSON {budget_step, loss_step, loss_window}")
+    measures.add_argument("--out", required=True, help="CSV path to write")
+    measures.set_defaults(func=run_difficulty_measures)
 
     uriel = subparsers.add_parser("uriel-distances", help="recompute the shipped URIEL distance table")
     uriel.add_argument("--out", required=True, help="CSV path to write")

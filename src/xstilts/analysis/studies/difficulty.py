@@ -100,43 +100,6 @@ def measures_from_training(
     )
 
 
-def difficulty_table(
-    results, *, budget_step: int, loss_step: int, loss_window: int = 50
-) -> tuple[pd.DataFrame, list[str]]:
-    """The difficulty table of every single-task English recipe trained under ``results`` (a
-    workdir's ``results/``): :func:`measures_from_training` of each intermediate model's
-    ``training.json`` (``<model>/<recipe>/seed<s>/intermediate/model/``), averaged over seeds,
-    one row per model x recipe x measure (``task`` is the recipe's name, as the study matches it
-    against the scores). Returns the table and a line per measure a recipe lacks (e.g. no dev
-    evaluation at ``budget_step``: ``intermediate.early_stopping.every`` must divide it)."""
-    import json
-    from pathlib import Path
-
-    from xstilts import grid
-
-    model_dir = grid.path(grid.INTERMEDIATE.model, model="*", recipe="*", seed="*")
-    pattern = model_dir.removeprefix(grid.RESULTS + "/") + "/training.json"
-    rows, missing = [], []
-    for path in sorted(Path(results).glob(pattern)):
-        model, recipe = path.parts[-6], path.parts[-5]
-        training = json.loads(path.read_text(encoding="utf-8"))
-        tasks = training["settings"]["tasks"]
-        if len(tasks) != 1 or tasks[0][1] != REFERENCE_LANGUAGE:
-            continue  # multi-task or non-English recipes are not the study's tasks
-        measures = measures_from_training(
-            tasks[0][0], training, budget_step=budget_step, loss_step=loss_step, loss_window=loss_window
-        )
-        lacking = sorted(set(HARDER_WHEN) - set(measures["measure"]))
-        if lacking:
-            missing.append(f"{model}/{recipe}/{path.parts[-4]}: no {', '.join(lacking)}")
-        rows.append(measures.assign(task=recipe, model=model))
-    columns = ["model", *DIFFICULTY_COLUMNS, "n_seeds"]
-    if not rows:
-        return pd.DataFrame(columns=columns), missing
-    table = pd.concat(rows, ignore_index=True).groupby(["model", "task", "measure"], as_index=False)
-    return table["value"].agg(value="mean", n_seeds="size").reindex(columns=columns), missing
-
-
 def critical_rho(n: int, seed: int = 0, draws: int = 20000) -> float:
     """|Spearman rho| a two-sided permutation test at 5% needs with n tasks (Monte Carlo)."""
     rng = np.random.default_rng(seed)
