@@ -7,26 +7,11 @@ the change then shows what a real run would redo.
 
 from __future__ import annotations
 
-import os
-import stat
-import sys
-
 import yaml
 from test_workflow import planned_jobs
 
 from conftest import snakemake
 from xstilts import config, grid
-
-FAKE_XSTILTS = f"""#!{sys.executable}
-import pathlib, sys
-args = sys.argv[1:]
-out = pathlib.Path(args[args.index("--out") + 1])
-if args[0] in ("evaluate", "collect"):
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("{{}}")
-else:
-    out.mkdir(parents=True, exist_ok=True)
-"""
 
 FAMILY = {
     "family": "language_count",
@@ -57,13 +42,7 @@ def write(workdir, name, raw) -> str:
     return str(path)
 
 
-def test_adding_a_k_or_a_draw_reruns_only_the_new_recipes(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "xstilts"
-    fake.write_text(FAKE_XSTILTS)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+def test_adding_a_k_or_a_draw_reruns_only_the_new_recipes(tmp_path, stand_in_xstilts):
     (tmp_path / "mirror").mkdir()
     before = write(tmp_path, "before.yaml", RAW)
     snakemake("--configfile", before, "--cores", 1, *run_outputs(RAW), workdir=tmp_path)

@@ -5,9 +5,6 @@ the same settings in both, so that they can share one workdir. Fast: no training
 from __future__ import annotations
 
 import itertools
-import os
-import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -108,31 +105,11 @@ def test_embedded_extra_models_are_built_and_waited_for_one_by_one():
         config.validate(raw)
 
 
-FAKE_XSTILTS = f"""#!{sys.executable}
-import pathlib, sys
-args = sys.argv[1:]
-if args[0].startswith("embedded-"):
-    sys.exit(0)  # the rule copies its log to the build marker
-out = pathlib.Path(args[args.index("--out") + 1])
-if args[0] in ("evaluate", "collect"):
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("{{}}")
-else:
-    out.mkdir(parents=True, exist_ok=True)
-"""
-
-
-def test_adding_an_extra_embedded_model_reruns_nothing_of_the_first(tmp_path, monkeypatch):
+def test_adding_an_extra_embedded_model_reruns_nothing_of_the_first(tmp_path, stand_in_xstilts):
     """A second tiny size in a workdir that holds the first one's runs (a scale study beside
     the others): only its build and its own cells run; the hub, the first model and the shared
     tokenized data stay. Jobs run through a stand-in `xstilts` (Snakemake records their
     settings as in a real run)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "xstilts"
-    fake.write_text(FAKE_XSTILTS)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     raw = {
         "models": {"small": {"hub_id": "xstilts/tiny-xlmr", "resources": {"gpus": 0, "cpus": 1}}},
         "recipes": ["none", "mnli"],
