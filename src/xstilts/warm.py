@@ -36,7 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
-IDLE_SECONDS = float(os.environ.get("XSTILTS_WARM_IDLE", 120))
+# A scheduler job's bundle runs its evaluations back to back; a server left behind by a job
+# whose scheduler does not kill its processes (proctrack/linuxproc) should not hold memory long.
+IDLE_SECONDS = float(os.environ.get("XSTILTS_WARM_IDLE", 15 if "SLURM_JOB_ID" in os.environ else 120))
 START_TIMEOUT = 180.0  # imports on a cluster's network file system can take a minute
 STARTED_ENV = "XSTILTS_JOB_STARTED"  # the job's own start, which the child reports as its start
 PRELOAD = (
