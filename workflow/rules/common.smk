@@ -80,15 +80,14 @@ def runtime_args(evaluation=False):
         found.update({f: input[k] for k, f in optional.items() if k in input.keys()})
         if evaluation:
             found["--batch-size"] = runtime["eval_batch_size"]
-        flags = " --warm" if evaluation and runtime["warm_process"] else ""
-        return (
-            " ".join(
-                f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
-                for flag, v in found.items()
-                if v
-            )
-            + flags
-        )
+        parts = [
+            f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
+            for flag, v in found.items()
+            if v
+        ]
+        if evaluation and runtime["warm_process"]:
+            parts.append("--warm")
+        return " ".join(parts)
 
     return args
 
