@@ -118,7 +118,7 @@ def run(argv: list[str]) -> int | None:
         return None
     with conn:
         request = {"argv": argv, "cwd": os.getcwd(), "env": {**os.environ, STARTED_ENV: str(started)}}
-        request["umask"] = os.umask(0o022)
+        request["umask"] = os.umask(0o022)  # reading the umask means setting it: put it back
         os.umask(request["umask"])
         fds = [sys.stdin.fileno(), sys.stdout.fileno(), sys.stderr.fileno()]
         sys.stdout.flush()
