@@ -107,11 +107,12 @@ def test_the_mirror_path_runs_offline(monkeypatch):
     import os
 
     from xstilts import cli as xcli
+    from xstilts import stages
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     seen = {}
-    monkeypatch.setattr(
-        xcli, "cmd_prepare", lambda args: seen.setdefault("offline", os.environ.get("HF_HUB_OFFLINE"))
+    monkeypatch.setattr(  # not cmd_prepare: the parser, built once, holds the function itself
+        stages, "prepare", lambda *args: seen.setdefault("offline", os.environ.get("HF_HUB_OFFLINE"))
     )
     xcli.main(["prepare", "--settings", "{}", "--out", "x", "--mirror", "m"])
     assert seen["offline"] == "1"

@@ -37,31 +37,50 @@ def _env(runtime_dir, idle):
     return {**os.environ, **private}
 
 
+def _command(argv):
+    return [sys.executable, "-m", "xstilts.cli", *argv, "--warm"]
+
+
 def _warm(argv, runtime_dir, idle=30):
-    command = [sys.executable, "-m", "xstilts.cli", *argv, "--warm"]
-    return subprocess.run(command, env=_env(runtime_dir, idle), capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        _command(argv), env=_env(runtime_dir, idle), capture_output=True, text=True, timeout=300
+    )
 
 
 def _servers(runtime_dir):
     return sorted(runtime_dir.glob("xstilts-warm-*.sock"))
 
 
-def test_a_warm_job_scores_like_a_cold_one_and_the_server_is_reused(tagger, runtime_dir, tmp_path):  # noqa: F811
+def test_warm_jobs_score_like_a_cold_one_and_share_the_server(tagger, runtime_dir, tmp_path):  # noqa: F811
     model_dir, data = tagger
     languages = list(data)
     cold = [tmp_path / f"cold-{lang}.json" for lang in languages]
     cli.main(_argv(model_dir, data, cold, languages), warm=False)
-    for run in ("first", "second"):
-        outs = [tmp_path / f"{run}-{lang}.json" for lang in languages]
-        done = _warm(_argv(model_dir, data, outs, languages), runtime_dir)
-        assert done.returncode == 0, done.stderr
-        assert "no warm process" not in done.stderr
-        for cold_out, out in zip(cold, outs):
-            cell, reference = json.loads(out.read_text()), json.loads(cold_out.read_text())
-            assert cell["job"]["warm"] is True and reference["job"]["warm"] is False
-            assert cell["metrics"] == reference["metrics"] and cell["settings"] == reference["settings"]
-            assert cell["job"]["startup_seconds"] > 0  # counted from the job's own process start
-    assert len(_servers(runtime_dir)) == 1  # the second job found the first one's server
+    # one job starts the server; then three at once, each handed to the spare child forked after the last
+    runs = [["first"], ["second", "third", "fourth"]]
+    for batch in runs:
+        outs = {run: [tmp_path / f"{run}-{lang}.json" for lang in languages] for run in batch}
+        env = _env(runtime_dir, 30)
+        jobs = [
+            subprocess.Popen(
+                _command(_argv(model_dir, data, outs[run], languages)),
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for run in batch
+        ]
+        for job in jobs:
+            errors = job.communicate(timeout=300)[1]
+            assert job.returncode == 0, errors
+            assert "no warm process" not in errors
+        for run in batch:
+            for cold_out, out in zip(cold, outs[run]):
+                cell, reference = json.loads(out.read_text()), json.loads(cold_out.read_text())
+                assert cell["job"]["warm"] is True and reference["job"]["warm"] is False
+                assert cell["metrics"] == reference["metrics"] and cell["settings"] == reference["settings"]
+                assert cell["job"]["startup_seconds"] > 0  # counted from the job's own process start
+    assert len(_servers(runtime_dir)) == 1  # the later jobs found the first one's server
 
 
 def test_a_failing_job_returns_its_status_and_error(tagger, runtime_dir, tmp_path):  # noqa: F811
@@ -87,6 +106,10 @@ def test_a_dead_servers_socket_is_replaced_and_an_idle_server_leaves(tagger, run
     done = _warm(argv, runtime_dir, idle=1)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "de.json").read_text())["job"]["warm"] is True
+    served = Path(key).stat().st_ino
+    for _ in range(3):  # back to back for longer than the idle second: the same server serves them
+        assert _warm(argv, runtime_dir, idle=1).returncode == 0
+    assert Path(key).stat().st_ino == served
     deadline = time.monotonic() + 30
     while _servers(runtime_dir) and time.monotonic() < deadline:
         time.sleep(0.2)

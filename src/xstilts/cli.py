@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+import functools
 import json
 import sys
 
@@ -282,7 +282,10 @@ def _locations(s):
     s.add_argument("--ccgbank", default=None, help="CCGbank root")
 
 
-def parser(analysis: bool = True) -> argparse.ArgumentParser:
+@functools.cache  # built once in the warm process, not in each of its jobs
+def parser(analysis: bool = True):
+    import argparse  # here, not at the top: a warm job's client never builds a parser
+
     p = argparse.ArgumentParser(prog="xstilts", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -372,22 +375,35 @@ def _fail(error: Exception, code: int):
     sys.exit(code)
 
 
-def main(argv=None, warm: bool = True):
-    """`warm=False`: the job runs here even when it asks for the warm process (it is its child)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
-    core = parser(analysis=False)
-    args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
-    if getattr(args, "mirror", None):  # a mirror is read from disk: never reach for the hub
+def _offline_with(mirror) -> None:
+    if mirror:  # a mirror is read from disk: never reach for the hub
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if warm and getattr(args, "warm", False):
+
+
+def main(argv=None, warm: bool = True):
+    """`warm=False`: the job runs here even when it asks for the warm process (it is its child)."""
+    own_process = argv is None  # the command itself, not a caller's function call
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if warm and argv[:1] == ["evaluate"] and "--warm" in argv:
+        # handed over before building the parser (~30 ms a job): the warm child parses it
+        _offline_with(any(a == "--mirror" or a.startswith("--mirror=") for a in argv))
         from xstilts import warm as warm_process
 
         status = warm_process.run(argv)
+        if status is not None and own_process:  # nothing to tear down: spare the interpreter's (~15 ms)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            import os
+
+            os._exit(status)
         if status is not None:
             sys.exit(status)
+    # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
+    core = parser(analysis=False)
+    args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
+    _offline_with(getattr(args, "mirror", None))
     from xstilts.config import ConfigError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure

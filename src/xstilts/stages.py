@@ -6,6 +6,7 @@ interrupted job never leaves something a later run takes as done.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -21,6 +22,7 @@ from xstilts.tasks import TASKS
 LABELS_FILE = "labels.json"
 
 
+@functools.cache  # the installed packages: one lookup per process (the warm one's, for its jobs)
 def versions() -> dict:
     names = ("xstilts", "torch", "transformers", "datasets", "tokenizers", "peft")
     out = {"python": platform.python_version()}

@@ -3,10 +3,12 @@ model code) done once, one forked child per job.
 
 An evaluation job's own work can take less time than starting Python and importing torch and
 transformers (the tiny grid: ~0.2 s a language against ~7 s of imports). `xstilts evaluate
---warm` therefore hands its command line to a server that has done the imports and forks a
-child for it; the child takes the job's working directory, environment, umask and standard
-streams (passed over a Unix socket) and runs the same `xstilts evaluate` in-process, so it
-computes what a cold process computes. The job's exit status is the child's.
+--warm` therefore hands its command line to a server that has done the imports; a child forked
+ahead of the job (the spare: the fork and its first touches of the copied heap are off the job's
+clock) takes the job's working directory, environment, umask and standard streams (passed over a
+Unix socket) and runs the same `xstilts evaluate` in-process, so it computes what a cold process
+computes. The job's exit status is the child's, sent by the child as it ends (by the server
+when the child died).
 
 One server per *context*: the Python, the xstilts code and library versions, the environment
 variables that libraries read at import time, and the control group (a SLURM job or another
@@ -15,8 +17,9 @@ first job of a context starts the server and waits for it; a stale socket of a d
 replaced. The server exits after `IDLE_SECONDS` without a job. Anything that goes wrong before
 the child starts (no server, a failed import) falls back to running the job in this process.
 
-The server never touches CUDA or runs a torch operation, so a child initialises its GPU and its
-thread pools itself, after taking the job's CUDA_VISIBLE_DEVICES and OMP_NUM_THREADS.
+The server never touches CUDA or runs a torch operation (a spare builds its model on the meta
+device), so a child initialises its GPU and its thread pools itself, after taking the job's
+CUDA_VISIBLE_DEVICES and OMP_NUM_THREADS.
 """
 
 from __future__ import annotations
@@ -24,17 +27,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import importlib.util
 import json
 import os
 import select
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 # A scheduler job's bundle runs its evaluations back to back; a server left behind by a job
 # whose scheduler does not kill its processes (proctrack/linuxproc) should not hold memory long.
@@ -51,6 +50,8 @@ PRELOAD = (
     "xstilts.modeling",
     "xstilts.metrics",
     "xstilts.fetch",
+    "xstilts.devices",
+    "xstilts.cli",
 )
 # Read by libraries at import time: a server imported under other values must not serve the job.
 IMPORT_TIME_ENV = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TORCH", "PYTORCH_", "TOKENIZERS_", "XSTILTS_")
@@ -62,7 +63,8 @@ def process_started() -> float:
     """When this process started, as wall-clock time: to 10 ms from /proc, where psutil's
     create_time adds a boot time rounded to the second (up to 1 s early)."""
     try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        with open("/proc/self/stat") as stat:
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
         uptime_at_start = ticks / os.sysconf("SC_CLK_TCK")
         return time.time() - (time.clock_gettime(time.CLOCK_BOOTTIME) - uptime_at_start)
     except (OSError, ValueError, AttributeError):  # not Linux
@@ -72,14 +74,17 @@ def process_started() -> float:
 
 
 def _code_fingerprint() -> list:
-    """The xstilts sources and the directories holding the libraries: any edit or install changes it."""
-    package = Path(__file__).parent
-    files = sorted(package.rglob("*.py")) + sorted(package.rglob("*.yaml"))
-    stamps = [(str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files]
+    """The xstilts sources and the directories holding the libraries: any edit or install changes
+    it. (os.path, not pathlib or importlib.util: every job's client computes it.)"""
+    stamps = []
+    for folder, _, names in sorted(os.walk(os.path.dirname(os.path.abspath(__file__)))):
+        for name in sorted(n for n in names if n.endswith((".py", ".yaml"))):
+            info = os.stat(os.path.join(folder, name))
+            stamps.append((os.path.join(folder, name), info.st_mtime_ns, info.st_size))
     for name in ("torch", "transformers", "datasets"):
-        spec = importlib.util.find_spec(name)
-        if spec and spec.origin:
-            stamps.append((name, Path(spec.origin).parent.parent.stat().st_mtime_ns))
+        found = next((d for d in sys.path if os.path.isdir(os.path.join(d, name))), None)
+        if found:
+            stamps.append((name, os.stat(found).st_mtime_ns))
     return stamps
 
 
@@ -91,16 +96,16 @@ def context_key(environ=None) -> str:
         for k, v in sorted(environ.items())
         if (k.startswith(IMPORT_TIME_ENV) or k in IMPORT_TIME_ENV_NAMES) and k not in NOT_CONTEXT
     }
-    with contextlib.suppress(OSError):
-        env["cgroup"] = Path("/proc/self/cgroup").read_text()
+    with contextlib.suppress(OSError), open("/proc/self/cgroup") as cgroup:
+        env["cgroup"] = cgroup.read()
     blob = json.dumps([sys.executable, sys.version, _code_fingerprint(), env])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def socket_path(key: str) -> Path:
+def socket_path(key: str) -> str:
     name = f"xstilts-warm-{os.getuid()}-{key}.sock"
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / name if len(str(base / name)) < 100 else Path("/tmp") / name  # sun_path: 108 bytes
+    path = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp", name)
+    return path if len(path) < 100 else os.path.join("/tmp", name)  # sun_path: 108 bytes
 
 
 # ---- client: one evaluation job -----------------------------------------------------------
@@ -124,23 +129,25 @@ def run(argv: list[str]) -> int | None:
         sys.stdout.flush()
         sys.stderr.flush()
         socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
-        reader = conn.makefile("r")
-        started_line = reader.readline()
-        if not started_line:  # the server left before taking the job
-            print("xstilts: the warm process left; evaluating in this process", file=sys.stderr)
-            return None
-        child = json.loads(started_line)["pid"]
-        forward = lambda signum, frame: os.kill(child, signum)  # noqa: E731
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(signum, forward)
-        line = reader.readline()
-    if not line:
-        print("xstilts: the warm process ended without the job's exit status", file=sys.stderr)
-        return 1
-    return int(json.loads(line)["status"])
+        child = None
+        # {"pid": ...} from the server and {"status": ...} from the child as it ends (or from the
+        # server when the child died), in either order
+        for line in conn.makefile("r"):
+            message = json.loads(line)
+            if "status" in message:
+                return int(message["status"])
+            child = message["pid"]
+            forward = lambda signum, frame, pid=child: os.kill(pid, signum)  # noqa: E731
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(signum, forward)
+    if child is None:  # the server left before taking the job
+        print("xstilts: the warm process left; evaluating in this process", file=sys.stderr)
+        return None
+    print("xstilts: the warm process ended without the job's exit status", file=sys.stderr)
+    return 1
 
 
-def _connect(path: Path) -> socket.socket:
+def _connect(path: str) -> socket.socket:
     """Connect to the context's server, starting it (one starter at a time) when none listens."""
     try:
         return _dial(path)
@@ -151,7 +158,10 @@ def _connect(path: Path) -> socket.socket:
         try:
             return _dial(path)
         except OSError:
-            path.unlink(missing_ok=True)  # a server that died leaves its socket behind
+            with contextlib.suppress(FileNotFoundError):  # a server that died leaves its socket behind
+                os.unlink(path)
+        import subprocess  # only the job that starts the server
+
         log = open(f"{path}.log", "w")
         server = subprocess.Popen(
             [sys.executable, "-m", "xstilts.warm", str(path)],
@@ -172,7 +182,7 @@ def _connect(path: Path) -> socket.socket:
         raise OSError(f"the warm process did not start in {START_TIMEOUT:.0f} s; see {path}.log")
 
 
-def _dial(path: Path) -> socket.socket:
+def _dial(path: str) -> socket.socket:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(str(path))
@@ -185,7 +195,7 @@ def _dial(path: Path) -> socket.socket:
 # ---- server ----------------------------------------------------------------------------------
 
 
-def serve(path: Path) -> None:
+def serve(path: str) -> None:
     """Import, listen, fork a child per job; exit after IDLE_SECONDS without a job."""
     import importlib
 
@@ -196,77 +206,160 @@ def serve(path: Path) -> None:
         from transformers.conversion_mapping import get_checkpoint_conversion_mapping
 
         get_checkpoint_conversion_mapping("xlm-roberta")
+    sys.modules["xstilts.cli"].parser(analysis=False)
+    sys.modules["xstilts.stages"].versions()
     if sys.modules["torch"].cuda.is_initialized():
         raise SystemExit("an import initialised CUDA: a forked child could not use the GPU")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}")
+    temporary = f"{path}.{os.getpid()}"
     listener.bind(str(temporary))
     listener.listen(64)
     os.replace(temporary, path)  # clients see a listening socket or none
-    bound = path.stat().st_ino
-    jobs: dict[int, socket.socket] = {}  # child pid -> its client's connection
+    bound = os.stat(path).st_ino
+    server = _Server(listener)
     idle_since = time.monotonic()
-    while jobs or time.monotonic() - idle_since < IDLE_SECONDS:
-        if _step(listener, jobs, timeout=0.05):
+    while server.jobs or time.monotonic() - idle_since < IDLE_SECONDS:
+        if server.step(timeout=0.05):
             idle_since = time.monotonic()
     with contextlib.suppress(OSError):
-        if path.stat().st_ino == bound:  # not a newer server's socket
-            path.unlink()
-    while jobs or select.select([listener], [], [], 0)[0]:  # jobs that connected meanwhile
-        _step(listener, jobs, timeout=0.05)
-    listener.close()
+        if os.stat(path).st_ino == bound:  # not a newer server's socket
+            os.unlink(path)
+    while server.jobs or select.select([listener], [], [], 0)[0]:  # jobs that connected meanwhile
+        server.step(timeout=0.05)
+    server.close()
 
 
-def _step(listener: socket.socket, jobs: dict, timeout: float) -> bool:
-    """Start the jobs that connected, stop those whose client went away, report those done.
-    Whether a job ended."""
-    readable, _, _ = select.select([listener, *jobs.values()], [], [], timeout)
-    for conn in readable:
-        if conn is listener:
-            client, _ = listener.accept()
-            pid = _fork_job(client, listener)
-            if pid:
-                jobs[pid] = client
-        elif not conn.recv(1, socket.MSG_PEEK):  # the job was killed: so is its child
-            pid = next(p for p, c in jobs.items() if c is conn)
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            jobs.pop(pid).close()
-    ended = False
-    for pid in list(jobs):
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            client = jobs.pop(pid)
-            with contextlib.suppress(OSError):
-                client.sendall(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
-            client.close()
-            ended = True
-    return ended
+class _Server:
+    """The jobs running (child pid -> its client's connection and pidfd) and a spare child:
+    forked ahead of the next job, so that the fork and the child's first touches of the heap
+    (copy-on-write) happen while the server waits, not on the job's clock."""
+
+    def __init__(self, listener: socket.socket):
+        self.listener = listener
+        self.jobs: dict[int, tuple[socket.socket, int | None]] = {}
+        self.spare = self._fork_spare()
+
+    def step(self, timeout: float) -> bool:
+        """Start the jobs that connected, stop those whose client went away, report those done.
+        Whether a job ended. A child's pidfd wakes the server the moment it exits."""
+        ended = False
+        clients = [client for client, _ in self.jobs.values()]
+        pidfds = [pidfd for _, pidfd in self.jobs.values() if pidfd is not None]
+        readable, _, _ = select.select([self.listener, *clients, *pidfds], [], [], timeout)
+        for conn in readable:
+            if conn is self.listener:
+                self._start(self.listener.accept()[0])
+            elif conn in clients and not conn.recv(1, socket.MSG_PEEK):  # the client left: killed, or told
+                # the status by an ending child; either way the child goes too
+                pid = next(p for p, (c, _) in self.jobs.items() if c is conn)
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                _close(*self.jobs.pop(pid))
+                ended = True
+        for pid in list(self.jobs):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                client, pidfd = self.jobs.pop(pid)
+                with contextlib.suppress(OSError):
+                    client.sendall(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+                _close(client, pidfd)
+                ended = True
+        return ended
+
+    def _start(self, client: socket.socket) -> None:
+        """Hand one job's request and standard streams to the spare, then fork the next spare."""
+        request, fds = _receive(client)
+        try:
+            if request is None:
+                client.close()
+                return
+            pid, conn = self.spare
+            try:
+                socket.send_fds(conn, [request], [*fds, client.fileno()])
+            except OSError:  # the spare died: a fresh one takes the job
+                conn.close()
+                os.waitpid(pid, 0)
+                pid, conn = self._fork_spare()
+                socket.send_fds(conn, [request], [*fds, client.fileno()])
+            conn.close()
+            client.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            self.jobs[pid] = (client, _pidfd(pid))
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self.spare = self._fork_spare()
+
+    def _fork_spare(self) -> tuple[int, socket.socket]:
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid:
+            theirs.close()
+            return pid, ours
+        self.listener.close()
+        ours.close()
+        for client, pidfd in self.jobs.values():
+            _close(client, pidfd)
+        _touch_model_code()
+        request, fds = _receive(theirs)  # blocks until a job comes; nothing when the server left
+        theirs.close()
+        if not request:
+            os._exit(0)
+        *streams, client = fds
+        status = _child(json.loads(request), streams)
+        with contextlib.suppress(OSError):  # the job's client learns it now, not once the server reaps us
+            socket.socket(fileno=client).sendall(json.dumps({"status": status}).encode() + b"\n")
+        os._exit(status)
+
+    def close(self) -> None:
+        pid, conn = self.spare
+        conn.close()  # the spare reads the end of its socket and exits
+        os.waitpid(pid, 0)
+        self.listener.close()
 
 
-def _fork_job(client: socket.socket, listener: socket.socket) -> int | None:
-    """Read one job's request with its standard streams and fork the child that runs it."""
-    message, fds, _, _ = socket.recv_fds(client, 1 << 20, 3)
-    buffered = message
-    while not buffered.endswith(b"\n"):
-        more = client.recv(1 << 20)
+def _receive(conn: socket.socket) -> tuple[bytes | None, list[int]]:
+    """One newline-terminated JSON request and the descriptors sent with it."""
+    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4)
+    while message and not message.endswith(b"\n"):
+        more = conn.recv(1 << 20)
         if not more:
             break
-        buffered += more
+        message += more
     try:
-        request = json.loads(buffered)
-    except json.JSONDecodeError:
-        client.close()
+        json.loads(message)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None, fds
+    return message, fds
+
+
+def _touch_model_code() -> None:
+    """Build an XLM-R on the meta device (no memory, no kernels, no threads): the spare's first
+    touches of the model code's objects are paid before its job, not during its model load."""
+    with contextlib.suppress(Exception):
+        import torch
+        from transformers import AutoModel, XLMRobertaConfig
+
+        shape = {"vocab_size": 8, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 1}
+        with torch.device("meta"):
+            AutoModel.from_config(
+                XLMRobertaConfig(**shape, intermediate_size=8, max_position_embeddings=8),
+                add_pooling_layer=False,
+                attn_implementation="sdpa",
+            )
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor readable when the child exits (Linux 5.3+); without it the server polls."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
         return None
-    pid = os.fork()
-    if pid:
-        for fd in fds:
-            os.close(fd)
-        client.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-        return pid
-    listener.close()
+
+
+def _close(client: socket.socket, pidfd: int | None) -> None:
     client.close()
-    os._exit(_child(request, fds))
+    if pidfd is not None:
+        os.close(pidfd)
 
 
 def _child(request: dict, fds: list[int]) -> int:
@@ -302,4 +395,4 @@ def _child(request: dict, fds: list[int]) -> int:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]))
+    serve(sys.argv[1])
