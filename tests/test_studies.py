@@ -1,14 +1,18 @@
-"""The four studies (scale, difficulty, source language, language count) on constructed scores
-with known answers, their edge cases, the writer and the `xstilts study` command."""
+"""The five studies (typology, scale, difficulty, source language, language count) on constructed
+scores with known answers, their edge cases, the writer and the `xstilts study` command."""
 
 import argparse
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_analysis_helpers import XNLI_LANGUAGES, planted_syntactic_scores
 
 from xstilts.analysis import commands, studies
-from xstilts.analysis.studies import common, difficulty, language_count, scale, source_language
+from xstilts.analysis.studies import common, difficulty, language_count, scale, source_language, typology
+from xstilts.analysis.tables import primary_scores
+from xstilts.analysis.typology import language_gains, with_typology
+from xstilts.analysis.uriel import load_pairwise_distances
 
 LANGUAGES = ("en", "de", "fi", "sw", "ja", "ar", "hi", "ru", "tr", "ko")
 RESAMPLES = 300
@@ -302,12 +306,42 @@ def test_language_count_takes_k_from_recipe_languages():
     assert recipes.loc["mnli-k1-d1", "budget"] == 20000
 
 
+# ---------------------------------------------------------------- typology
+
+
+def test_typology_finds_a_planted_trend_and_says_how_sure():
+    result = typology.analyse(planted_syntactic_scores(slope=-10.0), n_resamples=499)
+    syntactic = result.tables["summary"].set_index("distance").loc["syntactic"]
+    assert syntactic["tests"] == 1 and syntactic["median_spearman"] == pytest.approx(-1.0)
+    assert syntactic["ci_below_0"] == 1 and syntactic["q_below_alpha"] == 1
+    assert syntactic["min_languages"] == len(XNLI_LANGUAGES) - 1  # English left out
+    assert "(en)" in result.question and "q < 0.05" in result.answer
+    assert "to 14 languages" in result.uncertainty and "wide on median" in result.uncertainty
+
+
+def test_typology_measures_a_non_english_source_from_itself():
+    """A German-trained recipe: distances from German (the shipped pairwise table), German and
+    English left out; the English recipe stays measured from English."""
+    scores = planted_syntactic_scores(slope=-10.0, recipes=("mnli", "mnli@de"))
+    scores["source_languages"] = scores["recipe"].map({"none": "", "mnli": "en", "mnli@de": "de"})
+    correlations = typology.analyse(scores, n_resamples=99).tables["correlations"]
+    german = correlations[(correlations["recipe"] == "mnli@de") & (correlations["distance"] == "syntactic")]
+    assert list(german["distance_from"]) == ["de"] and "de" not in german["languages"].iloc[0].split()
+    assert german["n"].iloc[0] == len(XNLI_LANGUAGES) - 2
+    joined = with_typology(language_gains(primary_scores(scores)), common.recipe_languages(scores))
+    from_german = joined[joined["recipe"] == "mnli@de"].set_index("language")["syntactic"]
+    pairwise = load_pairwise_distances()["syntactic"]
+    assert from_german["fr"] == pytest.approx(pairwise[("de", "fr")])
+    assert set(correlations.loc[correlations["recipe"] == "mnli", "distance_from"]) == {"en"}
+
+
 # ---------------------------------------------------------------- writers, figures, CLI
 
 
 @pytest.fixture(scope="module")
 def results():
     return {
+        "typology": typology.analyse(planted_syntactic_scores(slope=-10.0, noise=1.0), n_resamples=99),
         "scale": scale.analyse(scale_scores(3.0), sizes={"base": 270e6, "large": 560e6}, n_resamples=99),
         "difficulty": difficulty.analyse(difficulty_scores(0.1), difficulty_table(), n_resamples=99),
         "source-language": source_language.analyse(source_scores(), DISTANCES, n_resamples=99),
@@ -317,7 +351,7 @@ def results():
     }
 
 
-MODULES = {"scale": scale, "difficulty": difficulty, "source-language": source_language,
+MODULES = {"typology": typology, "scale": scale, "difficulty": difficulty, "source-language": source_language,
            "language-count": language_count}  # fmt: skip
 
 

@@ -374,7 +374,7 @@ def aggregates(cfg) -> Aggregates:
 
 def study_outputs(cfg) -> list[str]:
     """The files of the config's study analysis (`xstilts study <name>`, written under its
-    reports); none without a study or for typology, whose analysis is the typology outputs."""
+    reports); none without a study."""
     from xstilts.analysis.studies import STUDIES as ANALYSES
     from xstilts.analysis.studies import outputs
 

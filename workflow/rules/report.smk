@@ -119,9 +119,9 @@ rule costs:
         results.costs(grid.benchmarks(CFG), params.gpus, AGG.reports)
 
 
-# A study's own analysis (`study.name`; typology's is the analysis above): xstilts study <name>
-# writes reports/studies/<name>/, and the HTML report shows it under "Studies" with the
-# caption the analysis wrote (its question, answer and uncertainty).
+# A study's own analysis (`study.name`; typology's summarises the tests of the analysis above):
+# xstilts study <name> writes reports/studies/<name>/, and the HTML report shows it under
+# "Studies" with the caption the analysis wrote (its question, answer and uncertainty).
 from xstilts.analysis import studies as study_analyses
 
 if STUDY == "difficulty":
@@ -185,7 +185,7 @@ if STUDY in study_analyses.STUDIES:
             options=study_analyses.command_options(CFG),
             # n_resamples left to the study's lighter default (it refits per resample)
             analysis=xconfig.slice_json(
-                {k: CFG["analysis"][k] for k in ("seed", "confidence")}
+                {k: CFG["analysis"][k] for k in ("seed", "confidence", "alpha")}
             ),
             difficulty=lambda w, input: (
                 f"--difficulty {input.difficulty}" if input.difficulty else ""

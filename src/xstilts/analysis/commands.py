@@ -109,15 +109,18 @@ def run_study(args: argparse.Namespace) -> None:
     }
     study = module(args.study)
     try:
-        result = _analyse_study(study, args, load_scores(args.scores), common_settings)
+        scores = load_scores(args.scores)
+        result = _analyse_study(study, args, scores, common_settings, float(settings["alpha"]))
     except ValueError as error:  # malformed input tables: one line naming the problem
         raise SystemExit(f"xstilts study {args.study}: {error}") from error
     for path in common.write_study(result, study.figure(result), args.out):
         print(path)
 
 
-def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common_settings: dict):
+def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common_settings: dict, alpha):
     read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text ("na" is Namibian)
+    if args.study == "typology":
+        return study.analyse(scores, alpha=alpha, **common_settings)
     if args.study == "scale":
         return study.analyse(scores, sizes=_name_values(args.model_size, "--model-size"), **common_settings)
     if args.study == "difficulty":

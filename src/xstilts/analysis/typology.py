@@ -1,7 +1,10 @@
-"""Per-language gains joined with URIEL distances from English, and their correlations.
+"""Per-language gains joined with URIEL distances from the source language, and their correlations.
 
-English is excluded from every test: its distance is 0 by definition and its gain is the
-in-language (not zero-shot) gain, so it would anchor every correlation at the origin.
+The source is English, or for a recipe trained in other languages (``source_languages``, as
+results.collect records it) the nearest of those (URIEL+ pairwise table): ``distance_from``
+names it. English and a recipe's own source languages are excluded from its tests: their
+distance is 0 by definition and their gain is in-language (not zero-shot), so they would
+anchor every correlation at the origin.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import pandas as pd
 from xstilts.analysis import tables
 from xstilts.analysis.languages import DISTANCE_KINDS, language_table, load_uriel_distances
 from xstilts.analysis.stats import MIN_LANGUAGES, add_fdr, correlate
+from xstilts.analysis.studies.common import recipe_languages
+from xstilts.analysis.uriel import load_pairwise_distances
 from xstilts.atomic import write_csv
 
 REFERENCE_LANGUAGE = "en"
@@ -22,6 +27,7 @@ CORRELATION_COLUMNS = [
     "target",
     "recipe",
     "distance",
+    "distance_from",
     "n",
     "spearman",
     "spearman_ci_low",
@@ -68,16 +74,42 @@ def language_gains(primary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns]
 
 
-def with_typology(gains: pd.DataFrame) -> pd.DataFrame:
-    """Gains of non-English languages with distances, family and log CC-100 size attached."""
+def with_typology(gains: pd.DataFrame, sources: pd.Series | None = None) -> pd.DataFrame:
+    """Zero-shot gains with distances from the source, family and log CC-100 size attached.
+    ``sources``: per recipe its training languages, space-separated (a recipe not in it, or
+    trained in English only, is measured from English)."""
     languages = language_table().reset_index()
     unknown = sorted(set(gains["language"]) - set(languages["iso639_1"]) - {REFERENCE_LANGUAGE})
     joined = gains[gains["language"] != REFERENCE_LANGUAGE].merge(
         languages, left_on="language", right_on="iso639_1", how="left"
     )
+    joined["distance_from"] = REFERENCE_LANGUAGE
+    for recipe, listed in (sources if sources is not None else pd.Series(dtype=object)).items():
+        own = sorted(set(str(listed).split()) - {REFERENCE_LANGUAGE}) if isinstance(listed, str) else []
+        if not own:
+            continue
+        rows = joined["recipe"] == recipe
+        joined = joined[~(rows & joined["language"].isin(own))]  # in-language, not zero-shot
+        rows = joined["recipe"] == recipe
+        nearest = nearest_source_distances(joined.loc[rows, "language"], str(listed).split())
+        joined.loc[rows, list(DISTANCE_KINDS)] = nearest.to_numpy()
+        joined.loc[rows, "distance_from"] = "+".join(own)
     joined["log_cc100_gib"] = np.log(joined["cc100_gib"])
     joined.attrs["unknown_languages"] = unknown  # no URIEL row: distances NaN, reported below
-    return joined
+    return joined.reset_index(drop=True)
+
+
+def nearest_source_distances(languages: pd.Series, sources: list[str]) -> pd.DataFrame:
+    """Per language and distance kind, the distance from the nearest source (URIEL+ pairwise
+    table; NaN where the table has no value for any source)."""
+    pairwise = load_pairwise_distances()[list(DISTANCE_KINDS)]
+    per_source = [
+        pairwise.reindex(pd.MultiIndex.from_arrays([[s] * len(languages), list(languages)]))
+        .reset_index(drop=True)
+        .astype(float)
+        for s in sources
+    ]
+    return pd.concat(per_source).groupby(level=0).min()  # min skips NaN: the nearest with a value
 
 
 def correlation_table(
@@ -105,6 +137,7 @@ def correlation_table(
                     "target": target,
                     "recipe": recipe,
                     "distance": kind,
+                    "distance_from": group["distance_from"].iloc[0],
                     "languages": " ".join(sorted(used)),
                     **result,
                 }
@@ -124,7 +157,8 @@ def write_typology(
 ) -> list[Path]:
     """Write typology/distances.csv, typology/language_gains.csv and typology/correlations.csv."""
     typology_dir = Path(out_dir) / "typology"
-    joined = with_typology(language_gains(tables.primary_scores(scores_frame)))
+    gains = language_gains(tables.primary_scores(scores_frame))
+    joined = with_typology(gains, recipe_languages(scores_frame))
     correlations = correlation_table(joined, n_resamples=n_resamples, seed=seed, confidence=confidence)
     gains_columns = [
         "model",
@@ -135,6 +169,7 @@ def write_typology(
         "gain",
         "gain_std",
         "n_seeds",
+        "distance_from",
         *DISTANCE_KINDS,
         "cc100_gib",
     ]

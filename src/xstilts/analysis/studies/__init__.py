@@ -1,11 +1,12 @@
-"""The studies of SPEC section 6 beyond typology: scale, difficulty, source language, language
-count. Each module has ``analyse(scores, ...) -> StudyResult`` (pure: tables and a caption) and
-``figure(result)``; :func:`common.write_study` writes them under ``reports/studies/<name>/``.
+"""The studies of SPEC section 6: typology (a summary and caption of the typology analysis's
+tests), scale, difficulty, source language, language count. Each module has
+``analyse(scores, ...) -> StudyResult`` (pure: tables and a caption) and ``figure(result)``;
+:func:`common.write_study` writes them under ``reports/studies/<name>/``.
 """
 
 from __future__ import annotations
 
-STUDIES = ("scale", "difficulty", "source-language", "language-count")
+STUDIES = ("typology", "scale", "difficulty", "source-language", "language-count")
 
 
 def module(name: str):

@@ -248,9 +248,10 @@ def _summary(star, curve, delta, confidence) -> tuple[str, str]:
         first = star.iloc[0]
         why = str(first["reason"]).replace("k* not identified: ", "")
         interval = f"[{_k_text(first['ci_low'])}, {_k_text(first['ci_high'])}]"
+        beyond = " (> max k: resamples that never flatten)" if "> max k" in interval else ""
         return (
             f"k* not identified for delta={delta:g} on {first['target']} ({first['base']}): {why}.",
-            f"Bootstrap {confidence:.0%} interval of k*: {interval} (> max k: the resample never flattens).",
+            f"Bootstrap {confidence:.0%} interval of k*: {interval}{beyond}.",
         )
     row = identified.iloc[0]
     more = f" ({len(identified)} of {len(star)} curves identified)" if len(star) > 1 else ""

@@ -311,7 +311,7 @@ def _summary(interaction: pd.DataFrame, models, confidence) -> tuple[str, str]:
     )
     answer = (
         f"For {row['recipe']}, {row['model']} {direction} the gain relative to {row['reference_model']} "
-        f"by {row['difference']:+.2f} points per language{relative}"
+        f"(difference {row['difference']:+.2f} points per language{relative})"
         + (f"; {len(rows)} recipe/model contrasts in all." if len(rows) > 1 else ".")
     )
     mixed = (
