@@ -392,13 +392,13 @@ def main(argv=None, warm: bool = True):
         from xstilts import warm as warm_process
 
         status = warm_process.run(argv)
-        if status is not None and own_process:  # nothing to tear down: spare the interpreter's (~15 ms)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            import os
-
-            os._exit(status)
         if status is not None:
+            if own_process:  # nothing to tear down: spare the interpreter's shutdown (~15 ms)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                import os
+
+                os._exit(status)
             sys.exit(status)
     # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
     core = parser(analysis=False)

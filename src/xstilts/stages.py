@@ -287,14 +287,6 @@ def carry_head(model, source: str, previous: str, task: str) -> bool:
 # ---- evaluate: one trained model x target, every language, the model loaded once -----------
 
 
-def _process_started() -> float:
-    """When this job's process started (its interpreter and imports count as start-up); in the
-    warm process, when the job's own process started."""
-    from xstilts.warm import STARTED_ENV, process_started
-
-    return float(os.environ[STARTED_ENV]) if STARTED_ENV in os.environ else process_started()
-
-
 def evaluate(
     settings: dict,
     source: str,
@@ -314,11 +306,12 @@ def evaluate(
     target's queries retrieve from. Each cell JSON records its own evaluation seconds
     (prediction + scoring) and the job's start-up seconds (process start to model on device)."""
     from xstilts import devices
+    from xstilts.warm import STARTED_ENV, process_started
 
-    started = _process_started()
-    from xstilts.warm import STARTED_ENV
-
+    # start-up counts from the job's own process start (interpreter and imports included); a
+    # warm child is told when its job's process started
     warm = STARTED_ENV in os.environ
+    started = float(os.environ[STARTED_ENV]) if warm else process_started()
     if languages is None:
         languages, data, out, dev_data = [settings["language"]], [data], [out], [dev_data]
     dev_data = dev_data or [None] * len(languages)

@@ -164,7 +164,7 @@ def _connect(path: str) -> socket.socket:
 
         log = open(f"{path}.log", "w")
         server = subprocess.Popen(
-            [sys.executable, "-m", "xstilts.warm", str(path)],
+            [sys.executable, "-m", "xstilts.warm", path],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -185,7 +185,7 @@ def _connect(path: str) -> socket.socket:
 def _dial(path: str) -> socket.socket:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        conn.connect(str(path))
+        conn.connect(path)
     except OSError:
         conn.close()
         raise
@@ -196,7 +196,7 @@ def _dial(path: str) -> socket.socket:
 
 
 def serve(path: str) -> None:
-    """Import, listen, fork a child per job; exit after IDLE_SECONDS without a job."""
+    """Import, listen, hand each job to a forked child; exit after IDLE_SECONDS without a job."""
     import importlib
 
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"  # a CUDA check must not initialise the driver
@@ -212,7 +212,7 @@ def serve(path: str) -> None:
         raise SystemExit("an import initialised CUDA: a forked child could not use the GPU")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     temporary = f"{path}.{os.getpid()}"
-    listener.bind(str(temporary))
+    listener.bind(temporary)
     listener.listen(64)
     os.replace(temporary, path)  # clients see a listening socket or none
     bound = os.stat(path).st_ino
