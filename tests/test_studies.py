@@ -11,7 +11,7 @@ from test_analysis_helpers import XNLI_LANGUAGES, planted_syntactic_scores
 from xstilts.analysis import commands, studies
 from xstilts.analysis.studies import common, difficulty, language_count, scale, source_language, typology
 from xstilts.analysis.tables import primary_scores
-from xstilts.analysis.typology import language_gains, with_typology
+from xstilts.analysis.typology import language_gains, with_typology, write_typology
 from xstilts.analysis.uriel import load_pairwise_distances
 
 LANGUAGES = ("en", "de", "fi", "sw", "ja", "ar", "hi", "ru", "tr", "ko")
@@ -317,6 +317,18 @@ def test_typology_finds_a_planted_trend_and_says_how_sure():
     assert syntactic["min_languages"] == len(XNLI_LANGUAGES) - 1  # English left out
     assert "(en)" in result.question and "q < 0.05" in result.answer
     assert "to 14 languages" in result.uncertainty and "wide on median" in result.uncertainty
+
+
+def test_typology_reads_the_typology_analysis_tests(tmp_path):
+    """The workflow passes reports/typology/correlations.csv: the same study as running the tests
+    again with the analysis's resamples and seed."""
+    scores = planted_syntactic_scores(slope=-10.0, noise=1.0)
+    write_typology(scores, tmp_path, n_resamples=199, seed=3, confidence=0.95)
+    written = pd.read_csv(tmp_path / "typology" / "correlations.csv", keep_default_na=False, na_values=[""])
+    read = typology.analyse(scores, written)
+    computed = typology.analyse(scores, n_resamples=199, seed=3)
+    pd.testing.assert_frame_equal(read.tables["summary"], computed.tables["summary"], check_dtype=False)
+    assert read.answer == computed.answer and read.uncertainty == computed.uncertainty
 
 
 def test_typology_measures_a_non_english_source_from_itself():

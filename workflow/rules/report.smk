@@ -162,6 +162,8 @@ if STUDY in study_analyses.STUDIES:
             difficulty=(
                 rules.study_difficulty_measures.output if STUDY == "difficulty" else []
             ),
+            # typology's tests are the analysis's above: read, not run again
+            correlations=TYPOLOGY["correlations"] if STUDY == "typology" else [],
         output:
             [
                 report(
@@ -187,10 +189,13 @@ if STUDY in study_analyses.STUDIES:
             analysis=xconfig.slice_json(
                 {k: CFG["analysis"][k] for k in ("seed", "confidence", "alpha")}
             ),
-            difficulty=lambda w, input: (
-                f"--difficulty {input.difficulty}" if input.difficulty else ""
+            # the input tables a study reads besides the scores (--difficulty, --correlations)
+            tables=lambda w, input: " ".join(
+                f"--{name} {input[name]}"
+                for name in ("difficulty", "correlations")
+                if input[name]
             ),
         shell:
             "xstilts study {params.study} --scores {input.scores:q} --out {params.out:q}"
-            " --analysis-config {params.analysis:q} {params.difficulty} {params.options}"
+            " --analysis-config {params.analysis:q} {params.tables} {params.options}"
             " > {log:q} 2>&1"

@@ -120,7 +120,8 @@ def run_study(args: argparse.Namespace) -> None:
 def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common_settings: dict, alpha):
     read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text ("na" is Namibian)
     if args.study == "typology":
-        return study.analyse(scores, alpha=alpha, **common_settings)
+        table = pd.read_csv(args.correlations, **read) if args.correlations else None
+        return study.analyse(scores, table, alpha=alpha, **common_settings)
     if args.study == "scale":
         return study.analyse(scores, sizes=_name_values(args.model_size, "--model-size"), **common_settings)
     if args.study == "difficulty":
@@ -224,6 +225,9 @@ def register(subparsers) -> None:
         help="scale: a model's parameter count (repeat per model; default: a model_size column)",
     )
     study.add_argument("--difficulty", help="difficulty: CSV with task, measure, value (optional model)")
+    study.add_argument(
+        "--correlations", help="typology: the typology analysis's correlations.csv (default: computed)"
+    )
     study.add_argument("--distances", help="source-language: CSV with source, target, distance")
     study.add_argument(
         "--distance-kind",

@@ -85,18 +85,24 @@ def with_typology(gains: pd.DataFrame, sources: pd.Series | None = None) -> pd.D
     )
     joined["distance_from"] = REFERENCE_LANGUAGE
     for recipe, listed in (sources if sources is not None else pd.Series(dtype=object)).items():
-        own = sorted(set(str(listed).split()) - {REFERENCE_LANGUAGE}) if isinstance(listed, str) else []
+        trained = str(listed).split() if isinstance(listed, str) else []
+        own = sorted(set(trained) - {REFERENCE_LANGUAGE})
         if not own:
             continue
+        joined = joined[~((joined["recipe"] == recipe) & joined["language"].isin(own))]  # not zero-shot
         rows = joined["recipe"] == recipe
-        joined = joined[~(rows & joined["language"].isin(own))]  # in-language, not zero-shot
-        rows = joined["recipe"] == recipe
-        nearest = nearest_source_distances(joined.loc[rows, "language"], str(listed).split())
+        nearest = nearest_source_distances(joined.loc[rows, "language"], trained)
         joined.loc[rows, list(DISTANCE_KINDS)] = nearest.to_numpy()
         joined.loc[rows, "distance_from"] = "+".join(own)
     joined["log_cc100_gib"] = np.log(joined["cc100_gib"])
     joined.attrs["unknown_languages"] = unknown  # no URIEL row: distances NaN, reported below
     return joined.reset_index(drop=True)
+
+
+def zero_shot_gains(scores_frame: pd.DataFrame) -> pd.DataFrame:
+    """What the typology tests read: per-language gains over ``none`` with the distances from
+    each recipe's source (``with_typology``)."""
+    return with_typology(language_gains(tables.primary_scores(scores_frame)), recipe_languages(scores_frame))
 
 
 def nearest_source_distances(languages: pd.Series, sources: list[str]) -> pd.DataFrame:
@@ -157,8 +163,7 @@ def write_typology(
 ) -> list[Path]:
     """Write typology/distances.csv, typology/language_gains.csv and typology/correlations.csv."""
     typology_dir = Path(out_dir) / "typology"
-    gains = language_gains(tables.primary_scores(scores_frame))
-    joined = with_typology(gains, recipe_languages(scores_frame))
+    joined = zero_shot_gains(scores_frame)
     correlations = correlation_table(joined, n_resamples=n_resamples, seed=seed, confidence=confidence)
     gains_columns = [
         "model",

@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 
 from xstilts.analysis.languages import DISTANCE_KINDS
-from xstilts.analysis.studies.common import StudyResult, message_figure, recipe_languages
-from xstilts.analysis.tables import primary_scores
-from xstilts.analysis.typology import correlation_table, language_gains, with_typology
+from xstilts.analysis.studies.common import StudyResult, message_figure
+from xstilts.analysis.typology import REFERENCE_LANGUAGE, correlation_table, zero_shot_gains
 
 NAME = "typology"
 TABLES = ("summary", "correlations")
@@ -62,20 +61,27 @@ def summary_table(correlations: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 def analyse(
     scores: pd.DataFrame,
+    correlations: pd.DataFrame | None = None,
     *,
     n_resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
     alpha: float = 0.05,
 ) -> StudyResult:
-    joined = with_typology(language_gains(primary_scores(scores)), recipe_languages(scores))
-    correlations = correlation_table(joined, n_resamples=n_resamples, seed=seed, confidence=confidence)
+    """``correlations``: the typology analysis's table (reports/typology/correlations.csv: the
+    workflow's, so the tests are not run twice); without it, computed from ``scores``."""
+    if correlations is None:
+        correlations = correlation_table(
+            zero_shot_gains(scores), n_resamples=n_resamples, seed=seed, confidence=confidence
+        )
+    elif "distance_from" not in correlations.columns:  # written before the source variant
+        correlations = correlations.assign(distance_from=REFERENCE_LANGUAGE)
     sources = sorted(set(correlations["distance_from"])) or ["en"]
     question = (
         "Does the gain from intermediate training shrink as the target language gets further "
         f"(URIEL distance) from the source language ({', '.join(sources)})?"
     )
-    correlations["significant"] = correlations["spearman_q"] < alpha
+    correlations = correlations.assign(significant=correlations["spearman_q"] < alpha)
     correlations = correlations[STUDY_COLUMNS]  # the rest: reports/typology/correlations.csv
     summary = summary_table(correlations, alpha)
     done = correlations[correlations["spearman"].notna()]
