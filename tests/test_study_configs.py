@@ -28,6 +28,14 @@ def test_every_study_has_a_paper_size_config_and_a_tiny_twin():
     assert found == sorted([*NAMES, *(f"tiny-{n}" for n in NAMES)])
 
 
+def test_every_study_the_schema_names_has_an_analysis():
+    """The workflow runs `xstilts study <name>` for any study a config names."""
+    from xstilts.analysis.studies import STUDIES as ANALYSES
+
+    named = config.schema()["properties"]["study"]["properties"]["name"]["enum"]
+    assert sorted(named) == sorted(ANALYSES) == sorted(NAMES) == sorted(config.STUDY_OPTIONS)
+
+
 @pytest.mark.parametrize("stem", [*NAMES, *(f"tiny-{n}" for n in NAMES)])
 def test_config_validates_and_names_its_study(stem):
     cfg = load(stem)
