@@ -412,7 +412,7 @@ def per_target_markdown(target: str, scores: CellStats, gains: CellStats) -> str
     sections = [
         f"# {target}: scores and gains per language",
         "`avg` is the mean over all languages shown (missing when one is missing), not a "
-        "benchmark score unless they are all the benchmark's; several seeds: mean ± std (n seeds).",
+        "benchmark's task score unless they are exactly its languages; several seeds: mean ± std (n seeds).",
     ]
     for model in scores.mean.index.unique("model"):
         model_scores = _select_model(scores, model)
