@@ -18,6 +18,7 @@ import pytest
 from seqeval.metrics import f1_score as seqeval_v1_f1
 
 from xstilts import metrics as m
+from xstilts.tasks import TASKS
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
 
@@ -660,6 +661,7 @@ def test_bucc_real_gold_ids_recovered_from_aligned_embeddings():
 
 
 def full_scores():
+    """Every XTREME language of the nine tasks, centred on a per-task value (its exact mean)."""
     values = {
         "xnli": 80,
         "pawsx": 86,
@@ -671,7 +673,11 @@ def full_scores():
         "bucc": 66,
         "tatoeba": 57,
     }
-    return {task: {"en": value + 10.0, "de": value - 10.0} for task, value in values.items()}
+    scores = {}
+    for task, value in values.items():
+        languages = TASKS[task].benchmark_languages("xtreme")
+        scores[task] = {lang: value + i - (len(languages) - 1) / 2 for i, lang in enumerate(languages)}
+    return scores
 
 
 def test_xtreme_score_full_grid():
@@ -697,8 +703,17 @@ def test_xtreme_score_missing_task_never_partial():
 
 
 def test_xtreme_score_incomplete_languages():
-    result = m.xtreme_score(full_scores(), expected_languages={"xnli": ["en", "de", "sw"]})
+    scores = full_scores()
+    del scores["xnli"]["sw"]  # 14 of XNLI's 15: no partial task mean, so no category
+    result = m.xtreme_score(scores)
     assert result["tasks"]["xnli"] is None and result["incomplete_tasks"] == {"xnli": ["sw"]}
     assert result["classification"] is None and result["xtreme"] is None
     assert result["missing_tasks"] == ["xnli"]
     assert m.xtreme_score({})["missing_tasks"] == list(m.XTREME_TASKS)
+    # a language outside XTREME's (ro: XTREME-R's udpos) stays out of the task mean
+    scores = full_scores()
+    scores["udpos"]["ro"] = 0.0
+    assert m.xtreme_score(scores)["tasks"]["udpos"] == 76.0
+    # expected_languages overrides XTREME's list of a task
+    result = m.xtreme_score(full_scores(), expected_languages={"xnli": ["en", "de", "xx"]})
+    assert result["tasks"]["xnli"] is None and result["incomplete_tasks"] == {"xnli": ["xx"]}

@@ -186,17 +186,10 @@ def test_tatoeba_encoder_follows_the_benchmark_and_is_recorded():
 
 # ---- the XTREME-R score ------------------------------------------------------------------
 
+# every XTREME-R language of the ten tasks (as the registry lists evaluate.py's), made-up scores
 XR_LANGS = {
-    "xnli": {"de": 80.0, "sw": 70.0},
-    "xcopa": {"sw": 60.0, "tr": 64.0},
-    "udpos": {"de": 90.0, "ro": 80.0},
-    "panx": {"de": 78.0, "ro": 70.0},
-    "xquad": {"de": 75.0, "ro": 71.0},
-    "mlqa": {"de": 65.0},
-    "tydiqa": {"sw": 60.0},
-    "tatoeba": {"de": 90.0, "ro": 85.0},
-    "mewslix": {"de": 40.0, "ro": 30.0},
-    "lareqa": {"de": 50.0},
+    t: {lang: 40.0 + 3 * i + j for j, lang in enumerate(tasks.TASKS[t].benchmark_languages("xtreme-r"))}
+    for i, t in enumerate(tables.XTREME_R_TASKS)
 }
 
 
@@ -232,16 +225,25 @@ def test_xtreme_r_score_equals_hand_computation():
     assert row["xtreme_r_question_answering"] == pytest.approx(qa)
     assert row["xtreme_r_retrieval"] == pytest.approx(retrieval)
     assert row["xtreme_r"] == pytest.approx(np.mean(list(mean.values())))  # over the ten tasks
-    # XTREME's categories average XTREME's languages only: ro (XTREME-R's) stays out
-    assert row["structured_prediction"] == pytest.approx((90.0 + 78.0) / 2)
+    # XTREME's categories average XTREME's languages only: XTREME-R's additions (ro...) stay out
+    xtreme_mean = {
+        t: np.mean([XR_LANGS[t][lang] for lang in tasks.XTREME_LANGUAGES[t].split()])
+        for t in ("udpos", "panx")
+    }
+    assert row["structured_prediction"] == pytest.approx((xtreme_mean["udpos"] + xtreme_mean["panx"]) / 2)
+    assert row["structured_prediction"] != pytest.approx(structured)
     assert np.isnan(row["xtreme"])  # no pawsx, no bucc
 
 
-def test_xtreme_r_score_needs_every_task(tmp_path):
+def test_xtreme_r_score_needs_every_task_and_language(tmp_path):
     partial = {t: v for t, v in XR_LANGS.items() if t != "lareqa"}
     row = tables.averaged_per_seed(tables.primary_scores(_scores(partial))).loc[("m", "none", 0)]
     assert np.isnan(row["xtreme_r"]) and np.isnan(row["xtreme_r_retrieval"])
     assert not np.isnan(row["xtreme_r_classification"])
+    short = {t: {k: v for k, v in langs.items() if k != "wo"} for t, langs in XR_LANGS.items()}  # udpos's wo
+    row = tables.averaged_per_seed(tables.primary_scores(_scores(short))).loc[("m", "none", 0)]
+    assert np.isnan(row["xtreme_r"]) and np.isnan(row["xtreme_r_structured_prediction"])
+    assert not np.isnan(row["structured_prediction"])  # XTREME's udpos has no wo
     tables.write_tables(_scores(XR_LANGS), tmp_path)
     gains = pd.read_csv(tmp_path / "gains.csv")
     gain = gains[(gains["kind"] == "gain") & (gains["recipe"] == "mnli")].iloc[0]

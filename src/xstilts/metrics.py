@@ -38,7 +38,7 @@ from statistics import fmean
 
 import numpy as np
 
-from xstilts.tasks import XTREME_CATEGORIES  # the registry declares each target's category
+from xstilts.tasks import TASKS, XTREME_CATEGORIES  # the registry declares each target's category
 
 # ----------------------------------------------------------------------------- classification
 
@@ -558,22 +558,26 @@ def xtreme_score(
     """Mean over languages per task, then category means and the overall XTREME score.
 
     ``task_language_scores[task][language]`` is that task's primary metric (0-100). A task with
-    no scores is absent from ``tasks``; with ``expected_languages`` a task lacking some of its
-    languages gets None and is listed under ``incomplete_tasks`` (task -> missing languages).
-    A category, or ``xtreme``, with any missing or incomplete task is None, never a partial mean;
-    ``missing_tasks`` lists the XTREME tasks that kept it so. Non-XTREME tasks get a task mean
-    but enter no category.
+    no scores is absent from ``tasks``. An XTREME task's mean is over XTREME's languages of it
+    (the registry's copy of google-research/xtreme ``evaluate.py``; ``expected_languages``
+    overrides a task's list); one lacking some of them gets None and is listed under
+    ``incomplete_tasks`` (task -> missing languages), as ``evaluate.py`` fails on a missing
+    language. A category, or ``xtreme``, with any missing or incomplete task is None, never a
+    partial mean; ``missing_tasks`` lists the XTREME tasks that kept it so. Non-XTREME tasks
+    get a mean over the languages given but enter no category.
     """
-    expected_languages = expected_languages or {}
+    expected = {task: TASKS[task].benchmark_languages("xtreme") for task in XTREME_TASKS}
+    expected.update(expected_languages or {})
     tasks: dict[str, float | None] = {}
     incomplete: dict[str, list[str]] = {}
     for task, scores in task_language_scores.items():
         if not scores:
             continue
-        lacking = sorted(set(expected_languages.get(task, ())) - set(scores))
+        wanted = tuple(expected.get(task, ())) or tuple(scores)
+        lacking = sorted(set(wanted) - set(scores))
         if lacking:
             incomplete[task] = lacking
-        tasks[task] = None if lacking else fmean(scores.values())
+        tasks[task] = None if lacking else fmean(scores[language] for language in wanted)
 
     def mean_of(names: Iterable[str]) -> float | None:
         values = [tasks.get(name) for name in names]

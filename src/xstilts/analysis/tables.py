@@ -1,14 +1,17 @@
 """Gain tables like the paper's main table: intermediate recipe x target, gains over ``none``.
 
-Policy for missing cells (documented in the tables' footnotes):
+Policy for missing cells (documented in the tables' notes):
 - a target's score is the mean over *all* languages observed for that model and target (in any
   recipe or seed); a recipe/seed lacking one of them gets no target score (missing, never a
   mean over the languages it happens to have);
-- a category average (and ``xtreme``) needs every one of its tasks; ``avg_present`` is the
-  average over the targets this scores file contains, and its footnote names them;
-- the XTREME-R score (``xtreme_r`` and its ``xtreme_r_<category>`` means; Ruder et al. 2021) sits
-  beside XTREME's under the same rule; each benchmark's task means average only that
-  benchmark's languages (a 48-language PAN-X run keeps XTREME's 40 in ``xtreme``);
+- a category average, ``xtreme`` and the XTREME-R score (``xtreme_r`` and its
+  ``xtreme_r_<category>`` means; Ruder et al. 2021) exist only where the run scores every
+  language of every task they average, as the benchmark defines them (google-research/xtreme
+  ``evaluate.py``: ``XTREME_TASK2LANGS``, ``XTREME_R_TASK2LANGS``); each averages only its own
+  benchmark's languages (a 48-language PAN-X run keeps XTREME's 40 in ``xtreme``). A run with
+  fewer languages gets none: a partial mean under a benchmark's name reads as that benchmark's
+  score. ``avg_present`` is the one partial summary (over the targets and languages this run
+  has), and the notes count each target's languages of each benchmark's;
 - with several seeds a cell is mean +- std over seeds (n seeds); a gain per seed is that seed's
   score minus the baseline's mean over its seeds, so the std is the recipe's seed spread.
 """
@@ -84,29 +87,37 @@ def language_means_per_seed(primary: pd.DataFrame) -> pd.DataFrame:
     return wide[ordered_targets(wide.columns)].sort_index()
 
 
-def benchmark_primary(primary: pd.DataFrame, benchmark: str) -> pd.DataFrame:
-    """The rows a benchmark's score averages: each target's languages in that benchmark (a
-    target the registry does not know keeps all its rows)."""
-    keep = [
-        TASKS[target].benchmark_languages(benchmark) if target in TASKS else None
-        for target in primary["target"]
-    ]
-    mask = [langs is None or language in langs for langs, language in zip(keep, primary["language"])]
-    return primary[mask]
+def benchmark_languages(target: str, benchmark: str) -> tuple[str, ...]:
+    """The languages ``benchmark`` scores ``target`` on (() for a task outside it)."""
+    return TASKS[target].benchmark_languages(benchmark) if target in TASKS else ()
 
 
-def add_averages(per_seed: pd.DataFrame, benchmark_means: dict | None = None) -> pd.DataFrame:
-    """Category averages and the overall score of XTREME (nine tasks) and XTREME-R (ten), each
-    only where all its tasks are present, and the average over present targets.
-    ``benchmark_means``: benchmark -> per-seed target means over that benchmark's languages
-    (default: ``per_seed`` itself, every language observed)."""
+def benchmark_means(primary: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Benchmark -> per-seed target means over that benchmark's languages of each of its tasks,
+    for each model and task the run scores in every one of those languages (any other model
+    and task stays missing, so nothing built on it is a partial benchmark average)."""
+    means = {}
+    for benchmark in BENCHMARK_AVERAGES:
+        complete = [
+            cells[cells["language"].isin(languages)]
+            for (_, target), cells in primary.groupby(["model", "target"])
+            if (languages := benchmark_languages(target, benchmark))
+            and set(languages) <= set(cells["language"])
+        ]
+        means[benchmark] = language_means_per_seed(pd.concat(complete)) if complete else pd.DataFrame()
+    return means
+
+
+def add_averages(per_seed: pd.DataFrame, means: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Category averages and the overall score of XTREME (nine tasks) and XTREME-R (ten) from
+    ``means`` (see :func:`benchmark_means`: complete tasks only), each only where all its tasks
+    are there, and ``avg_present``, the mean over ``per_seed``'s targets."""
     result = per_seed.copy()
     for benchmark, (categories, overall) in BENCHMARK_AVERAGES.items():
-        frame = (benchmark_means or {}).get(benchmark, per_seed)
+        frame = means.get(benchmark, pd.DataFrame())
         for name, tasks in (*categories.items(), overall):
             if all(task in frame.columns for task in tasks):
-                means = frame[list(tasks)].mean(axis=1, skipna=False)
-                result[name] = means.reindex(per_seed.index)
+                result[name] = frame[list(tasks)].mean(axis=1, skipna=False).reindex(per_seed.index)
             else:
                 result[name] = np.nan
     result["avg_present"] = per_seed.mean(axis=1, skipna=False)
@@ -115,11 +126,7 @@ def add_averages(per_seed: pd.DataFrame, benchmark_means: dict | None = None) ->
 
 def averaged_per_seed(primary: pd.DataFrame) -> pd.DataFrame:
     """Per-seed target means (all languages) with both benchmarks' averages."""
-    means = {}
-    for benchmark in BENCHMARK_AVERAGES:
-        rows = benchmark_primary(primary, benchmark)
-        means[benchmark] = language_means_per_seed(rows) if len(rows) else pd.DataFrame()
-    return add_averages(language_means_per_seed(primary), means)
+    return add_averages(language_means_per_seed(primary), benchmark_means(primary))
 
 
 @dataclass
@@ -190,13 +197,35 @@ def best_recipes(gains: CellStats, targets: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "target", "recipe", "gain", "gain_std", "n_seeds"])
 
 
-def best_row(best: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
-    """Gains of the best recipe per target and their averages, index (model, BEST_RECIPE_ROW)."""
-    wide = best.pivot(index="model", columns="target", values="gain").reindex(columns=targets)
+def _best_wide(best: pd.DataFrame, values: list[float], targets: list[str]) -> pd.DataFrame:
+    """``values`` (one per row of ``best``) as a wide frame, index (model, BEST_RECIPE_ROW)."""
+    wide = best.assign(value=values).pivot(index="model", columns="target", values="value")
+    wide = wide.reindex(columns=targets)
     wide.index = pd.MultiIndex.from_arrays(
         [wide.index, [BEST_RECIPE_ROW] * len(wide)], names=["model", "recipe"]
     )
-    return add_averages(wide)
+    return wide
+
+
+def best_row(best: pd.DataFrame, targets: list[str], means: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Gains of the best recipe per target and their averages, index (model, BEST_RECIPE_ROW).
+
+    ``means``: :func:`benchmark_means`; a benchmark's averages take the chosen recipe's gain over
+    that benchmark's languages, so they follow the same rule as every other row's."""
+    wide = _best_wide(best, list(best["gain"]), targets)
+    best_means = {}
+    for benchmark, frame in means.items():
+        if frame.empty:
+            continue
+        gains = _over_seeds(gains_per_seed(frame)).mean
+        values = [
+            gains.at[(row.model, row.recipe), row.target]
+            if row.target in gains.columns and (row.model, row.recipe) in gains.index
+            else np.nan
+            for row in best.itertuples()
+        ]
+        best_means[benchmark] = _best_wide(best, values, [t for t in targets if t in frame.columns])
+    return add_averages(wide, best_means)
 
 
 # ---------------------------------------------------------------- formatting
@@ -254,44 +283,92 @@ def _with_best(gains: CellStats, best_wide: pd.DataFrame, best: pd.DataFrame) ->
     return CellStats(pd.concat([gains.mean, best_wide]), pd.concat([gains.std, std]), pd.concat([gains.n, n]))
 
 
-def _footnotes(targets: list[str]) -> str:
-    complete = all(task in targets for task in XTREME_TASKS)
-    coverage = "all nine XTREME tasks" if complete else f"partial: {', '.join(targets)}"
+def language_coverage(target: str, languages) -> str:
+    """'`xnli` (de en): 2 of 15 XTREME languages, 2 of 15 XTREME-R languages'."""
+    counts = []
+    for benchmark in BENCHMARK_AVERAGES:
+        wanted = benchmark_languages(target, benchmark)
+        name = benchmark.upper()
+        scored = len(set(wanted) & set(languages))
+        counts.append(f"{scored} of {len(wanted)} {name} languages" if wanted else f"not an {name} task")
+    return f"`{target}` ({' '.join(sorted(languages))}): {', '.join(counts)}"
+
+
+def _columns_with_values(*frames: pd.DataFrame) -> list[str]:
+    """The columns (first frame's order) holding a value in any of ``frames``."""
+    return [c for c in frames[0].columns if any(f[c].notna().any() for f in frames if c in f)]
+
+
+def _select_columns(stats: CellStats, columns: list[str]) -> CellStats:
+    return CellStats(stats.mean[columns], stats.std[columns], stats.n[columns])
+
+
+def _tasks_note(categories: dict[str, tuple[str, ...]]) -> str:
+    """'classification: xnli pawsx | structured_prediction: udpos panx | ...'."""
+    return " | ".join(
+        f"{name.removeprefix(XTREME_R_PREFIX)}: {' '.join(tasks)}" for name, tasks in categories.items()
+    )
+
+
+def _footnotes(targets: list[str], shown: list[str]) -> str:
+    left_out = [c for c in AVERAGE_COLUMNS if c not in shown]
+    notes = [
+        f"- `avg_present`: mean over this run's targets ({', '.join(targets)}), each over the "
+        "languages this run scores (counted under each model): a summary of this run, not a "
+        "benchmark score.",
+        "- XTREME's category averages and `xtreme` ("
+        + _tasks_note(BENCHMARK_AVERAGES["xtreme"][0])
+        + "), and XTREME-R's `xtreme_r_<category>` and `xtreme_r` ("
+        + _tasks_note(BENCHMARK_AVERAGES["xtreme-r"][0])
+        + ") are given only where the run scores every language of every task they average, "
+        "as the benchmark defines them (google-research/xtreme `evaluate.py`), and average "
+        "only those languages.",
+    ]
+    if left_out:
+        notes.append(
+            f"- Left out, no value in this run: {', '.join(f'`{c}`' for c in left_out)} "
+            "(`gains.csv` keeps their columns, empty)."
+        )
     return "\n".join(
-        [
-            f"- `avg_present`: mean over the targets in this run ({coverage}).",
-            "- Category averages, `xtreme` and `xtreme_r` (XTREME-R: xnli xcopa | udpos panx | xquad mlqa "
-            "tydiqa | tatoeba mewslix lareqa) are missing unless every one of their tasks is present; "
-            "each averages its own benchmark's languages of a task (the best row: all languages run).",
+        notes
+        + [
             "- A target score is the mean over all its languages in this run; a run missing one is `–`.",
             f"- Row `{BASELINE_RECIPE}`: absolute scores (0-100); "
             f"other rows: gains over `{BASELINE_RECIPE}`.",
             f"- Row `{BEST_RECIPE_ROW}`: best intermediate recipe per target, chosen on the same split "
-            "(as in the paper); its averages average those best gains.",
+            "(as in the paper); its averages average those recipes' gains.",
             "- Several seeds: mean ± std over seeds (n seeds); one seed: the value alone.",
         ]
     )
 
 
 def gains_markdown(
-    scores: CellStats, gains: CellStats, best: pd.DataFrame, best_wide: pd.DataFrame, targets: list[str]
+    scores: CellStats,
+    gains: CellStats,
+    best: pd.DataFrame,
+    best_wide: pd.DataFrame,
+    targets: list[str],
+    languages: dict[tuple[str, str], list[str]],
 ) -> str:
-    sections = ["# Gains over the baseline (primary metric, 0-100)", _footnotes(targets)]
+    """``languages``: (model, target) -> the languages this run scores (for the notes)."""
+    baseline_pick = scores.mean.index.get_level_values("recipe") == BASELINE_RECIPE
+    baseline = CellStats(scores.mean[baseline_pick], scores.std[baseline_pick], scores.n[baseline_pick])
+    with_best = _with_best(gains, best_wide, best)
+    shown = _columns_with_values(baseline.mean, with_best.mean)
+    sections = ["# Gains over the baseline (primary metric, 0-100)", _footnotes(targets, shown)]
     for model in scores.mean.index.unique("model"):
-        baseline = _select_model(scores, model)
-        baseline_pick = baseline.mean.index.get_level_values("recipe") == BASELINE_RECIPE
-        baseline = CellStats(
-            baseline.mean[baseline_pick], baseline.std[baseline_pick], baseline.n[baseline_pick]
-        )
-        model_gains = _select_model(_with_best(gains, best_wide, best), model)
         chosen = best[best["model"] == model]
         choice = ", ".join(f"{row.target}: {row.recipe}" for row in chosen.itertuples()) or "none"
+        coverage = [
+            f"- {language_coverage(t, languages[(model, t)])}" for t in targets if (model, t) in languages
+        ]
         sections += [
             f"## {model}",
+            "Languages scored per target, of each benchmark's:\n" + "\n".join(coverage),
             "Baseline scores:",
-            stats_to_markdown(baseline, signed=False),
+            stats_to_markdown(_select_columns(_select_model(baseline, model), shown), signed=False),
             "Gains:",
-            stats_to_markdown(model_gains, signed=True),
+            stats_to_markdown(_select_columns(_select_model(with_best, model), shown), signed=True),
             f"Best recipe per target: {choice}.",
         ]
     return "\n\n".join(sections) + "\n"
@@ -334,11 +411,20 @@ def per_target_tables(primary: pd.DataFrame, target: str) -> tuple[CellStats, Ce
 def per_target_markdown(target: str, scores: CellStats, gains: CellStats) -> str:
     sections = [
         f"# {target}: scores and gains per language",
-        "`avg` is the mean over all languages shown (missing when one is missing); "
-        "several seeds: mean ± std (n seeds).",
+        "`avg` is the mean over all languages shown (missing when one is missing), not a "
+        "benchmark's task score unless they are exactly its languages; several seeds: mean ± std (n seeds).",
     ]
     for model in scores.mean.index.unique("model"):
-        sections += [f"## {model}", "Scores:", stats_to_markdown(_select_model(scores, model), signed=False)]
+        model_scores = _select_model(scores, model)
+        languages = [
+            c for c in model_scores.mean.columns if c != "avg" and model_scores.mean[c].notna().any()
+        ]
+        sections += [
+            f"## {model}",
+            f"Languages scored: {language_coverage(target, languages)}.",
+            "Scores:",
+            stats_to_markdown(model_scores, signed=False),
+        ]
         model_gains = _select_model(gains, model)
         if model_gains.mean.empty:
             sections.append(f"No intermediate recipe to compare with `{BASELINE_RECIPE}`.")
@@ -360,10 +446,11 @@ def write_tables(
     present = ordered_targets(primary["target"].unique())
     written = []
     if present:
-        per_seed = averaged_per_seed(primary)
+        means = benchmark_means(primary)
+        per_seed = add_averages(language_means_per_seed(primary), means)
         scores, gains = summarise(per_seed)
         best = best_recipes(gains, present)
-        best_wide = best_row(best, present).reindex(columns=per_seed.columns)
+        best_wide = best_row(best, present, means).reindex(columns=per_seed.columns)
         table = pd.concat(
             [
                 stats_to_csv_frame(scores, "score"),
@@ -372,9 +459,9 @@ def write_tables(
         )
         table = table[(table["kind"] == "gain") | (table["recipe"] == BASELINE_RECIPE)]
         written.append(write_csv(out_dir / "gains.csv", table))
-        written.append(
-            write_text(out_dir / "gains.md", gains_markdown(scores, gains, best, best_wide, present))
-        )
+        languages = primary.groupby(["model", "target"])["language"].unique().to_dict()
+        markdown = gains_markdown(scores, gains, best, best_wide, present, languages)
+        written.append(write_text(out_dir / "gains.md", markdown))
         summary = best_summary_table(best, best_wide, baseline_means(per_seed))
         written.append(write_csv(out_dir / "best_per_target.csv", summary))
         written.append(write_text(out_dir / "best_per_target.md", _best_markdown(summary)))
@@ -387,7 +474,9 @@ def write_tables(
 
 
 def _best_markdown(summary: pd.DataFrame) -> str:
-    shown = summary.copy()
+    # the CSV keeps every average row; here only those with a value
+    empty = summary["target"].isin(AVERAGE_COLUMNS) & summary["gain"].isna() & summary["baseline"].isna()
+    shown = summary[~empty].copy()
     for column in ("gain", "baseline", "score"):
         signed = column == "gain"
         shown[column] = [format_cell(v, np.nan, 1, signed) for v in shown[column]]
@@ -396,7 +485,9 @@ def _best_markdown(summary: pd.DataFrame) -> str:
     return (
         "# Best intermediate recipe per target\n\n"
         "Chosen on the evaluated split, as in the paper. `score` = baseline + gain; the "
-        "average rows average the best gains over their tasks (missing if one is missing).\n\n"
+        "average rows average the best gains over their tasks, under the rules of `gains.md` "
+        "(a category or benchmark row only where the run scores every language of its tasks; "
+        "`best_per_target.csv` keeps every row, empty where there is no value).\n\n"
         + shown.to_markdown(index=False, stralign="right", disable_numparse=True)
         + "\n"
     )
