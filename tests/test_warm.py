@@ -48,7 +48,7 @@ def _warm(argv, runtime_dir, idle=30):
 
 
 def _servers(runtime_dir):
-    return sorted(runtime_dir.glob("xstilts-warm-*.sock"))
+    return sorted(runtime_dir.glob("xstilts-*/warm-*.sock"))
 
 
 def test_warm_jobs_score_like_a_cold_one_and_share_the_server(tagger, runtime_dir, tmp_path):  # noqa: F811
