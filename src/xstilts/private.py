@@ -42,10 +42,9 @@ def private_directory(path: str | os.PathLike, fix: str) -> str:
         if info.st_uid not in (0, uid) or open_to_others:
             problem = f"lies in {above}, which {_who(info)} can rename it out of"
             raise NotPrivate(errno.EPERM, f"{path} {problem}: {fix}")
-    created = False
     try:
         os.mkdir(path, 0o700)
-        created = True
+        os.chmod(path, 0o700)  # a umask may take the user's own bits off; nobody else can swap it
     except FileExistsError:
         pass
     try:
@@ -64,7 +63,7 @@ def private_directory(path: str | os.PathLike, fix: str) -> str:
         if info.st_mode & 0o022:
             mode = oct(stat.S_IMODE(info.st_mode))
             raise NotPrivate(errno.EPERM, f"{path} has mode {mode}: others may write in it: {fix}")
-        if created or info.st_mode & 0o077:  # a umask may take the user's own bits off a new one
+        if info.st_mode & 0o077:  # only readable by others, so nothing of theirs is inside
             os.fchmod(fd, 0o700)
     finally:
         os.close(fd)
