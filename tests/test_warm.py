@@ -152,44 +152,49 @@ for name, attempt in [
 """
 
 
-def test_another_user_can_neither_reach_nor_squat_the_warm_process(tagger, other_user, tmp_path):  # noqa: F811
+def test_another_user_can_neither_reach_nor_squat_the_warm_process(
+    tagger,  # noqa: F811
+    other_user,
+    tmp_path,
+    monkeypatch,
+    capsys,
+):
     """Jobs under umask 000, their sockets in a sticky directory everyone writes to (as /tmp)."""
     model_dir, data = tagger
     cold = tmp_path / "cold.json"
     cli.main(_argv(model_dir, data, [cold], ["de"]), warm=False)
     private = other_user.shared / f"xstilts-{os.getuid()}"
 
-    def job(name):
-        out = tmp_path / f"{name}.json"
-        command = [
-            "sh",
-            "-c",
-            'umask 000 && exec "$@"',
-            "sh",
-            *_command(_argv(model_dir, data, [out], ["de"])),
-        ]
-        done = subprocess.run(
-            command, env=_env(other_user.shared, 30), capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr
+    def scored(out):
         cell = json.loads(out.read_text())
         assert cell["metrics"] == json.loads(cold.read_text())["metrics"]
-        return cell["job"]["warm"], done.stderr
+        return cell["job"]["warm"]
 
-    # nobody makes the private directory first, open to everyone: the job refuses it and runs cold
+    # nobody makes the private directory first, open to everyone: the job refuses it and runs in
+    # its own process (this one: it has imported torch already)
     squat = f"import os; os.mkdir({str(private)!r}); os.chmod({str(private)!r}, 0o777)"
     assert other_user.run(squat).returncode == 0
-    warm, errors = job("squatted")
-    refusal = (
-        f"{private} belongs to uid 65534, not to you (uid 0): set XDG_RUNTIME_DIR to a directory of your own"
-    )
-    assert not warm and f"xstilts: no warm process ({refusal}); evaluating in this process" in errors
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(other_user.shared))
+    umask = os.umask(0)
+    try:
+        cli.main([*_argv(model_dir, data, [tmp_path / "squatted.json"], ["de"]), "--warm"])
+    finally:
+        os.umask(umask)
+    fix = "set XDG_RUNTIME_DIR to a directory of your own"
+    refusal = f"{private} belongs to uid 65534, not to you (uid 0): {fix}"
+    assert f"xstilts: no warm process ({refusal}); evaluating in this process" in capsys.readouterr().err
+    assert scored(tmp_path / "squatted.json") is False
     assert not os.listdir(private)  # nothing of the job's went into it
     os.rmdir(private)
 
     # then the job makes it: private whatever the umask, and its server serves the next job
-    warm, errors = job("warm")
-    assert warm and "xstilts:" not in errors
+    out = tmp_path / "warm.json"
+    command = ["sh", "-c", 'umask 000 && exec "$@"', "sh", *_command(_argv(model_dir, data, [out], ["de"]))]
+    done = subprocess.run(
+        command, env=_env(other_user.shared, 30), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "xstilts:" not in done.stderr, done.stderr
+    assert scored(out) is True
     (path,) = _servers(other_user.shared)
     modes = {p.name: stat.S_IMODE(p.lstat().st_mode) for p in (private, path, *path.parent.glob("*.sock.*"))}
     assert modes == {

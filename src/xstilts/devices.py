@@ -20,6 +20,9 @@ that match the pool, the locks are scoped to the job and step (`SLURM_JOB_ID`,
 `SLURM_STEP_ID`): SLURM already keeps allocations apart, the locks only have to
 keep the processes inside one allocation apart.
 
+The lock files (0600) and their directory are the user's own (xstilts.private): another user who
+could open a lock file could hold its slot.
+
 Slots are only ever handed out by taking their locks: a child process that calls
 `acquire_gpus` while its parent holds the slots waits for them like any other job.
 A job that asked for GPUs but runs on the CPU (empty pool, or a torch that cannot

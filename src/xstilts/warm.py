@@ -138,6 +138,8 @@ def run(argv: list[str]) -> int | None:
     server could take the job (the caller then runs it in-process)."""
     started = process_started()
     try:
+        if not hasattr(socket, "SO_PEERCRED"):  # not Linux: no telling who is at the other end
+            raise OSError("this system cannot tell who serves a socket (no SO_PEERCRED)")
         conn = _connect(socket_path(context_key()))
     except OSError as error:
         print(f"xstilts: no warm process ({error}); evaluating in this process", file=sys.stderr)
@@ -231,8 +233,6 @@ def _dial(path: str) -> socket.socket:
 
 def _peer(conn: socket.socket) -> tuple[int, int, int]:
     """(pid, uid, gid) of the process at the other end of a Unix socket, from the kernel."""
-    if not hasattr(socket, "SO_PEERCRED"):
-        raise OSError("this system has no SO_PEERCRED to tell who is at the other end of a socket")
     return struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
 
 
