@@ -1,8 +1,11 @@
 """Shared fixtures: the repository, and one run of the embedded default that many tests read."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import types
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,34 @@ def stand_in_xstilts(tmp_path, monkeypatch):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return fake
+
+
+@pytest.fixture
+def other_user():
+    """Another user of a shared node: `run(code, *args)` runs Python code as `nobody` (via
+    runuser, so the tests must run as root, as in CI), and `shared` is a short sticky directory
+    that everyone may write to, as /tmp is."""
+    if os.getuid() != 0 or not shutil.which("runuser"):
+        pytest.skip("needs root and runuser to act as another user")
+    # The venv's interpreter may lie where nobody can read it (under /root): any Python will do.
+    candidates = (sys.executable, "/usr/bin/python3", shutil.which("python3"))
+    python = next((p for p in candidates if p and _runs_as_nobody([p, "-I", "-S", "-c", "pass"])), None)
+    if python is None:
+        pytest.skip("no Python interpreter that the user nobody may run")
+
+    def command(code: str, *args) -> list[str]:
+        return ["runuser", "-u", "nobody", "--", python, "-I", "-S", "-c", code, *map(str, args)]
+
+    def run(code: str, *args) -> subprocess.CompletedProcess:
+        return subprocess.run(command(code, *args), capture_output=True, text=True, timeout=60, cwd="/")
+
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="xo") as shared:
+        os.chmod(shared, 0o1777)
+        yield types.SimpleNamespace(command=command, run=run, shared=Path(shared))
+
+
+def _runs_as_nobody(command: list[str]) -> bool:
+    done = subprocess.run(
+        ["runuser", "-u", "nobody", "--", *command], capture_output=True, timeout=60, cwd="/"
+    )
+    return done.returncode == 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -382,3 +384,53 @@ def test_bf16_evaluation_is_an_opt_in_that_changes_the_cell_settings():
     cfg["evaluation"]["precision"] = "bf16"
     opted = settings.evaluate(cfg, "tiny-xlmr", "none", "pawsx", "de", 0)
     assert opted["evaluation"]["precision"] == "bf16"  # reruns the cells it may change
+
+
+# Another user makes the default lock directory first, open to all, and creates and holds every slot.
+HOLD_EVERY_SLOT = """
+import fcntl, os, sys
+base, host, slots = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.makedirs(os.path.join(base, host))
+for directory in (base, os.path.join(base, host)):
+    os.chmod(directory, 0o777)
+for slot in range(slots):
+    lock = os.open(os.path.join(base, host, f"gpu-{slot}.lock"), os.O_RDONLY | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_another_user_can_neither_squat_nor_hold_the_gpu_locks(other_user, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(other_user.shared))  # the default's <tmp>
+    base = devices.default_lock_dir()
+    host, _ = lock_scope(["0"])
+    command = other_user.command(HOLD_EVERY_SLOT, base, host, 4)
+    holder = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        started = time.monotonic()
+        with pytest.raises(GpuPoolError) as refused, acquire_gpus(1, timeout=30):
+            pass
+        assert time.monotonic() - started < 5  # refused at once, not waited for
+        fix = f"set {devices.LOCK_DIR_ENV} to a directory of your own"
+        assert (
+            str(refused.value) == f"GPU lock directory {base} belongs to uid 65534, not to you (uid 0): {fix}"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    # the fix: a directory of the user's own, made private whatever the umask
+    mine = other_user.shared / "mine"
+    monkeypatch.setenv(devices.LOCK_DIR_ENV, str(mine))
+    old = os.umask(0)
+    try:
+        with acquire_gpus(4, timeout=0) as ids:
+            assert ids == ["0", "1", "2", "3"]
+    finally:
+        os.umask(old)
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in (mine, mine / host, *(mine / host).iterdir())}
+    assert set(modes.values()) == {0o700, 0o600} and len(modes) == 6
+    lock = mine / host / "gpu-0.lock"
+    tries = other_user.run(f"import os; os.open({str(lock)!r}, os.O_RDONLY)")
+    assert tries.returncode == 1 and "PermissionError" in tries.stderr

@@ -370,6 +370,23 @@ def parser(analysis: bool = True):
     return p
 
 
+def evaluate_error(argv: list[str]) -> str | None:
+    """Why argv is not an `xstilts evaluate` command line (those workflow rules pass: the evaluate
+    parser's arguments and nothing else), or None. The warm process runs nothing else."""
+    import contextlib
+    import io
+
+    if argv[:1] != ["evaluate"]:
+        return f"not an evaluate command: {argv[:1]}"
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            parser(analysis=False).parse_args(argv)
+    except SystemExit as stop:
+        return said.getvalue().strip().splitlines()[-1] if stop.code else "asks for help, not a job"
+    return None
+
+
 def _fail(error: Exception, code: int):
     print("xstilts: " + " ".join(str(error).split()), file=sys.stderr)
     sys.exit(code)
@@ -405,6 +422,7 @@ def main(argv=None, warm: bool = True):
     args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
     _offline_with(getattr(args, "mirror", None))
     from xstilts.config import ConfigError
+    from xstilts.devices import GpuPoolError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure
 
@@ -415,6 +433,8 @@ def main(argv=None, warm: bool = True):
     except HubError as error:
         _fail(error, 1)
     except FetchError as error:
+        _fail(error, 1)
+    except GpuPoolError as error:  # e.g. a lock directory other users could write to
         _fail(error, 1)
     except Exception as error:
         failure = hub_failure(error)  # e.g. the hub lost mid-download inside transformers

@@ -20,6 +20,9 @@ that match the pool, the locks are scoped to the job and step (`SLURM_JOB_ID`,
 `SLURM_STEP_ID`): SLURM already keeps allocations apart, the locks only have to
 keep the processes inside one allocation apart.
 
+The lock files (0600) and their directory are the user's own (xstilts.private): another user who
+could open a lock file could hold its slot.
+
 Slots are only ever handed out by taking their locks: a child process that calls
 `acquire_gpus` while its parent holds the slots waits for them like any other job.
 A job that asked for GPUs but runs on the CPU (empty pool, or a torch that cannot
@@ -40,6 +43,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from xstilts import private
 
 POOL_ENV = "XSTILTS_GPU_POOL"
 LOCK_DIR_ENV = "XSTILTS_LOCK_DIR"
@@ -122,6 +127,16 @@ def default_lock_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"xstilts-gpu-locks-{os.getuid()}"
 
 
+def lock_directory(base: Path, scope: str) -> Path:
+    """base/scope, both the user's own (xstilts.private): another user who could write there, or
+    who made the default directory first, could hold every slot."""
+    fix = f"set {LOCK_DIR_ENV} to a directory of your own"
+    try:
+        return Path(private.private_directory(Path(private.private_directory(base, fix)) / scope, fix))
+    except private.NotPrivate as error:
+        raise GpuPoolError(f"GPU lock directory {error.strerror}") from None
+
+
 def lock_scope(pool: list[str]) -> tuple[str, list[str]]:
     """(sub-directory, lock name per pool entry) naming physical devices where known."""
     host = socket.gethostname()
@@ -136,8 +151,8 @@ def lock_scope(pool: list[str]) -> tuple[str, list[str]]:
 
 def try_lock(path: Path) -> int | None:
     """File descriptor holding an exclusive lock on path, or None if taken."""
-    # Read-only is enough for flock, and lets other users lock a file one user created.
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    # Read-only is enough for flock; anyone who can open it can hold the slot, hence 0600.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -237,9 +252,7 @@ def acquire_gpus(
         raise GpuPoolError(f"asked for {n} GPUs but the pool has only {len(pool)}: {','.join(pool)}")
 
     scope, names = lock_scope(pool)
-    directory = Path(lock_dir) if lock_dir is not None else default_lock_dir()
-    directory = directory / scope
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = lock_directory(Path(lock_dir) if lock_dir is not None else default_lock_dir(), scope)
     # Old MIG ids contain "/"; lock files must stay in this directory.
     lock_paths = [directory / f"gpu-{name.replace('/', '_')}.lock" for name in names]
 

@@ -20,6 +20,13 @@ the child starts (no server, a failed import) falls back to running the job in t
 The server never touches CUDA or runs a torch operation (a spare builds its model on the meta
 device), so a child initialises its GPU and its thread pools itself, after taking the job's
 CUDA_VISIBLE_DEVICES and OMP_NUM_THREADS.
+
+A child runs as the user who started the server, so on a shared node nobody else may reach it or
+stand in for it: the socket, its lock and its log live in the user's private directory
+(`private_dir`, checked by xstilts.private; a job that finds it squatted runs in its own process),
+the socket is 0600 whatever the job's umask, the server serves only connections from its own uid
+and the client talks only to a server of its own uid (SO_PEERCRED), and a request runs only an
+`xstilts evaluate` command line that the evaluate parser accepts (what a workflow rule passes).
 """
 
 from __future__ import annotations
@@ -32,8 +39,11 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import time
+
+from xstilts import private
 
 # A scheduler job's bundle runs its evaluations back to back; a server left behind by a job
 # whose scheduler does not kill its processes (proctrack/linuxproc) should not hold memory long.
@@ -102,10 +112,22 @@ def context_key(environ=None) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def private_dir() -> str:
+    """Where the user's warm sockets, locks and logs go: `xstilts-<uid>` in the first of
+    $XDG_RUNTIME_DIR, $TMPDIR and /tmp that exists (a SLURM job may inherit a login node's
+    XDG_RUNTIME_DIR), or in /tmp when a socket's path there would be too long."""
+    given = (os.environ.get("XDG_RUNTIME_DIR"), os.environ.get("TMPDIR"))
+    base = next((d for d in given if d and os.path.isdir(d)), "/tmp")
+    name = f"xstilts-{os.getuid()}"
+    too_long = len(os.path.join(base, name, "warm-0123456789abcdef.sock")) >= 100  # sun_path: 108 bytes
+    return os.path.join("/tmp" if too_long else base, name)
+
+
 def socket_path(key: str) -> str:
-    name = f"xstilts-warm-{os.getuid()}-{key}.sock"
-    path = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp", name)
-    return path if len(path) < 100 else os.path.join("/tmp", name)  # sun_path: 108 bytes
+    """The context's socket, in the user's private directory (made here; NotPrivate when it is
+    not the user's own)."""
+    fix = "set XDG_RUNTIME_DIR to a directory of your own"
+    return os.path.join(private.private_directory(private_dir(), fix), f"warm-{key}.sock")
 
 
 # ---- client: one evaluation job -----------------------------------------------------------
@@ -115,9 +137,10 @@ def run(argv: list[str]) -> int | None:
     """Run `xstilts <argv>` in a child of the warm server; its exit status, or None when no
     server could take the job (the caller then runs it in-process)."""
     started = process_started()
-    path = socket_path(context_key())
     try:
-        conn = _connect(path)
+        if not hasattr(socket, "SO_PEERCRED"):  # not Linux: no telling who is at the other end
+            raise OSError("this system cannot tell who serves a socket (no SO_PEERCRED)")
+        conn = _connect(socket_path(context_key()))
     except OSError as error:
         print(f"xstilts: no warm process ({error}); evaluating in this process", file=sys.stderr)
         return None
@@ -134,6 +157,13 @@ def run(argv: list[str]) -> int | None:
         # server when the child died), in either order
         for line in conn.makefile("r"):
             message = json.loads(line)
+            if "refused" in message:
+                refused = message["refused"]
+                print(
+                    f"xstilts: the warm process refused the job ({refused}); evaluating in this process",
+                    file=sys.stderr,
+                )
+                return None
             if "status" in message:
                 return int(message["status"])
             child = message["pid"]
@@ -153,7 +183,7 @@ def _connect(path: str) -> socket.socket:
         return _dial(path)
     except OSError:
         pass
-    with open(f"{path}.lock", "w") as lock:
+    with open(_private_file(f"{path}.lock", os.O_RDWR)) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another job may be starting it right now
         try:
             return _dial(path)
@@ -162,15 +192,15 @@ def _connect(path: str) -> socket.socket:
                 os.unlink(path)
         import subprocess  # only the job that starts the server
 
-        log = open(f"{path}.log", "w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "xstilts.warm", path],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd="/",
-            start_new_session=True,  # outlives this job, not its control group
-        )
+        with open(_private_file(f"{path}.log", os.O_WRONLY | os.O_TRUNC), "w") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "xstilts.warm", path],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd="/",
+                start_new_session=True,  # outlives this job, not its control group
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if server.poll() is not None:
@@ -182,14 +212,28 @@ def _connect(path: str) -> socket.socket:
         raise OSError(f"the warm process did not start in {START_TIMEOUT:.0f} s; see {path}.log")
 
 
+def _private_file(path: str, flags: int) -> int:
+    """A descriptor of a file in the private directory, 0600 and never through a symlink."""
+    return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+
+
 def _dial(path: str) -> socket.socket:
+    """A connection to the server at path, if it runs as this user."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
+        uid = _peer(conn)[1]
+        if uid != os.getuid():
+            raise PermissionError(f"{path} is served by uid {uid}, not by you (uid {os.getuid()})")
     except OSError:
         conn.close()
         raise
     return conn
+
+
+def _peer(conn: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a Unix socket, from the kernel."""
+    return struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
 
 
 # ---- server ----------------------------------------------------------------------------------
@@ -212,6 +256,7 @@ def serve(path: str) -> None:
         raise SystemExit("an import initialised CUDA: a forked child could not use the GPU")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     temporary = f"{path}.{os.getpid()}"
+    os.umask(0o177)  # the socket 0600 whatever the job's umask (each child sets its job's own)
     listener.bind(temporary)
     listener.listen(64)
     os.replace(temporary, path)  # clients see a listening socket or none
@@ -267,11 +312,20 @@ class _Server:
         return ended
 
     def _start(self, client: socket.socket) -> None:
-        """Hand one job's request and standard streams to the spare, then fork the next spare."""
+        """Hand one job's request and standard streams to the spare, then fork the next spare;
+        refuse (one line in the log) another user's connection or a request that is no job."""
+        sender, uid, _ = _peer(client)
+        if uid != os.getuid():
+            _refuse(client, f"a connection from pid {sender} of uid {uid}: only uid {os.getuid()} may use it")
+            return
         request, fds = _receive(client)
         try:
-            if request is None:
+            if not request:  # the job left before sending it
                 client.close()
+                return
+            refusal = _not_a_job(request)
+            if refusal:
+                _refuse(client, f"a request from pid {sender}: {refusal}")
                 return
             pid, conn = self.spare
             try:
@@ -317,18 +371,35 @@ class _Server:
         self.listener.close()
 
 
-def _receive(conn: socket.socket) -> tuple[bytes | None, list[int]]:
-    """One newline-terminated JSON request and the descriptors sent with it."""
+def _refuse(client: socket.socket, why: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} xstilts.warm: refused {why}", file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError), client:
+        client.sendall(json.dumps({"refused": why}).encode() + b"\n")
+
+
+def _not_a_job(message: bytes) -> str | None:
+    """Why a request is not one `xstilts evaluate` job a workflow rule could run (None if it is)."""
+    try:
+        request = json.loads(message)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "not a JSON request"
+    fields = {"argv": list, "cwd": str, "env": dict, "umask": int}
+    if not isinstance(request, dict) or any(not isinstance(request.get(k), t) for k, t in fields.items()):
+        return f"not a request of {', '.join(fields)}"
+    strings = [*request["argv"], *request["env"], *request["env"].values()]
+    if not all(isinstance(s, str) for s in strings):
+        return "an argument or environment variable that is not a string"
+    return sys.modules["xstilts.cli"].evaluate_error(request["argv"])
+
+
+def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
+    """One newline-terminated request and the descriptors sent with it (b"": none came)."""
     message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4)
     while message and not message.endswith(b"\n"):
         more = conn.recv(1 << 20)
         if not more:
             break
         message += more
-    try:
-        json.loads(message)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None, fds
     return message, fds
 
 
