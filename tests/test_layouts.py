@@ -6,16 +6,12 @@ from __future__ import annotations
 import pytest
 
 from xstilts import layouts
-from xstilts.embedded.hub import build_hub_mirror
-from xstilts.embedded.world import LANGUAGES
 from xstilts.tasks import MODEL_SHAPES, TASKS
 
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory):
-    root = tmp_path_factory.mktemp("layouts") / "mirror"
-    build_hub_mirror(root, list(LANGUAGES), seed=0, size="micro")
-    return root
+def mirror(micro_mirror):
+    return micro_mirror
 
 
 def test_every_source_has_a_record_with_evidence_or_a_reason():
