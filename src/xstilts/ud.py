@@ -111,7 +111,7 @@ def sentence(row: dict, names: list[str], language: str, convention: str = "surf
             continue  # an empty node (enhanced graphs only): no surface word
         else:
             kinds.append("word")
-            heads.append([int(head), *_enhanced_heads(deps)])
+            heads.append((int(head), deps))
         forms.append(form)
         tags.append(tag)
     words = [(f, t) for k, f, t in zip(kinds, forms, tags) if k == "word"]
@@ -119,8 +119,8 @@ def sentence(row: dict, names: list[str], language: str, convention: str = "surf
         return [w for w, _ in words], [t for _, t in words]
     extents = iter(_extents(list(zip(kinds, forms)), row["text"]))
     parents = defaultdict(set)
-    for node, node_heads in enumerate(heads, start=1):
-        parents[node].update(node_heads)
+    for node, (head, deps) in enumerate(heads, start=1):
+        parents[node].update([head, *_enhanced_heads(deps)])
     tag_of = {n: t for n, (_, t) in enumerate(words, start=1)}
     out, word, i = [], 1, 0
     while i < len(kinds):
