@@ -44,6 +44,17 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
+@pytest.fixture(scope="session")
+def micro_mirror(tmp_path_factory):
+    """The embedded hub mirror of every world language, micro size, built once (read only)."""
+    from xstilts.embedded.hub import build_hub_mirror
+    from xstilts.embedded.world import LANGUAGES
+
+    root = tmp_path_factory.mktemp("micro-hub") / "mirror"
+    build_hub_mirror(root, list(LANGUAGES), seed=0, size="micro")
+    return root
+
+
 STAND_IN_XSTILTS = f"""#!{sys.executable}
 import pathlib, sys
 args = sys.argv[1:]

@@ -29,10 +29,8 @@ SCRIPTS = {
 
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("hub") / "mirror"
-    build_hub_mirror(root, list(LANGUAGES), seed=0, size="micro")
-    return root
+def mirror(micro_mirror) -> Path:
+    return micro_mirror
 
 
 @pytest.fixture(scope="module")

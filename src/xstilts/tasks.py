@@ -410,7 +410,10 @@ def _tags(ds, tokens: str, tags: str, names):
     return ds.map(convert, remove_columns=ds.column_names)
 
 
-def _load_udpos(hub, split, language):
+def _load_udpos(hub, split, language, udpos_words="surface"):
+    """google/xtreme udpos.<Language> (UD 2.5): its rows hold the syntactic words of multi-word
+    tokens (the loading script dropped the multi-word lines), so `udpos_words` cannot change
+    them; the task's caveat says so."""
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
     ds = hub.dataset("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", split=hub_split)
     return _tags(ds, "tokens", "pos_tags", UPOS_TAGS)
@@ -557,7 +560,7 @@ def _by_language(default: Callable, sources: dict) -> Callable:
 
     def load(hub, split, language, **options):
         source = sources.get(language)
-        return source.load(hub, split, language) if source else default(hub, split, language, **options)
+        return (source.load if source else default)(hub, split, language, **options)
 
     return load
 
@@ -584,33 +587,59 @@ def _load_wikiann(hub, split, language):
 
 
 UD27 = "universal-dependencies/universal_dependencies"
-UD27_TEST_ONLY = {"pl_pud"}  # PUD treebanks are test sets only
+UD27_REVISION = "refs/convert/parquet"
+# The hub splits xstilts reads per treebank (default: train, validation, test). PUD treebanks are
+# test sets only; the hub's lt_hse validation and test repeat its train file (the script's
+# _UD_DATASETS points all three at lt_hse-ud-train.conllu), so only its train is read.
+UD27_SPLITS = {"pl_pud": ("test",), "lt_hse": ("train",)}
 
 
-def _load_ud27(hub, split, language):
-    """UD 2.7 treebanks (UD27_TREEBANKS), the script dataset's parquet conversion: config =
-    treebank (e.g. ro_rrt), columns idx, text, tokens, lemmas, upos (ClassLabel in the script's
+def _load_ud27(hub, split, language, udpos_words="surface"):
+    """UD 2.7 treebanks (UD27_TREEBANKS) from the parquet conversion of the script dataset:
+    `<treebank>/<split>/*.parquet` on refs/convert/parquet, which has no README (so no configs:
+    the files are named). Columns idx, text, tokens, lemmas, upos (ClassLabel in the script's
     own order, read from the features), xpos, feats, head, deprel, deps, misc; splits train,
-    validation, test. Multi-word token lines carry upos "_" and no tag: they are dropped, the
-    words they span are kept (XTREME tags words)."""
+    validation, test. Words follow XTREME (`udpos_words: surface`, xstilts.ud): a multi-word
+    token is one word, its surface form, tagged as conllu_to_conll.py tags it; `subtokens` keeps
+    the syntactic words instead and drops the multi-word lines."""
     import datasets
 
+    from xstilts import ud
+
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
+    keep = ud.kept if udpos_words == "surface" else len  # utils_preprocess drops all-`_` sentences
+    read = {  # every treebank first: `xstilts fetch` records the reads before the rows are used
+        treebank: hub.dataset(
+            UD27,
+            None,
+            split=hub_split,
+            revision=UD27_REVISION,
+            data_files={hub_split: f"{treebank}/{hub_split}/*.parquet"},
+        )
+        for treebank in UD27_TREEBANKS[language]
+        if hub_split in UD27_SPLITS.get(treebank, ("train", "validation", "test"))
+    }
     parts = []
-    for treebank in UD27_TREEBANKS[language]:
-        if treebank in UD27_TEST_ONLY and split != "test":
-            continue
-        ds = hub.dataset(UD27, treebank, revision="refs/convert/parquet", split=hub_split)
+    for treebank, ds in read.items():
         names = _class_names(ds, "upos")
-        unknown = set(names) - set(UPOS_TAGS) - {"_"}
+        unknown = set(names) - set(UPOS_TAGS) - {ud.MULTIWORD}
         if unknown:
             raise ValueError(f"{UD27} {treebank}: unknown UPOS tags {sorted(unknown)}")
 
-        def convert(row, names=names):
-            kept = [(w, names[t]) for w, t in zip(row["tokens"], row["upos"]) if names[t] != "_"]
-            return {"tokens": [w for w, _ in kept], "tags": [t for _, t in kept]}
+        def convert(row, names=names, treebank=treebank):
+            try:
+                words, tags = ud.sentence(row, names, treebank.split("_")[0], udpos_words)
+            except ud.Unaligned as error:
+                raise ValueError(
+                    f"{UD27} {treebank} {hub_split} sentence {row['idx']}: {error}. Fix: set "
+                    f"hub.udpos_words: subtokens to read its syntactic words instead"
+                ) from None
+            if udpos_words == "surface":
+                words = ud.xtreme_words(words)
+            return {"tokens": words, "tags": tags}
 
-        parts.append(ds.map(convert, remove_columns=ds.column_names).filter(lambda r: len(r["tokens"]) > 0))
+        rows = ds.map(convert, remove_columns=ds.column_names)
+        parts.append(rows.filter(lambda r: len(r["tokens"]) > 0 and keep(r["tokens"])))
     if not parts:
         raise ValueError(f"udpos {language}: no UD 2.7 treebank has a {split} split")
     return datasets.concatenate_datasets(parts)
@@ -656,6 +685,8 @@ XTREME_R_RETRIEVAL_LANGUAGES = {
     "mewslix": "ar de en es fa ja pl ro ta tr uk",  # utils_mewslix.MENTION_LANGUAGES
 }
 MEWSLIX_REPO = "izhx/mewsli-x"
+# XQuAD-R with its sentence breaks: a GitHub repository, read at the commit its record pins
+LAREQA_REPO = "google-research-datasets/lareqa"
 MEWSLIX_CANDIDATES = "candidates"  # the pool "language" of Mewsli-X's one candidate set
 
 
@@ -672,24 +703,26 @@ def _dual_encoder_rows(columns: dict):
 
 def _load_lareqa(hub, split, language):
     """Train: SQuAD v1.1 train as question -> answer sentence + paragraph pairs (dev: SQuAD v1.1
-    validation as English retrieval); test: XQuAD-R, questions of `language` (the pool of all
-    languages is assembled at evaluation). Assumed schema of google-research-datasets/xquad_r
-    (its card and the HF loader xquad_r.py; no hub access to check): configs ar de el en es hi
-    ru th tr vi zh, one split `validation` of 1190 rows, columns id (the SQuAD question id,
-    shared by the 11 translations), context, question, answers {text, answer_start}. It drops
-    the official files' sentence breaks (google-research-datasets/lareqa xquad-r/<lang>.json):
-    a `sentence_breaks` column ([start, end] pairs) is used where present, else they are
-    inferred (xstilts.formats.dual_encoder.sentence_breaks)."""
+    validation as English retrieval, sentences by sb_sed); test: XQuAD-R, the official file
+    google-research/xtreme's download script fetches (google-research-datasets/lareqa
+    xquad-r/<language>.json at the commit xstilts.layouts records) with its `sentence_breaks`
+    and answers at their original offsets; the pool of all languages is assembled at evaluation."""
+    import json
+
     from xstilts.formats import dual_encoder
 
     if split == "train":
         ds = hub.dataset("rajpurkar/squad", "plain_text", split="train")
         return _dual_encoder_rows(dual_encoder.squad_pairs(ds.to_dict()))
     if split == "dev":
-        ds, language = hub.dataset("rajpurkar/squad", "plain_text", split="validation"), "en"
-    else:
-        ds = hub.dataset("google-research-datasets/xquad_r", language, split="validation")
-    return _dual_encoder_rows(dual_encoder.squad_retrieval_rows(ds.to_dict(), language))
+        ds = hub.dataset("rajpurkar/squad", "plain_text", split="validation")
+        return _dual_encoder_rows(dual_encoder.squad_retrieval_rows(ds.to_dict()))
+    from xstilts import layouts
+
+    commit = layouts.get(LAREQA_REPO).revision
+    path = hub.github_file(LAREQA_REPO, commit, f"xquad-r/{language}.json")
+    squad = json.loads(path.read_text(encoding="utf-8"))
+    return _dual_encoder_rows(dual_encoder.xquad_r_rows(squad, language))
 
 
 class _MewsliXFiles:
@@ -955,6 +988,10 @@ TASKS: dict[str, Task] = {
             scorer="udpos_f1",
             xtreme_r_languages=_langs_r("udpos"),
             language_sources=UDPOS_SOURCES,
+            options=("udpos_words",),
+            caveat="google/xtreme's udpos rows (XTREME's languages, UD 2.5) hold the syntactic words of "
+            "multi-word tokens (its loading script drops the multi-word lines), not XTREME's surface "
+            "words; lt pl uk wo ro (UD 2.7) follow hub.udpos_words",
         ),
         Task(
             "panx",
@@ -1101,7 +1138,7 @@ TASKS: dict[str, Task] = {
             "lareqa",
             "target",
             "dual_encoder",
-            "google-research-datasets/xquad_r (test); trained on rajpurkar/squad v1.1",
+            "google-research-datasets/lareqa xquad-r/<lang>.json (GitHub; test); trained on rajpurkar/squad",
             "map_at_20",
             _load_lareqa,
             tuple(XTREME_R_RETRIEVAL_LANGUAGES["lareqa"].split()),
@@ -1120,9 +1157,7 @@ TASKS: dict[str, Task] = {
                 query_length=96,
             ),
             category="retrieval",
-            repos=("rajpurkar/squad", "google-research-datasets/xquad_r"),
-            caveat="the hub's xquad_r lacks XQuAD-R's sentence breaks: candidate sentences are inferred "
-            "(English: XTREME's sb_sed; others: terminator rules), so the pool differs slightly",
+            repos=("rajpurkar/squad", LAREQA_REPO),
             pool_languages=tuple(XTREME_R_RETRIEVAL_LANGUAGES["lareqa"].split()),
         ),
         Task(

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import ClassLabel, Features, List, Value
 
+from xstilts import layouts
 from xstilts.atomic import atomic_dir
 from xstilts.embedded import ccg, retrieval
 from xstilts.embedded.examples import (
@@ -42,7 +43,6 @@ from xstilts.tasks import (
     TATOEBA_CODES,
     TATOEBA_R_CODES,
     UD27,
-    UD27_TEST_ONLY,
     UD27_TREEBANKS,
     UPOS_TAGS,
     XTREME_LANGUAGES,
@@ -205,13 +205,10 @@ class MirrorWriter:
         entry["splits"].append((split, relative, n_rows, num_bytes))
 
     def write_converted(self, repo: str, split: str, rows: list[dict], features: Features, config="default"):
-        """The `refs/convert/parquet` branch: <config>/<split>/0000.parquet, no card."""
+        """The `refs/convert/parquet` branch: <config>/<split>/0000.parquet and no card, whatever
+        the number of configs (xstilts.layouts records it)."""
         branch = f"{repo}@refs--convert--parquet"
-        num_bytes = self._parquet(self.root / branch / config / split / "0000.parquet", rows, features)
-        if config != "default":  # several configs: a card names them, as the hub's branch does
-            self._register(
-                branch, config, split, f"{config}/{split}/0000.parquet", len(rows), num_bytes, features
-            )
+        self._parquet(self.root / branch / config / split / "0000.parquet", rows, features)
 
     @staticmethod
     def _parquet(path: Path, rows: list[dict], features: Features) -> int:
@@ -307,7 +304,7 @@ class Builder:
             self.ud27,
             self.tatoeba_mteb,
             self.xquad_google,
-            lambda: retrieval.build(self),  # XTREME-R's xquad_r and mewsli-x
+            lambda: retrieval.build(self),  # XTREME-R's XQuAD-R (official files) and Mewsli-X
         ):
             step()
         self.out.write_cards(
@@ -848,35 +845,40 @@ class Builder:
 
     def ud27(self):
         """UD 2.7 treebanks (refs/convert/parquet of the script dataset); ~10% of sentences start
-        with a multi-word token line (upos "_") spanning their first two words, as in Romance
-        treebanks."""
+        with a multi-word token line (upos "_", head None) spanning their first two words, as in
+        Romance treebanks; `text` holds the surface words, as in UD."""
         s = self.sampler("ud27")
         for code in self.added_langs("udpos", UD27_TREEBANKS):
             for treebank in UD27_TREEBANKS[code]:
-                splits = ("test",) if treebank in UD27_TEST_ONLY else ("train", "validation", "test")
+                # the hub's splits, lt_hse's repeated ones included (xstilts.layouts)
+                splits = layouts.get(UD27).config(treebank)["splits"]
                 for split in splits:
                     rows = []
                     for i, (event, question) in enumerate(self.tagged_sentences(s, self.size["eval"])):
                         tokens = self.render_tokens(code, event, question)
                         words = [t.text for t in tokens]
                         upos = [UD27_UPOS.index(t.upos) for t in tokens]
+                        text = " ".join(words)  # the surface words: a fused form replaces its words
+                        head = [str(k) for k in range(len(words))]  # a chain: 1 is the root
                         if len(words) > 2 and s.rng.random() < 0.1:
+                            text = " ".join([words[0] + words[1], *words[2:]])
                             words.insert(0, words[0] + words[1])
                             upos.insert(0, UD27_UPOS.index("_"))
+                            head.insert(0, "None")  # conllu: a multi-word line has no head
                         n = len(words)
                         rows.append(
                             {
                                 "idx": f"{treebank}-{split}-{i}",
-                                "text": " ".join(words),
+                                "text": text,
                                 "tokens": words,
                                 "lemmas": [w.lower() for w in words],
                                 "upos": upos,
                                 "xpos": ["_"] * n,
-                                "feats": ["_"] * n,
-                                "head": ["0"] * n,
+                                "feats": ["None"] * n,
+                                "head": head,
                                 "deprel": ["dep"] * n,
-                                "deps": ["_"] * n,
-                                "misc": ["_"] * n,
+                                "deps": ["None"] * n,
+                                "misc": ["None"] * n,
                             }
                         )
                     self.out.write_converted(UD27, split, rows, FEATURES["ud27"], config=treebank)
