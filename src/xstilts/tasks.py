@@ -483,9 +483,12 @@ def _load_commonsenseqa(hub, split, language):
 
 
 def _load_tatoeba(hub, split, language):
+    """google/xtreme tatoeba.<iso639-3>, one split `validation`: source_sentence from LASER's
+    tatoeba.<l>-eng.<l>, target_sentence from its .eng (xtreme.py). xtreme.py kept each line as
+    read, newline included; it is stripped, as XTREME's reader of the LASER files does."""
     ds = hub.dataset("google/xtreme", f"tatoeba.{TATOEBA_CODES[language]}", split="validation")
     return ds.map(
-        lambda r: {"source": r["source_sentence"], "target": r["target_sentence"]},
+        lambda r: {"source": r["source_sentence"].strip(), "target": r["target_sentence"].strip()},
         remove_columns=ds.column_names,
     )
 

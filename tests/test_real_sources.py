@@ -1,0 +1,239 @@
+"""Every loader on real rows: hub-shaped fixtures built from ../shared/real-samples (SOURCES.md
+there says where each file comes from) in the layout the hub holds, read through
+`xstilts.stages.load_split` with `Hub(mirror=...)`, and checked against what the rows hold.
+
+Hub rows are made from the raw files as the hub's own conversion made them (huggingface/datasets
+xtreme.py, anli.py, glue.py, ...: fields stripped, labels mapped to the script's class names).
+Skipped where the shared samples are absent."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from xstilts import tasks
+from xstilts.embedded.hub import FEATURES, MirrorWriter
+from xstilts.hub import Hub
+from xstilts.stages import load_split
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
+XTREME_R = SAMPLES / "xtreme-r"
+pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="no ../shared/real-samples")
+
+
+class Mirror:
+    """A hub mirror: `add` files rows as `repo/config/split` (the hub's parquet layout with a
+    README naming the configs) or, with `converted=True`, on the refs/convert/parquet branch."""
+
+    def __init__(self, root: Path):
+        self.writer = MirrorWriter(root)
+        self.root = root
+
+    def add(self, repo, config, split, rows, features, converted=False):
+        if converted:
+            self.writer.write_converted(repo, split, rows, FEATURES[features], config=config)
+        else:
+            self.writer.write(repo, config, split, rows, FEATURES[features])
+        return self
+
+    def hub(self) -> Hub:
+        self.writer.write_cards("real rows (tests/test_real_sources.py)")
+        return Hub(self.root)
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    return Mirror(tmp_path / "mirror")
+
+
+def load(task, hub, split, language, **data):
+    return load_split(task, hub, split, language, {"tydiqa_train": "english", "mewslix_dir": None, **data})
+
+
+def tsv(path, **kwargs):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE, **kwargs))
+
+
+def squad_rows(path, with_title=True):
+    """SQuAD-format JSON -> hub rows as xtreme.py / squad.py yield them (context, question and
+    answer texts stripped; answer_start unchanged)."""
+    rows = []
+    for article in json.loads(Path(path).read_text(encoding="utf-8"))["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = qa["answers"]
+                row = {
+                    "id": qa["id"],
+                    "context": paragraph["context"].strip(),
+                    "question": qa["question"].strip(),
+                    "answers": {
+                        "text": [a["text"].strip() for a in answers],
+                        "answer_start": [a["answer_start"] for a in answers],
+                    },
+                }
+                rows.append({"title": article.get("title", "").strip(), **row} if with_title else row)
+    return rows
+
+
+# ---- XTREME targets (google/xtreme, main: <config>/<split>-00000-of-00001.parquet + README) ------
+
+
+def test_xnli_labels_and_sentences(mirror):
+    raw = tsv(SAMPLES / "xnli" / "xnli.dev.en.first400.tsv")
+    rows = [
+        {
+            "language": "en",
+            "sentence1": r["sentence1_en"],
+            "sentence2": r["sentence2_en"],
+            "gold_label": r["label"],
+        }
+        for r in raw
+    ]
+    hub = mirror.add("google/xtreme", "XNLI", "validation", rows, "xnli").hub()
+    ds = load("xnli", hub, "dev", "en")
+    assert len(ds) == len(raw) == 400  # every real label is one of XNLI_LABELS: none dropped
+    assert ds["text_a"] == [r["sentence1_en"] for r in raw]
+    assert [tasks.XNLI_LABELS[y] for y in ds["label"]] == [r["label"] for r in raw]
+
+
+def test_pawsx_string_labels(mirror):
+    raw = tsv(SAMPLES / "pawsx" / "pawsx.de.dev_2k.from_SuperGLEBer.tsv")[:300]
+    rows = [{"sentence1": r["sentence1"], "sentence2": r["sentence2"], "label": r["label"]} for r in raw]
+    hub = mirror.add("google/xtreme", "PAWS-X.de", "validation", rows, "pawsx").hub()
+    ds = load("pawsx", hub, "dev", "de")
+    assert len(ds) == len(raw)
+    assert ds["label"] == [int(r["label"]) for r in raw] and set(ds["label"]) == {0, 1}
+    assert ds["text_b"] == [r["sentence2"] for r in raw]
+
+
+def test_panx_tokens_and_tags(mirror):
+    """xtreme.py: `de:Anton\tB-PER` -> token Anton (prefix stripped), lang de, tag B-PER."""
+    sentences, current = [], []
+    for line in (SAMPLES / "panx" / "hf_dummy_xtreme_PAN-X.de_raw" / "dev").read_text().splitlines():
+        if line.strip():
+            token, tag = line.split("\t")
+            current.append((token[3:], token[:2], tag))
+        elif current:
+            sentences, current = [*sentences, current], []
+    sentences += [current] if current else []
+    rows = [
+        {
+            "tokens": [t for t, _, _ in s],
+            "ner_tags": [tasks.NER_TAGS.index(tag) for _, _, tag in s],
+            "langs": [lang for _, lang, _ in s],
+        }
+        for s in sentences
+    ]
+    hub = mirror.add("google/xtreme", "PAN-X.de", "validation", rows, "panx").hub()
+    ds = load("panx", hub, "dev", "de")
+    assert ds["tokens"][0] == ["Anton", "Wilhelm", "von", "Zuccalmaglio", "."]
+    assert ds["tags"][0] == ["B-PER", "I-PER", "I-PER", "I-PER", "O"]
+
+
+@pytest.mark.parametrize(
+    ("task", "repo", "config", "path", "language", "n"),
+    [
+        ("xquad", "google/xtreme", "XQuAD.de", "xquad/xquad.de.json", "de", 1190),
+        ("xquad", "google/xquad", "xquad.ro", "xquad/xquad.de.json", "ro", 1190),  # XTREME-R's ro source
+        ("tydiqa", "google/xtreme", "tydiqa", "tydiqa/tydiqa-goldp-v1.1-dev.hf_dummy.json", "ar", 1),
+    ],
+)
+def test_extractive_qa_answers_point_into_contexts(mirror, task, repo, config, path, language, n):
+    rows = squad_rows(SAMPLES / path, with_title=task == "tydiqa")
+    features = "qa" if task == "tydiqa" else "xquad"
+    hub = mirror.add(repo, config, "validation", rows, features).hub()
+    ds = load(task, hub, "test", language)
+    assert len(ds) == n and ds.column_names == ["id", "context", "question", "answers"]
+    for row in ds:
+        for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"]):
+            assert row["context"][start : start + len(text)] == text
+
+
+def test_mlqa_real_validation_rows(mirror):
+    import datasets
+
+    real = datasets.load_from_disk(str(SAMPLES / "mlqa" / "hf_save_to_disk_mlqa.de.de_validation"))
+    rows = [{"title": "", **{k: r[k] for k in ("id", "context", "question", "answers")}} for r in real]
+    hub = mirror.add("google/xtreme", "MLQA.de.de", "validation", rows, "qa").hub()
+    ds = load("mlqa", hub, "dev", "de")
+    assert len(ds) == len(real) == 512
+    assert ds["id"] == real["id"] and ds["answers"] == [dict(a) for a in real["answers"]]
+
+
+def test_tatoeba_source_is_the_language(mirror):
+    """xtreme.py: source_sentence from tatoeba.<l>-eng.<l>, target from .eng, one split
+    `validation`, each line as read (newline kept): the loader strips it, as LASER's reader does."""
+    source, target = (
+        (SAMPLES / "tatoeba" / f"tatoeba.deu-eng.{side}").read_text(encoding="utf-8").splitlines(True)[:100]
+        for side in ("deu", "eng")
+    )
+    rows = [
+        {"source_sentence": s, "target_sentence": t, "source_lang": "deu", "target_lang": "eng"}
+        for s, t in zip(source, target)
+    ]
+    hub = mirror.add("google/xtreme", "tatoeba.deu", "validation", rows, "pairs").hub()
+    ds = load("tatoeba", hub, "test", "de")
+    assert ds["source"] == [s.strip() for s in source] and ds["target"] == [t.strip() for t in target]
+
+
+@pytest.mark.parametrize("language", sorted(tasks.TATOEBA_R_CODES))
+def test_tatoeba_mteb_sentence1_is_the_language(mirror, language):
+    """mteb/tatoeba-bitext-mining <iso>-eng: sentence1 the language, sentence2 English (mteb's
+    Tatoeba metadata lists each subset as [<iso>-<script>, eng-Latn])."""
+    code = tasks.TATOEBA_R_CODES[language]
+    source, target = (
+        (XTREME_R / "tatoeba" / f"tatoeba.{code}-eng.{side}.first200")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        for side in (code, "eng")
+    )
+    rows = [{"sentence1": s, "sentence2": t} for s, t in zip(source, target)]
+    hub = mirror.add("mteb/tatoeba-bitext-mining", f"{code}-eng", "test", rows, "mteb_tatoeba").hub()
+    ds = load("tatoeba", hub, "test", language)
+    assert ds["source"] == source and ds["target"] == target and len(ds) == 200
+
+
+# ---- XTREME-R: XCOPA, Mewsli-X -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["et", "ht", "qu", "zh"])
+def test_xcopa_validation_files(mirror, language):
+    raw = [json.loads(x) for x in (XTREME_R / "xcopa" / f"val.{language}.jsonl").read_text().splitlines()]
+    hub = mirror.add("cambridgeltl/xcopa", language, "validation", raw, "xcopa").hub()
+    ds = load("xcopa", hub, "dev", language)
+    assert len(ds) == len(raw) == 100
+    assert ds["label"] == [r["label"] for r in raw]
+    assert ds["choices"] == [[r["choice1"], r["choice2"]] for r in raw]
+    # run_xcopa.py: f"{premise} What was the {question}?", the question English in every language
+    assert ds["context"] == [f"{r['premise']} What was the {r['question']}?" for r in raw]
+
+
+def test_mewslix_real_wikinews_mentions(tmp_path):
+    """Two real WikiNews documents in the wikinews_mentions-*.jsonl schema (google-research
+    mewsli_x testdata), dev: every mention a query keyed by its gold entity, in its sentence."""
+    from xstilts.embedded.retrieval import write_tarball
+
+    documents = [
+        json.loads(x) for x in (XTREME_R / "mewslix" / "example_mentions.jsonl").read_text().splitlines()
+    ]
+    mentions = [m for d in documents for m in d["mentions"]]
+    entities = [
+        {"entity_id": m["entity_id"], "description": "A.", "sentence_spans": [{"start": 0, "end": 2}]}
+        | {"description_language": "en"}
+        for m in mentions
+    ]
+    files = {"wikinews_mentions-dev.jsonl": documents, "candidate_set_entities.jsonl": entities}
+    write_tarball(tmp_path / tasks.MEWSLIX_REPO / "raw.tar.gz", files)
+    for language in ("en", "ar"):
+        ds = load("mewslix", Hub(tmp_path), "dev", language)
+        queries = [i for i, kind in enumerate(ds["kind"]) if kind == "query"]
+        gold = [m for d in documents if d["context"]["language"] == language for m in d["mentions"]]
+        assert [ds["id"][i] for i in queries] == [m["example_id"] for m in gold]
+        assert [ds["keys"][i] for i in queries] == [[m["entity_id"]] for m in gold]
+        for i, m in zip(queries, gold):
+            span = m["mention_span"]["text"]
+            assert ds["text"][i].startswith(f"{span}: ") and f"{{ {span} }}" in ds["text"][i]
