@@ -58,9 +58,13 @@ def tsv(path, **kwargs):
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE, **kwargs))
 
 
-def squad_rows(path, with_title=True):
-    """SQuAD-format JSON -> hub rows as xtreme.py / squad.py yield them (context, question and
-    answer texts stripped; answer_start unchanged)."""
+def squad_rows(path, with_title=True, strip=True):
+    """SQuAD-format JSON -> hub rows as xtreme.py yields them (context, question and answer texts
+    stripped, answer_start unchanged) or, `strip=False`, as squad.py / squad_v2.py do."""
+
+    def clean(text):
+        return text.strip() if strip else text
+
     rows = []
     for article in json.loads(Path(path).read_text(encoding="utf-8"))["data"]:
         for paragraph in article["paragraphs"]:
@@ -68,14 +72,14 @@ def squad_rows(path, with_title=True):
                 answers = qa["answers"]
                 row = {
                     "id": qa["id"],
-                    "context": paragraph["context"].strip(),
-                    "question": qa["question"].strip(),
+                    "context": clean(paragraph["context"]),
+                    "question": clean(qa["question"]),
                     "answers": {
-                        "text": [a["text"].strip() for a in answers],
+                        "text": [clean(a["text"]) for a in answers],
                         "answer_start": [a["answer_start"] for a in answers],
                     },
                 }
-                rows.append({"title": article.get("title", "").strip(), **row} if with_title else row)
+                rows.append({"title": clean(article.get("title", "")), **row} if with_title else row)
     return rows
 
 
@@ -138,16 +142,23 @@ def test_panx_tokens_and_tags(mirror):
     ("task", "repo", "config", "path", "language", "n"),
     [
         ("xquad", "google/xtreme", "XQuAD.de", "xquad/xquad.de.json", "de", 1190),
+        ("xquad", "google/xtreme", "XQuAD.en", "xquad/xquad.en.json", "en", 1190),
         ("xquad", "google/xquad", "xquad.ro", "xquad/xquad.de.json", "ro", 1190),  # XTREME-R's ro source
         ("tydiqa", "google/xtreme", "tydiqa", "tydiqa/tydiqa-goldp-v1.1-dev.hf_dummy.json", "ar", 1),
     ],
 )
 def test_extractive_qa_answers_point_into_contexts(mirror, task, repo, config, path, language, n):
+    """xtreme.py strips contexts without shifting answer_start (xquad.en has two contexts with
+    leading whitespace): prepare's repair_answer_spans puts every answer back on its text."""
+    from xstilts.formats.qa import repair_answer_spans
+
     rows = squad_rows(SAMPLES / path, with_title=task == "tydiqa")
     features = "qa" if task == "tydiqa" else "xquad"
     hub = mirror.add(repo, config, "validation", rows, features).hub()
     ds = load(task, hub, "test", language)
     assert len(ds) == n and ds.column_names == ["id", "context", "question", "answers"]
+    ds, counts = repair_answer_spans(ds, drop_unrecoverable=False)
+    assert counts["unrecoverable"] == 0
     for row in ds:
         for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"]):
             assert row["context"][start : start + len(text)] == text
@@ -237,3 +248,112 @@ def test_mewslix_real_wikinews_mentions(tmp_path):
         for i, m in zip(queries, gold):
             span = m["mention_span"]["text"]
             assert ds["text"][i].startswith(f"{span}: ") and f"{{ {span} }}" in ds["text"][i]
+
+
+# ---- intermediate tasks ---------------------------------------------------------------------
+
+NLI = {"e": 0, "n": 1, "c": 2}  # anli.py: e/n/c -> ClassLabel entailment, neutral, contradiction
+
+
+def test_anli_dev_rounds(mirror):
+    raw = {}
+    for r in (1, 2, 3):
+        lines = (SAMPLES / "anli" / "hf_dummy_anli_v0.1_raw" / f"R{r}" / "dev.jsonl").read_text().splitlines()
+        raw[r] = [json.loads(x) for x in lines]
+        rows = [
+            {"uid": x["uid"], "premise": x["context"], "hypothesis": x["hypothesis"]}
+            | {"label": NLI[x["label"]], "reason": x["reason"]}
+            for x in raw[r]
+        ]
+        mirror.add("facebook/anli", "plain_text", f"dev_r{r}", rows, "anli")
+    ds = load("anli_plus", mirror.hub(), "dev", "en")
+    every = [x for r in (1, 2, 3) for x in raw[r]]
+    assert ds["text_a"] == [x["context"] for x in every] and ds["text_b"] == [x["hypothesis"] for x in every]
+    assert ds["label"] == [NLI[x["label"]] for x in every]
+
+
+def test_mnli_and_qqp_glue_rows(mirror):
+    mnli = tsv(SAMPLES / "mnli" / "hf_dummy_glue_MNLI_dev_matched.tsv")
+    rows = [
+        {"premise": r["sentence1"], "hypothesis": r["sentence2"], "idx": i}
+        | {"label": tasks.XNLI_LABELS.index(r["gold_label"])}
+        for i, r in enumerate(mnli)
+    ]
+    mirror.add("nyu-mll/glue", "mnli", "validation_matched", rows, "mnli")
+    qqp = tsv(SAMPLES / "qqp" / "hf_dummy_glue_QQP_dev.tsv")
+    rows = [
+        {"question1": r["question1"], "question2": r["question2"], "label": int(r["is_duplicate"]), "idx": i}
+        for i, r in enumerate(qqp)
+    ]
+    hub = mirror.add("nyu-mll/glue", "qqp", "validation", rows, "qqp").hub()
+    ds = load("mnli", hub, "dev", "en")
+    assert [tasks.XNLI_LABELS[y] for y in ds["label"]] == [r["gold_label"] for r in mnli]
+    assert ds["text_a"] == [r["sentence1"] for r in mnli]
+    ds = load("qqp", hub, "dev", "en")
+    assert ds["label"] == [int(r["is_duplicate"]) for r in qqp] and ds["text_b"] == [
+        r["question2"] for r in qqp
+    ]
+
+
+@pytest.mark.parametrize(
+    ("task", "repo", "config", "path", "n", "unanswerable"),
+    [
+        (
+            "squad_v2",
+            "rajpurkar/squad_v2",
+            "squad_v2",
+            "squad20/dev-v2.0.first_article_Normans.json",
+            208,
+            112,
+        ),
+        (
+            "squad_v1",
+            "rajpurkar/squad",
+            "plain_text",
+            "squad11/xquad.en.is_squad_v1.1_dev_subset.json",
+            1190,
+            0,
+        ),
+    ],
+)
+def test_squad_validation(mirror, task, repo, config, path, n, unanswerable):
+    hub = mirror.add(repo, config, "validation", squad_rows(SAMPLES / path, strip=False), "qa").hub()
+    ds = load(task, hub, "dev", "en")
+    assert len(ds) == n and sum(not a["text"] for a in ds["answers"]) == unanswerable
+    for row in ds:
+        for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"]):
+            assert row["context"][start : start + len(text)] == text
+
+
+def test_hellaswag_parquet_branch(mirror):
+    """Rowan/hellaswag is a loading script: its refs/convert/parquet branch, label a string."""
+    raw = [json.loads(x) for x in (SAMPLES / "hellaswag" / "hellaswag_val.jsonl").read_text().splitlines()]
+    rows = [{**r, "label": str(r["label"])} for r in raw]
+    hub = mirror.add("Rowan/hellaswag", "default", "validation", rows, "hellaswag", converted=True).hub()
+    ds = load("hellaswag", hub, "dev", "en")
+    assert ds["label"] == [r["label"] for r in raw]
+    assert ds["context"] == [r["ctx_a"] for r in raw]  # jiant: ctx_a, then ctx_b + ending per choice
+    assert ds["choices"] == [[f"{r['ctx_b']} {e}".strip() for e in r["endings"]] for r in raw]
+
+
+def test_cosmosqa_parquet_branch(mirror):
+    with open(SAMPLES / "cosmosqa" / "valid.first400.csv", encoding="utf-8", newline="") as f:
+        raw = list(csv.DictReader(f))
+    rows = [{**r, "label": int(r["label"])} for r in raw]
+    hub = mirror.add("allenai/cosmos_qa", "default", "validation", rows, "cosmosqa", converted=True).hub()
+    ds = load("cosmosqa", hub, "dev", "en")
+    assert len(ds) == 400 and ds["label"] == [int(r["label"]) for r in raw]
+    assert ds["choices"][0] == [raw[0][f"answer{i}"] for i in range(4)]
+    assert ds["context"][0] == f"{raw[0]['context']} {raw[0]['question']}"
+
+
+def test_commonsenseqa_answer_keys(mirror):
+    raw = [
+        json.loads(x)
+        for x in (SAMPLES / "commonsenseqa" / "dev_rand_split.hfformat.jsonl").read_text().splitlines()
+    ]
+    hub = mirror.add("tau/commonsense_qa", "default", "validation", raw, "commonsenseqa").hub()
+    ds = load("commonsenseqa", hub, "dev", "en")
+    assert len(ds) == len(raw) == 1221
+    assert ds["label"] == ["ABCDE".index(r["answerKey"]) for r in raw]
+    assert ds["choices"] == [r["choices"]["text"] for r in raw]
