@@ -99,7 +99,7 @@ def test_extra_languages_read_their_own_sources(hub):
 def test_ud27_drops_multiword_tokens_and_concatenates_treebanks(hub):
     rows = tasks.TASKS["udpos"].load(hub, "test", "ro")
     raws = [
-        hub.dataset(tasks.UD27, tb, revision="refs/convert/parquet", split="test")
+        hub.dataset(tasks.UD27, None, "test", tasks.UD27_REVISION, {"test": f"{tb}/test/*.parquet"})
         for tb in tasks.UD27_TREEBANKS["ro"]
     ]
     assert len(rows) == sum(len(r) for r in raws)

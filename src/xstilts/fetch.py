@@ -48,8 +48,11 @@ class _Recorder:
         self.calls: set[tuple[str, str | None, str, str]] = set()
         self.files: dict[tuple[str, str], set[str]] = {}
 
-    def dataset(self, repo, config, split, revision=None):
-        self.calls.add((repo, config, split, revision or "main"))
+    def dataset(self, repo, config, split, revision=None, data_files=None):
+        if data_files:  # files named without a config (a parquet branch without README)
+            self.files.setdefault((repo, revision or "main"), set()).update(data_files.values())
+        else:
+            self.calls.add((repo, config, split, revision or "main"))
         return self._Rows()
 
     def dataset_file(self, repo, name, revision=None):
@@ -258,6 +261,10 @@ def fetch(
 
             for config, split in sorted(splits, key=str):  # offline datasets reads its own cache
                 hf_datasets.load_dataset(repo, config, split=split, revision=sha)
+            for pattern in sorted(data_files.get((repo, revision), ())):
+                if pattern.endswith(".parquet"):  # <config>/<split>/*.parquet, named as the loader does
+                    split = pattern.split("/")[-2]
+                    hf_datasets.load_dataset(repo, data_files={split: pattern}, split=split, revision=sha)
         total_new += size
         what = (
             f"{len(missing)} of {len(chosen)} files, {_size(size)}"

@@ -135,14 +135,39 @@ class Hub:
             )
         return path
 
-    def dataset(self, repo: str, config: str | None, split: str, revision: str | None = None):
+    def dataset(
+        self,
+        repo: str,
+        config: str | None,
+        split: str,
+        revision: str | None = None,
+        data_files: dict[str, str] | None = None,
+    ):
+        """One split; `data_files` ({split: path pattern}) reads files of a repository without
+        configs in its card (a parquet branch without README: universal_dependencies)."""
         import datasets
 
         path = repo if self.mirror is None else str(self._local(repo, revision))
         try:
             return datasets.load_dataset(
-                path, config, split=split, revision=revision if self.mirror is None else None
+                path,
+                config,
+                split=split,
+                revision=revision if self.mirror is None else None,
+                data_files=data_files,
             )
+        except FileNotFoundError as error:  # DatasetNotFoundError is one too: the hub's failures first
+            failure = hub_failure(error, f"dataset {repo}")
+            if failure is not None:
+                raise failure from error
+            if data_files is None:
+                raise
+            where = f"{repo} (revision {revision or 'main'})"
+            where += f" in the hub mirror ({path})" if self.mirror else ""
+            raise HubError(
+                f"{where} has no files {', '.join(data_files.values())}. Fix: drop that language "
+                f"from the config, or add the files to the mirror."
+            ) from error
         except ValueError as error:  # datasets' message for an unknown config or split
             missing = _missing_config(path, repo, config, split, revision if self.mirror is None else None)
             if missing is None:

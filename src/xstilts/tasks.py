@@ -587,12 +587,17 @@ def _load_wikiann(hub, split, language):
 
 
 UD27 = "universal-dependencies/universal_dependencies"
-UD27_TEST_ONLY = {"pl_pud"}  # PUD treebanks are test sets only
+UD27_REVISION = "refs/convert/parquet"
+# The hub splits xstilts reads per treebank (default: train, validation, test). PUD treebanks are
+# test sets only; the hub's lt_hse validation and test repeat its train file (the script's
+# _UD_DATASETS points all three at lt_hse-ud-train.conllu), so only its train is read.
+UD27_SPLITS = {"pl_pud": ("test",), "lt_hse": ("train",)}
 
 
 def _load_ud27(hub, split, language):
-    """UD 2.7 treebanks (UD27_TREEBANKS), the script dataset's parquet conversion: config =
-    treebank (e.g. ro_rrt), columns idx, text, tokens, lemmas, upos (ClassLabel in the script's
+    """UD 2.7 treebanks (UD27_TREEBANKS) from the parquet conversion of the script dataset:
+    `<treebank>/<split>/*.parquet` on refs/convert/parquet, which has no README (so no configs:
+    the files are named). Columns idx, text, tokens, lemmas, upos (ClassLabel in the script's
     own order, read from the features), xpos, feats, head, deprel, deps, misc; splits train,
     validation, test. Multi-word token lines carry upos "_" and no tag: they are dropped, the
     words they span are kept (XTREME tags words)."""
@@ -601,9 +606,15 @@ def _load_ud27(hub, split, language):
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
     parts = []
     for treebank in UD27_TREEBANKS[language]:
-        if treebank in UD27_TEST_ONLY and split != "test":
+        if hub_split not in UD27_SPLITS.get(treebank, ("train", "validation", "test")):
             continue
-        ds = hub.dataset(UD27, treebank, revision="refs/convert/parquet", split=hub_split)
+        ds = hub.dataset(
+            UD27,
+            None,
+            split=hub_split,
+            revision=UD27_REVISION,
+            data_files={hub_split: f"{treebank}/{hub_split}/*.parquet"},
+        )
         names = _class_names(ds, "upos")
         unknown = set(names) - set(UPOS_TAGS) - {"_"}
         if unknown:

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import ClassLabel, Features, List, Value
 
+from xstilts import layouts
 from xstilts.atomic import atomic_dir
 from xstilts.embedded import ccg, retrieval
 from xstilts.embedded.examples import (
@@ -42,7 +43,6 @@ from xstilts.tasks import (
     TATOEBA_CODES,
     TATOEBA_R_CODES,
     UD27,
-    UD27_TEST_ONLY,
     UD27_TREEBANKS,
     UPOS_TAGS,
     XTREME_LANGUAGES,
@@ -205,13 +205,10 @@ class MirrorWriter:
         entry["splits"].append((split, relative, n_rows, num_bytes))
 
     def write_converted(self, repo: str, split: str, rows: list[dict], features: Features, config="default"):
-        """The `refs/convert/parquet` branch: <config>/<split>/0000.parquet, no card."""
+        """The `refs/convert/parquet` branch: <config>/<split>/0000.parquet and no card, whatever
+        the number of configs (xstilts.layouts records it)."""
         branch = f"{repo}@refs--convert--parquet"
-        num_bytes = self._parquet(self.root / branch / config / split / "0000.parquet", rows, features)
-        if config != "default":  # several configs: a card names them, as the hub's branch does
-            self._register(
-                branch, config, split, f"{config}/{split}/0000.parquet", len(rows), num_bytes, features
-            )
+        self._parquet(self.root / branch / config / split / "0000.parquet", rows, features)
 
     @staticmethod
     def _parquet(path: Path, rows: list[dict], features: Features) -> int:
@@ -853,7 +850,8 @@ class Builder:
         s = self.sampler("ud27")
         for code in self.added_langs("udpos", UD27_TREEBANKS):
             for treebank in UD27_TREEBANKS[code]:
-                splits = ("test",) if treebank in UD27_TEST_ONLY else ("train", "validation", "test")
+                # the hub's splits, lt_hse's repeated ones included (xstilts.layouts)
+                splits = layouts.get(UD27).config(treebank)["splits"]
                 for split in splits:
                     rows = []
                     for i, (event, question) in enumerate(self.tagged_sentences(s, self.size["eval"])):
