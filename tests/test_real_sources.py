@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import tasks
+from xstilts import layouts, tasks
 from xstilts.embedded.hub import FEATURES, MirrorWriter
 from xstilts.hub import Hub
 from xstilts.stages import load_split
@@ -25,8 +25,9 @@ pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="no ../shared/real-
 
 
 class Mirror:
-    """A hub mirror: `add` files rows as `repo/config/split` (the hub's parquet layout with a
-    README naming the configs) or, with `converted=True`, on the refs/convert/parquet branch."""
+    """A hub mirror in the layouts xstilts/layouts.yaml records: `add` files rows where the repo's
+    record puts a split (a README names the configs) or, `converted=True`, on its
+    refs/convert/parquet branch (no README)."""
 
     def __init__(self, root: Path):
         self.writer = MirrorWriter(root)
@@ -41,6 +42,7 @@ class Mirror:
 
     def hub(self) -> Hub:
         self.writer.write_cards("real rows (tests/test_real_sources.py)")
+        assert layouts.mirror_disagreements(self.root) == []  # the recorded layouts, nothing else
         return Hub(self.root)
 
 
@@ -239,6 +241,7 @@ def test_mewslix_real_wikinews_mentions(tmp_path):
     ]
     files = {"wikinews_mentions-dev.jsonl": documents, "candidate_set_entities.jsonl": entities}
     write_tarball(tmp_path / tasks.MEWSLIX_REPO / "raw.tar.gz", files)
+    assert layouts.mirror_disagreements(tmp_path) == []
     for language in ("en", "ar"):
         ds = load("mewslix", Hub(tmp_path), "dev", language)
         queries = [i for i, kind in enumerate(ds["kind"]) if kind == "query"]
