@@ -1,10 +1,11 @@
-"""Every loader on real rows: hub-shaped fixtures built from ../shared/real-samples (SOURCES.md
-there says where each file comes from) in the layout the hub holds, read through
-`xstilts.stages.load_split` with `Hub(mirror=...)`, and checked against what the rows hold.
+"""Every loader on real rows (issue 22): hub-shaped fixtures in the layouts xstilts/layouts.yaml
+records, built from ../shared/real-samples (SOURCES.md there says where each file comes from),
+read through `xstilts.stages.load_split` with `Hub(mirror=...)` and checked against what the rows
+hold, or against what XTREME's own scripts make of them.
 
 Hub rows are made from the raw files as the hub's own conversion made them (huggingface/datasets
-xtreme.py, anli.py, glue.py, ...: fields stripped, labels mapped to the script's class names).
-Skipped where the shared samples are absent."""
+universal_dependencies.py, xtreme.py, anli.py, glue.py, ...: fields stripped, labels mapped to
+the script's class names)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,178 @@ import csv
 import json
 from pathlib import Path
 
+import datasets
+import networkx as nx
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from xstilts import layouts, tasks
-from xstilts.embedded.hub import FEATURES, MirrorWriter
-from xstilts.hub import Hub
-from xstilts.stages import load_split
+from xstilts import layouts, stages, tasks
+from xstilts.embedded.hub import FEATURES, UD27_UPOS, MirrorWriter
+from xstilts.hub import Hub, mirror_path
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
-XTREME_R = SAMPLES / "xtreme-r"
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="no ../shared/real-samples")
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "real-samples"
+REAL = SAMPLES / "xtreme-r"
+pytestmark = pytest.mark.skipif(
+    not REAL.is_dir(), reason=f"real rows not here: {REAL} (the shared real-samples folder) is absent"
+)
+datasets.disable_progress_bars()
+
+UD_FILES = {
+    "lt_alksnis": "lt_alksnis-ud-test.r2.7.first.conllu",
+    "pl_pdb": "pl_pdb-ud-test.r2.7.from_first_mwt.conllu",
+    "wo_wtb": "wo_wtb-ud-test.r2.7.first.conllu",
+}
+
+
+def conllu_sentences(path: Path) -> list[dict]:
+    """CoNLL-U as lines: {'meta': {key: value}, 'lines': [10 columns]} per sentence."""
+    out, current = [], {"meta": {}, "lines": []}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if current["lines"]:
+                out.append(current)
+            current = {"meta": {}, "lines": []}
+        elif line.startswith("#"):
+            key, _, value = line[1:].partition("=")
+            current["meta"][key.strip()] = value.strip()
+        else:
+            current["lines"].append(line.split("\t"))
+    if current["lines"]:
+        out.append(current)
+    return out
+
+
+# ---- the hub's rows: universal_dependencies.py over conllu.parse_incr --------------------------
+
+
+def _conllu_id(value: str):
+    if "-" in value:
+        a, b = value.split("-")
+        return (int(a), "-", int(b))
+    if "." in value:
+        a, b = value.split(".")
+        return (int(a), ".", int(b))
+    return int(value)
+
+
+def _conllu_dict(value: str):
+    return None if value == "_" else dict(p.split("=", 1) for p in value.split("|"))
+
+
+def _conllu_deps(value: str):
+    if value == "_":
+        return None
+    return [(rel, _conllu_id(head)) for head, rel in (p.split(":", 1) for p in value.split("|"))]
+
+
+def hub_row(sentence: dict, index: int) -> dict:
+    """One row as the script yields it: every line a token (multi-word lines and empty nodes
+    too), `_` parsed to None where conllu does, lists and dicts as their str()."""
+    lines = sentence["lines"]
+    return {
+        "idx": sentence["meta"].get("sent_id", str(index)),
+        "text": sentence["meta"].get("text", " ".join(c[1] for c in lines)),
+        "tokens": [c[1] for c in lines],
+        "lemmas": [c[2] for c in lines],
+        "upos": [UD27_UPOS.index(c[3]) for c in lines],
+        "xpos": [None if c[4] == "_" else c[4] for c in lines],
+        "feats": [str(_conllu_dict(c[5])) for c in lines],
+        "head": [str(None if c[6] == "_" else int(c[6])) for c in lines],
+        "deprel": [str(None if c[7] == "_" else c[7]) for c in lines],
+        "deps": [str(_conllu_deps(c[8])) for c in lines],
+        "misc": [str(_conllu_dict(c[9])) for c in lines],
+    }
+
+
+# ---- XTREME's words: conllu_to_conll.py --replace_subtokens_with_fused_forms + utils_preprocess --
+
+DEFAULT_RANKS = "VERB NOUN PROPN PRON ADJ NUM ADV INTJ AUX ADP DET PART CCONJ SCONJ X PUNCT ".split(" ")
+
+
+def xtreme_sentence(sentence: dict) -> tuple[list[str], list[str]]:
+    """lib/conll.py read_conll_u builds a graph of basic and enhanced (integer-headed) edges; each
+    fused span's head is its node with the fewest ancestors, or by POS rank among ties; that node
+    takes the fused form, the span's other nodes go (the reference needs networkx 1.x, so this is
+    a reading of it on networkx 3)."""
+    graph, nodes, fused = nx.DiGraph(), {}, []
+    for cols in sentence["lines"]:
+        if "." in cols[0]:
+            continue
+        if "-" in cols[0]:
+            start, end = map(int, cols[0].split("-"))
+            fused.append((start, end, cols[1]))
+            continue
+        node = int(cols[0])
+        nodes[node] = {"form": cols[1], "upos": cols[3]}
+        graph.add_edge(int(cols[6]), node)
+        if cols[8] != "_":
+            for pair in cols[8].split("|"):
+                head = pair.split(":")[0]
+                if head.isdigit():
+                    graph.add_edge(int(head), node)
+    removed = set()
+    for start, end, form in fused:
+        span = list(range(start, end + 1))
+        depth = [len(nx.ancestors(graph, n)) for n in span]
+        if depth.count(min(depth)) == 1:
+            head = span[depth.index(min(depth))]
+        else:
+            tied = [n for n, d in zip(span, depth) if d == min(depth)]
+            head = min(tied, key=lambda n: DEFAULT_RANKS.index(nodes[n]["upos"]))
+        nodes[head] = {**nodes[head], "form": form}
+        removed |= set(span) - {head}
+    kept = [nodes[n] for n in sorted(nodes) if n not in removed]
+    words = ["".join(n["form"].replace("\u200c", "").split(" ")) for n in kept]
+    return words, [n["upos"] for n in kept]
+
+
+@pytest.fixture(scope="module")
+def ud_hub(tmp_path_factory) -> Hub:
+    """The real excerpts as the hub lays them out: refs/convert/parquet <treebank>/test/0000.parquet,
+    no README."""
+    root = tmp_path_factory.mktemp("real-ud")
+    branch = mirror_path(root, tasks.UD27, tasks.UD27_REVISION)
+    for treebank, name in UD_FILES.items():
+        rows = [hub_row(s, i) for i, s in enumerate(conllu_sentences(REAL / "ud27" / name))]
+        path = branch / treebank / "test" / "0000.parquet"
+        path.parent.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=FEATURES["ud27"].arrow_schema), path)
+    assert layouts.mirror_disagreements(root) == []
+    return Hub(root)
+
+
+@pytest.mark.parametrize("language,treebank", [("lt", "lt_alksnis"), ("pl", "pl_pdb"), ("wo", "wo_wtb")])
+def test_udpos_on_real_ud27_rows_equals_xtreme_words(ud_hub, monkeypatch, language, treebank):
+    monkeypatch.setitem(tasks.UD27_TREEBANKS, language, (treebank,))  # the excerpt's one treebank
+    sentences = conllu_sentences(REAL / "ud27" / UD_FILES[treebank])
+    rows = stages.load_split("udpos", ud_hub, "test", language, {"udpos_words": "surface"})
+    expected = [xtreme_sentence(s) for s in sentences]
+    assert len(rows) == len(sentences)
+    assert rows["tokens"] == [w for w, _ in expected]
+    assert rows["tags"] == [t for _, t in expected]
+    fused = sum(1 for s in sentences for cols in s["lines"] if "-" in cols[0])
+    subtokens = stages.load_split("udpos", ud_hub, "test", language, {"udpos_words": "subtokens"})
+    words = [[c[1] for c in s["lines"] if c[0].isdigit()] for s in sentences]
+    assert subtokens["tokens"] == words  # the other convention: every syntactic word
+    assert (rows["tokens"] == words) == (fused == 0)
+
+
+def test_fused_forms_take_their_head_words_tag(ud_hub, monkeypatch):
+    """zdążyłem: zdążył (VERB, the root) heads em (AUX). dafa = da AUX + mu PRON, both attached to
+    the same verb: a tie, broken by the precedence list (PRON before AUX)."""
+    monkeypatch.setitem(tasks.UD27_TREEBANKS, "pl", ("pl_pdb",))
+    monkeypatch.setitem(tasks.UD27_TREEBANKS, "wo", ("wo_wtb",))
+    pl = stages.load_split("udpos", ud_hub, "test", "pl", {"udpos_words": "surface"})
+    assert (pl[0]["tokens"], pl[0]["tags"]) == (["Nie", "zdążyłem", "."], ["PART", "VERB", "PUNCT"])
+    wo = stages.load_split("udpos", ud_hub, "test", "wo", {"udpos_words": "surface"})
+    tagged = {w: t for ws, ts in zip(wo["tokens"], wo["tags"]) for w, t in zip(ws, ts)}
+    assert (tagged["dafa"], tagged["dafay"], tagged["seenug"]) == ("PRON", "PRON", "DET")
+    assert not {"da", "mu"} & {w for ws in wo["tokens"] for w in ws}
+
+
+# ---- the other sources ---------------------------------------------------------------------
 
 
 class Mirror:
@@ -52,7 +215,9 @@ def mirror(tmp_path):
 
 
 def load(task, hub, split, language, **data):
-    return load_split(task, hub, split, language, {"tydiqa_train": "english", "mewslix_dir": None, **data})
+    return stages.load_split(
+        task, hub, split, language, {"tydiqa_train": "english", "mewslix_dir": None, **data}
+    )
 
 
 def tsv(path, **kwargs):
@@ -199,9 +364,7 @@ def test_tatoeba_mteb_sentence1_is_the_language(mirror, language):
     Tatoeba metadata lists each subset as [<iso>-<script>, eng-Latn])."""
     code = tasks.TATOEBA_R_CODES[language]
     source, target = (
-        (XTREME_R / "tatoeba" / f"tatoeba.{code}-eng.{side}.first200")
-        .read_text(encoding="utf-8")
-        .splitlines()
+        (REAL / "tatoeba" / f"tatoeba.{code}-eng.{side}.first200").read_text(encoding="utf-8").splitlines()
         for side in (code, "eng")
     )
     rows = [{"sentence1": s, "sentence2": t} for s, t in zip(source, target)]
@@ -215,7 +378,7 @@ def test_tatoeba_mteb_sentence1_is_the_language(mirror, language):
 
 @pytest.mark.parametrize("language", ["et", "ht", "qu", "zh"])
 def test_xcopa_validation_files(mirror, language):
-    raw = [json.loads(x) for x in (XTREME_R / "xcopa" / f"val.{language}.jsonl").read_text().splitlines()]
+    raw = [json.loads(x) for x in (REAL / "xcopa" / f"val.{language}.jsonl").read_text().splitlines()]
     hub = mirror.add("cambridgeltl/xcopa", language, "validation", raw, "xcopa").hub()
     ds = load("xcopa", hub, "dev", language)
     assert len(ds) == len(raw) == 100
@@ -231,7 +394,7 @@ def test_mewslix_real_wikinews_mentions(tmp_path):
     from xstilts.embedded.retrieval import write_tarball
 
     documents = [
-        json.loads(x) for x in (XTREME_R / "mewslix" / "example_mentions.jsonl").read_text().splitlines()
+        json.loads(x) for x in (REAL / "mewslix" / "example_mentions.jsonl").read_text().splitlines()
     ]
     mentions = [m for d in documents for m in d["mentions"]]
     entities = [

@@ -96,18 +96,24 @@ def test_extra_languages_read_their_own_sources(hub):
     assert ro["source"] == raw["sentence1"] and ro["target"] == raw["sentence2"]
 
 
-def test_ud27_drops_multiword_tokens_and_concatenates_treebanks(hub):
-    rows = tasks.TASKS["udpos"].load(hub, "test", "ro")
+def test_ud27_follows_xtreme_words_and_concatenates_treebanks(hub):
+    """Default: XTREME's surface words (a fused form is one word; the mirror's text spells them);
+    `subtokens`: the syntactic words, multi-word lines dropped."""
+    load = tasks.TASKS["udpos"].load
+    surface, subtokens = (load(hub, "test", "ro", udpos_words=w) for w in ("surface", "subtokens"))
     raws = [
         hub.dataset(tasks.UD27, None, "test", tasks.UD27_REVISION, {"test": f"{tb}/test/*.parquet"})
         for tb in tasks.UD27_TREEBANKS["ro"]
     ]
-    assert len(rows) == sum(len(r) for r in raws)
+    texts = [t for raw in raws for t in raw["text"]]
+    assert len(surface) == len(subtokens) == len(texts)
     underscore = UD27_UPOS.index("_")
-    words = sum(len([t for t in tags if t != underscore]) for raw in raws for tags in raw["upos"])
     assert any(underscore in tags for raw in raws for tags in raw["upos"])  # the mirror has some
-    assert sum(len(t) for t in rows["tags"]) == words
-    assert {t for tags in rows["tags"] for t in tags} <= set(tasks.UPOS_TAGS)
+    assert surface["tokens"] == [t.split() for t in texts]
+    kept = [[w for w, u in zip(r["tokens"], r["upos"]) if u != underscore] for raw in raws for r in raw]
+    assert subtokens["tokens"] == kept and surface["tokens"] != kept
+    assert all(len(w) == len(t) for w, t in zip(surface["tokens"], surface["tags"]))
+    assert {t for tags in surface["tags"] for t in tags} <= set(tasks.UPOS_TAGS)
 
 
 # ---- the training chain --------------------------------------------------------------------

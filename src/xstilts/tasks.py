@@ -410,7 +410,10 @@ def _tags(ds, tokens: str, tags: str, names):
     return ds.map(convert, remove_columns=ds.column_names)
 
 
-def _load_udpos(hub, split, language):
+def _load_udpos(hub, split, language, udpos_words="surface"):
+    """google/xtreme udpos.<Language> (UD 2.5): its rows hold the syntactic words of multi-word
+    tokens (the loading script dropped the multi-word lines), so `udpos_words` cannot change
+    them; the task's caveat says so."""
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
     ds = hub.dataset("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", split=hub_split)
     return _tags(ds, "tokens", "pos_tags", UPOS_TAGS)
@@ -560,7 +563,7 @@ def _by_language(default: Callable, sources: dict) -> Callable:
 
     def load(hub, split, language, **options):
         source = sources.get(language)
-        return source.load(hub, split, language) if source else default(hub, split, language, **options)
+        return (source.load if source else default)(hub, split, language, **options)
 
     return load
 
@@ -594,16 +597,20 @@ UD27_REVISION = "refs/convert/parquet"
 UD27_SPLITS = {"pl_pud": ("test",), "lt_hse": ("train",)}
 
 
-def _load_ud27(hub, split, language):
+def _load_ud27(hub, split, language, udpos_words="surface"):
     """UD 2.7 treebanks (UD27_TREEBANKS) from the parquet conversion of the script dataset:
     `<treebank>/<split>/*.parquet` on refs/convert/parquet, which has no README (so no configs:
     the files are named). Columns idx, text, tokens, lemmas, upos (ClassLabel in the script's
     own order, read from the features), xpos, feats, head, deprel, deps, misc; splits train,
-    validation, test. Multi-word token lines carry upos "_" and no tag: they are dropped, the
-    words they span are kept (XTREME tags words)."""
+    validation, test. Words follow XTREME (`udpos_words: surface`, xstilts.ud): a multi-word
+    token is one word, its surface form, tagged as conllu_to_conll.py tags it; `subtokens` keeps
+    the syntactic words instead and drops the multi-word lines."""
     import datasets
 
+    from xstilts import ud
+
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
+    keep = ud.kept if udpos_words == "surface" else len  # utils_preprocess drops all-`_` sentences
     parts = []
     for treebank in UD27_TREEBANKS[language]:
         if hub_split not in UD27_SPLITS.get(treebank, ("train", "validation", "test")):
@@ -616,15 +623,24 @@ def _load_ud27(hub, split, language):
             data_files={hub_split: f"{treebank}/{hub_split}/*.parquet"},
         )
         names = _class_names(ds, "upos")
-        unknown = set(names) - set(UPOS_TAGS) - {"_"}
+        unknown = set(names) - set(UPOS_TAGS) - {ud.MULTIWORD}
         if unknown:
             raise ValueError(f"{UD27} {treebank}: unknown UPOS tags {sorted(unknown)}")
 
-        def convert(row, names=names):
-            kept = [(w, names[t]) for w, t in zip(row["tokens"], row["upos"]) if names[t] != "_"]
-            return {"tokens": [w for w, _ in kept], "tags": [t for _, t in kept]}
+        def convert(row, names=names, treebank=treebank):
+            try:
+                words, tags = ud.sentence(row, names, treebank.split("_")[0], udpos_words)
+            except ud.Unaligned as error:
+                raise ValueError(
+                    f"{UD27} {treebank} {hub_split} sentence {row['idx']}: {error}. Fix: set "
+                    f"hub.udpos_words: subtokens to read its syntactic words instead"
+                ) from None
+            if udpos_words == "surface":
+                words = ud.xtreme_words(words)
+            return {"tokens": words, "tags": tags}
 
-        parts.append(ds.map(convert, remove_columns=ds.column_names).filter(lambda r: len(r["tokens"]) > 0))
+        rows = ds.map(convert, remove_columns=ds.column_names)
+        parts.append(rows.filter(lambda r: len(r["tokens"]) > 0 and keep(r["tokens"])))
     if not parts:
         raise ValueError(f"udpos {language}: no UD 2.7 treebank has a {split} split")
     return datasets.concatenate_datasets(parts)
@@ -987,6 +1003,10 @@ TASKS: dict[str, Task] = {
             scorer="udpos_f1",
             xtreme_r_languages=_langs_r("udpos"),
             language_sources=UDPOS_SOURCES,
+            options=("udpos_words",),
+            caveat="google/xtreme's udpos rows (XTREME's languages, UD 2.5) hold the syntactic words of "
+            "multi-word tokens (its loading script drops the multi-word lines), not XTREME's surface "
+            "words; lt pl uk wo ro (UD 2.7) follow hub.udpos_words",
         ),
         Task(
             "panx",

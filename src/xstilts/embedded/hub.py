@@ -849,8 +849,8 @@ class Builder:
 
     def ud27(self):
         """UD 2.7 treebanks (refs/convert/parquet of the script dataset); ~10% of sentences start
-        with a multi-word token line (upos "_") spanning their first two words, as in Romance
-        treebanks."""
+        with a multi-word token line (upos "_", head None) spanning their first two words, as in
+        Romance treebanks; `text` holds the surface words, as in UD."""
         s = self.sampler("ud27")
         for code in self.added_langs("udpos", UD27_TREEBANKS):
             for treebank in UD27_TREEBANKS[code]:
@@ -862,23 +862,27 @@ class Builder:
                         tokens = self.render_tokens(code, event, question)
                         words = [t.text for t in tokens]
                         upos = [UD27_UPOS.index(t.upos) for t in tokens]
+                        text = " ".join(words)  # the surface words: a fused form replaces its words
+                        head = [str(k) for k in range(len(words))]  # a chain: 1 is the root
                         if len(words) > 2 and s.rng.random() < 0.1:
+                            text = " ".join([words[0] + words[1], *words[2:]])
                             words.insert(0, words[0] + words[1])
                             upos.insert(0, UD27_UPOS.index("_"))
+                            head.insert(0, "None")  # conllu: a multi-word line has no head
                         n = len(words)
                         rows.append(
                             {
                                 "idx": f"{treebank}-{split}-{i}",
-                                "text": " ".join(words),
+                                "text": text,
                                 "tokens": words,
                                 "lemmas": [w.lower() for w in words],
                                 "upos": upos,
                                 "xpos": ["_"] * n,
-                                "feats": ["_"] * n,
-                                "head": ["0"] * n,
+                                "feats": ["None"] * n,
+                                "head": head,
                                 "deprel": ["dep"] * n,
-                                "deps": ["_"] * n,
-                                "misc": ["_"] * n,
+                                "deps": ["None"] * n,
+                                "misc": ["None"] * n,
                             }
                         )
                     self.out.write_converted(UD27, split, rows, FEATURES["ud27"], config=treebank)
