@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import config, explain, fetch, reference
+from xstilts import config, explain, fetch, layouts, reference, tasks
 from xstilts.hub import Hub
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,11 +95,46 @@ def test_fetch_refuses_a_changed_source_without_update(source, tmp_path):
     fetch.fetch(cfg, tmp_path, fetch.LocalSource(source), update=True, log=lambda _: None)
 
 
+def test_fetch_brings_github_files_for_offline_nodes(source, tmp_path):
+    """LAReQA reads XQuAD-R's official JSON from GitHub: fetch puts it in the mirror, pinned.
+    The pool is every XQuAD-R language; the source's world has two, the others are copies."""
+    import shutil
+
+    remote = tmp_path / "remote"
+    shutil.copytree(source, remote)
+    files = remote / layouts.GITHUB_DIR / tasks.LAREQA_REPO / "xquad-r"
+    for lang in tasks.TASKS["lareqa"].pool_languages:
+        if not (files / f"{lang}.json").is_file():
+            shutil.copyfile(files / "en.json", files / f"{lang}.json")
+    mirror = tmp_path / "mirror"
+    cfg = config.validate(
+        {
+            "models": {"t": {"hub_id": "xstilts/tiny-xlmr"}},
+            "recipes": ["none"],
+            "targets": {"lareqa": ["de"]},
+            "hub": {"mirror": str(mirror)},
+        }
+    )
+    lock = fetch.fetch(cfg, mirror, fetch.LocalSource(remote), log=lambda _: None)
+    commit = layouts.get(tasks.LAREQA_REPO).revision
+    fetched = lock[f"github:{tasks.LAREQA_REPO}@{commit}"]["files"]
+    assert fetched.keys() == {f"xquad-r/{lang}.json" for lang in tasks.TASKS["lareqa"].pool_languages}
+    rows = fetch.stages.load_split("lareqa", Hub(mirror), "test", "de", {})
+    assert {"query", "candidate"} == set(rows["kind"])
+    again = []
+    fetch.fetch(cfg, mirror, fetch.LocalSource(remote), log=again.append)
+    assert f"github {tasks.LAREQA_REPO}@{commit[:12]}: up to date" in again
+
+
 def test_fetch_knows_files_read_as_files():
     """Mewsli-X is read from its raw.tar.gz, not through `datasets`: fetch must still list it."""
     datasets, files, _ = fetch.needed(config.load(str(REPO / "configs/tiny-xtreme-r.yaml")))
     assert files[("izhx/mewsli-x", "main")] == {"raw.tar.gz"}
-    assert ("google-research-datasets/xquad_r", "main") in datasets  # lareqa, through `datasets`
+    # UD 2.7: every treebank of the language, named as files (the parquet branch has no configs)
+    ud = files[(tasks.UD27, tasks.UD27_REVISION)]
+    assert ud == {f"{tb}/test/*.parquet" for tb in tasks.UD27_TREEBANKS["ro"]}
+    commit = layouts.get(tasks.LAREQA_REPO).revision  # lareqa: XQuAD-R's official files, from GitHub
+    assert files[(tasks.LAREQA_REPO, commit)] == {f"xquad-r/{lang}.json" for lang in ("de", "en", "tr", "zh")}
 
 
 def test_the_mirror_path_runs_offline(monkeypatch):

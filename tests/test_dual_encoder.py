@@ -188,7 +188,7 @@ def test_lareqa_candidates_concatenate_sentence_and_paragraph():
         "question": ["Who ate?", "Who ran?"],
         "answers": [{"text": ["Tom"], "answer_start": [0]}, {"text": ["Ann"], "answer_start": [9]}],
     }
-    out = dual_encoder.squad_retrieval_rows(rows, "en")
+    out = dual_encoder.squad_retrieval_rows(rows)
     candidates = [
         (i, t, k)
         for kind, i, t, k in zip(out["kind"], out["id"], out["text"], out["keys"])
@@ -199,19 +199,6 @@ def test_lareqa_candidates_concatenate_sentence_and_paragraph():
         ("en_1_1", "Ann ran home.Tom ate. Ann ran home.", ["q2"]),
     ]
     assert out["id"][:2] == ["q1_en", "q2_en"] and out["keys"][:2] == [["q1"], ["q2"]]
-
-
-def test_sentence_breaks_of_other_scripts():
-    text = "Фарид ест. Анна бежит. 你好。再见。 जल है। वह है।"
-    breaks = dual_encoder.sentence_breaks(text, "ru")
-    assert [text[a:b] for a, b in breaks] == [
-        "Фарид ест.",
-        "Анна бежит.",
-        "你好。",
-        "再见。",
-        "जल है।",
-        "वह है।",
-    ]
 
 
 # ---- loaders on the embedded twins ---------------------------------------------------------

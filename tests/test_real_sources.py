@@ -184,6 +184,72 @@ def test_fused_forms_take_their_head_words_tag(ud_hub, monkeypatch):
     assert not {"da", "mu"} & {w for ws in wo["tokens"] for w in ws}
 
 
+# ---- LAReQA: XQuAD-R's official files (google-research-datasets/lareqa xquad-r/<lang>.json) -----
+
+LAREQA_LANGUAGES = ("en", "th", "de", "zh", "ar")
+
+
+@pytest.fixture(scope="module")
+def lareqa_hub(tmp_path_factory) -> Hub:
+    """The real paragraphs where the mirror keeps a GitHub repository's files."""
+    root = tmp_path_factory.mktemp("real-lareqa")
+    target = root / layouts.GITHUB_DIR / tasks.LAREQA_REPO / "xquad-r"
+    target.mkdir(parents=True)
+    for lang in LAREQA_LANGUAGES:
+        source = REAL / "lareqa" / f"xquad-r.{lang}.first_2_paragraphs.json"
+        (target / f"{lang}.json").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert layouts.mirror_disagreements(root) == []
+    return Hub(root)
+
+
+@pytest.mark.parametrize("lang", LAREQA_LANGUAGES)
+def test_lareqa_pool_is_the_official_sentences(lareqa_hub, lang):
+    """utils_lareqa.load_data: candidate <lang>_<paragraph>_<position> for each official sentence
+    (sentence + paragraph, newlines removed); each question keyed to the one holding its answer."""
+    squad = json.loads(
+        (REAL / "lareqa" / f"xquad-r.{lang}.first_2_paragraphs.json").read_text(encoding="utf-8")
+    )
+    paragraphs = [p for article in squad["data"] for p in article["paragraphs"]]
+    rows = stages.load_split("lareqa", lareqa_hub, "test", lang, {})
+    candidates = {
+        i: (t, k)
+        for kind, i, t, k in zip(rows["kind"], rows["id"], rows["text"], rows["keys"])
+        if kind == "candidate"
+    }
+    expected = {
+        f"{lang}_{n}_{pos}": (sentence + p["context"]).replace("\n", "")
+        for n, p in enumerate(paragraphs, start=1)
+        for pos, sentence in enumerate(p["sentences"])
+    }
+    assert {i: t for i, (t, _) in candidates.items()} == expected
+    questions = [(n, qa) for n, p in enumerate(paragraphs, start=1) for qa in p["qas"]]
+    assert sorted(i for kind, i in zip(rows["kind"], rows["id"]) if kind == "query") == sorted(
+        f"{qa['id']}_{lang}" for _, qa in questions
+    )
+    for n, qa in questions:  # every answer lies in the one sentence its question is keyed to
+        (keyed,) = [i for i, (_, keys) in candidates.items() if qa["id"] in keys]
+        paragraph, pos = paragraphs[n - 1], int(keyed.rsplit("_", 1)[1])
+        start, end = paragraph["sentence_breaks"][pos]
+        answer = qa["answers"][0]
+        assert keyed.startswith(f"{lang}_{n}_")
+        assert start <= answer["answer_start"] < answer["answer_start"] + len(answer["text"]) <= end
+        assert paragraph["context"][answer["answer_start"] :].startswith(answer["text"])
+
+
+def test_lareqa_keeps_the_official_breaks_where_inference_fails(lareqa_hub):
+    """Thai has no sentence-final punctuation: the first paragraph's 9 official sentences, and
+    its context kept unstripped (U+FEFF first), as the official answers' offsets need."""
+    th = stages.load_split("lareqa", lareqa_hub, "test", "th", {})
+    first = [
+        t
+        for kind, i, t in zip(th["kind"], th["id"], th["text"])
+        if kind == "candidate" and i.startswith("th_1_")
+    ]
+    assert len(first) == 9 and first[0].startswith("\ufeff")
+    ar = stages.load_split("lareqa", lareqa_hub, "test", "ar", {})
+    assert next(t for kind, t in zip(ar["kind"], ar["text"]) if kind == "candidate").startswith(" ")
+
+
 # ---- the other sources ---------------------------------------------------------------------
 
 

@@ -59,6 +59,10 @@ class _Recorder:
         self.files.setdefault((repo, revision or "main"), set()).add(name)
         return Path(os.devnull)
 
+    def github_file(self, repo, commit, path):
+        self.files.setdefault((repo, commit), set()).add(path)
+        return Path(os.devnull)
+
     def ccgbank_root(self):
         raise LookupError("CCGbank is licensed: not fetched")
 
@@ -226,6 +230,8 @@ def fetch(
     lock_file = Path(lock_path or (Path(mirror) / LOCK if mirror else LOCK))
     lock = json.loads(lock_file.read_text()) if lock_file.is_file() else {}
     datasets, data_files, models = needed(cfg)
+    github = {key: names for key, names in data_files.items() if _is_github(key[0])}
+    data_files = {key: names for key, names in data_files.items() if key not in github}
     wanted = [("model", repo, "main", None) for repo in models]
     wanted += [
         ("dataset", repo, revision, datasets.get((repo, revision), set()))
@@ -276,12 +282,47 @@ def fetch(
             "sha": sha,
             "files": dict(sorted({**lock.get(key, {}).get("files", {}), **chosen}.items())),
         }
+    for (repo, commit), names in sorted(github.items()):
+        total_new += _fetch_github(repo, commit, sorted(names), mirror, source, lock, log)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     lock_file.write_text(json.dumps(lock, indent=1, sort_keys=True) + "\n")
     log(
         f"fetched {_size(total_new)}; pinned revisions in {lock_file}. Compute nodes: export HF_HUB_OFFLINE=1"
     )
     return lock
+
+
+def _is_github(repo: str) -> bool:
+    from xstilts import layouts
+
+    record = layouts.load().get(repo)
+    return record is not None and record.kind == "github"
+
+
+def _fetch_github(repo, commit, names, mirror, source, lock, log) -> int:
+    """Files of a GitHub repository at a pinned commit (XQuAD-R's official JSON), into the
+    mirror's github/<repo>/ or, without a mirror, where Hub.github_file looks for them."""
+    from xstilts.atomic import atomic_file
+    from xstilts.hub import download_github, github_cache
+    from xstilts.layouts import GITHUB_DIR
+
+    key = f"github:{repo}@{commit}"
+    dest = Path(mirror) / GITHUB_DIR / repo if mirror else github_cache() / repo / commit
+    if mirror and lock.get(key, {}).get("sha") not in (None, commit):
+        shutil.rmtree(dest, ignore_errors=True)
+    missing = [name for name in names if not (dest / name).is_file()]
+    for name in missing:
+        if isinstance(source, LocalSource):  # a hub-shaped directory keeps them under github/
+            with atomic_file(dest / name) as tmp:
+                shutil.copyfile(source.root / GITHUB_DIR / repo / name, tmp)
+        else:
+            download_github(repo, commit, name, dest / name)
+    sizes = {name: (dest / name).stat().st_size for name in names}
+    lock[key] = {"sha": commit, "files": sizes}
+    new = sum(sizes[name] for name in missing)
+    what = f"{len(missing)} of {len(names)} files, {_size(new)}" if missing else "up to date"
+    log(f"github {repo}@{commit[:12]}: {what}")
+    return new
 
 
 def main(cfg: dict, mirror=None, source=None, cache=False, update=False) -> None:
@@ -303,6 +344,11 @@ def revisions(mirror: str | Path | None, hub_id: str, repos: list[str]) -> dict:
         lock = json.loads((Path(mirror) / LOCK).read_text())
     out = {}
     for kind, repo in [("dataset", r) for r in dict.fromkeys(repos)] + [("model", hub_id)]:
+        if _is_github(repo):  # read at the commit its record pins
+            from xstilts import layouts
+
+            out[f"github:{repo}"] = layouts.get(repo).revision
+            continue
         pinned = next((v["sha"] for k, v in sorted(lock.items()) if k.startswith(f"{kind}:{repo}@")), None)
         if pinned is None and mirror:
             found = sorted(Path(mirror).glob(repo + "*"))

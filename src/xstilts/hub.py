@@ -115,6 +115,36 @@ def _missing_config(
     return None
 
 
+GITHUB_RAW = "https://raw.githubusercontent.com"
+
+
+def github_cache() -> Path:
+    """Where files of pinned GitHub commits are kept without a mirror: beside the HF cache."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "xstilts" / "github"
+
+
+def download_github(repo: str, commit: str, path: str, dest: Path) -> Path:
+    """`path` of GitHub repository `repo` at `commit`, written atomically to `dest`."""
+    import shutil
+    import urllib.request
+
+    from xstilts.atomic import atomic_file
+
+    url = f"{GITHUB_RAW}/{repo}/{commit}/{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response, atomic_file(dest) as tmp:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(response, out)
+    except OSError as error:
+        raise HubError(
+            f"could not download {url} ({type(error).__name__}: {error}). Fix: check the network, "
+            f"or run `xstilts fetch` where GitHub is reachable and set hub.mirror to its mirror."
+        ) from error
+    return dest
+
+
 def mirror_path(mirror: str | Path, repo: str, revision: str | None = None) -> Path:
     name = repo if revision in (None, "main") else f"{repo}@{revision.replace('/', '--')}"
     return Path(mirror) / name
@@ -199,6 +229,29 @@ class Hub:
             if failure is None:
                 raise
             raise failure from error
+
+    def github_file(self, repo: str, commit: str, path: str) -> Path:
+        """A file of a GitHub repository at a pinned commit (XQuAD-R's official JSON): in the
+        mirror at `<mirror>/github/<repo>/<path>`, else in github_cache(), downloaded once."""
+        from xstilts.layouts import GITHUB_DIR
+
+        if self.mirror is not None:
+            local = self.mirror / GITHUB_DIR / repo / path
+            if not local.is_file():
+                raise HubError(
+                    f"{local} does not exist: the mirror lacks {path} of github.com/{repo} @{commit[:12]}. "
+                    f"Fix: run `xstilts fetch` for this config, or set hub.mirror to null to download it."
+                )
+            return local
+        local = github_cache() / repo / commit / path
+        if local.is_file():
+            return local
+        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+            raise HubError(
+                f"HF_HUB_OFFLINE is set and {local} is not there ({path} of github.com/{repo} "
+                f"@{commit[:12]}). Fix: run `xstilts fetch --cache` where GitHub is reachable."
+            )
+        return download_github(repo, commit, path, local)
 
     def model(self, model_id: str) -> str:
         """What `from_pretrained` takes: the hub id, or its directory in the mirror. A hub id is

@@ -20,7 +20,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-from xstilts import config, recipes
+from xstilts import config, layouts, recipes
 from xstilts import tasks as registry
 
 DATA_KEYS = config.DATA_KEYS
@@ -196,11 +196,15 @@ def data_revision(cfg: dict, task: str, language: str, split: str) -> dict:
         return {"embedded": {k: v for k, v in cfg["embedded"].items() if k not in ("model", "extra_models")}}
     mirror = cfg["hub"]["mirror"]
     source = t.training_source(language) if language != "en" and split in ("train", "dev") else None
-    revision = {
-        repo: _tree_fingerprint(str(Path(mirror) / repo)) if mirror else "main"
-        for repo in (source.repos if source else t.repos_for(language))
-        if not mirror or (Path(mirror) / repo).is_dir()
-    }
+    revision = {}
+    for repo in source.repos if source else t.repos_for(language):
+        pinned = layouts.load().get(repo)  # a GitHub file: its commit is in the code
+        if pinned is not None and pinned.kind == "github":
+            revision[repo] = pinned.revision
+        elif not mirror:
+            revision[repo] = "main"
+        elif (Path(mirror) / repo).is_dir():
+            revision[repo] = _tree_fingerprint(str(Path(mirror) / repo))
     if t.ccgbank and cfg["hub"]["ccgbank"] and Path(cfg["hub"]["ccgbank"]).is_dir():
         revision["ccgbank"] = _tree_fingerprint(cfg["hub"]["ccgbank"])
     return revision

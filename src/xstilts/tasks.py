@@ -611,17 +611,19 @@ def _load_ud27(hub, split, language, udpos_words="surface"):
 
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
     keep = ud.kept if udpos_words == "surface" else len  # utils_preprocess drops all-`_` sentences
-    parts = []
-    for treebank in UD27_TREEBANKS[language]:
-        if hub_split not in UD27_SPLITS.get(treebank, ("train", "validation", "test")):
-            continue
-        ds = hub.dataset(
+    read = {  # every treebank first: `xstilts fetch` records the reads before the rows are used
+        treebank: hub.dataset(
             UD27,
             None,
             split=hub_split,
             revision=UD27_REVISION,
             data_files={hub_split: f"{treebank}/{hub_split}/*.parquet"},
         )
+        for treebank in UD27_TREEBANKS[language]
+        if hub_split in UD27_SPLITS.get(treebank, ("train", "validation", "test"))
+    }
+    parts = []
+    for treebank, ds in read.items():
         names = _class_names(ds, "upos")
         unknown = set(names) - set(UPOS_TAGS) - {ud.MULTIWORD}
         if unknown:
@@ -686,6 +688,8 @@ XTREME_R_RETRIEVAL_LANGUAGES = {
     "mewslix": "ar de en es fa ja pl ro ta tr uk",  # utils_mewslix.MENTION_LANGUAGES
 }
 MEWSLIX_REPO = "izhx/mewsli-x"
+# XQuAD-R with its sentence breaks: a GitHub repository, read at the commit its record pins
+LAREQA_REPO = "google-research-datasets/lareqa"
 MEWSLIX_CANDIDATES = "candidates"  # the pool "language" of Mewsli-X's one candidate set
 
 
@@ -702,24 +706,26 @@ def _dual_encoder_rows(columns: dict):
 
 def _load_lareqa(hub, split, language):
     """Train: SQuAD v1.1 train as question -> answer sentence + paragraph pairs (dev: SQuAD v1.1
-    validation as English retrieval); test: XQuAD-R, questions of `language` (the pool of all
-    languages is assembled at evaluation). Assumed schema of google-research-datasets/xquad_r
-    (its card and the HF loader xquad_r.py; no hub access to check): configs ar de el en es hi
-    ru th tr vi zh, one split `validation` of 1190 rows, columns id (the SQuAD question id,
-    shared by the 11 translations), context, question, answers {text, answer_start}. It drops
-    the official files' sentence breaks (google-research-datasets/lareqa xquad-r/<lang>.json):
-    a `sentence_breaks` column ([start, end] pairs) is used where present, else they are
-    inferred (xstilts.formats.dual_encoder.sentence_breaks)."""
+    validation as English retrieval, sentences by sb_sed); test: XQuAD-R, the official file
+    google-research/xtreme's download script fetches (google-research-datasets/lareqa
+    xquad-r/<language>.json at the commit xstilts.layouts records) with its `sentence_breaks`
+    and answers at their original offsets; the pool of all languages is assembled at evaluation."""
+    import json
+
     from xstilts.formats import dual_encoder
 
     if split == "train":
         ds = hub.dataset("rajpurkar/squad", "plain_text", split="train")
         return _dual_encoder_rows(dual_encoder.squad_pairs(ds.to_dict()))
     if split == "dev":
-        ds, language = hub.dataset("rajpurkar/squad", "plain_text", split="validation"), "en"
-    else:
-        ds = hub.dataset("google-research-datasets/xquad_r", language, split="validation")
-    return _dual_encoder_rows(dual_encoder.squad_retrieval_rows(ds.to_dict(), language))
+        ds = hub.dataset("rajpurkar/squad", "plain_text", split="validation")
+        return _dual_encoder_rows(dual_encoder.squad_retrieval_rows(ds.to_dict()))
+    from xstilts import layouts
+
+    commit = layouts.get(LAREQA_REPO).revision
+    path = hub.github_file(LAREQA_REPO, commit, f"xquad-r/{language}.json")
+    squad = json.loads(path.read_text(encoding="utf-8"))
+    return _dual_encoder_rows(dual_encoder.xquad_r_rows(squad, language))
 
 
 class _MewsliXFiles:
@@ -1153,7 +1159,7 @@ TASKS: dict[str, Task] = {
             "lareqa",
             "target",
             "dual_encoder",
-            "google-research-datasets/xquad_r (test); trained on rajpurkar/squad v1.1",
+            "google-research-datasets/lareqa xquad-r/<lang>.json (GitHub; test); trained on rajpurkar/squad",
             "map_at_20",
             _load_lareqa,
             tuple(XTREME_R_RETRIEVAL_LANGUAGES["lareqa"].split()),
@@ -1172,9 +1178,7 @@ TASKS: dict[str, Task] = {
                 query_length=96,
             ),
             category="retrieval",
-            repos=("rajpurkar/squad", "google-research-datasets/xquad_r"),
-            caveat="the hub's xquad_r lacks XQuAD-R's sentence breaks: candidate sentences are inferred "
-            "(English: XTREME's sb_sed; others: terminator rules), so the pool differs slightly",
+            repos=("rajpurkar/squad", LAREQA_REPO),
             pool_languages=tuple(XTREME_R_RETRIEVAL_LANGUAGES["lareqa"].split()),
         ),
         Task(

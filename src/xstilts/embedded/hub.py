@@ -308,7 +308,7 @@ class Builder:
             self.ud27,
             self.tatoeba_mteb,
             self.xquad_google,
-            lambda: retrieval.build(self),  # XTREME-R's xquad_r and mewsli-x
+            lambda: retrieval.build(self),  # XTREME-R's XQuAD-R (official files) and Mewsli-X
         ):
             step()
         self.out.write_cards(

@@ -1,8 +1,8 @@
 """Embedded twins of XTREME-R's dual-encoder retrieval data, written into the hub mirror:
 
-- `google-research-datasets/xquad_r`: XQuAD-R as the hub has it (config per language, split
-  `validation`, columns id, context, question, answers; no sentence breaks), 11-way parallel:
-  a question's id is shared by its translations, several questions per paragraph.
+- XQuAD-R as google-research-datasets/lareqa holds it (`<mirror>/github/<repo>/xquad-r/<lang>.json`,
+  the official SQuAD-format files with `sentences` and `sentence_breaks` per paragraph), 11-way
+  parallel: a question's id is shared by its translations, several questions per paragraph.
 - `izhx/mewsli-x` raw.tar.gz: the raw Mewsli-X files (candidate_set_entities.jsonl,
   wikipedia_pairs-{train,dev}.jsonl in English, wikinews_mentions-{dev,test}.jsonl with the
   mentions of every language), in the schema of utils_mewslix.py. An entity's English
@@ -17,8 +17,9 @@ import json
 import tarfile
 from dataclasses import replace
 
-from xstilts.embedded.examples import QAItem, hex_id, premise_events, qa_item, render_with_spans
-from xstilts.tasks import MEWSLIX_REPO, XTREME_R_RETRIEVAL_LANGUAGES
+from xstilts.embedded.examples import QAItem, hex_id, premise_events, qa_item, qa_render, render_with_spans
+from xstilts.layouts import GITHUB_DIR
+from xstilts.tasks import LAREQA_REPO, MEWSLIX_REPO, XTREME_R_RETRIEVAL_LANGUAGES
 
 QUESTIONS_PER_PARAGRAPH = 2
 
@@ -29,25 +30,50 @@ def langs(builder, task: str) -> list[str]:
 
 
 def xquad_r(builder) -> None:
-    from xstilts.embedded.hub import FEATURES
-
     s = builder.sampler("xquad_r")
-    items = []
+    paragraphs = []  # per paragraph: its questions (QAItem) and their ids
     for _ in range(builder.size["eval"] // QUESTIONS_PER_PARAGRAPH):
         first = qa_item(s)
         targets = [first.target] + s.sample(
             [i for i in range(len(first.events)) if i != first.target], QUESTIONS_PER_PARAGRAPH - 1
         )
+        items = []
         for target in targets:
             slot = s.choice(["agent", "patient"] + (["place"] if first.events[target].place else []))
             if slot == "patient" and not hasattr(first.events[target].patients[0], "noun"):
                 slot = "agent"
             items.append(QAItem(first.events, target, first.events[target], slot))
-    ids = [hex_id(s, 24) for _ in items]
-    titles = [""] * len(items)
+        paragraphs.append((items, [hex_id(s, 24) for _ in items]))
     for code in langs(builder, "lareqa"):
-        rows = builder.qa_rows(code, items, ids, titles, with_title=False)
-        builder.out.write("google-research-datasets/xquad_r", code, "validation", rows, FEATURES["xquad"])
+        lang = builder.world.lang[code]
+        out = []
+        for items, ids in paragraphs:
+            context, located = render_with_spans(lang, items[0].events)
+            breaks = [[sentence[0][1], sentence[-1][2]] for sentence in located]
+            qas = []
+            for item, id_ in zip(items, ids):
+                _, question, texts, starts = qa_render(lang, item)
+                qas.append(
+                    {
+                        "id": id_,
+                        "question": question,
+                        "answers": [{"text": texts[0], "answer_start": starts[0]}],
+                    }
+                )
+            out.append(
+                {
+                    "context": context,
+                    "sentences": [context[a:b] for a, b in breaks],
+                    "sentence_breaks": breaks,
+                    "qas": qas,
+                }
+            )
+        path = builder.out.root / GITHUB_DIR / LAREQA_REPO / "xquad-r" / f"{code}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"data": [{"title": "synthetic", "paragraphs": out}]}, ensure_ascii=False),
+            encoding="utf-8",
+        )
 
 
 # ---- Mewsli-X --------------------------------------------------------------------------------

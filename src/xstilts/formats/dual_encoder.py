@@ -51,26 +51,11 @@ def encode_eval(batch, tokenizer, settings):
 
 # ---- LAReQA: SQuAD-format paragraphs -> question / answer-sentence rows ----------------------
 
-# Sentence ends for scripts sb_sed (English) does not know: a terminator, then space and a
-# character that is not lower case; CJK full stops need no space.
-_TERMINATOR = re.compile(r"[.!?\u0964\u061f](?=\s+[^\s\W]|\s+[\"'(\[])|[\u3002\uff01\uff1f](?=\s*\S)")
 
-
-def sentence_breaks(text: str, language: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence. English: XTREME's sb_sed, as its LAReQA training does.
-    Other languages (the hub's xquad_r lost the official breaks): split at terminators that
-    precede a non-lower-case character."""
-    if language == "en":
-        return list(infer_sentence_breaks(text))
-    breaks, start = [], 0
-    for match in _TERMINATOR.finditer(text):
-        if text[match.end() :].lstrip()[:1].islower():
-            continue
-        breaks.append((start, match.end()))
-        start = match.end() + len(text[match.end() :]) - len(text[match.end() :].lstrip())
-    if start < len(text.rstrip()):
-        breaks.append((start, len(text.rstrip())))
-    return breaks
+def sentence_breaks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of English text: XTREME's sb_sed, as its LAReQA training
+    does (XQuAD-R's own files carry their breaks)."""
+    return list(infer_sentence_breaks(text))
 
 
 def lareqa_candidate(sentence: str, context: str) -> str:
@@ -113,7 +98,7 @@ def squad_pairs(rows) -> dict[str, list]:
     breaks_of: dict[str, list] = {}
     for context, question, answers in zip(rows["context"], rows["question"], rows["answers"]):
         if context not in breaks_of:
-            breaks_of[context] = sentence_breaks(context, "en")
+            breaks_of[context] = sentence_breaks(context)
         start, text = answers["answer_start"][0], answers["text"][0]
         sentence = _answer_sentence(context, breaks_of[context], start)
         if sentence is None or not _recoverable(context, text, start):
@@ -123,31 +108,27 @@ def squad_pairs(rows) -> dict[str, list]:
     return out
 
 
-def squad_retrieval_rows(rows, language: str) -> dict[str, list]:
-    """Evaluation rows of one language (utils_lareqa.load_data): each question; each sentence
-    of each paragraph is a candidate, keyed by the ids of the questions it answers. Paragraphs
-    are numbered in order of appearance (the flat hub rows repeat a paragraph per question);
-    `sentence_breaks` in the rows are used where present (the official XQuAD-R files)."""
+def retrieval_rows(paragraphs, language: str) -> dict[str, list]:
+    """Evaluation rows of one language, as utils_lareqa.load_data builds them: each question
+    whose answer start lies in a sentence (others are skipped, as there, with a warning); each
+    sentence of each paragraph a candidate `<language>_<paragraph number>_<position>`, keyed by
+    the ids of the questions it answers. `paragraphs`: (context, [(start, end)], [(question id,
+    question, answer start)]) in order."""
     out = {c: [] for c in EVAL_COLUMNS}
-    paragraphs: dict[str, tuple] = {}  # context -> (context id, sentences, keys, breaks)
-    given = rows["sentence_breaks"] if "sentence_breaks" in rows else None
-    for i, (xling_id, context, question, answers) in enumerate(
-        zip(rows["id"], rows["context"], rows["question"], rows["answers"])
-    ):
-        if context not in paragraphs:
-            breaks = [tuple(b) for b in given[i]] if given is not None else sentence_breaks(context, language)
-            sentences = [context[a:b] for a, b in breaks]
-            keys = [[] for _ in sentences]
-            paragraphs[context] = (f"{language}_{len(paragraphs) + 1}", sentences, keys, breaks)
-        _, sentences, keys, breaks = paragraphs[context]
-        answer = _answer_sentence(context, breaks, answers["answer_start"][0])
-        if answer is None:  # utils_lareqa skips it with a warning: no sentence holds the answer
-            continue
-        for pos, sentence in enumerate(sentences):
-            if sentence == answer:
-                keys[pos].append(xling_id)
-        _append(out, "query", f"{xling_id}_{language}", question, [xling_id], language)
-    for context, (context_id, sentences, keys, _) in paragraphs.items():
+    pool = []
+    for number, (context, breaks, questions) in enumerate(paragraphs, start=1):
+        sentences = [context[a:b] for a, b in breaks]
+        keys = [[] for _ in sentences]
+        for xling_id, question, answer_start in questions:
+            answer = _answer_sentence(context, breaks, answer_start)
+            if answer is None:
+                continue
+            for pos, sentence in enumerate(sentences):
+                if sentence == answer:
+                    keys[pos].append(xling_id)
+            _append(out, "query", f"{xling_id}_{language}", question, [xling_id], language)
+        pool.append((f"{language}_{number}", sentences, keys, context))
+    for context_id, sentences, keys, context in pool:
         for pos, sentence in enumerate(sentences):
             _append(
                 out,
@@ -158,6 +139,32 @@ def squad_retrieval_rows(rows, language: str) -> dict[str, list]:
                 language,
             )
     return out
+
+
+def squad_retrieval_rows(rows) -> dict[str, list]:
+    """English retrieval rows from flat SQuAD rows (the dev split): a paragraph is a distinct
+    context, in order of appearance; its breaks are sb_sed's."""
+    paragraphs: dict[str, list] = {}
+    for xling_id, context, question, answers in zip(
+        rows["id"], rows["context"], rows["question"], rows["answers"]
+    ):
+        paragraphs.setdefault(context, []).append((xling_id, question, answers["answer_start"][0]))
+    return retrieval_rows(((c, sentence_breaks(c), q) for c, q in paragraphs.items()), "en")
+
+
+def xquad_r_rows(squad: dict, language: str) -> dict[str, list]:
+    """Retrieval rows from an official XQuAD-R file (google-research-datasets/lareqa
+    xquad-r/<language>.json): its paragraphs, their `sentence_breaks` and answers as given."""
+    paragraphs = (
+        (
+            paragraph["context"],
+            [tuple(b) for b in paragraph["sentence_breaks"]],
+            [(qa["id"], qa["question"], qa["answers"][0]["answer_start"]) for qa in paragraph["qas"]],
+        )
+        for article in squad["data"]
+        for paragraph in article["paragraphs"]
+    )
+    return retrieval_rows(paragraphs, language)
 
 
 def _append(out, kind, id_, text, keys, language):
