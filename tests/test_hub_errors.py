@@ -137,3 +137,31 @@ def test_mirror_missing_config_names_it_and_the_available_ones(mirror):
         Hub(mirror).dataset("google/xtreme", "PAWS-X.en", "validation")
     with pytest.raises(HubError, match=r"google/xtreem .* is not in the hub mirror.*Fix:"):
         Hub(mirror).dataset("google/xtreem", "PAWS-X.en", "test")
+
+
+def test_github_file_offline_names_the_fix_then_reads_the_cache(tmp_path, monkeypatch):
+    """XQuAD-R's official JSON without a mirror: refused offline with `xstilts fetch --cache`,
+    read from beside the HF cache once there (no network either way)."""
+    from xstilts import hub as hub_module
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub_module, "github_cache", lambda: tmp_path / "github")
+    with pytest.raises(HubError, match=r"xstilts fetch --cache"):
+        Hub().github_file("google-research-datasets/lareqa", "abc123", "xquad-r/de.json")
+    cached = tmp_path / "github" / "google-research-datasets/lareqa" / "abc123" / "xquad-r/de.json"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("{}")
+    assert Hub().github_file("google-research-datasets/lareqa", "abc123", "xquad-r/de.json") == cached
+    with pytest.raises(HubError, match="mirror lacks xquad-r/de.json"):
+        Hub(tmp_path / "mirror").github_file("google-research-datasets/lareqa", "abc123", "xquad-r/de.json")
+
+
+def test_named_files_missing_from_the_mirror_are_one_line(tmp_path):
+    from xstilts import tasks
+
+    branch = tmp_path / f"{tasks.UD27}@refs--convert--parquet" / "ro_rrt" / "test"
+    branch.mkdir(parents=True)
+    with pytest.raises(HubError, match=r"has no files lt_alksnis/test/\*\.parquet\. Fix:"):
+        Hub(tmp_path).dataset(
+            tasks.UD27, None, "test", tasks.UD27_REVISION, {"test": "lt_alksnis/test/*.parquet"}
+        )

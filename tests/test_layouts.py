@@ -31,7 +31,7 @@ def test_every_source_has_a_record_with_evidence_or_a_reason():
 
 
 def test_embedded_mirror_holds_exactly_the_recorded_layouts(mirror):
-    assert layouts.mirror_disagreements(mirror, require=("dataset",)) == []
+    assert layouts.mirror_disagreements(mirror, require=("dataset", "github")) == []
 
 
 def test_a_mirror_that_invents_structure_is_caught(mirror, tmp_path):

@@ -250,6 +250,21 @@ def test_lareqa_keeps_the_official_breaks_where_inference_fails(lareqa_hub):
     assert next(t for kind, t in zip(ar["kind"], ar["text"]) if kind == "candidate").startswith(" ")
 
 
+@pytest.mark.parametrize("name", ["de_gsd-ud-dev.first300.conllu", "en_ewt-ud-dev.first300.conllu"])
+def test_xtreme_words_on_current_ud_rows_with_empty_nodes(name):
+    """The same conversion on 300 sentences each of current UD German-GSD and English-EWT (their
+    multi-word tokens, EWT's enhanced graph with empty nodes), rows shaped as the hub's."""
+    from xstilts import ud
+
+    path = REPO.parent / "shared" / "real-samples" / "udpos" / name
+    sentences = conllu_sentences(path)
+    rows = [hub_row(s, i) for i, s in enumerate(sentences)]
+    got = [ud.sentence(row, list(UD27_UPOS), name[:2]) for row in rows]
+    assert [(ud.xtreme_words(w), t) for w, t in got] == [xtreme_sentence(s) for s in sentences]
+    assert sum(1 for s in sentences for c in s["lines"] if "-" in c[0]) > 40  # fused tokens exercised
+    assert any("." in c[0] for s in sentences for c in s["lines"]) == name.startswith("en")
+
+
 # ---- the other sources ---------------------------------------------------------------------
 
 

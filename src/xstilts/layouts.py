@@ -169,7 +169,7 @@ def _files_disagree(layout: Layout, directory: Path) -> list[str]:
         )
     checked_features: set[tuple[str, str]] = set()
     for name in files:
-        if name == "README.md" and layout.readme is not False:
+        if name == "README.md":  # its presence is checked above
             continue
         found = layout.match(name)
         if found is None:
