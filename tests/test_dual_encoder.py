@@ -231,7 +231,9 @@ def test_lareqa_loaders_give_canonical_rows(mirror):
     assert all(questions <= keys for keys in answered.values())
 
 
-def test_mewslix_loaders_give_canonical_rows(mirror):
+def test_mewslix_loaders_give_canonical_rows(mirror, monkeypatch):
+    import tarfile
+
     task = tasks.TASKS["mewslix"]
     train = task.load(mirror, "train", "en")
     assert train.column_names == ["query", "candidate"]
@@ -241,27 +243,48 @@ def test_mewslix_loaders_give_canonical_rows(mirror):
     assert set(mentions["kind"]) == {"query"} and set(mentions["language"]) == {"ja"}
     assert set(candidates["kind"]) == {"candidate"}
     assert {k for keys in mentions["keys"] for k in keys} <= set(candidates["id"])
+    # dev: XTREME's WikiNews dev mentions against the candidate set, the tarball read in one pass
+    opened = []
+    real_open = tarfile.open
+    monkeypatch.setattr(tarfile, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    dev = task.load(mirror, "dev", "en")
+    assert len(opened) == 1
+    queries = [i for i, kind in enumerate(dev["kind"]) if kind == "query"]
+    assert queries and {dev["language"][i] for i in queries} == {"en"}
+    test_ids = set(task.load(mirror, "test", "en")["id"])
+    assert not {dev["id"][i] for i in queries} & test_ids  # the dev mentions, not test's
+    assert sorted(c for c, kind in zip(dev["id"], dev["kind"]) if kind == "candidate") == sorted(
+        candidates["id"]
+    )
 
 
 def test_mewslix_directory_of_the_download_script(tmp_path):
-    """XTREME-R's preprocessed layout: sharded mentions with blanked ids, gold ids in
-    wikinews_labels (blank too for test, which XTREME-R withholds)."""
-    doc = {
-        "context": {"language": "de", "text": "Anna lief.", "sentence_spans": [{"start": 0, "end": 10}]},
-        "mentions": [
-            {"example_id": "e1", "mention_span": {"start": 0, "end": 4, "text": "Anna"}, "entity_id": ""}
-        ],
-    }
+    """XTREME-R's preprocessed layout (utils_preprocess.py mewslix_preprocess): sharded mentions;
+    dev keeps its gold ids, test's are blanked (in wikinews_labels too), so test cannot load."""
     load = tasks.TASKS["mewslix"].load
-    for gold, directory in (("Q7", tmp_path / "labelled"), ("", tmp_path / "withheld")):
-        (directory / "wikinews_mentions").mkdir(parents=True)
-        (directory / "wikinews_labels").mkdir()
-        (directory / "wikinews_mentions" / "test-de.jsonl").write_text(json.dumps(doc) + "\n")
-        (directory / "wikinews_labels" / "test-de.json").write_text(json.dumps({"e1": [gold]}))
-    rows = load(Hub(None), "test", "de", mewslix_dir=str(tmp_path / "labelled"))
-    assert rows["keys"] == [["Q7"]] and rows["text"] == ["Anna: { Anna } lief."]
+    for split, gold in (("dev", "Q7"), ("test", "")):
+        doc = {
+            "context": {"language": "de", "text": "Anna lief.", "sentence_spans": [{"start": 0, "end": 10}]},
+            "mentions": [
+                {
+                    "example_id": "e1",
+                    "mention_span": {"start": 0, "end": 4, "text": "Anna"},
+                    "entity_id": gold,
+                }
+            ],
+        }
+        (tmp_path / "wikinews_mentions").mkdir(exist_ok=True)
+        (tmp_path / "wikinews_labels").mkdir(exist_ok=True)
+        (tmp_path / "wikinews_mentions" / f"{split}-de.jsonl").write_text(json.dumps(doc) + "\n")
+        (tmp_path / "wikinews_labels" / f"{split}-de.json").write_text(json.dumps({"e1": [gold]}))
+    entity = {"entity_id": "Q7", "description": "Anna ist eine Person.", "description_language": "de"}
+    entity["sentence_spans"] = [{"start": 0, "end": 21}]
+    (tmp_path / "candidate_set_entities.jsonl").write_text(json.dumps(entity) + "\n")
+    rows = load(Hub(None), "dev", "de", mewslix_dir=str(tmp_path))
+    assert rows["kind"] == ["query", "candidate"] and rows["keys"] == [["Q7"], ["Q7"]]
+    assert rows["text"] == ["Anna: { Anna } lief.", "Anna ist eine Person."]
     with pytest.raises(ValueError, match="removes the test labels"):
-        load(Hub(None), "test", "de", mewslix_dir=str(tmp_path / "withheld"))
+        load(Hub(None), "test", "de", mewslix_dir=str(tmp_path))
 
 
 # ---- the pool: every language's candidates --------------------------------------------------

@@ -486,9 +486,12 @@ def _load_commonsenseqa(hub, split, language):
 
 
 def _load_tatoeba(hub, split, language):
+    """google/xtreme tatoeba.<iso639-3>, one split `validation`: source_sentence from LASER's
+    tatoeba.<l>-eng.<l>, target_sentence from its .eng (xtreme.py). xtreme.py kept each line as
+    read, newline included; it is stripped, as XTREME's reader of the LASER files does."""
     ds = hub.dataset("google/xtreme", f"tatoeba.{TATOEBA_CODES[language]}", split="validation")
     return ds.map(
-        lambda r: {"source": r["source_sentence"], "target": r["target_sentence"]},
+        lambda r: {"source": r["source_sentence"].strip(), "target": r["target_sentence"].strip()},
         remove_columns=ds.column_names,
     )
 
@@ -728,9 +731,8 @@ def _load_lareqa(hub, split, language):
 class _MewsliXFiles:
     """Mewsli-X's JSON(L) files, from a directory (google-research/xtreme's download script:
     candidate_set_entities.jsonl, wikipedia_pairs-{train,dev}.jsonl, wikinews_mentions/
-    <split>-<lang>.jsonl, wikinews_labels/<split>-<lang>.json; or get-mewsli-x.sh's raw output
-    with wikinews_mentions-<split>.jsonl) or from the raw.tar.gz of the hub copy izhx/mewsli-x
-    (the raw files; its card lists them), read in place."""
+    <split>-<lang>.jsonl; or get-mewsli-x.sh's raw output with wikinews_mentions-<split>.jsonl)
+    or from the raw.tar.gz of the hub copy izhx/mewsli-x (the raw files), read in one pass."""
 
     def __init__(self, hub, directory: str | None):
         self.directory = Path(directory) if directory else None
@@ -748,59 +750,78 @@ class _MewsliXFiles:
                 "script writes."
             ) from None
 
-    def has(self, name: str) -> bool:
-        if self.directory is not None:
-            return (self.directory / name).is_file()
-        return self._member(name) is not None
-
-    def _member(self, name: str):
-        import tarfile
-
-        with tarfile.open(self.tarball) as tar:
-            return next((m.name for m in tar if m.isfile() and ("/" + m.name).endswith("/" + name)), None)
-
-    def read(self, name: str):
-        """A .json file's object, or a .jsonl file's objects (a list)."""
+    def read(self, *names: str) -> dict:
+        """{name: a .json file's object or a .jsonl file's objects (a list)} of the `names` that
+        exist; a tarball is decompressed once for all of them (it is 316 MB)."""
         import json
         import tarfile
 
-        if not self.has(name):
-            where = self.directory or self.tarball
-            raise FileNotFoundError(
-                f"Mewsli-X file {name} is not in {where}. Fix: point hub.mewslix_dir at the "
-                "directory google-research/xtreme's download script writes (or the raw files)"
-            )
+        texts = {}
         if self.directory is not None:
-            text = (self.directory / name).read_text(encoding="utf-8")
+            texts = {
+                n: (self.directory / n).read_text(encoding="utf-8")
+                for n in names
+                if (self.directory / n).is_file()
+            }
         else:
-            with tarfile.open(self.tarball) as tar:
-                text = tar.extractfile(self._member(name)).read().decode("utf-8")
-        if name.endswith(".json"):
-            return json.loads(text)
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+            with tarfile.open(self.tarball, mode="r|*") as tar:  # a stream: one pass, no seeking back
+                for member in tar:
+                    name = next((n for n in names if ("/" + member.name).endswith("/" + n)), None)
+                    if member.isfile() and name is not None and name not in texts:
+                        texts[name] = tar.extractfile(member).read().decode("utf-8")
+                        if len(texts) == len(names):
+                            break
+        return {
+            name: json.loads(text)
+            if name.endswith(".json")
+            else [json.loads(x) for x in text.splitlines() if x.strip()]
+            for name, text in texts.items()
+        }
+
+    def missing(self, names) -> FileNotFoundError:
+        return FileNotFoundError(
+            f"Mewsli-X file {' or '.join(names)} is not in {self.directory or self.tarball}. Fix: point "
+            "hub.mewslix_dir at the directory google-research/xtreme's download script writes (or the "
+            "raw files)"
+        )
 
 
 def _load_mewslix(hub, split, language, mewslix_dir=None):
-    """Train/dev: English wikipedia_pairs (XTREME-R's fine-tuning data; dev scores its mentions
-    against its own entities); test: the WikiNews mentions of `language`, or for the pool
-    language `candidates` the candidate set every mention searches."""
+    """Train: English wikipedia_pairs-train (XTREME-R's fine-tuning data). Dev and test: the
+    WikiNews mentions of `language` (utils_preprocess.py shards wikinews_mentions-<split>.jsonl into
+    wikinews_mentions/<split>-<lang>.jsonl), as evaluate_retrieval.py scores its eval_splits
+    ("dev", "test"); dev carries the candidate set too, so it is scored on its own (training's
+    early stopping), test's pool is the language `candidates`. The gold entity is each mention's
+    entity_id: XTREME-R's preprocessing blanks it in test, and its wikinews_labels/test-<lang>.json
+    holds the same blanks, so a withheld test cannot be scored (read the raw files instead)."""
     from xstilts.formats import dual_encoder
 
     files = _MewsliXFiles(hub, mewslix_dir)
-    if split in ("train", "dev"):
-        pairs = files.read(f"wikipedia_pairs-{split}.jsonl")
-        convert = dual_encoder.mewslix_pairs if split == "train" else dual_encoder.mewslix_pair_rows
-        return _dual_encoder_rows(convert(pairs))
+    if split == "train":
+        name = "wikipedia_pairs-train.jsonl"
+        found = files.read(name)
+        if name not in found:
+            raise files.missing([name])
+        return _dual_encoder_rows(dual_encoder.mewslix_pairs(found[name]))
+    candidates = "candidate_set_entities.jsonl"
     if language == MEWSLIX_CANDIDATES:
-        entities = files.read("candidate_set_entities.jsonl")
-        return _dual_encoder_rows(dual_encoder.mewslix_candidate_rows(entities))
-    sharded = f"wikinews_mentions/{split}-{language}.jsonl"  # XTREME-R's preprocessed layout
-    if files.has(sharded):
-        labels = f"wikinews_labels/{split}-{language}.json"
-        documents, gold = files.read(sharded), files.read(labels) if files.has(labels) else None
-    else:
-        documents, gold = files.read(f"wikinews_mentions-{split}.jsonl"), None
-    return _dual_encoder_rows(dual_encoder.mewslix_mention_rows(documents, language, gold))
+        found = files.read(candidates)
+        if candidates not in found:
+            raise files.missing([candidates])
+        return _dual_encoder_rows(dual_encoder.mewslix_candidate_rows(found[candidates]))
+    mentions = (f"wikinews_mentions/{split}-{language}.jsonl", f"wikinews_mentions-{split}.jsonl")
+    wanted = (*mentions, candidates) if split == "dev" else mentions
+    found = files.read(*wanted)
+    documents = next((found[name] for name in mentions if name in found), None)
+    if documents is None:
+        raise files.missing(mentions)
+    rows = dual_encoder.mewslix_mention_rows(documents, language)
+    if split == "dev":
+        if candidates not in found:
+            raise files.missing([candidates])
+        pool = dual_encoder.mewslix_candidate_rows(found[candidates])
+        rows = {column: rows[column] + pool[column] for column in rows}
+    return _dual_encoder_rows(rows)
 
 
 # ---- the registry ------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Write the synthetic world as a local mirror laid out like the Hugging Face hub.
 
 Hub id `org/name` -> `<root>/org/name` (README.md with `configs` and `dataset_info` YAML,
-parquet files `<config>/<split>-00000-of-00001.parquet`, the hub's own layout); a revision
+parquet files where the repo's record in xstilts/layouts.yaml says the hub has them, mostly
+`<config>/<split>-00000-of-00001.parquet`); a revision
 other than main -> `<root>/org/name@<revision with / as -->`, and the `refs/convert/parquet`
 revisions use that branch's layout `<config>/<split>/0000.parquet`. The same
 `datasets.load_dataset(<dir>, config, split=...)` call then reads it that reads the hub.
@@ -192,7 +193,10 @@ class MirrorWriter:
         self.cards: dict[str, list[dict]] = {}
 
     def write(self, repo: str, config: str, split: str, rows: list[dict], features: Features):
-        relative = f"{config}/{split}-00000-of-00001.parquet"
+        """One split as the hub lays it out: the first path the repo's record reads
+        (xstilts.layouts), e.g. `{config}/{split}-*.parquet` or lighteval/siqa's `data/{split}-*`."""
+        pattern = layouts.get(repo).files[0]
+        relative = pattern.format(config=config, split=split).replace("*", "00000-of-00001")
         num_bytes = self._parquet(self.root / repo / relative, rows, features)
         self._register(repo, config, split, relative, len(rows), num_bytes, features)
 

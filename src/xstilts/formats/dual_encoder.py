@@ -221,50 +221,26 @@ def mewslix_pairs(pairs) -> dict[str, list]:
     return out
 
 
-def mewslix_pair_rows(pairs) -> dict[str, list]:
-    """wikipedia_pairs dev as evaluation rows: mentions against the entities of the same file."""
-    out = {c: [] for c in EVAL_COLUMNS}
-    seen = set()
-    for pair in pairs:
-        cm, entity = pair["contextual_mention"], pair["entity"]
-        _append(
-            out,
-            "query",
-            cm["mention"]["example_id"],
-            mewslix_mention(cm["context"], cm["mention"]),
-            [cm["mention"]["entity_id"]],
-            cm["context"]["language"],
-        )
-        if entity["entity_id"] not in seen:
-            seen.add(entity["entity_id"])
-            _append(
-                out, "candidate", entity["entity_id"], mewslix_entity(entity), [entity["entity_id"]], "en"
-            )
-    return out
-
-
-def mewslix_mention_rows(documents, language: str, labels: dict | None = None) -> dict[str, list]:
-    """ContextualMentions documents -> query rows of one language. `labels` (XTREME-R's
-    wikinews_labels, example id -> [entity id]) fill ids its preprocessing blanked."""
+def mewslix_mention_rows(documents, language: str) -> dict[str, list]:
+    """ContextualMentions documents -> query rows of one language, keyed by the gold entity."""
     out = {c: [] for c in EVAL_COLUMNS}
     for doc in documents:
         if doc["context"]["language"] != language:
             continue
         for mention in doc["mentions"]:
-            gold = mention["entity_id"] or (labels or {}).get(mention["example_id"], [""])[0]
-            if not gold:
+            if not mention["entity_id"]:
                 raise ValueError(
                     f"Mewsli-X mention {mention['example_id']} ({language}) has no gold entity: "
-                    "XTREME-R's preprocessing removes the test labels. Fix: read the raw "
-                    "wikinews_mentions-test.jsonl (izhx/mewsli-x raw.tar.gz, or get-mewsli-x.sh "
-                    "output before utils_preprocess.py)"
+                    "XTREME-R's preprocessing removes the test labels (in wikinews_labels too). Fix: "
+                    "read the raw wikinews_mentions-test.jsonl (izhx/mewsli-x raw.tar.gz, or "
+                    "get-mewsli-x.sh output before utils_preprocess.py)"
                 )
             _append(
                 out,
                 "query",
                 mention["example_id"],
                 mewslix_mention(doc["context"], mention),
-                [gold],
+                [mention["entity_id"]],
                 language,
             )
     return out
