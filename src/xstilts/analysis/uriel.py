@@ -109,11 +109,13 @@ def missing_note(uriel, kind: str, code: str, source: str = ENGLISH_ISO639_3) ->
 
 def distance_with_note(uriel, kind: str, code: str, source: str = ENGLISH_ISO639_3) -> tuple[float, str]:
     """One distance from `source` (ISO 639-3; English by default), or NaN and the reason it is
-    missing. The distance is symmetric; a language's distance to itself is urielplus's (0, up
-    to its float32 rounding: English's geographic distance to itself is 0.0002)."""
+    missing. The distance is symmetric; a language's distance to itself is 0 (urielplus gives
+    up to 0.0003 there, float32 rounding that varies with the numpy build)."""
     note = missing_note(uriel, kind, code, source)
     if note:
         return np.nan, note
+    if code == source:
+        return 0.0, ""
     # urielplus rounds to 4 decimals, partly in float32: round again for a clean CSV.
     return round(float(uriel.new_distance(kind, source, code)), 4), ""
 
