@@ -525,7 +525,7 @@ def test_xcopa_validation_files(mirror, language):
 
 def test_mewslix_real_wikinews_mentions(tmp_path):
     """Two real WikiNews documents in the wikinews_mentions-*.jsonl schema (google-research
-    mewsli_x testdata), dev: every mention a query keyed by its gold entity, in its sentence."""
+    mewsli_x testdata), test: every mention a query keyed by its gold entity, in its sentence."""
     from xstilts.embedded.retrieval import write_tarball
 
     documents = [
@@ -537,11 +537,11 @@ def test_mewslix_real_wikinews_mentions(tmp_path):
         | {"description_language": "en"}
         for m in mentions
     ]
-    files = {"wikinews_mentions-dev.jsonl": documents, "candidate_set_entities.jsonl": entities}
+    files = {"wikinews_mentions-test.jsonl": documents, "candidate_set_entities.jsonl": entities}
     write_tarball(tmp_path / tasks.MEWSLIX_REPO / "raw.tar.gz", files)
     assert layouts.mirror_disagreements(tmp_path) == []
     for language in ("en", "ar"):
-        ds = load("mewslix", Hub(tmp_path), "dev", language)
+        ds = load("mewslix", Hub(tmp_path), "test", language)
         queries = [i for i, kind in enumerate(ds["kind"]) if kind == "query"]
         gold = [m for d in documents if d["context"]["language"] == language for m in d["mentions"]]
         assert [ds["id"][i] for i in queries] == [m["example_id"] for m in gold]

@@ -835,22 +835,26 @@ class _MewsliXFiles:
 
 
 def _load_mewslix(hub, split, language, mewslix_dir=None):
-    """Train: English wikipedia_pairs-train (XTREME-R's fine-tuning data). Dev and test: the
-    WikiNews mentions of `language` (utils_preprocess.py shards wikinews_mentions-<split>.jsonl into
-    wikinews_mentions/<split>-<lang>.jsonl), as evaluate_retrieval.py scores its eval_splits
-    ("dev", "test"); dev carries the candidate set too, so it is scored on its own (training's
-    early stopping), test's pool is the language `candidates`. The gold entity is each mention's
-    entity_id: XTREME-R's preprocessing blanks it in test, and its wikinews_labels/test-<lang>.json
-    holds the same blanks, so a withheld test cannot be scored (read the raw files instead)."""
+    """Train: wikipedia_pairs-train (XTREME-R's fine-tuning data). Dev (the fine-tuning's early
+    stopping): wikipedia_pairs-dev, the --predict_file train_mewslix.sh gives run_retrieval_el.py
+    for evaluation during training, as retrieval among its pairs' entities (xstilts stops on the
+    headline metric; the reference logs the in-batch loss and keeps the last model); the WikiNews
+    dev mentions against the ~1M-entity candidate set would embed that set at every dev
+    evaluation, and no xstilts score reads them. Test: the WikiNews mentions of `language`
+    (utils_preprocess.py shards wikinews_mentions-test.jsonl into wikinews_mentions/test-<lang>.jsonl),
+    whose pool is the language `candidates`. The gold entity is each mention's entity_id:
+    XTREME-R's preprocessing blanks it in test, and its wikinews_labels/test-<lang>.json holds
+    the same blanks, so a withheld test cannot be scored (read the raw files instead)."""
     from xstilts.formats import dual_encoder
 
     files = _MewsliXFiles(hub, mewslix_dir)
-    if split == "train":
-        name = "wikipedia_pairs-train.jsonl"
+    if split in ("train", "dev"):
+        name = f"wikipedia_pairs-{split}.jsonl"
         found = files.read(name)
         if name not in found:
             raise files.missing([name])
-        return _dual_encoder_rows(dual_encoder.mewslix_pairs(found[name]))
+        convert = dual_encoder.mewslix_pairs if split == "train" else dual_encoder.mewslix_pair_rows
+        return _dual_encoder_rows(convert(found[name]))
     candidates = "candidate_set_entities.jsonl"
     if language == MEWSLIX_CANDIDATES:
         found = files.read(candidates)
@@ -858,18 +862,11 @@ def _load_mewslix(hub, split, language, mewslix_dir=None):
             raise files.missing([candidates])
         return _dual_encoder_rows(dual_encoder.mewslix_candidate_rows(found[candidates]))
     mentions = (f"wikinews_mentions/{split}-{language}.jsonl", f"wikinews_mentions-{split}.jsonl")
-    wanted = (*mentions, candidates) if split == "dev" else mentions
-    found = files.read(*wanted)
+    found = files.read(*mentions)
     documents = next((found[name] for name in mentions if name in found), None)
     if documents is None:
         raise files.missing(mentions)
-    rows = dual_encoder.mewslix_mention_rows(documents, language)
-    if split == "dev":
-        if candidates not in found:
-            raise files.missing([candidates])
-        pool = dual_encoder.mewslix_candidate_rows(found[candidates])
-        rows = {column: rows[column] + pool[column] for column in rows}
-    return _dual_encoder_rows(rows)
+    return _dual_encoder_rows(dual_encoder.mewslix_mention_rows(documents, language))
 
 
 # ---- the registry ------------------------------------------------------------------------
