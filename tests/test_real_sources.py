@@ -276,14 +276,13 @@ UD25_FILES = {  # member of the release -> the real rows it holds here
 def ud25_hub(tmp_path_factory) -> Hub:
     """The real CoNLL-U in the UD 2.5 release's layout (ud-treebanks-v2.5/UD_<treebank>/...) where
     the mirror keeps a file published at an address."""
-    from xstilts.embedded.hub import write_tarball
+    from xstilts.embedded.retrieval import write_tarball
 
     root = tmp_path_factory.mktemp("real-ud25")
     write_tarball(
         root / layouts.FILES_DIR / tasks.UD25 / tasks.UD25_FILE,
-        "ud-treebanks-v2.5",
         {
-            member: (SAMPLES / "udpos" / name).read_text(encoding="utf-8")
+            f"ud-treebanks-v2.5/{member}": (SAMPLES / "udpos" / name).read_text(encoding="utf-8")
             for member, name in UD25_FILES.items()
         },
     )

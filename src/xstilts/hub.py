@@ -244,47 +244,40 @@ class Hub:
         mirror at `<mirror>/github/<repo>/<path>`, else in github_cache(), downloaded once."""
         from xstilts.layouts import GITHUB_DIR
 
-        if self.mirror is not None:
-            local = self.mirror / GITHUB_DIR / repo / path
-            if not local.is_file():
-                raise HubError(
-                    f"{local} does not exist: the mirror lacks {path} of github.com/{repo} @{commit[:12]}. "
-                    f"Fix: run `xstilts fetch` for this config, or set hub.mirror to null to download it."
-                )
-            return local
-        local = github_cache() / repo / commit / path
-        if local.is_file():
-            return local
-        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-            raise HubError(
-                f"HF_HUB_OFFLINE is set and {local} is not there ({path} of github.com/{repo} "
-                f"@{commit[:12]}). Fix: run `xstilts fetch --cache` where GitHub is reachable."
-            )
-        return download_github(repo, commit, path, local)
+        return self._file(
+            Path(GITHUB_DIR) / repo / path,
+            github_cache() / repo / commit / path,
+            f"{path} of github.com/{repo} @{commit[:12]}",
+            f"{GITHUB_RAW}/{repo}/{commit}/{path}",
+        )
 
     def url_file(self, key: str, name: str) -> Path:
         """A file published at a fixed address (layouts kind `url`: the UD 2.5 release): in the
         mirror at `<mirror>/files/<key>/<name>`, else in files_cache(), downloaded once."""
         from xstilts import layouts
 
-        record = layouts.get(key)
+        url = layouts.get(key).url + name
+        return self._file(Path(layouts.FILES_DIR) / key / name, files_cache() / key / name, url, url)
+
+    def _file(self, relative: Path, cached: Path, what: str, url: str) -> Path:
+        """A file read as a file: `<mirror>/<relative>`, else `cached`, downloaded from `url` once
+        (refused offline)."""
         if self.mirror is not None:
-            local = self.mirror / layouts.FILES_DIR / key / name
+            local = self.mirror / relative
             if not local.is_file():
                 raise HubError(
-                    f"{local} does not exist: the mirror lacks {record.url}{name}. Fix: run "
-                    f"`xstilts fetch` for this config, or set hub.mirror to null to download it."
+                    f"{local} does not exist: the mirror lacks {what}. Fix: run `xstilts fetch` "
+                    f"for this config, or set hub.mirror to null to download it."
                 )
             return local
-        local = files_cache() / key / name
-        if local.is_file():
-            return local
+        if cached.is_file():
+            return cached
         if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
             raise HubError(
-                f"HF_HUB_OFFLINE is set and {local} is not there ({record.url}{name}). Fix: run "
-                f"`xstilts fetch --cache` where that address is reachable."
+                f"HF_HUB_OFFLINE is set and {cached} is not there ({what}). Fix: run "
+                f"`xstilts fetch --cache` where it is reachable."
             )
-        return download(record.url + name, local)
+        return download(url, cached)
 
     def model(self, model_id: str) -> str:
         """What `from_pretrained` takes: the hub id, or its directory in the mirror. A hub id is

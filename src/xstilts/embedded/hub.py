@@ -200,22 +200,6 @@ def conllu_lines(tokens: list[Token], sent_id: str, fused: bool) -> str:
     return "\n".join(out) + "\n\n"
 
 
-def write_tarball(path: Path, top: str, files: dict[str, str]) -> None:
-    """A .tgz of `top/<name>` text files, byte-identical for the same content (mtimes 0)."""
-    import gzip
-    import io
-    import tarfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name, text in sorted(files.items()):
-                data = text.encode("utf-8")
-                info = tarfile.TarInfo(f"{top}/{name}")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-
-
 class MirrorWriter:
     """Collects parquet files per repo, then writes each repo's dataset card."""
 
@@ -447,7 +431,8 @@ class Builder:
                 name = f"{code}_embedded-ud-{'dev' if split == 'validation' else split}.conllu"
                 conllu[f"UD_{LANGUAGE_NAMES[code]}-Embedded/{name}"] = "".join(lines)
         if conllu:
-            write_tarball(self.out.root / layouts.FILES_DIR / UD25 / UD25_FILE, "ud-treebanks-v2.5", conllu)
+            path = self.out.root / layouts.FILES_DIR / UD25 / UD25_FILE
+            retrieval.write_tarball(path, {f"ud-treebanks-v2.5/{k}": v for k, v in sorted(conllu.items())})
 
     def panx(self):
         s = self.sampler("panx")
