@@ -126,6 +126,43 @@ def test_fetch_brings_github_files_for_offline_nodes(source, tmp_path):
     assert f"github {tasks.LAREQA_REPO}@{commit[:12]}: up to date" in again
 
 
+def test_fetch_brings_the_ud25_release_pinned_by_its_sha256(source, tmp_path):
+    """udpos (XTREME's languages) reads the UD 2.5 release tarball: fetch puts it in the mirror,
+    pins its sha256, which cells record; a changed file at the same address is refused."""
+    import hashlib
+    import shutil
+
+    mirror = tmp_path / "mirror"
+    cfg = config.validate(
+        {
+            "models": {"t": {"hub_id": "xstilts/tiny-xlmr"}},
+            "recipes": ["none"],
+            "targets": {"udpos": ["de"]},
+            "hub": {"mirror": str(mirror)},
+        }
+    )
+    lock = fetch.fetch(cfg, mirror, fetch.LocalSource(source), log=lambda _: None)
+    record = layouts.get(tasks.UD25)
+    tarball = mirror / layouts.FILES_DIR / tasks.UD25 / tasks.UD25_FILE
+    sha = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    assert lock[f"url:{tasks.UD25}@{record.revision}"]["sha256"] == {tasks.UD25_FILE: sha}
+    data = {"udpos_words": "surface", "udpos_source": "ud-2.5"}
+    assert len(fetch.stages.load_split("udpos", Hub(mirror), "test", "de", data)) > 0
+    assert fetch.revisions(mirror, "xstilts/tiny-xlmr", [tasks.UD25])[f"url:{tasks.UD25}"] == (
+        f"{record.revision} sha256:{sha}"
+    )
+    again = []
+    fetch.fetch(cfg, mirror, fetch.LocalSource(source), log=again.append)
+    assert f"url {tasks.UD25}@{record.revision[:12]}: up to date" in again
+    remote = tmp_path / "remote"
+    shutil.copytree(source, remote)
+    (remote / layouts.FILES_DIR / tasks.UD25 / tasks.UD25_FILE).write_bytes(b"changed")
+    tarball.unlink()
+    with pytest.raises(fetch.FetchError, match="the published file changed"):
+        fetch.fetch(cfg, mirror, fetch.LocalSource(remote), log=lambda _: None)
+    assert not tarball.exists()
+
+
 def test_fetch_knows_files_read_as_files():
     """Mewsli-X is read from its raw.tar.gz, not through `datasets`: fetch must still list it."""
     datasets, files, _ = fetch.needed(config.load(str(REPO / "configs/tiny-xtreme-r.yaml")))

@@ -243,24 +243,30 @@ def test_mewslix_loaders_give_canonical_rows(mirror, monkeypatch):
     assert set(mentions["kind"]) == {"query"} and set(mentions["language"]) == {"ja"}
     assert set(candidates["kind"]) == {"candidate"}
     assert {k for keys in mentions["keys"] for k in keys} <= set(candidates["id"])
-    # dev: XTREME's WikiNews dev mentions against the candidate set, the tarball read in one pass
+    # dev (the fine-tuning's early stopping): wikipedia_pairs-dev as retrieval among its pairs'
+    # entities, as train_mewslix.sh's --predict_file; not the candidate set; one tarball pass
     opened = []
     real_open = tarfile.open
     monkeypatch.setattr(tarfile, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
     dev = task.load(mirror, "dev", "en")
     assert len(opened) == 1
+    path = mirror.mirror / tasks.MEWSLIX_REPO / "raw.tar.gz"
+    with real_open(path) as tar:
+        member = next(m for m in tar if m.name.endswith("wikipedia_pairs-dev.jsonl"))
+        pairs = [json.loads(line) for line in tar.extractfile(member).read().decode().splitlines()]
     queries = [i for i, kind in enumerate(dev["kind"]) if kind == "query"]
-    assert queries and {dev["language"][i] for i in queries} == {"en"}
-    test_ids = set(task.load(mirror, "test", "en")["id"])
-    assert not {dev["id"][i] for i in queries} & test_ids  # the dev mentions, not test's
-    assert sorted(c for c, kind in zip(dev["id"], dev["kind"]) if kind == "candidate") == sorted(
-        candidates["id"]
-    )
+    mentions = [p["contextual_mention"]["mention"] for p in pairs]
+    assert [dev["id"][i] for i in queries] == [m["example_id"] for m in mentions]
+    assert [dev["keys"][i] for i in queries] == [[p["entity"]["entity_id"]] for p in pairs]
+    pool = [c for c, kind in zip(dev["id"], dev["kind"]) if kind == "candidate"]
+    assert pool == list(dict.fromkeys(p["entity"]["entity_id"] for p in pairs))
+    assert len(pool) < len(candidates)
 
 
 def test_mewslix_directory_of_the_download_script(tmp_path):
     """XTREME-R's preprocessed layout (utils_preprocess.py mewslix_preprocess): sharded mentions;
-    dev keeps its gold ids, test's are blanked (in wikinews_labels too), so test cannot load."""
+    dev keeps its gold ids, test's are blanked (in wikinews_labels too), so test cannot load;
+    the fine-tuning's dev reads wikipedia_pairs-dev.jsonl."""
     load = tasks.TASKS["mewslix"].load
     for split, gold in (("dev", "Q7"), ("test", "")):
         doc = {
@@ -280,6 +286,9 @@ def test_mewslix_directory_of_the_download_script(tmp_path):
     entity = {"entity_id": "Q7", "description": "Anna ist eine Person.", "description_language": "de"}
     entity["sentence_spans"] = [{"start": 0, "end": 21}]
     (tmp_path / "candidate_set_entities.jsonl").write_text(json.dumps(entity) + "\n")
+    mention = {**doc["mentions"][0], "entity_id": "Q7"}
+    pair = {"contextual_mention": {"context": doc["context"], "mention": mention}, "entity": entity}
+    (tmp_path / "wikipedia_pairs-dev.jsonl").write_text(json.dumps(pair) + "\n")
     rows = load(Hub(None), "dev", "de", mewslix_dir=str(tmp_path))
     assert rows["kind"] == ["query", "candidate"] and rows["keys"] == [["Q7"], ["Q7"]]
     assert rows["text"] == ["Anna: { Anna } lief.", "Anna ist eine Person."]

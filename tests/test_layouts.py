@@ -27,7 +27,7 @@ def test_every_source_has_a_record_with_evidence_or_a_reason():
 
 
 def test_embedded_mirror_holds_exactly_the_recorded_layouts(mirror):
-    assert layouts.mirror_disagreements(mirror, require=("dataset", "github")) == []
+    assert layouts.mirror_disagreements(mirror, require=("dataset", "github", "url")) == []
 
 
 def test_a_mirror_that_invents_structure_is_caught(mirror, tmp_path):
@@ -58,3 +58,23 @@ def test_features_are_compared_with_the_record(mirror, tmp_path):
     pq.write_table(pa.Table.from_pylist(rows, schema=features.arrow_schema), path)
     (problem,) = layouts.mirror_disagreements(tmp_path)
     assert "features {'tokens': ['string'], 'upos': ['string']}" in problem
+
+
+def test_embedded_udpos_release_holds_the_hub_rows_sentences(mirror):
+    """The tiny configs read udpos through the UD 2.5 path: the embedded tarball holds the same
+    sentences as google/xtreme's rows, with a multi-word token (its first two words) in some."""
+    from xstilts import stages
+    from xstilts.hub import Hub
+
+    read = {
+        source: stages.load_split(
+            "udpos", Hub(mirror), "test", "de", {"udpos_words": "subtokens", "udpos_source": source}
+        )
+        for source in ("ud-2.5", "google/xtreme")
+    }
+    assert read["ud-2.5"]["tokens"] == read["google/xtreme"]["tokens"]
+    assert read["ud-2.5"]["tags"] == read["google/xtreme"]["tags"]
+    data = {"udpos_words": "surface", "udpos_source": "ud-2.5"}
+    surface = stages.load_split("udpos", Hub(mirror), "test", "de", data)
+    fused = [(s, w) for s, w in zip(surface["tokens"], read["ud-2.5"]["tokens"]) if s != w]
+    assert fused and all(s[0] == w[0] + w[1] and s[1:] == w[2:] for s, w in fused)

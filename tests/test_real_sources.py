@@ -265,6 +265,59 @@ def test_xtreme_words_on_current_ud_rows_with_empty_nodes(name):
     assert any("." in c[0] for s in sentences for c in s["lines"]) == name.startswith("en")
 
 
+UD25_FILES = {  # member of the release -> the real rows it holds here
+    "UD_German-GSD/de_gsd-ud-dev.conllu": "de_gsd-ud-dev.first300.conllu",
+    "UD_English-EWT/en_ewt-ud-dev.conllu": "en_ewt-ud-dev.first300.conllu",
+    "UD_English-PUD/en_pud-ud-test.conllu": "en_ewt-ud-dev.first300.conllu",  # another split
+}
+
+
+@pytest.fixture(scope="module")
+def ud25_hub(tmp_path_factory) -> Hub:
+    """The real CoNLL-U in the UD 2.5 release's layout (ud-treebanks-v2.5/UD_<treebank>/...) where
+    the mirror keeps a file published at an address."""
+    from xstilts.embedded.retrieval import write_tarball
+
+    root = tmp_path_factory.mktemp("real-ud25")
+    write_tarball(
+        root / layouts.FILES_DIR / tasks.UD25 / tasks.UD25_FILE,
+        {
+            f"ud-treebanks-v2.5/{member}": (SAMPLES / "udpos" / name).read_text(encoding="utf-8")
+            for member, name in UD25_FILES.items()
+        },
+    )
+    assert layouts.mirror_disagreements(root) == []
+    return Hub(root)
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_udpos_reads_the_ud25_release_in_xtreme_words(ud25_hub, language):
+    """XTREME's languages read the UD 2.5 release as download_data.sh + utils_preprocess.py do:
+    the language's files of the split only, converted to surface words."""
+    (member,) = [m for m in UD25_FILES if f"/{language}_" in m and m.endswith("-dev.conllu")]
+    sentences = conllu_sentences(SAMPLES / "udpos" / UD25_FILES[member])
+    expected = [xtreme_sentence(s) for s in sentences]
+    rows = stages.load_split(
+        "udpos", ud25_hub, "dev", language, {"udpos_words": "surface", "udpos_source": "ud-2.5"}
+    )
+    assert rows["tokens"] == [w for w, _ in expected]
+    assert rows["tags"] == [t for _, t in expected]
+    words = [[c[1] for c in s["lines"] if c[0].isdigit()] for s in sentences]
+    assert rows["tokens"] != words  # multi-word tokens were fused
+    subtokens = stages.load_split(
+        "udpos", ud25_hub, "dev", language, {"udpos_words": "subtokens", "udpos_source": "ud-2.5"}
+    )
+    assert subtokens["tokens"] == words
+    test = stages.load_split(
+        "udpos", ud25_hub, "test", "en", {"udpos_words": "surface", "udpos_source": "ud-2.5"}
+    )
+    assert len(test) == len(sentences)  # en_pud's test file, not EWT's dev
+    with pytest.raises(ValueError, match="UD 2.5 has no de_"):
+        stages.load_split(
+            "udpos", ud25_hub, "test", "de", {"udpos_words": "surface", "udpos_source": "ud-2.5"}
+        )
+
+
 # ---- the other sources ---------------------------------------------------------------------
 
 
@@ -471,7 +524,7 @@ def test_xcopa_validation_files(mirror, language):
 
 def test_mewslix_real_wikinews_mentions(tmp_path):
     """Two real WikiNews documents in the wikinews_mentions-*.jsonl schema (google-research
-    mewsli_x testdata), dev: every mention a query keyed by its gold entity, in its sentence."""
+    mewsli_x testdata), test: every mention a query keyed by its gold entity, in its sentence."""
     from xstilts.embedded.retrieval import write_tarball
 
     documents = [
@@ -483,11 +536,11 @@ def test_mewslix_real_wikinews_mentions(tmp_path):
         | {"description_language": "en"}
         for m in mentions
     ]
-    files = {"wikinews_mentions-dev.jsonl": documents, "candidate_set_entities.jsonl": entities}
+    files = {"wikinews_mentions-test.jsonl": documents, "candidate_set_entities.jsonl": entities}
     write_tarball(tmp_path / tasks.MEWSLIX_REPO / "raw.tar.gz", files)
     assert layouts.mirror_disagreements(tmp_path) == []
     for language in ("en", "ar"):
-        ds = load("mewslix", Hub(tmp_path), "dev", language)
+        ds = load("mewslix", Hub(tmp_path), "test", language)
         queries = [i for i, kind in enumerate(ds["kind"]) if kind == "query"]
         gold = [m for d in documents if d["context"]["language"] == language for m in d["mentions"]]
         assert [ds["id"][i] for i in queries] == [m["example_id"] for m in gold]

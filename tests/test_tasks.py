@@ -87,3 +87,24 @@ def test_tasks_command_lists_every_task(capsys):
     rows = {line.split()[0]: line for line in lines[1:]}
     for name in ("lareqa", "mewslix"):  # XTREME-R: 11 languages each, mAP@20
         assert " 11 (" in rows[name] and "map_at_20" in rows[name]
+
+
+@pytest.mark.parametrize(
+    "loader,option",
+    [
+        (tasks._load_tydiqa, "tydiqa_train"),
+        (tasks._load_udpos, "udpos_words"),
+        (tasks._load_udpos, "udpos_source"),
+        (tasks._load_ud27, "udpos_words"),
+        (tasks._load_mewslix, "mewslix_dir"),
+    ],
+)
+def test_loader_defaults_are_the_schema_defaults(loader, option):
+    """stages.load_split leaves out an option a data dict lacks: the loader's default must then
+    be the config's."""
+    import inspect
+
+    from xstilts import config
+
+    default = config.schema()["properties"]["hub"]["properties"][option]["default"]
+    assert inspect.signature(loader).parameters[option].default == default

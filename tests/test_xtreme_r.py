@@ -83,12 +83,14 @@ def test_choice_loaders_follow_run_xcopa_framing(hub):
 
 
 def test_extra_languages_read_their_own_sources(hub):
-    """ro comes from wikiann / UD 2.7 / mteb / google/xquad, de still from google/xtreme."""
+    """ro comes from wikiann / UD 2.7 / mteb / google/xquad, de still from google/xtreme (udpos:
+    the UD 2.5 release, or google/xtreme's rows with hub.udpos_source: google/xtreme)."""
     for name, split in (("panx", "test"), ("udpos", "test"), ("tatoeba", "test"), ("xquad", "test")):
         task = tasks.TASKS[name]
         ro, de = task.load(hub, split, "ro"), task.load(hub, split, "de") if "de" in task.languages else None
         assert len(ro) > 0, name
-        assert task.repos_for("ro") != task.repos_for("de") == ("google/xtreme",)
+        main = (tasks.UD25, "google/xtreme") if name == "udpos" else ("google/xtreme",)
+        assert task.repos_for("ro") != task.repos_for("de") == main
         if de is not None and name != "tatoeba":
             assert ro.column_names == de.column_names
     ro = tasks.TASKS["tatoeba"].load(hub, "test", "ro")

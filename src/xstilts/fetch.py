@@ -63,6 +63,12 @@ class _Recorder:
         self.files.setdefault((repo, commit), set()).add(path)
         return Path(os.devnull)
 
+    def url_file(self, key, name):
+        from xstilts import layouts
+
+        self.files.setdefault((key, layouts.get(key).revision), set()).add(name)
+        return Path(os.devnull)
+
     def ccgbank_root(self):
         raise LookupError("CCGbank is licensed: not fetched")
 
@@ -230,7 +236,7 @@ def fetch(
     lock_file = Path(lock_path or (Path(mirror) / LOCK if mirror else LOCK))
     lock = json.loads(lock_file.read_text()) if lock_file.is_file() else {}
     datasets, data_files, models = needed(cfg)
-    github = {key: names for key, names in data_files.items() if _is_github(key[0])}
+    github = {key: names for key, names in data_files.items() if _is_file_source(key[0])}
     data_files = {key: names for key, names in data_files.items() if key not in github}
     wanted = [("model", repo, "main", None) for repo in models]
     wanted += [
@@ -282,8 +288,8 @@ def fetch(
             "sha": sha,
             "files": dict(sorted({**lock.get(key, {}).get("files", {}), **chosen}.items())),
         }
-    for (repo, commit), names in sorted(github.items()):
-        total_new += _fetch_github(repo, commit, sorted(names), mirror, source, lock, log)
+    for (repo, revision), names in sorted(github.items()):
+        total_new += _fetch_files(repo, revision, sorted(names), mirror, source, lock, log)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     lock_file.write_text(json.dumps(lock, indent=1, sort_keys=True) + "\n")
     log(
@@ -292,36 +298,74 @@ def fetch(
     return lock
 
 
-def _is_github(repo: str) -> bool:
+def _file_kind(repo: str) -> str | None:
+    """`github` or `url` for a source read as files (layouts), else None."""
     from xstilts import layouts
 
     record = layouts.load().get(repo)
-    return record is not None and record.kind == "github"
+    return record.kind if record is not None and record.kind in layouts.FILE_KINDS.values() else None
 
 
-def _fetch_github(repo, commit, names, mirror, source, lock, log) -> int:
-    """Files of a GitHub repository at a pinned commit (XQuAD-R's official JSON), into the
-    mirror's github/<repo>/ or, without a mirror, where Hub.github_file looks for them."""
+def _is_file_source(repo: str) -> bool:
+    return _file_kind(repo) is not None
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fetch_files(repo, revision, names, mirror, source, lock, log) -> int:
+    """Files read as files: a GitHub repository's at a pinned commit (XQuAD-R's official JSON)
+    or a file published at a fixed address (the UD 2.5 release), into the mirror's github/<repo>/
+    or files/<key>/ or, without a mirror, where Hub.github_file / Hub.url_file look for them. A
+    `url` file has no commit: its sha256 is pinned in the lock, and a later fetch that finds other
+    content refuses it."""
+    from xstilts import layouts
     from xstilts.atomic import atomic_file
-    from xstilts.hub import download_github, github_cache
-    from xstilts.layouts import GITHUB_DIR
+    from xstilts.hub import download, download_github, files_cache, github_cache
 
-    key = f"github:{repo}@{commit}"
-    dest = Path(mirror) / GITHUB_DIR / repo if mirror else github_cache() / repo / commit
-    if mirror and lock.get(key, {}).get("sha") not in (None, commit):
+    kind = _file_kind(repo)
+    folder = {v: k for k, v in layouts.FILE_KINDS.items()}[kind]
+    key = f"{kind}:{repo}@{revision}"
+    if mirror:
+        dest = Path(mirror) / folder / repo
+    else:
+        dest = github_cache() / repo / revision if kind == "github" else files_cache() / repo
+    if mirror and lock.get(key, {}).get("sha") not in (None, revision):
         shutil.rmtree(dest, ignore_errors=True)
     missing = [name for name in names if not (dest / name).is_file()]
     for name in missing:
-        if isinstance(source, LocalSource):  # a hub-shaped directory keeps them under github/
+        if isinstance(source, LocalSource):  # a hub-shaped directory keeps them under its folder
             with atomic_file(dest / name) as tmp:
-                shutil.copyfile(source.root / GITHUB_DIR / repo / name, tmp)
+                shutil.copyfile(source.root / folder / repo / name, tmp)
+        elif kind == "github":
+            download_github(repo, revision, name, dest / name)
         else:
-            download_github(repo, commit, name, dest / name)
+            download(layouts.get(repo).url + name, dest / name)
     sizes = {name: (dest / name).stat().st_size for name in names}
-    lock[key] = {"sha": commit, "files": sizes}
+    entry = {"sha": revision, "files": sizes}
+    if kind == "url":
+        pinned = lock.get(key, {}).get("sha256", {})
+        entry["sha256"] = {
+            n: _sha256(dest / n) if n in missing or n not in pinned else pinned[n] for n in names
+        }
+        for name in missing:
+            if pinned.get(name) not in (None, entry["sha256"][name]):
+                (dest / name).unlink()  # not left where the loaders would read it
+                raise FetchError(
+                    f"{dest / name} has sha256 {entry['sha256'][name][:12]}, pinned {pinned[name][:12]} "
+                    f"in {LOCK}: the published file changed. Fix: check it, then drop its pin to accept it."
+                )
+    lock[key] = entry
     new = sum(sizes[name] for name in missing)
     what = f"{len(missing)} of {len(names)} files, {_size(new)}" if missing else "up to date"
-    log(f"github {repo}@{commit[:12]}: {what}")
+    log(f"{kind} {repo}@{revision[:12]}: {what}")
     return new
 
 
@@ -344,10 +388,14 @@ def revisions(mirror: str | Path | None, hub_id: str, repos: list[str]) -> dict:
         lock = json.loads((Path(mirror) / LOCK).read_text())
     out = {}
     for kind, repo in [("dataset", r) for r in dict.fromkeys(repos)] + [("model", hub_id)]:
-        if _is_github(repo):  # read at the commit its record pins
+        file_kind = _file_kind(repo)
+        if file_kind:  # read at the commit (github) or address (url) its record pins
             from xstilts import layouts
 
-            out[f"github:{repo}"] = layouts.get(repo).revision
+            revision = layouts.get(repo).revision
+            sums = lock.get(f"{file_kind}:{repo}@{revision}", {}).get("sha256")
+            pins = "".join(f" sha256:{v}" for _, v in sorted((sums or {}).items()))
+            out[f"{file_kind}:{repo}"] = revision + pins
             continue
         pinned = next((v["sha"] for k, v in sorted(lock.items()) if k.startswith(f"{kind}:{repo}@")), None)
         if pinned is None and mirror:

@@ -125,14 +125,23 @@ def github_cache() -> Path:
     return Path(constants.HF_HOME) / "xstilts" / "github"
 
 
+def files_cache() -> Path:
+    """Where files published at a fixed address (layouts kind url) are kept without a mirror."""
+    return github_cache().parent / "files"
+
+
 def download_github(repo: str, commit: str, path: str, dest: Path) -> Path:
     """`path` of GitHub repository `repo` at `commit`, written atomically to `dest`."""
+    return download(f"{GITHUB_RAW}/{repo}/{commit}/{path}", dest)
+
+
+def download(url: str, dest: Path) -> Path:
+    """The file at `url`, written atomically to `dest`."""
     import shutil
     import urllib.request
 
     from xstilts.atomic import atomic_file
 
-    url = f"{GITHUB_RAW}/{repo}/{commit}/{path}"
     try:
         with urllib.request.urlopen(url, timeout=120) as response, atomic_file(dest) as tmp:
             with open(tmp, "wb") as out:
@@ -140,7 +149,7 @@ def download_github(repo: str, commit: str, path: str, dest: Path) -> Path:
     except OSError as error:
         raise HubError(
             f"could not download {url} ({type(error).__name__}: {error}). Fix: check the network, "
-            f"or run `xstilts fetch` where GitHub is reachable and set hub.mirror to its mirror."
+            f"or run `xstilts fetch` where it is reachable and set hub.mirror to its mirror."
         ) from error
     return dest
 
@@ -235,23 +244,40 @@ class Hub:
         mirror at `<mirror>/github/<repo>/<path>`, else in github_cache(), downloaded once."""
         from xstilts.layouts import GITHUB_DIR
 
+        return self._file(
+            Path(GITHUB_DIR) / repo / path,
+            github_cache() / repo / commit / path,
+            f"{path} of github.com/{repo} @{commit[:12]}",
+            f"{GITHUB_RAW}/{repo}/{commit}/{path}",
+        )
+
+    def url_file(self, key: str, name: str) -> Path:
+        """A file published at a fixed address (layouts kind `url`: the UD 2.5 release): in the
+        mirror at `<mirror>/files/<key>/<name>`, else in files_cache(), downloaded once."""
+        from xstilts import layouts
+
+        url = layouts.get(key).url + name
+        return self._file(Path(layouts.FILES_DIR) / key / name, files_cache() / key / name, url, url)
+
+    def _file(self, relative: Path, cached: Path, what: str, url: str) -> Path:
+        """A file read as a file: `<mirror>/<relative>`, else `cached`, downloaded from `url` once
+        (refused offline)."""
         if self.mirror is not None:
-            local = self.mirror / GITHUB_DIR / repo / path
+            local = self.mirror / relative
             if not local.is_file():
                 raise HubError(
-                    f"{local} does not exist: the mirror lacks {path} of github.com/{repo} @{commit[:12]}. "
-                    f"Fix: run `xstilts fetch` for this config, or set hub.mirror to null to download it."
+                    f"{local} does not exist: the mirror lacks {what}. Fix: run `xstilts fetch` "
+                    f"for this config, or set hub.mirror to null to download it."
                 )
             return local
-        local = github_cache() / repo / commit / path
-        if local.is_file():
-            return local
+        if cached.is_file():
+            return cached
         if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
             raise HubError(
-                f"HF_HUB_OFFLINE is set and {local} is not there ({path} of github.com/{repo} "
-                f"@{commit[:12]}). Fix: run `xstilts fetch --cache` where GitHub is reachable."
+                f"HF_HUB_OFFLINE is set and {cached} is not there ({what}). Fix: run "
+                f"`xstilts fetch --cache` where it is reachable."
             )
-        return download_github(repo, commit, path, local)
+        return download(url, cached)
 
     def model(self, model_id: str) -> str:
         """What `from_pretrained` takes: the hub id, or its directory in the mirror. A hub id is

@@ -2,8 +2,9 @@
 directory (the embedded mirror) holds exactly that layout.
 
 A record per repository xstilts reads: its kind (`dataset` and `model` on the Hugging Face hub,
-`github` for a file of a GitHub repository pinned at a commit, `synthetic` for what only the
-embedded build makes), the revision read, whether a README with `configs`/`dataset_info`
+`github` for a file of a GitHub repository pinned at a commit, `url` for a file published at
+a fixed address (`url` + the file name; `members`: the paths inside its archive), `synthetic`
+for what only the embedded build makes), the revision read, whether a README with `configs`/`dataset_info`
 metadata exists there, the file paths read (`{config}` and `{split}` stand for one path part,
 `*` for any characters but `/`), per config (a name or an fnmatch pattern) its splits and
 features, and the evidence: where each fact was seen, or `unconfirmed` saying why it is not.
@@ -24,8 +25,10 @@ from pathlib import Path
 import yaml
 
 RECORD = Path(__file__).with_name("layouts.yaml")
-KINDS = ("dataset", "model", "github", "synthetic")
+KINDS = ("dataset", "model", "github", "url", "synthetic")
 GITHUB_DIR = "github"  # <mirror>/github/<owner>/<repo>/<path>: files of pinned GitHub commits
+FILES_DIR = "files"  # <mirror>/files/<record key>/<file>: files published at a fixed address
+FILE_KINDS = {GITHUB_DIR: "github", FILES_DIR: "url"}  # read as files, not through `datasets`
 LOCAL_DIRS = ("ccgbank",)  # licensed data the user supplies (hub.ccgbank): no public source
 
 
@@ -39,6 +42,9 @@ class Layout:
     configs: dict = field(default_factory=dict)  # config or pattern -> {"splits": [...], "features": {...}}
     evidence: tuple[str, ...] = ()
     unconfirmed: str | None = None
+    url: str | None = None  # kind url: where `files` are published (the address + the name)
+    members: tuple[str, ...] = ()  # kind url: the paths inside its archive
+    checksum: dict | None = None  # kind url: {file: "sha256:<hex>"} where one is published
 
     def config(self, name: str) -> dict | None:
         if name in self.configs:
@@ -74,6 +80,9 @@ def load() -> dict[str, Layout]:
             configs=entry.get("configs") or {},
             evidence=tuple(entry.get("evidence") or ()),
             unconfirmed=entry.get("unconfirmed"),
+            url=entry.get("url"),
+            members=tuple(entry.get("members", ())),
+            checksum=entry.get("checksum"),
         )
     return out
 
@@ -118,10 +127,10 @@ def _repo_dirs(root: Path):
     for org in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if org.name in LOCAL_DIRS:
             continue
-        if org.name == GITHUB_DIR:
+        if org.name in FILE_KINDS:
             for owner in sorted(p for p in org.iterdir() if p.is_dir()):
                 for repo in sorted(p for p in owner.iterdir() if p.is_dir()):
-                    yield "github", f"{owner.name}/{repo.name}", None, repo
+                    yield FILE_KINDS[org.name], f"{owner.name}/{repo.name}", None, repo
             continue
         for repo in sorted(p for p in org.iterdir() if p.is_dir()):
             name, _, revision = repo.name.partition("@")
@@ -141,7 +150,7 @@ def mirror_disagreements(root: str | Path, require: tuple[str, ...] = ()) -> lis
             problems.append(f"{directory}: {repo} has no record in {RECORD.name}")
             continue
         seen.add(repo)
-        if kind == "github" and layout.kind != "github" or kind is None and layout.kind == "github":
+        if kind != (layout.kind if layout.kind in FILE_KINDS.values() else None):
             problems.append(f"{directory}: {repo} is recorded as {layout.kind}")
         if revision is not None and revision != layout.revision:
             problems.append(f"{directory}: revision {revision}, recorded {layout.revision}")
@@ -175,6 +184,8 @@ def _files_disagree(layout: Layout, directory: Path) -> list[str]:
         if found is None:
             problems.append(f"{directory / name}: no recorded path ({', '.join(layout.files)}) matches")
             continue
+        if layout.members:
+            problems += _members_disagree(layout, directory / name)
         config = found.get("config")
         if config is None:
             continue
@@ -191,3 +202,16 @@ def _files_disagree(layout: Layout, directory: Path) -> list[str]:
             if actual != entry["features"]:
                 problems.append(f"{directory / name}: features {actual}, recorded {entry['features']}")
     return problems
+
+
+def _members_disagree(layout: Layout, archive: Path) -> list[str]:
+    """Every file of a tar archive that no recorded member path matches (`*`: not `/`)."""
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        names = [m.name for m in tar if m.isfile()]
+    return [
+        f"{archive}: member {name} matches no recorded member path ({', '.join(layout.members)})"
+        for name in names
+        if not any(re.fullmatch(re.escape(p).replace(r"\*", "[^/]*"), name) for p in layout.members)
+    ]

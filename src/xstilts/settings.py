@@ -201,6 +201,10 @@ def data_revision(cfg: dict, task: str, language: str, split: str) -> dict:
         pinned = layouts.load().get(repo)  # a GitHub file: its commit is in the code
         if pinned is not None and pinned.kind == "github":
             revision[repo] = pinned.revision
+        elif pinned is not None and pinned.kind == "url":  # an address: the mirror's copy by its files
+            copy = Path(mirror) / layouts.FILES_DIR / repo if mirror else None
+            tree = f" {_tree_fingerprint(str(copy))}" if copy and copy.is_dir() else ""
+            revision[repo] = pinned.revision + tree
         elif not mirror:
             revision[repo] = "main"
         elif (Path(mirror) / repo).is_dir():

@@ -410,13 +410,60 @@ def _tags(ds, tokens: str, tags: str, names):
     return ds.map(convert, remove_columns=ds.column_names)
 
 
-def _load_udpos(hub, split, language, udpos_words="surface"):
-    """google/xtreme udpos.<Language> (UD 2.5): its rows hold the syntactic words of multi-word
-    tokens (the loading script dropped the multi-word lines), so `udpos_words` cannot change
-    them; the task's caveat says so."""
+UD25 = "lindat/ud-treebanks-v2.5"  # the release XTREME's download_data.sh converts (layouts.yaml)
+UD25_FILE = "ud-treebanks-v2.5.tgz"
+
+
+def _ud25_split(name: str) -> str | None:
+    """utils_preprocess.py: a file is train, dev or test by the first of those in its name."""
+    return next((s for s in ("train", "dev", "test") if s in name), None)
+
+
+def _load_udpos(hub, split, language, udpos_words="surface", udpos_source="ud-2.5"):
+    """XTREME's 33 languages. `ud-2.5` (default, XTREME's data): the UD 2.5 release tarball,
+    streamed once; every treebank file `<language>_*.conllu` of the split, in name order
+    (download_data.sh's selection, utils_preprocess.py's order and split by name), converted
+    as XTREME converts it (xstilts.ud, `udpos_words`). `google/xtreme`: the hub's udpos.<Language>
+    rows, which hold the syntactic words of multi-word tokens (its loading script drops the
+    multi-word lines), so `udpos_words` cannot change them."""
+    if udpos_source == "ud-2.5":
+        return _load_ud25(hub, split, language, udpos_words)
     hub_split = {"train": "train", "dev": "validation", "test": "test"}[split]
     ds = hub.dataset("google/xtreme", f"udpos.{LANGUAGE_NAMES[language]}", split=hub_split)
     return _tags(ds, "tokens", "pos_tags", UPOS_TAGS)
+
+
+def _load_ud25(hub, split, language, udpos_words):
+    import tarfile
+
+    import datasets
+
+    from xstilts import ud
+
+    texts = {}
+    with tarfile.open(hub.url_file(UD25, UD25_FILE), "r|gz") as tar:
+        for member in tar:
+            name = member.name.rsplit("/", 1)[-1]
+            if (
+                member.isfile()
+                and name.endswith(".conllu")
+                and name.split("_")[0] == language
+                and _ud25_split(name) == split
+            ):
+                texts[name] = tar.extractfile(member).read().decode("utf-8")
+    if not texts:
+        raise ValueError(f"udpos {language}: UD 2.5 has no {language}_*-{split}.conllu file")
+    keep = ud.kept if udpos_words == "surface" else len  # utils_preprocess drops all-`_` sentences
+    rows = {"tokens": [], "tags": []}
+    for name in sorted(texts):
+        for lines in ud.read_conllu(texts[name].splitlines()):
+            words, tags = ud.conllu_sentence(lines, language, udpos_words)
+            if udpos_words == "surface":
+                words = ud.xtreme_words(words)
+            if words and keep(words):
+                rows["tokens"].append(words)
+                rows["tags"].append(tags)
+    return datasets.Dataset.from_dict(rows)
 
 
 def _load_panx(hub, split, language):
@@ -597,14 +644,15 @@ UD27_REVISION = "refs/convert/parquet"
 UD27_SPLITS = {"pl_pud": ("test",), "lt_hse": ("train",)}
 
 
-def _load_ud27(hub, split, language, udpos_words="surface"):
+def _load_ud27(hub, split, language, udpos_words="surface", udpos_source=None):
     """UD 2.7 treebanks (UD27_TREEBANKS) from the parquet conversion of the script dataset:
     `<treebank>/<split>/*.parquet` on refs/convert/parquet, which has no README (so no configs:
     the files are named). Columns idx, text, tokens, lemmas, upos (ClassLabel in the script's
     own order, read from the features), xpos, feats, head, deprel, deps, misc; splits train,
     validation, test. Words follow XTREME (`udpos_words: surface`, xstilts.ud): a multi-word
     token is one word, its surface form, tagged as conllu_to_conll.py tags it; `subtokens` keeps
-    the syntactic words instead and drops the multi-word lines."""
+    the syntactic words instead and drops the multi-word lines. `udpos_source` chooses XTREME's
+    languages' source only: these have one."""
     import datasets
 
     from xstilts import ud
@@ -787,22 +835,26 @@ class _MewsliXFiles:
 
 
 def _load_mewslix(hub, split, language, mewslix_dir=None):
-    """Train: English wikipedia_pairs-train (XTREME-R's fine-tuning data). Dev and test: the
-    WikiNews mentions of `language` (utils_preprocess.py shards wikinews_mentions-<split>.jsonl into
-    wikinews_mentions/<split>-<lang>.jsonl), as evaluate_retrieval.py scores its eval_splits
-    ("dev", "test"); dev carries the candidate set too, so it is scored on its own (training's
-    early stopping), test's pool is the language `candidates`. The gold entity is each mention's
-    entity_id: XTREME-R's preprocessing blanks it in test, and its wikinews_labels/test-<lang>.json
-    holds the same blanks, so a withheld test cannot be scored (read the raw files instead)."""
+    """Train: wikipedia_pairs-train (XTREME-R's fine-tuning data). Dev (the fine-tuning's early
+    stopping): wikipedia_pairs-dev, the --predict_file train_mewslix.sh gives run_retrieval_el.py
+    for evaluation during training, as retrieval among its pairs' entities (xstilts stops on the
+    headline metric; the reference logs the in-batch loss and keeps the last model); the WikiNews
+    dev mentions against the ~1M-entity candidate set would embed that set at every dev
+    evaluation, and no xstilts score reads them. Test: the WikiNews mentions of `language`
+    (utils_preprocess.py shards wikinews_mentions-test.jsonl into wikinews_mentions/test-<lang>.jsonl),
+    whose pool is the language `candidates`. The gold entity is each mention's entity_id:
+    XTREME-R's preprocessing blanks it in test, and its wikinews_labels/test-<lang>.json holds
+    the same blanks, so a withheld test cannot be scored (read the raw files instead)."""
     from xstilts.formats import dual_encoder
 
     files = _MewsliXFiles(hub, mewslix_dir)
-    if split == "train":
-        name = "wikipedia_pairs-train.jsonl"
+    if split in ("train", "dev"):
+        name = f"wikipedia_pairs-{split}.jsonl"
         found = files.read(name)
         if name not in found:
             raise files.missing([name])
-        return _dual_encoder_rows(dual_encoder.mewslix_pairs(found[name]))
+        convert = dual_encoder.mewslix_pairs if split == "train" else dual_encoder.mewslix_pair_rows
+        return _dual_encoder_rows(convert(found[name]))
     candidates = "candidate_set_entities.jsonl"
     if language == MEWSLIX_CANDIDATES:
         found = files.read(candidates)
@@ -810,18 +862,11 @@ def _load_mewslix(hub, split, language, mewslix_dir=None):
             raise files.missing([candidates])
         return _dual_encoder_rows(dual_encoder.mewslix_candidate_rows(found[candidates]))
     mentions = (f"wikinews_mentions/{split}-{language}.jsonl", f"wikinews_mentions-{split}.jsonl")
-    wanted = (*mentions, candidates) if split == "dev" else mentions
-    found = files.read(*wanted)
+    found = files.read(*mentions)
     documents = next((found[name] for name in mentions if name in found), None)
     if documents is None:
         raise files.missing(mentions)
-    rows = dual_encoder.mewslix_mention_rows(documents, language)
-    if split == "dev":
-        if candidates not in found:
-            raise files.missing([candidates])
-        pool = dual_encoder.mewslix_candidate_rows(found[candidates])
-        rows = {column: rows[column] + pool[column] for column in rows}
-    return _dual_encoder_rows(rows)
+    return _dual_encoder_rows(dual_encoder.mewslix_mention_rows(documents, language))
 
 
 # ---- the registry ------------------------------------------------------------------------
@@ -997,7 +1042,7 @@ TASKS: dict[str, Task] = {
             "udpos",
             "target",
             "tagging",
-            "google/xtreme udpos.<Language>",
+            "UD 2.5 release (lindat ud-treebanks-v2.5.tgz) <lang>_* treebanks",
             "f1",
             _by_language(_load_udpos, UDPOS_SOURCES),
             _langs("udpos"),
@@ -1005,14 +1050,14 @@ TASKS: dict[str, Task] = {
             train_task="udpos",
             defaults=dict(lr=1e-5, epochs=10, batch_size=32, max_length=256),
             category="structured_prediction",
-            repos=XTREME,
+            repos=(UD25, *XTREME),
             scorer="udpos_f1",
             xtreme_r_languages=_langs_r("udpos"),
             language_sources=UDPOS_SOURCES,
-            options=("udpos_words",),
-            caveat="google/xtreme's udpos rows (XTREME's languages, UD 2.5) hold the syntactic words of "
-            "multi-word tokens (its loading script drops the multi-word lines), not XTREME's surface "
-            "words; lt pl uk wo ro (UD 2.7) follow hub.udpos_words",
+            options=("udpos_words", "udpos_source"),
+            caveat="XTREME's languages read the UD 2.5 release as XTREME does (hub.udpos_source: "
+            "ud-2.5); hub.udpos_source: google/xtreme reads the hub's udpos rows instead, which hold "
+            "the syntactic words of multi-word tokens, whatever hub.udpos_words says",
         ),
         Task(
             "panx",

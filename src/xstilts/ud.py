@@ -102,7 +102,7 @@ def sentence(row: dict, names: list[str], language: str, convention: str = "surf
     """(words, tags) of one hub row; `names`: the upos ClassLabel names; `language`: the
     treebank's language code (its precedence list). `subtokens`: the syntactic words, multi-word
     lines dropped (the Hugging Face xtreme loader's convention)."""
-    kinds, forms, tags, heads = [], [], [], []
+    kinds, forms, tags, parents = [], [], [], defaultdict(set)
     for form, upos, head, deps in zip(row["tokens"], row["upos"], row["head"], row["deps"]):
         tag = names[upos] if isinstance(upos, int) else upos
         if tag == MULTIWORD:
@@ -111,16 +111,60 @@ def sentence(row: dict, names: list[str], language: str, convention: str = "surf
             continue  # an empty node (enhanced graphs only): no surface word
         else:
             kinds.append("word")
-            heads.append((int(head), deps))
+            parents[kinds.count("word")].update([int(head), *_enhanced_heads(deps)])
         forms.append(form)
         tags.append(tag)
-    words = [(f, t) for k, f, t in zip(kinds, forms, tags) if k == "word"]
     if convention == "subtokens" or "mwt" not in kinds:
+        return _fuse(kinds, forms, tags, parents, (), language, fused=False)
+    extents = _extents(list(zip(kinds, forms)), row["text"])
+    return _fuse(kinds, forms, tags, parents, extents, language)
+
+
+def read_conllu(lines):
+    """The token lines (10 columns) of each sentence of a CoNLL-U file, comments skipped."""
+    sentence = []
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            if sentence:
+                yield sentence
+            sentence = []
+        elif not line.startswith("#"):
+            sentence.append(line.split("\t"))
+    if sentence:
+        yield sentence
+
+
+def conllu_sentence(lines: list[list[str]], language: str, convention: str = "surface"):
+    """(words, tags) of one CoNLL-U sentence (read_conllu), as conllu_to_conll.py converts it:
+    the multi-word token lines give their extents (`2-3`); empty nodes (`8.1`) are skipped and
+    enhanced heads count only when they are words (lib/conll.py keeps integer heads)."""
+    kinds, forms, tags, extents, parents = [], [], [], [], defaultdict(set)
+    for cols in lines:
+        if "." in cols[0]:
+            continue
+        if "-" in cols[0]:
+            start, end = map(int, cols[0].split("-"))
+            kinds.append("mwt")
+            extents.append(end - start + 1)
+            tags.append(MULTIWORD)
+        else:
+            kinds.append("word")
+            node = int(cols[0])
+            heads = [cols[6], *(p.split(":", 1)[0] for p in cols[8].split("|") if cols[8] != "_")]
+            parents[node].update(int(h) for h in heads if h.isdigit())
+            tags.append(cols[3])
+        forms.append(cols[1])
+    return _fuse(kinds, forms, tags, parents, extents, language, fused=convention == "surface")
+
+
+def _fuse(kinds, forms, tags, parents, extents, language, fused=True):
+    """The words in row order: each multi-word token (its extent from `extents`, in order) one
+    word tagged as its span head's tag when `fused`, else the syntactic words alone."""
+    words = [(f, t) for k, f, t in zip(kinds, forms, tags) if k == "word"]
+    if not fused or "mwt" not in kinds:
         return [w for w, _ in words], [t for _, t in words]
-    extents = iter(_extents(list(zip(kinds, forms)), row["text"]))
-    parents = defaultdict(set)
-    for node, (head, deps) in enumerate(heads, start=1):
-        parents[node].update([head, *_enhanced_heads(deps)])
+    extents = iter(extents)
     tag_of = {n: t for n, (_, t) in enumerate(words, start=1)}
     out, word, i = [], 1, 0
     while i < len(kinds):

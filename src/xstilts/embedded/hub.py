@@ -43,6 +43,8 @@ from xstilts.tasks import (
     NER_TAGS,
     TATOEBA_CODES,
     TATOEBA_R_CODES,
+    UD25,
+    UD25_FILE,
     UD27,
     UD27_TREEBANKS,
     UPOS_TAGS,
@@ -183,6 +185,19 @@ FEATURES = {
         {"id": Value("int32"), "sentence1": _S, "sentence2": _S, "label": ClassLabel(names=["0", "1"])}
     ),
 }
+
+
+def conllu_lines(tokens: list[Token], sent_id: str, fused: bool) -> str:
+    """One CoNLL-U sentence: a chain of heads (1 is the root); `fused`: its first two words are
+    also one multi-word token (`1-2`), whose surface form the text spells."""
+    words = [t.text for t in tokens]
+    text = " ".join([words[0] + words[1], *words[2:]] if fused else words)
+    out = [f"# sent_id = {sent_id}", f"# text = {text}"]
+    if fused:
+        out.append("\t".join(["1-2", words[0] + words[1], *["_"] * 8]))
+    for k, t in enumerate(tokens, start=1):
+        out.append("\t".join([str(k), t.text, t.text.lower(), t.upos, "_", "_", str(k - 1), "dep", "_", "_"]))
+    return "\n".join(out) + "\n\n"
 
 
 class MirrorWriter:
@@ -388,15 +403,19 @@ class Builder:
         return lang.question(event, question) if question else lang.sentence(event)
 
     def udpos(self):
-        s = self.sampler("udpos")
+        """google/xtreme's udpos rows and, from the same sentences, the UD 2.5 release tarball
+        (one treebank per language) where ~10% of sentences start with a multi-word token
+        spanning their first two words, as in Romance treebanks."""
+        s, fuse = self.sampler("udpos"), self.sampler("ud25")
+        conllu = {}
         for split in ("train", "validation", "test"):
             n = self.size["train"] if split == "train" else self.size["eval"]
             meanings = list(self.tagged_sentences(s, n))
             for code in self.langs("udpos"):
                 if split == "train" and code != "en":
                     continue
-                rows = []
-                for event, question in meanings:
+                rows, lines = [], []
+                for i, (event, question) in enumerate(meanings):
                     tokens = [t for t in self.render_tokens(code, event, question)]
                     rows.append(
                         {
@@ -404,9 +423,16 @@ class Builder:
                             "pos_tags": [UPOS_TAGS.index(t.upos) for t in tokens],
                         }
                     )
+                    fused = len(tokens) > 2 and fuse.rng.random() < 0.1
+                    lines.append(conllu_lines(tokens, f"{split}-{i}", fused))
                 self.out.write(
                     "google/xtreme", f"udpos.{LANGUAGE_NAMES[code]}", split, rows, FEATURES["udpos"]
                 )
+                name = f"{code}_embedded-ud-{'dev' if split == 'validation' else split}.conllu"
+                conllu[f"UD_{LANGUAGE_NAMES[code]}-Embedded/{name}"] = "".join(lines)
+        if conllu:
+            path = self.out.root / layouts.FILES_DIR / UD25 / UD25_FILE
+            retrieval.write_tarball(path, {f"ud-treebanks-v2.5/{k}": v for k, v in sorted(conllu.items())})
 
     def panx(self):
         s = self.sampler("panx")

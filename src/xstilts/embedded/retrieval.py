@@ -160,13 +160,19 @@ def mewslix(builder) -> None:
     write_tarball(builder.out.root / MEWSLIX_REPO / "raw.tar.gz", files)
 
 
-def write_tarball(path, files: dict[str, list[dict]]) -> None:
-    """JSONL files in a .tar.gz with fixed times, so the build stays bit-identical."""
+def write_tarball(path, files: dict[str, str | list[dict]]) -> None:
+    """Text files (a list of rows: JSONL) in a .tar.gz with fixed times, so the build stays
+    bit-identical."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         with tarfile.open(fileobj=gz, mode="w") as tar:
             for name, rows in files.items():
-                data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+                text = (
+                    rows
+                    if isinstance(rows, str)
+                    else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+                )
+                data = text.encode()
                 info = tarfile.TarInfo(name)
                 info.size, info.mtime = len(data), 0
                 tar.addfile(info, io.BytesIO(data))

@@ -221,6 +221,21 @@ def mewslix_pairs(pairs) -> dict[str, list]:
     return out
 
 
+def mewslix_pair_rows(pairs) -> dict[str, list]:
+    """wikipedia_pairs rows as retrieval (the fine-tuning's dev): each mention a query keyed by
+    its pair's entity, the pool the pairs' distinct entities, not the ~1M-entity candidate set."""
+    out = {c: [] for c in EVAL_COLUMNS}
+    entities = {}
+    for pair in pairs:
+        cm, entity = pair["contextual_mention"], pair["entity"]
+        mention = cm["mention"]
+        text = mewslix_mention(cm["context"], mention)
+        _append(out, "query", mention["example_id"], text, [entity["entity_id"]], cm["context"]["language"])
+        entities.setdefault(entity["entity_id"], entity)
+    pool = mewslix_candidate_rows(entities.values())
+    return {column: out[column] + pool[column] for column in out}
+
+
 def mewslix_mention_rows(documents, language: str) -> dict[str, list]:
     """ContextualMentions documents -> query rows of one language, keyed by the gold entity."""
     out = {c: [] for c in EVAL_COLUMNS}
