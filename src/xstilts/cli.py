@@ -130,7 +130,14 @@ def cmd_fetch(args):
     from xstilts import config, fetch
 
     cfg = config.load(args.config)
-    fetch.main(cfg, mirror=args.mirror, source=args.source, cache=args.cache, update=args.update)
+    fetch.main(
+        cfg,
+        mirror=args.mirror,
+        source=args.source,
+        cache=args.cache,
+        update=args.update,
+        list_only=args.list,
+    )
 
 
 def cmd_config_reference(args):
@@ -181,6 +188,11 @@ def _register_cluster_tools(sub) -> None:
     s.add_argument("--cache", action="store_true", help="fill the Hugging Face cache instead of a mirror")
     s.add_argument("--source", default=None, help="copy from this local hub-shaped directory, not the hub")
     s.add_argument("--update", action="store_true", help="re-resolve pinned revisions to the newest commit")
+    s.add_argument(
+        "--list",
+        action="store_true",
+        help="download nothing: print each repository, revision, config and size to fetch, and the total",
+    )
     s.set_defaults(func=cmd_fetch)
 
     s = sub.add_parser("config-reference", help="write docs/config.md from the schema")
@@ -403,7 +415,8 @@ def main(argv=None, warm: bool = True):
     # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
     core = parser(analysis=False)
     args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
-    _offline_with(getattr(args, "mirror", None))
+    if args.command != "fetch":  # fetch downloads: it is the one command that needs the hub
+        _offline_with(getattr(args, "mirror", None))
     from xstilts.config import ConfigError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure
