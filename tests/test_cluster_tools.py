@@ -1,6 +1,7 @@
 """Issue 14: fetch (offline, from a local hub-shaped source), show, why, the precedence rule and
 its warnings case by case, the generated config reference, `xstilts tasks NAME`."""
 
+import base64
 import json
 import subprocess
 import sys
@@ -496,12 +497,79 @@ def test_why_names_the_changed_keys(tmp_path):
     assert "training.lr: 0.001 -> 0.002" in text and "run because an input reruns" in text
     # adoption: outputs whose recorded settings match may be touched, the others are listed
     good, bad = explain.adoptable(config.validate(raw), tmp_path)
-    assert {e["out"] for e in bad} == {e["out"] for e in changed} and not set(good) & {e["out"] for e in bad}
+    # (and those downstream of them, which the changed ones' reruns recompute)
+    assert {e["out"] for e in bad} == {e["out"] for e in changed + upstream}
+    assert not set(good) & {e["out"] for e in bad} and good
     (tmp_path / "grid.yaml").write_text(json.dumps(raw))
     result = cli("why", "--config", tmp_path / "grid.yaml", "--touch", "--dry-run", cwd=tmp_path)
-    assert result.returncode == 0 and "snakemake --touch" in result.stdout, result.stderr
+    assert result.returncode == 0 and "snakemake OUTPUTS --touch" in result.stdout, result.stderr
     assert "not adopted: results/tiny-xlmr/mnli/seed0/intermediate/model" in result.stderr
     assert "results/tiny-xlmr/squad_v1/seed0/intermediate/model" in result.stdout
+
+
+SMALL = {
+    "models": {"tiny-xlmr": {"hub_id": "xstilts/tiny-xlmr", "retrieval_layer": 2}},
+    "recipes": ["none", "mnli"],
+    "targets": {"pawsx": ["de"]},
+    "seeds": [0],
+    "hub": {"mirror": "resources/hub"},
+    "embedded": {"languages": ["en", "de"]},
+}
+
+
+def test_why_touch_adopts_what_matches(tmp_path):
+    """Outputs copied in from elsewhere: `why --touch` runs `snakemake --touch` on those whose
+    recorded settings match (Snakemake then records the config's settings and sees a later
+    change) and warns that one not adopted has no metadata, so `snakemake -n` keeps it."""
+    cfg = config.validate(SMALL)
+    for job in explain.grid_jobs(cfg):  # a finished grid computed elsewhere, copied in
+        out = tmp_path / job["out"]
+        record = {"settings": job["settings"]}
+        if job["stage"] == "evaluate":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(record))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / job["record"]).write_text(json.dumps(record))
+    for marker in fetch.grid.embedded_markers("resources/hub"):
+        (tmp_path / marker).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / marker).write_text("{}")
+    stale = "results/tiny-xlmr/none/seed0/finetune/pawsx/model"  # made with another lr
+    record = json.loads((tmp_path / stale / "training.json").read_text())
+    record["settings"]["training"]["lr"] = 1.0
+    (tmp_path / stale / "training.json").write_text(json.dumps(record))
+    (tmp_path / "grid.yaml").write_text(json.dumps(SMALL))
+
+    result = cli("why", "--config", tmp_path / "grid.yaml", "--directory", tmp_path, "--touch")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"not adopted: {stale}: recorded settings differ" in result.stderr
+    downstream = "results/tiny-xlmr/none/seed0/eval/pawsx/de.json"  # computed from the stale model
+    assert f"not adopted: {downstream}: its input {stale} is not adopted" in result.stderr
+    assert "delete the 2 output(s) not adopted" in result.stderr and "adopting 8 output(s)" in result.stdout
+    metadata = tmp_path / ".snakemake/metadata"
+    recorded = {base64.b64decode(f.name).decode() for f in metadata.iterdir()}
+    assert stale not in recorded and downstream not in recorded  # not touched through a target
+    adopted = {j["out"] for j in explain.grid_jobs(cfg)} - {stale, downstream}
+    assert adopted <= recorded
+
+    def planned(raw) -> set[str]:
+        """The outputs `snakemake -n` would make for this config."""
+        (tmp_path / "plan.yaml").write_text(json.dumps(raw))
+        dry = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--configfile", tmp_path / "plan.yaml"]
+            + ["--directory", tmp_path],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert dry.returncode == 0, dry.stderr[-3000:]
+        lines = [line.strip() for line in dry.stdout.splitlines()]
+        return {o for line in lines if line.startswith("output: ") for o in line[8:].split(", ")}
+
+    assert not planned(SMALL) & adopted  # adopted: nothing reruns
+    changed = {**SMALL, "intermediate": {"lr": 5.0e-5}}  # adopted outputs carry their settings
+    assert "results/tiny-xlmr/mnli/seed0/intermediate/model" in planned(changed)
 
 
 def test_why_cli_on_the_tiny_config(tmp_path):

@@ -96,16 +96,25 @@ def cmd_why(args):
         return
     good, bad = explain.adoptable(cfg, args.directory)
     for e in bad:
+        if e["status"] == "upstream":
+            print(f"not adopted: {e['out']}: its input {e['because']} is not adopted", file=sys.stderr)
+            continue
         print(f"not adopted: {e['out']}: recorded settings differ from the config:", file=sys.stderr)
         for key, old, new in e["changes"]:
             print(f"    {key}: {json.dumps(old)} -> {json.dumps(new)}", file=sys.stderr)
+    if good or bad:
+        print(f"xstilts: warning: {explain.touch_warning(len(bad))}", file=sys.stderr)
     if not good:
         print("nothing to adopt: no output of the grid exists with the config's settings")
         return
-    command = ["snakemake", "--touch", "--cores", "1", "--configfile", args.config, *good]
+    import os
+
+    # targets first: --configfile takes every word after it as another config file
+    command = ["snakemake", *good, "--touch", "--cores", "1", "--configfile", os.path.abspath(args.config)]
     if args.directory != ".":
-        command[1:1] = ["--directory", args.directory]
-    print(f"adopting {len(good)} output(s) with: {' '.join(command[:6])} ...")
+        command += ["--directory", args.directory]
+    shown = ["snakemake", "OUTPUTS", *command[len(good) + 1 :]]
+    print(f"adopting {len(good)} output(s) with: {' '.join(shown)}")
     if args.dry_run:
         print("\n".join(good))
         return

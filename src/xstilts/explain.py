@@ -542,14 +542,28 @@ def _keys(keys: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in keys.items())
 
 
+def touch_warning(not_adopted: int) -> str:
+    """What `why --touch` leaves Snakemake unable to check (Snakemake 9.27, tried in
+    tests/test_cluster_tools.py::test_why_touch_adopts_what_matches)."""
+    text = (
+        "`snakemake --touch` records the config's current settings as each adopted output's "
+        "metadata (not those it was made with: hence only outputs whose recorded settings match "
+        "are adopted), so later changes are seen; an output made outside Snakemake and not "
+        "adopted has no metadata, so `snakemake -n` cannot compare its settings ('missing "
+        "provenance/metadata') and reruns it only for a newer input"
+    )
+    if not_adopted:
+        text += f": delete the {not_adopted} output(s) not adopted above to recompute them"
+    return text + ". `xstilts why` compares the settings each output recorded itself."
+
+
 def adoptable(cfg: dict, workdir: str | Path = ".") -> tuple[list[str], list[dict]]:
-    """Outputs computed elsewhere: (those whose recorded settings equal the config's, so
-    `snakemake --touch` may adopt them; those that differ, which must not be adopted)."""
-    good, bad = [], []
-    for e in why(cfg, workdir):
-        if e["status"] == "changed":
-            bad.append(e)
-    for job in grid_jobs(cfg):
-        if (Path(workdir) / job["out"]).exists() and job["out"] not in {e["out"] for e in bad}:
-            good.append(job["out"])
+    """Outputs computed elsewhere: (those `snakemake --touch` may adopt: they exist and nothing
+    they depend on would rerun; those that must not be: their recorded settings differ, or an
+    input of theirs is not adopted). Touching an output downstream of a stale one would make
+    Snakemake touch the stale one too, recording the config's settings as its own."""
+    report = why(cfg, workdir)
+    bad = [e for e in report if e["status"] != "missing" and (Path(workdir) / e["out"]).exists()]
+    rerun = {e["out"] for e in report}
+    good = [j["out"] for j in grid_jobs(cfg) if j["out"] not in rerun and (Path(workdir) / j["out"]).exists()]
     return good, bad
