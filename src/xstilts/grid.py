@@ -139,6 +139,12 @@ def eval_groups(cfg) -> list[dict]:
     return [{**j, "target": t} for j in run_keys(cfg) for t in cfg["targets"]]
 
 
+def evaluation_words(cfg) -> str:
+    """The one way to count evaluations: Snakemake's jobs (one per trained model x target, all
+    its languages) and the cells they write (one per language)."""
+    return f"{len(eval_groups(cfg))} evaluation jobs ({len(cells(cfg))} cells)"
+
+
 def intermediate_jobs(cfg) -> list[dict]:
     return [j for j in run_keys(cfg) if j["recipe"] != BASELINE]
 
