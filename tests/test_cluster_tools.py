@@ -576,6 +576,13 @@ def test_why_cli_on_the_tiny_config(tmp_path):
     result = cli("why", "--config", TINY, "--directory", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "run because no output yet" in result.stdout and "intermediate" in result.stdout
+    # one vocabulary: evaluation jobs (one per trained model x target) and their cells, as in
+    # `xstilts grid`, `xstilts plan` and the dry run (24 evaluate_<target> jobs)
+    assert (
+        "62 job(s) run because no output yet" in result.stdout and "24 evaluate (48 cells)" in result.stdout
+    )
+    grid_out = cli("grid", "--config", TINY).stdout
+    assert "    24  evaluation jobs (48 cells)" in grid_out, grid_out
 
 
 # ---- the config reference and the task records -----------------------------------------------

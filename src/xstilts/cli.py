@@ -36,11 +36,12 @@ def cmd_grid(args):
     counts = {
         "intermediate trainings": len(grid.intermediate_jobs(cfg)),
         "fine-tunings": len(grid.finetune_jobs(cfg)),
-        "evaluations": len(grid.cells(cfg)),
+        f"evaluation jobs ({len(grid.cells(cfg))} cells)": len(grid.eval_groups(cfg)),
         "tokenized splits": len(grid.prepare_jobs(cfg)),
     }
     for k, v in counts.items():
         print(f"{v:6d}  {k}")
+    print("an evaluation job: one per trained model x target, writing one cell per language")
     from xstilts.recipes import describe
 
     print("\nrecipes (training languages, budget):")

@@ -502,9 +502,22 @@ def why(cfg: dict, workdir: str | Path = ".") -> list[dict]:
     return report
 
 
+def _tally(entries: list[dict]) -> tuple[int, str]:
+    """(jobs, "2 intermediate, 3 evaluate (12 cells)") of report entries: evaluation entries are
+    cells, and one evaluation job (model x recipe x target x seed) writes all of a target's."""
+    cells = [e for e in entries if e["stage"] == "evaluate"]
+    groups = {tuple(sorted((k, v) for k, v in e["keys"].items() if k != "language")) for e in cells}
+    counts = {s: sum(e["stage"] == s for e in entries) for s in ("prepare", *STAGES) if s != "evaluate"}
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    if cells:
+        parts.append(f"{len(groups)} evaluate ({len(cells)} cells)")
+    return sum(counts.values()) + len(groups), ", ".join(parts)
+
+
 def format_why(report: list[dict], every: bool = False) -> str:
     """Changed jobs grouped by their change (old -> new once per group); missing and
-    downstream ones counted per stage (all listed with `every`)."""
+    downstream ones counted per stage (all listed with `every`). Evaluation jobs are counted
+    as jobs, with their cells (one per language) in brackets."""
     lines = []
     groups: dict[tuple, list[dict]] = {}
     for e in report:
@@ -512,10 +525,8 @@ def format_why(report: list[dict], every: bool = False) -> str:
             groups.setdefault(tuple(map(repr, e["changes"])), []).append(e)
     for group in groups.values():
         shown = group if every or len(group) <= 3 else group[:2]
-        stages = ", ".join(
-            f"{n} {s}" for s in STAGES + ("prepare",) if (n := sum(e["stage"] == s for e in group))
-        )
-        lines.append(f"settings changed in {len(group)} job(s) ({stages}):")
+        jobs, stages = _tally(group)
+        lines.append(f"settings changed in {jobs} job(s) ({stages}):")
         lines += [f"  {e['stage']} {_keys(e['keys'])} ({e['out']})" for e in shown]
         if len(shown) < len(group):
             lines.append(f"  ... and {len(group) - len(shown)} more (--all lists them)")
@@ -524,11 +535,8 @@ def format_why(report: list[dict], every: bool = False) -> str:
         group = [e for e in report if e["status"] == status]
         if not group:
             continue
-        counts = {s: sum(e["stage"] == s for e in group) for s in ("prepare", *STAGES)}
-        lines.append(
-            f"{len(group)} job(s) run because {text}: "
-            + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        )
+        jobs, stages = _tally(group)
+        lines.append(f"{jobs} job(s) run because {text}: {stages}")
         if every:
             lines += [
                 f"    {e['stage']} {_keys(e['keys'])} ({e['out']})"
