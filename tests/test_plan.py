@@ -105,23 +105,19 @@ def test_padding_is_the_expected_longest_row_of_a_batch():
     assert plan.Split(10, 450.0, True).padded(32) == 45.0
 
 
-def test_calibration_file_replaces_the_estimate(tmp_path, capsys):
+def plan_with_calibration(tmp_path, capsys, rates: dict) -> str:
+    """`xstilts plan` of RAW in tmp_path with this calibration file; its output."""
     (tmp_path / "c.yaml").write_text(json.dumps(RAW))
-    (tmp_path / "cal.json").write_text(
-        json.dumps({"device": "H100", "train_flops_per_second": 1e12, "eval_flops_per_second": 2e12})
+    (tmp_path / "cal.json").write_text(json.dumps(rates))
+    args = ["--config", tmp_path / "c.yaml", "--workdir", tmp_path, "--calibration", tmp_path / "cal.json"]
+    cli.main(["plan", *map(str, args)])
+    return capsys.readouterr().out
+
+
+def test_calibration_file_replaces_the_estimate(tmp_path, capsys):
+    out = plan_with_calibration(
+        tmp_path, capsys, {"device": "H100", "train_flops_per_second": 1e12, "eval_flops_per_second": 2e12}
     )
-    cli.main(
-        [
-            "plan",
-            "--config",
-            str(tmp_path / "c.yaml"),
-            "--workdir",
-            str(tmp_path),
-            "--calibration",
-            str(tmp_path / "cal.json"),
-        ]
-    )
-    out = capsys.readouterr().out
     assert "hours A100 (est.)" in out and "hours H100" in out and "H100 (est.)" not in out
     intermediate = next(line for line in out.splitlines() if line.startswith("intermediate")).split()
     flops = 36_000 * (6 * PARAMS + 12 * 12 * 768 * 45)
@@ -154,26 +150,13 @@ def test_plan_compares_done_jobs_with_their_benchmarks(tmp_path, capsys):
     model = tmp_path / grid.encoder_dir("base", "mnli", 0)
     model.mkdir(parents=True)
     (model.parent / "benchmark.tsv").write_text("s\th:m:s\tcpu_time\n120.0\t0:02:00\t100.0\n")
-    (tmp_path / "c.yaml").write_text(json.dumps(RAW))
     rates = {
         "device": "H100",
         "train_flops_per_second": 1e12,
         "eval_flops_per_second": 2e12,
         "job_seconds": 5,
     }
-    (tmp_path / "cal.json").write_text(json.dumps(rates))
-    cli.main(
-        [
-            "plan",
-            "--config",
-            str(tmp_path / "c.yaml"),
-            "--workdir",
-            str(tmp_path),
-            "--calibration",
-            str(tmp_path / "cal.json"),
-        ]
-    )
-    out = capsys.readouterr().out
+    out = plan_with_calibration(tmp_path, capsys, rates)
     estimate = 36_000 * (6 * PARAMS + 12 * 12 * 768 * 45) / 1e12 + 5
     line = next(x for x in out.splitlines() if x.strip().startswith("intermediate: 1 done jobs"))
     assert f"estimate {estimate:.0f} s on H100" in line and f"estimate/wall {estimate / 120:.2f}" in line
