@@ -26,7 +26,7 @@ only make it cheaper, so the training figures are upper bounds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from xstilts import grid
@@ -333,12 +333,6 @@ def training_work(cfg, model: str, job_settings_: dict, shape: Shape, workdir: P
     return work
 
 
-def training_tokens(cfg, model: str, job_settings_: dict, workdir: Path) -> tuple[float, bool]:
-    """Real tokens a training job reads, and whether a size came from the tables."""
-    work = training_work(cfg, model, job_settings_, model_shape(cfg, model, workdir), workdir)
-    return work.tokens, work.estimate
-
-
 @dataclass
 class Job:
     """One job of the plan: its stage, precision, work, whether it is done, its benchmark."""
@@ -360,7 +354,6 @@ class Stage:
     tokens: float = 0.0
     flops: float = 0.0
     estimate: bool = False
-    notes: list = field(default_factory=list)
 
 
 def jobs(cfg, workdir: str | Path = ".") -> list[Job]:
@@ -467,10 +460,10 @@ def seconds(job: Job, rates: dict) -> float:
     )
 
 
-def gpu_hours(stages_or_jobs, calibration: dict) -> dict[str, dict[str, float]]:
+def gpu_hours(all_jobs: list[Job], calibration: dict) -> dict[str, dict[str, float]]:
     """stage -> device -> device-hours of its jobs at their precisions' rates."""
     hours = {name: dict.fromkeys(calibration, 0.0) for name in STAGES}
-    for job in stages_or_jobs:
+    for job in all_jobs:
         for device, rates in calibration.items():
             if job.stage != "prepare":
                 hours[job.stage][device] += seconds(job, rates[job.precision]) / 3600
