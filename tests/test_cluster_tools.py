@@ -1,6 +1,7 @@
 """Issue 14: fetch (offline, from a local hub-shaped source), show, why, the precedence rule and
 its warnings case by case, the generated config reference, `xstilts tasks NAME`."""
 
+import base64
 import json
 import subprocess
 import sys
@@ -75,6 +76,116 @@ def test_fetch_fills_an_empty_mirror_then_fetches_nothing(source, tmp_path):
         "dataset:google/xtreme": lock["dataset:google/xtreme@main"]["sha"],
         "model:xstilts/tiny-xlmr": lock["model:xstilts/tiny-xlmr@main"]["sha"],
     }
+
+
+@pytest.fixture
+def stub_hub(source, monkeypatch):
+    """The hub's API, served from the local `source`: `HfApi.repo_info` (commit, files with
+    sizes, card metadata) and `snapshot_download`, the two calls `xstilts fetch` makes. Each
+    call asserts that nothing set HF_HUB_OFFLINE; returns the calls made."""
+    import os
+    import shutil
+
+    import huggingface_hub
+    from huggingface_hub import constants, hf_api
+
+    calls = []
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # as imported in a fresh shell
+
+    commits = {}  # commit -> the source directory it fingerprints
+
+    def repo_info(self, repo, repo_type=None, revision=None, files_metadata=False, **_):
+        assert "HF_HUB_OFFLINE" not in os.environ and files_metadata
+        calls.append(("info", repo, revision))
+        root, branch = commits.get(revision) or (fetch.mirror_path(source, repo, revision), revision)
+        sha, files = fetch.LocalSource(source).files(repo, repo_type, branch)
+        commits[sha] = (root, branch)
+        meta = fetch.card_metadata((root / "README.md").read_text()) if (root / "README.md").is_file() else {}
+        kind = hf_api.DatasetInfo if repo_type == "dataset" else hf_api.ModelInfo
+        siblings = [{"rfilename": name, "size": size} for name, size in files.items()]
+        return kind(id=repo, sha=sha, siblings=siblings, cardData=meta or None, tags=[])
+
+    def snapshot_download(repo, repo_type=None, revision=None, allow_patterns=None, local_dir=None, **_):
+        assert "HF_HUB_OFFLINE" not in os.environ and local_dir is not None
+        calls.append(("download", repo, revision))
+        root = commits[revision][0]  # fetch downloads the commit repo_info resolved
+        for name in allow_patterns:  # fetch asks for exact file names
+            target = Path(local_dir) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / name, target)
+        return str(local_dir)
+
+    monkeypatch.setattr(hf_api.HfApi, "repo_info", repo_info)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    return calls
+
+
+def test_fetch_fills_a_mirror_through_the_hub_path(stub_hub, tmp_path, capsys):
+    """`xstilts fetch` as on a login node: the hub's API (stubbed), no offline flag from
+    xstilts; `--list` prints every repository with its configs and sizes, and downloads nothing."""
+    from xstilts import cli as xcli
+
+    mirror = tmp_path / "mirror"
+    raw = {
+        "models": {"t": {"hub_id": "xstilts/tiny-xlmr", "retrieval_layer": 2}},
+        "recipes": ["none", "mnli", "hellaswag"],
+        "targets": {"xnli": ["en", "de"]},
+        "hub": {"mirror": str(mirror)},
+    }
+    (tmp_path / "grid.yaml").write_text(json.dumps(raw))
+    xcli.main(["fetch", "--config", str(tmp_path / "grid.yaml"), "--list"])
+    listed = capsys.readouterr().out.splitlines()
+    assert not mirror.exists() and {c[0] for c in stub_hub} == {"info"}
+    xtreme = next(line for line in listed if line.startswith("dataset google/xtreme@main"))
+    assert "XNLI (test)" in xtreme and "PAWS-X" not in xtreme, xtreme  # the configs the grid reads
+    assert "model xstilts/tiny-xlmr@main" in listed[0] and "model and tokenizer" in listed[0]
+    sizes = {line.split(": ")[0]: line.rsplit(", ", 1)[1] for line in listed[:-1]}
+    assert len(sizes) == 4 and all(size.split()[1] in ("KB", "MB") for size in sizes.values()), sizes
+    assert listed[-1].startswith("total: 4 repositories,") and "not yet in" in listed[-1], listed[-1]
+
+    xcli.main(["fetch", "--config", str(tmp_path / "grid.yaml")])
+    out = capsys.readouterr().out
+    assert "fetched 0 B" not in out and {c[0] for c in stub_hub} == {"info", "download"}, out
+    hub = Hub(mirror)  # the mirror reads through the project's one loading path
+    assert len(fetch.stages.load_split("xnli", hub, "test", "de", {})) > 0
+    assert len(fetch.stages.load_split("hellaswag", hub, "dev", "en", {})) > 0
+    stub_hub.clear()
+    xcli.main(["fetch", "--config", str(tmp_path / "grid.yaml"), "--list"])
+    assert capsys.readouterr().out.splitlines()[-1].endswith(f"0 B not yet in {mirror}")
+    xcli.main(["fetch", "--config", str(tmp_path / "grid.yaml")])
+    assert "fetched 0 B" in capsys.readouterr().out and {c[0] for c in stub_hub} == {"info"}
+
+
+@pytest.mark.parametrize("destination", ["--mirror", "--cache"])
+def test_fetch_without_network_is_one_line(destination, tmp_path):
+    """An unreachable hub (a closed port as the endpoint): one line naming the repository and
+    the fix, no traceback; an offline flag in the user's shell is named too."""
+    import os
+
+    (tmp_path / "grid.yaml").write_text(json.dumps({**BASE, "recipes": ["none"]}))
+    args = ["fetch", "--config", tmp_path / "grid.yaml", destination]
+    args += [tmp_path / "m"] if destination == "--mirror" else []
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"
+    for extra in ({}, {"HF_HUB_OFFLINE": "1"}):
+        result = subprocess.run(
+            [sys.executable, "-m", "xstilts.cli", *map(str, args)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**env, **extra},
+        )
+        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        if extra:
+            assert "HF_HUB_OFFLINE" in result.stderr and "env -u HF_HUB_OFFLINE" in result.stderr
+        else:
+            assert (
+                "could not reach the Hugging Face hub for model FacebookAI/xlm-roberta-large@main"
+                in (result.stderr)
+                and "Fix: run `xstilts fetch` where the hub is reachable" in result.stderr
+            )
 
 
 def test_fetch_refuses_a_changed_source_without_update(source, tmp_path):
@@ -458,18 +569,92 @@ def test_why_names_the_changed_keys(tmp_path):
     assert "training.lr: 0.001 -> 0.002" in text and "run because an input reruns" in text
     # adoption: outputs whose recorded settings match may be touched, the others are listed
     good, bad = explain.adoptable(config.validate(raw), tmp_path)
-    assert {e["out"] for e in bad} == {e["out"] for e in changed} and not set(good) & {e["out"] for e in bad}
+    # (and those downstream of them, which the changed ones' reruns recompute)
+    assert {e["out"] for e in bad} == {e["out"] for e in changed + upstream}
+    assert not set(good) & {e["out"] for e in bad} and good
     (tmp_path / "grid.yaml").write_text(json.dumps(raw))
     result = cli("why", "--config", tmp_path / "grid.yaml", "--touch", "--dry-run", cwd=tmp_path)
-    assert result.returncode == 0 and "snakemake --touch" in result.stdout, result.stderr
+    assert result.returncode == 0 and "snakemake OUTPUTS --touch" in result.stdout, result.stderr
     assert "not adopted: results/tiny-xlmr/mnli/seed0/intermediate/model" in result.stderr
     assert "results/tiny-xlmr/squad_v1/seed0/intermediate/model" in result.stdout
+
+
+SMALL = {
+    "models": {"tiny-xlmr": {"hub_id": "xstilts/tiny-xlmr", "retrieval_layer": 2}},
+    "recipes": ["none", "mnli"],
+    "targets": {"pawsx": ["de"]},
+    "seeds": [0],
+    "hub": {"mirror": "resources/hub"},
+    "embedded": {"languages": ["en", "de"]},
+}
+
+
+def test_why_touch_adopts_what_matches(tmp_path):
+    """Outputs copied in from elsewhere: `why --touch` runs `snakemake --touch` on those whose
+    recorded settings match (Snakemake then records the config's settings and sees a later
+    change) and warns that one not adopted has no metadata, so `snakemake -n` keeps it."""
+    cfg = config.validate(SMALL)
+    for job in explain.grid_jobs(cfg):  # a finished grid computed elsewhere, copied in
+        out = tmp_path / job["out"]
+        record = {"settings": job["settings"]}
+        if job["stage"] == "evaluate":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(record))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / job["record"]).write_text(json.dumps(record))
+    for marker in fetch.grid.embedded_markers("resources/hub"):
+        (tmp_path / marker).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / marker).write_text("{}")
+    stale = "results/tiny-xlmr/none/seed0/finetune/pawsx/model"  # made with another lr
+    record = json.loads((tmp_path / stale / "training.json").read_text())
+    record["settings"]["training"]["lr"] = 1.0
+    (tmp_path / stale / "training.json").write_text(json.dumps(record))
+    (tmp_path / "grid.yaml").write_text(json.dumps(SMALL))
+
+    result = cli("why", "--config", tmp_path / "grid.yaml", "--directory", tmp_path, "--touch")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"not adopted: {stale}: recorded settings differ" in result.stderr
+    downstream = "results/tiny-xlmr/none/seed0/eval/pawsx/de.json"  # computed from the stale model
+    assert f"not adopted: {downstream}: its input {stale} is not adopted" in result.stderr
+    assert "delete the 2 output(s) not adopted" in result.stderr and "adopting 8 output(s)" in result.stdout
+    metadata = tmp_path / ".snakemake/metadata"
+    recorded = {base64.b64decode(f.name).decode() for f in metadata.iterdir()}
+    assert stale not in recorded and downstream not in recorded  # not touched through a target
+    adopted = {j["out"] for j in explain.grid_jobs(cfg)} - {stale, downstream}
+    assert adopted <= recorded
+
+    def planned(raw) -> set[str]:
+        """The outputs `snakemake -n` would make for this config."""
+        (tmp_path / "plan.yaml").write_text(json.dumps(raw))
+        dry = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--configfile", tmp_path / "plan.yaml"]
+            + ["--directory", tmp_path],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert dry.returncode == 0, dry.stderr[-3000:]
+        lines = [line.strip() for line in dry.stdout.splitlines()]
+        return {o for line in lines if line.startswith("output: ") for o in line[8:].split(", ")}
+
+    assert not planned(SMALL) & adopted  # adopted: nothing reruns
+    changed = {**SMALL, "intermediate": {"lr": 5.0e-5}}  # adopted outputs carry their settings
+    assert "results/tiny-xlmr/mnli/seed0/intermediate/model" in planned(changed)
 
 
 def test_why_cli_on_the_tiny_config(tmp_path):
     result = cli("why", "--config", TINY, "--directory", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "run because no output yet" in result.stdout and "intermediate" in result.stdout
+    # one vocabulary: evaluation jobs (one per trained model x target) and their cells, as in
+    # `xstilts grid`, `xstilts plan` and the dry run (24 evaluate_<target> jobs)
+    assert (
+        "62 job(s) run because no output yet" in result.stdout and "24 evaluate (48 cells)" in result.stdout
+    )
+    grid_out = cli("grid", "--config", TINY).stdout
+    assert "    24  evaluation jobs (48 cells)" in grid_out, grid_out
 
 
 # ---- the config reference and the task records -----------------------------------------------

@@ -172,3 +172,31 @@ def test_configfile_replaces_the_paper_grid_in_the_repo(tmp_path):
         check=True,
     ).stdout
     assert evaluation_count(dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))) == 24
+
+
+def test_another_spelling_of_the_mirror_reruns_nothing(tmp_path, stand_in_xstilts):
+    """The embedded build's logs in the mirror are inputs of every job: `./resources/hub`,
+    `resources/hub/` or the absolute path, for the `resources/hub` a grid ran with, plan
+    nothing (Snakemake's input trigger included, not only params); a mirror at another path
+    is another build (docs/cluster.md). Jobs run through the stand-in `xstilts`."""
+    raw = {
+        "models": {"tiny-xlmr": {"hub_id": "xstilts/tiny-xlmr", "retrieval_layer": 2}},
+        "recipes": ["none", "mnli"],
+        "targets": {"xnli": ["de"]},
+        "hub": {"mirror": "resources/hub"},
+        "embedded": {"languages": ["en", "de"]},
+    }
+    outputs = [grid.path(grid.RUN_SCORES, **j) for j in grid.run_keys(config.validate(raw))]
+
+    def configfile(mirror):
+        (tmp_path / "grid.yaml").write_text(yaml.safe_dump({**raw, "hub": {"mirror": mirror}}))
+        return tmp_path / "grid.yaml"
+
+    snakemake("--configfile", configfile("resources/hub"), "--cores", 1, *outputs, workdir=tmp_path)
+    for spelling in ("./resources/hub", "resources/hub/", str(tmp_path / "resources/hub")):
+        dry = snakemake("--configfile", configfile(spelling), "-n", *outputs, workdir=tmp_path).stdout
+        assert planned_jobs(dry) == {} and "Nothing to be done" in dry, (spelling, dry[-3000:])
+    elsewhere = planned_jobs(
+        snakemake("--configfile", configfile("other/hub"), "-n", *outputs, workdir=tmp_path).stdout
+    )
+    assert {"embedded_hub", "prepare", "intermediate", "finetune"} <= set(elsewhere)

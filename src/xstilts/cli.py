@@ -36,11 +36,12 @@ def cmd_grid(args):
     counts = {
         "intermediate trainings": len(grid.intermediate_jobs(cfg)),
         "fine-tunings": len(grid.finetune_jobs(cfg)),
-        "evaluations": len(grid.cells(cfg)),
+        f"evaluation jobs ({len(grid.cells(cfg))} cells)": len(grid.eval_groups(cfg)),
         "tokenized splits": len(grid.prepare_jobs(cfg)),
     }
     for k, v in counts.items():
         print(f"{v:6d}  {k}")
+    print("an evaluation job: one per trained model x target, writing one cell per language")
     from xstilts.recipes import describe
 
     print("\nrecipes (training languages, budget):")
@@ -96,16 +97,25 @@ def cmd_why(args):
         return
     good, bad = explain.adoptable(cfg, args.directory)
     for e in bad:
+        if e["status"] == "upstream":
+            print(f"not adopted: {e['out']}: its input {e['because']} is not adopted", file=sys.stderr)
+            continue
         print(f"not adopted: {e['out']}: recorded settings differ from the config:", file=sys.stderr)
         for key, old, new in e["changes"]:
             print(f"    {key}: {json.dumps(old)} -> {json.dumps(new)}", file=sys.stderr)
+    if good or bad:
+        print(f"xstilts: warning: {explain.touch_warning(len(bad))}", file=sys.stderr)
     if not good:
         print("nothing to adopt: no output of the grid exists with the config's settings")
         return
-    command = ["snakemake", "--touch", "--cores", "1", "--configfile", args.config, *good]
+    import os
+
+    # targets first: --configfile takes every word after it as another config file
+    command = ["snakemake", *good, "--touch", "--cores", "1", "--configfile", os.path.abspath(args.config)]
     if args.directory != ".":
-        command[1:1] = ["--directory", args.directory]
-    print(f"adopting {len(good)} output(s) with: {' '.join(command[:6])} ...")
+        command += ["--directory", args.directory]
+    shown = ["snakemake", "OUTPUTS", *command[len(good) + 1 :]]
+    print(f"adopting {len(good)} output(s) with: {' '.join(shown)}")
     if args.dry_run:
         print("\n".join(good))
         return
@@ -130,7 +140,14 @@ def cmd_fetch(args):
     from xstilts import config, fetch
 
     cfg = config.load(args.config)
-    fetch.main(cfg, mirror=args.mirror, source=args.source, cache=args.cache, update=args.update)
+    fetch.main(
+        cfg,
+        mirror=args.mirror,
+        source=args.source,
+        cache=args.cache,
+        update=args.update,
+        list_only=args.list,
+    )
 
 
 def cmd_config_reference(args):
@@ -181,6 +198,11 @@ def _register_cluster_tools(sub) -> None:
     s.add_argument("--cache", action="store_true", help="fill the Hugging Face cache instead of a mirror")
     s.add_argument("--source", default=None, help="copy from this local hub-shaped directory, not the hub")
     s.add_argument("--update", action="store_true", help="re-resolve pinned revisions to the newest commit")
+    s.add_argument(
+        "--list",
+        action="store_true",
+        help="download nothing: print each repository, revision, config and size to fetch, and the total",
+    )
     s.set_defaults(func=cmd_fetch)
 
     s = sub.add_parser("config-reference", help="write docs/config.md from the schema")
@@ -420,7 +442,8 @@ def main(argv=None, warm: bool = True):
     # The analysis commands import pandas and scipy (~3 s): not for the workflow's commands.
     core = parser(analysis=False)
     args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
-    _offline_with(getattr(args, "mirror", None))
+    if args.command != "fetch":  # fetch downloads: it is the one command that needs the hub
+        _offline_with(getattr(args, "mirror", None))
     from xstilts.config import ConfigError
     from xstilts.devices import GpuPoolError
     from xstilts.fetch import FetchError

@@ -502,9 +502,22 @@ def why(cfg: dict, workdir: str | Path = ".") -> list[dict]:
     return report
 
 
+def _tally(entries: list[dict]) -> tuple[int, str]:
+    """(jobs, "2 intermediate, 3 evaluate (12 cells)") of report entries: evaluation entries are
+    cells, and one evaluation job (model x recipe x target x seed) writes all of a target's."""
+    cells = [e for e in entries if e["stage"] == "evaluate"]
+    groups = {tuple(sorted((k, v) for k, v in e["keys"].items() if k != "language")) for e in cells}
+    counts = {s: sum(e["stage"] == s for e in entries) for s in ("prepare", *STAGES) if s != "evaluate"}
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    if cells:
+        parts.append(f"{len(groups)} evaluate ({len(cells)} cells)")
+    return sum(counts.values()) + len(groups), ", ".join(parts)
+
+
 def format_why(report: list[dict], every: bool = False) -> str:
     """Changed jobs grouped by their change (old -> new once per group); missing and
-    downstream ones counted per stage (all listed with `every`)."""
+    downstream ones counted per stage (all listed with `every`). Evaluation jobs are counted
+    as jobs, with their cells (one per language) in brackets."""
     lines = []
     groups: dict[tuple, list[dict]] = {}
     for e in report:
@@ -512,10 +525,8 @@ def format_why(report: list[dict], every: bool = False) -> str:
             groups.setdefault(tuple(map(repr, e["changes"])), []).append(e)
     for group in groups.values():
         shown = group if every or len(group) <= 3 else group[:2]
-        stages = ", ".join(
-            f"{n} {s}" for s in STAGES + ("prepare",) if (n := sum(e["stage"] == s for e in group))
-        )
-        lines.append(f"settings changed in {len(group)} job(s) ({stages}):")
+        jobs, stages = _tally(group)
+        lines.append(f"settings changed in {jobs} job(s) ({stages}):")
         lines += [f"  {e['stage']} {_keys(e['keys'])} ({e['out']})" for e in shown]
         if len(shown) < len(group):
             lines.append(f"  ... and {len(group) - len(shown)} more (--all lists them)")
@@ -524,11 +535,8 @@ def format_why(report: list[dict], every: bool = False) -> str:
         group = [e for e in report if e["status"] == status]
         if not group:
             continue
-        counts = {s: sum(e["stage"] == s for e in group) for s in ("prepare", *STAGES)}
-        lines.append(
-            f"{len(group)} job(s) run because {text}: "
-            + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        )
+        jobs, stages = _tally(group)
+        lines.append(f"{jobs} job(s) run because {text}: {stages}")
         if every:
             lines += [
                 f"    {e['stage']} {_keys(e['keys'])} ({e['out']})"
@@ -542,14 +550,28 @@ def _keys(keys: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in keys.items())
 
 
+def touch_warning(not_adopted: int) -> str:
+    """What `why --touch` leaves Snakemake unable to check (Snakemake 9.27, tried in
+    tests/test_cluster_tools.py::test_why_touch_adopts_what_matches)."""
+    text = (
+        "`snakemake --touch` records the config's current settings as each adopted output's "
+        "metadata (not those it was made with: hence only outputs whose recorded settings match "
+        "are adopted), so later changes are seen; an output made outside Snakemake and not "
+        "adopted has no metadata, so `snakemake -n` cannot compare its settings ('missing "
+        "provenance/metadata') and reruns it only for a newer input"
+    )
+    if not_adopted:
+        text += f": delete the {not_adopted} output(s) not adopted above to recompute them"
+    return text + ". `xstilts why` compares the settings each output recorded itself."
+
+
 def adoptable(cfg: dict, workdir: str | Path = ".") -> tuple[list[str], list[dict]]:
-    """Outputs computed elsewhere: (those whose recorded settings equal the config's, so
-    `snakemake --touch` may adopt them; those that differ, which must not be adopted)."""
-    good, bad = [], []
-    for e in why(cfg, workdir):
-        if e["status"] == "changed":
-            bad.append(e)
-    for job in grid_jobs(cfg):
-        if (Path(workdir) / job["out"]).exists() and job["out"] not in {e["out"] for e in bad}:
-            good.append(job["out"])
+    """Outputs computed elsewhere: (those `snakemake --touch` may adopt: they exist and nothing
+    they depend on would rerun; those that must not be: their recorded settings differ, or an
+    input of theirs is not adopted). Touching an output downstream of a stale one would make
+    Snakemake touch the stale one too, recording the config's settings as its own."""
+    report = why(cfg, workdir)
+    bad = [e for e in report if e["status"] != "missing" and (Path(workdir) / e["out"]).exists()]
+    rerun = {e["out"] for e in report}
+    good = [j["out"] for j in grid_jobs(cfg) if j["out"] not in rerun and (Path(workdir) / j["out"]).exists()]
     return good, bad

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from xstilts import grid, stages
+from xstilts.atomic import write_text as write_atomic
 from xstilts.hub import mirror_path
 from xstilts.tasks import TASKS
 
@@ -90,14 +91,19 @@ def needed(cfg: dict) -> tuple[dict, dict, list[str]]:
     return datasets, recorder.files, models
 
 
-def data_patterns(card: str | None, revision: str, wanted: set) -> list[str] | None:
-    """The files of the configs of the wanted (config, split)s: from the card's `configs` data_files, or the
-    parquet branch's `<config>/<split>/` layout; None (= every file) when the card says nothing."""
+def card_metadata(card: str | None) -> dict:
+    """The YAML block at the top of a dataset card (README.md), {} without one."""
+    if card and card.startswith("---"):
+        return yaml.safe_load(card.split("---", 2)[1]) or {}
+    return {}
+
+
+def data_patterns(meta: dict, revision: str, wanted: set) -> list[str] | None:
+    """The files of the configs of the wanted (config, split)s: from the card's `configs` data_files
+    (`meta`: the card's YAML metadata), or the parquet branch's `<config>/<split>/` layout; None
+    (= every file) when the card says nothing."""
     if revision == "refs/convert/parquet":
         return [f"{c or 'default'}/*" for c, _ in wanted]
-    meta = {}
-    if card and card.startswith("---"):
-        meta = yaml.safe_load(card.split("---", 2)[1]) or {}
     configs = {c.get("config_name", "default"): c for c in meta.get("configs") or []}
     if not configs:
         return None
@@ -163,9 +169,9 @@ class LocalSource:
             )
         return sha, files
 
-    def read(self, repo: str, kind: str, revision: str, name: str) -> str | None:
-        path = self._dir(repo, revision) / name
-        return path.read_text(encoding="utf-8") if path.is_file() else None
+    def card(self, repo: str, kind: str, revision: str, sha: str) -> dict:
+        path = self._dir(repo, revision) / "README.md"
+        return card_metadata(path.read_text(encoding="utf-8") if path.is_file() else None)
 
     def download(self, repo, kind, revision, sha, names, dest: Path) -> None:
         for name in names:
@@ -177,26 +183,30 @@ class LocalSource:
 
 
 class HubSource:
-    """The Hugging Face hub through huggingface_hub (token and endpoint from the environment)."""
+    """The Hugging Face hub through huggingface_hub (token and endpoint from the environment):
+    one `repo_info` call per repository gives its commit, its files with their sizes and its
+    card's metadata, so `--list` downloads nothing."""
 
     def __init__(self):
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi, constants
 
+        if constants.is_offline_mode():  # the user's shell: xstilts never sets it for fetch
+            raise FetchError(
+                "HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set in this shell, so fetch cannot reach "
+                "the hub. Fix: run `env -u HF_HUB_OFFLINE -u TRANSFORMERS_OFFLINE xstilts fetch ...` "
+                "(compute nodes keep it set)."
+            )
         self.api = HfApi()
+        self.info: dict = {}
 
     def files(self, repo, kind, revision, pin=None):
         info = self.api.repo_info(repo, repo_type=kind, revision=pin or revision, files_metadata=True)
+        self.info[(repo, kind, info.sha)] = info
         return info.sha, {s.rfilename: s.size or 0 for s in info.siblings}
 
-    def read(self, repo, kind, revision, name):
-        from huggingface_hub import hf_hub_download
-
-        try:
-            return Path(hf_hub_download(repo, name, repo_type=kind, revision=revision)).read_text(
-                encoding="utf-8"
-            )
-        except Exception:
-            return None
+    def card(self, repo, kind, revision, sha):
+        data = getattr(self.info[(repo, kind, sha)], "card_data", None)
+        return data.to_dict() if data is not None else {}
 
     def download(self, repo, kind, revision, sha, names, dest: Path | None) -> None:
         from huggingface_hub import snapshot_download
@@ -219,6 +229,98 @@ def _cached(repo: str, kind: str, sha: str, name: str) -> bool:
     return isinstance(found, str)
 
 
+def _unreachable(error: Exception, kind: str, repo: str, revision: str) -> FetchError | None:
+    """One line naming the repository and the fix when `error` is the hub not answering (or
+    not having the repository); None for any other error."""
+    from xstilts.hub import hub_failure
+
+    what = f"{kind} {repo}@{revision}"
+    failure = hub_failure(
+        error,
+        what,
+        network_fix="run `xstilts fetch` where the hub is reachable (a login node; behind a proxy "
+        "set HTTPS_PROXY, for a hub mirror HF_ENDPOINT), log in for a gated or private "
+        "repository (`hf auth login` or HF_TOKEN), or copy from a local hub-shaped directory "
+        "with --source",
+    )
+    return None if failure is None else FetchError(f"fetch: {failure}")
+
+
+def _configs(splits: set | None) -> str:
+    """A dataset's configs and splits as `--list` prints them: `XNLI (test, dev)`."""
+    if splits is None:
+        return "model and tokenizer"
+    by_config: dict = {}
+    for config, split in sorted(splits, key=str):
+        by_config.setdefault(config or "default", []).append(split)
+    return "; ".join(f"{c} ({', '.join(s)})" for c, s in by_config.items()) or "files read as files"
+
+
+def selection(cfg: dict, source, lock: dict, update: bool = False, needs=None):
+    """Per hub repository the grid reads: (kind, repo, revision, its (config, split)s or None for
+    a model, commit, {file: size} to have). Only metadata is read (one API call per repository).
+    `needs`: :func:`needed`'s answer, if already known. Files read as files are not here
+    (:func:`file_sources`)."""
+    datasets, data_files, models = needs or needed(cfg)
+    data_files = {key: names for key, names in data_files.items() if key not in file_sources(data_files)}
+    wanted = [("model", repo, "main", None) for repo in models]
+    wanted += [
+        ("dataset", repo, revision, datasets.get((repo, revision), set()))
+        for repo, revision in sorted({*datasets, *data_files})
+    ]
+    for kind, repo, revision, splits in wanted:
+        pinned = lock.get(f"{kind}:{repo}@{revision}", {}).get("sha")
+        try:
+            sha, files = source.files(repo, kind, revision, None if update else pinned)
+            if splits is None:
+                chosen = _select(files, None, MODEL_IGNORE)
+            else:
+                patterns = (
+                    data_patterns(source.card(repo, kind, revision, sha), revision, splits) if splits else []
+                )
+                named = sorted(data_files.get((repo, revision), ()))  # read as files (Mewsli-X)
+                chosen = _select(files, None if patterns is None else patterns + named)
+        except FetchError:
+            raise
+        except Exception as error:
+            failure = _unreachable(error, kind, repo, revision)
+            if failure is None:
+                raise
+            raise failure from None
+        yield kind, repo, revision, splits, sha, chosen
+
+
+def listing(cfg: dict, source, lock: dict, mirror: str | Path | None = None, log=print) -> int:
+    """`fetch --list`: every repository, revision, config and size the grid needs, what of it
+    is missing from the mirror, and the totals; downloads nothing. Returns the total bytes."""
+    total = missing_total = repos = files = 0
+    needs = needed(cfg)
+    for kind, repo, revision, splits, sha, chosen in selection(cfg, source, lock, needs=needs):
+        size = sum(chosen.values())
+        missing = _missing(chosen, mirror_path(mirror, repo, revision)) if mirror else list(chosen)
+        total += size
+        missing_total += sum(chosen[f] for f in missing)
+        repos += 1
+        files += len(chosen)
+        log(f"{kind} {repo}@{revision} ({sha[:12]}): {_configs(splits)}: {len(chosen)} files, {_size(size)}")
+    for (repo, revision), names in sorted(file_sources(needs[1]).items()):
+        # no API gives these sizes without a download: the lock's, once fetched
+        sizes = lock.get(f"{_file_kind(repo)}:{repo}@{revision}", {}).get("files", {})
+        size = sum(sizes.get(name, 0) for name in names)
+        known = "" if all(name in sizes for name in names) else " (sizes known once fetched)"
+        total += size
+        repos += 1
+        files += len(names)
+        log(f"{_file_kind(repo)} {repo}@{revision[:12]}: {len(names)} files, {_size(size)}{known}")
+    where = f"; {_size(missing_total)} not yet in {mirror}" if mirror else ""
+    log(f"total: {repos} repositories, {files} files, {_size(total)}{where}")
+    return total
+
+
+def _missing(chosen: dict[str, int], dest: Path) -> list[str]:
+    return [f for f, n in chosen.items() if not (dest / f).is_file() or (dest / f).stat().st_size != n]
+
+
 def fetch(
     cfg: dict,
     mirror: str | Path | None,
@@ -235,48 +337,36 @@ def fetch(
         raise FetchError("no destination. Fix: set hub.mirror in the config, pass --mirror DIR, or --cache.")
     lock_file = Path(lock_path or (Path(mirror) / LOCK if mirror else LOCK))
     lock = json.loads(lock_file.read_text()) if lock_file.is_file() else {}
-    datasets, data_files, models = needed(cfg)
-    github = {key: names for key, names in data_files.items() if _is_file_source(key[0])}
-    data_files = {key: names for key, names in data_files.items() if key not in github}
-    wanted = [("model", repo, "main", None) for repo in models]
-    wanted += [
-        ("dataset", repo, revision, datasets.get((repo, revision), set()))
-        for repo, revision in sorted({*datasets, *data_files})
-    ]
+    needs = needed(cfg)
     total_new = 0
-    for kind, repo, revision, splits in wanted:
+    for kind, repo, revision, splits, sha, chosen in selection(cfg, source, lock, update, needs):
         key = f"{kind}:{repo}@{revision}"
-        pinned = lock.get(key, {}).get("sha")
-        sha, files = source.files(repo, kind, revision, None if update else pinned)
-        if splits is None:
-            chosen = _select(files, None, MODEL_IGNORE)
-        else:
-            card = source.read(repo, kind, sha if isinstance(source, HubSource) else revision, "README.md")
-            patterns = data_patterns(card, revision, splits) if splits else []
-            named = sorted(data_files.get((repo, revision), ()))  # read as files (Mewsli-X)
-            chosen = _select(files, None if patterns is None else patterns + named)
         dest = mirror_path(mirror, repo, revision) if not cache else None
         if dest is not None:
-            missing = [
-                f for f, n in chosen.items() if not (dest / f).is_file() or (dest / f).stat().st_size != n
-            ]
+            missing = _missing(chosen, dest)
             if lock.get(key, {}).get("sha") not in (None, sha):  # a new pin: start the copy clean
                 shutil.rmtree(dest, ignore_errors=True)
                 missing = list(chosen)
         else:
             missing = [f for f in chosen if not _cached(repo, kind, sha, f)]
         size = sum(chosen[f] for f in missing)
-        if missing:
-            source.download(repo, kind, revision, sha, missing, dest)
-        if cache and kind == "dataset":
-            import datasets as hf_datasets
+        try:
+            if missing:
+                source.download(repo, kind, revision, sha, missing, dest)
+            if cache and kind == "dataset":
+                import datasets as hf_datasets
 
-            for config, split in sorted(splits, key=str):  # offline datasets reads its own cache
-                hf_datasets.load_dataset(repo, config, split=split, revision=sha)
-            for pattern in sorted(data_files.get((repo, revision), ())):
-                if pattern.endswith(".parquet"):  # <config>/<split>/*.parquet, named as the loader does
-                    split = pattern.split("/")[-2]
-                    hf_datasets.load_dataset(repo, data_files={split: pattern}, split=split, revision=sha)
+                for config, split in sorted(splits, key=str):  # offline datasets reads its own cache
+                    hf_datasets.load_dataset(repo, config, split=split, revision=sha)
+                for pattern in sorted(needs[1].get((repo, revision), ())):
+                    if pattern.endswith(".parquet"):  # <config>/<split>/*.parquet, named as the loader does
+                        split = pattern.split("/")[-2]
+                        hf_datasets.load_dataset(repo, data_files={split: pattern}, split=split, revision=sha)
+        except Exception as error:
+            failure = _unreachable(error, kind, repo, revision)
+            if failure is None:
+                raise
+            raise failure from None
         total_new += size
         what = (
             f"{len(missing)} of {len(chosen)} files, {_size(size)}"
@@ -288,10 +378,10 @@ def fetch(
             "sha": sha,
             "files": dict(sorted({**lock.get(key, {}).get("files", {}), **chosen}.items())),
         }
-    for (repo, revision), names in sorted(github.items()):
+        write_atomic(lock_file, json.dumps(lock, indent=1, sort_keys=True) + "\n")  # each pin kept
+    for (repo, revision), names in sorted(file_sources(needs[1]).items()):
         total_new += _fetch_files(repo, revision, sorted(names), mirror, source, lock, log)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    lock_file.write_text(json.dumps(lock, indent=1, sort_keys=True) + "\n")
+        write_atomic(lock_file, json.dumps(lock, indent=1, sort_keys=True) + "\n")
     log(
         f"fetched {_size(total_new)}; pinned revisions in {lock_file}. Compute nodes: export HF_HUB_OFFLINE=1"
     )
@@ -306,8 +396,10 @@ def _file_kind(repo: str) -> str | None:
     return record.kind if record is not None and record.kind in layouts.FILE_KINDS.values() else None
 
 
-def _is_file_source(repo: str) -> bool:
-    return _file_kind(repo) is not None
+def file_sources(data_files: dict) -> dict:
+    """The entries of `needed`'s files that are read as files (GitHub, a fixed address), not
+    from a hub dataset repository."""
+    return {key: names for key, names in data_files.items() if _file_kind(key[0]) is not None}
 
 
 def _sha256(path: Path) -> str:
@@ -369,14 +461,20 @@ def _fetch_files(repo, revision, names, mirror, source, lock, log) -> int:
     return new
 
 
-def main(cfg: dict, mirror=None, source=None, cache=False, update=False) -> None:
+def main(cfg: dict, mirror=None, source=None, cache=False, update=False, list_only=False) -> None:
     mirror = None if cache else (mirror or cfg["hub"]["mirror"])
     if cfg["embedded"] and source is None:
         raise FetchError(
             "the embedded default is built on this machine (rule embedded_hub): nothing to fetch. "
             "Fix: fetch for a config that reads the hub (embedded: null)."
         )
-    fetch(cfg, mirror, LocalSource(source) if source else None, cache=cache, update=update)
+    source = LocalSource(source) if source else HubSource()
+    if list_only:
+        lock_file = Path(mirror) / LOCK if mirror else Path(LOCK)
+        lock = json.loads(lock_file.read_text()) if lock_file.is_file() else {}
+        listing(cfg, source, lock, mirror)
+        return
+    fetch(cfg, mirror, source, cache=cache, update=update)
 
 
 def revisions(mirror: str | Path | None, hub_id: str, repos: list[str]) -> dict:

@@ -11,6 +11,7 @@ stages and the results code take them from here.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from xstilts import tasks as registry
@@ -35,15 +36,28 @@ STUDIES = f"{RESULTS}/studies"  # each study's aggregates, and the workdir's reg
 PREPARE_LOG = f"{LOGS}/prepare/{{tokenizer}}/{{task}}/{{language}}/{{split}}.log"
 
 
+def location(path: str) -> str:
+    """One spelling per directory: Snakemake compares its jobs' input paths as strings, so
+    `./resources/hub`, `resources/hub/` and the absolute path of the directory inside the
+    workdir (the current directory where Snakemake runs) are all `resources/hub`."""
+    path = os.path.normpath(path)
+    if os.path.isabs(path):
+        inside = os.path.relpath(path)
+        if inside.split(os.sep)[0] != os.pardir:
+            return inside
+    return path
+
+
 def embedded_markers(mirror: str) -> list[str]:
-    """The embedded default's build logs in the mirror: the hub data, then the tiny model."""
-    return [f"{mirror}/.xstilts-hub.json", f"{mirror}/.xstilts-model.json"]
+    """The embedded default's build logs in the mirror (inputs of every job): the hub data,
+    then the tiny model."""
+    return [f"{location(mirror)}/.xstilts-hub.json", f"{location(mirror)}/.xstilts-model.json"]
 
 
 def embedded_extra_marker(mirror: str, hub_id: str) -> str:
     """The build log of one of `embedded.extra_models` (its own file: adding a model to the
     build reruns nothing that reads the others)."""
-    return f"{mirror}/.xstilts-model-{slug(hub_id)}.json"
+    return f"{location(mirror)}/.xstilts-model-{slug(hub_id)}.json"
 
 
 def embedded_inputs(cfg, *hub_ids: str) -> list[str]:
@@ -123,6 +137,12 @@ def run_keys(cfg) -> list[dict]:
 def eval_groups(cfg) -> list[dict]:
     """model x recipe x target x seed: one evaluation job, writing one JSON per language."""
     return [{**j, "target": t} for j in run_keys(cfg) for t in cfg["targets"]]
+
+
+def evaluation_words(cfg) -> str:
+    """The one way to count evaluations: Snakemake's jobs (one per trained model x target, all
+    its languages) and the cells they write (one per language)."""
+    return f"{len(eval_groups(cfg))} evaluation jobs ({len(cells(cfg))} cells)"
 
 
 def intermediate_jobs(cfg) -> list[dict]:

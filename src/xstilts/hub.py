@@ -34,9 +34,12 @@ def _transport_errors() -> tuple[type, ...]:
     return tuple(found)
 
 
-def hub_failure(error: BaseException, repo: str | None = None) -> HubError | None:
+def hub_failure(
+    error: BaseException, repo: str | None = None, network_fix: str | None = None
+) -> HubError | None:
     """A HubError naming the repository and the fixes when `error` comes from not reaching the
-    Hugging Face hub (or the repository not being there); None for any other error."""
+    Hugging Face hub (or the repository not being there); None for any other error.
+    `network_fix` replaces the fix for a hub out of reach (`xstilts fetch` has its own)."""
     from huggingface_hub import errors as hf
 
     try:
@@ -78,6 +81,11 @@ def hub_failure(error: BaseException, repo: str | None = None) -> HubError | Non
         if offline
         else "HF_HUB_OFFLINE=1 reads only the local cache, e.g. one filled on a login node"
     )
+    if network_fix:
+        return HubError(
+            f"could not reach the Hugging Face hub for {what} ({type(reason).__name__}: {detail}). "
+            f"Fix: {network_fix}."
+        )
     return HubError(
         f"could not reach the Hugging Face hub for {what} ({type(reason).__name__}: {detail}). "
         f"Fix: check the network and, for a gated or private repository, your HF token (`hf "

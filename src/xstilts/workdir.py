@@ -245,8 +245,15 @@ def format_counts(rows: list[dict]) -> str:
     ]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     return "\n".join(
-        "  ".join(
-            str(v).ljust(w) if i in (0, 5) else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))
-        ).rstrip()
-        for row in table
+        [
+            "  ".join(
+                str(v).ljust(w) if i in (0, 5) else str(v).rjust(w)
+                for i, (v, w) in enumerate(zip(row, widths))
+            ).rstrip()
+            for row in table
+        ]
+        + [
+            "cells: one per model x recipe x target x language x seed; an evaluation job (one per "
+            "trained model x target, `xstilts plan`) writes its target's cells"
+        ]
     )
