@@ -61,6 +61,7 @@ def cmd_validate(args):
     from xstilts import config
 
     cfg = config.load(args.config)
+    config.check_data(cfg)
     print(f"{args.config}: valid")
     _warn_unreachable(cfg, args.config)
     try:
@@ -319,8 +320,11 @@ def parser(analysis: bool = True):
     )
     s.set_defaults(func=cmd_studies)
 
-    for name, func in (("embedded-hub", cmd_embedded_hub), ("embedded-model", cmd_embedded_model)):
-        s = sub.add_parser(name, help="build the offline embedded default into a hub mirror")
+    for name, func, text in (
+        ("embedded-hub", cmd_embedded_hub, "build the offline embedded datasets into a hub mirror"),
+        ("embedded-model", cmd_embedded_model, "build one tiny embedded model into a hub mirror"),
+    ):
+        s = sub.add_parser(name, help=text, description=text)
         s.add_argument("--mirror", required=True)
         s.add_argument("--settings", required=True)
         s.set_defaults(func=func)
@@ -407,11 +411,19 @@ def main(argv=None, warm: bool = True):
     from xstilts.config import ConfigError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure
+    from xstilts.local_data import LocalDataError
 
     try:
         args.func(args)
+    except BrokenPipeError:  # `xstilts tasks | head`: the reader left, nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(0)
     except ConfigError as error:
         _fail(error, 2)
+    except LocalDataError as error:  # a job's data: its log ends with the one line
+        _fail(error, 1)
     except HubError as error:
         _fail(error, 1)
     except FetchError as error:

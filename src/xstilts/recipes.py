@@ -340,14 +340,3 @@ def expand_family(entry: dict, index: int, cfg: dict) -> list[dict]:
             }
         )
     return recipes
-
-
-def expand(entries: list, cfg: dict) -> list:
-    """The recipes list with every family replaced by its recipes, in place of the family."""
-    out = []
-    for index, entry in enumerate(entries):
-        if isinstance(entry, dict) and "family" in entry:
-            out += expand_family(entry, index, cfg)
-        else:
-            out.append(entry)
-    return out

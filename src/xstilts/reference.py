@@ -29,6 +29,24 @@ EXAMPLES = {
     "retrieval_layer": 14,
     "recipes[].sampling": {"cap": 20000},
     "recipes[].training": {"lr": 2.0e-5, "max_train_examples": 50000},
+    "sources": {"mnli": {"de": {"train": "data/mnli_de/train.jsonl", "dev": "data/mnli_de/dev.jsonl"}}},
+    "sources.<task>": {"de": {"train": "data/mnli_de/train.jsonl", "dev": "data/mnli_de/dev.jsonl"}},
+    "sources.<task>.<language>": {
+        "hub_id": "klue/klue",
+        "config": "nli",
+        "splits": {"train": "train", "dev": "validation"},
+    },
+    "sources.<task>.<language>.train": "data/mnli_de/train.jsonl",
+    "sources.<task>.<language>.dev": "data/mnli_de/dev.jsonl",
+    "sources.<task>.<language>.hub_id": "klue/klue",
+    "sources.<task>.<language>.config": "nli",
+    "sources.<task>.<language>.revision": "v1.0",
+    "sources.<task>.<language>.splits": {"train": "train", "dev": "validation"},
+    "sources.<task>.<language>.splits.train": "train",
+    "sources.<task>.<language>.splits.dev": "validation",
+    "sources.<task>.<language>.columns": {"text_a": "premise", "text_b": "hypothesis"},
+    "sources.<task>.<language>.labels": {0: "entailment", 1: "neutral", 2: "contradiction"},
+    "sources.<task>.<language>.min_examples": 1000,
     "targets": {"xnli": ["en", "de", "sw"], "udpos": ["fi"]},
     "targets.<name>": ["en", "de"],
     "embedded": {"languages": ["en", "de"], "seed": 0, "size": "tiny", "model": {}},
@@ -173,7 +191,7 @@ def _rows(node: dict, root: dict, path: str, training: str | None = None) -> lis
         rows += _rows(sub, root, f"{path}.{key}" if path else key, training)
     extra = node.get("additionalProperties")
     if isinstance(extra, dict):
-        rows += _rows(extra, root, f"{path}.<name>", training)
+        rows += _rows(extra, root, f"{path}.{extra.get('x-name', '<name>')}", training)
     items = node.get("items")
     if isinstance(items, dict) and "properties" in items:
         rows += _rows(items, root, f"{path}[]", training)

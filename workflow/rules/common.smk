@@ -32,6 +32,9 @@ for _warning in explain.unreachable(CFG, config):
 try:
     REGISTERED = studies.read()
     if workflow.is_main_process:
+        # local files' first rows and the study's prerequisites, as `xstilts validate` (once,
+        # not in every job)
+        xconfig.check_data(CFG)
         studies.check(CFG, workflow.configfiles, registry=REGISTERED)
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
