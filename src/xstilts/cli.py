@@ -41,11 +41,16 @@ def cmd_grid(args):
     }
     for k, v in counts.items():
         print(f"{v:6d}  {k}")
-    from xstilts.recipes import describe
+    from xstilts.recipes import describe, describe_sources
 
     print("\nrecipes (training languages, budget):")
     for line in describe(cfg):
         print(f"  {line}")
+    sources = describe_sources(cfg)
+    if sources:
+        print("\ntraining data (task@language: where its train and dev splits come from):")
+        for line in sources:
+            print(f"  {line}")
 
 
 def cmd_plan(args):

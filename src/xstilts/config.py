@@ -162,6 +162,12 @@ def _specific_fix(error, fix):
         many = ", ".join(map(str, range(min(value, 5)))) + (", ..." if value > 5 else "")
         return f"seeds is a list: write seeds: [{many}] for {value} seeds, or [{value}] for seed {value}"
     if len(path) == 2 and path[0] == "recipes" and error.validator == "additionalProperties":
+        family = [k for k in map(str, value) if difflib.get_close_matches(k, ["family"], 1, 0.7)]
+        if family and "family" not in value:  # a misspelt family reads as a custom recipe
+            return (
+                "did you mean family? A recipe family is written {family: sources|language_count, "
+                "task: ..., ...} (README.md, Recipe families), a custom recipe {name: ..., tasks: [...]}"
+            )
         training = schema()["$defs"]["training"]["properties"]
         extra = sorted(map(str, set(value) - set(error.schema.get("properties", {}))))
         close = {k: difflib.get_close_matches(k, training, 1) for k in extra}
@@ -266,9 +272,13 @@ def _recipes_with_sources(cfg: dict) -> list[dict]:
             if isinstance(written, dict) and written.get("budget") is not None:
                 # named as the user wrote it, not as a recipe a family generates
                 families.budget(written["budget"], f"recipes[{index}]")
+            if family:  # every language of the family, also those no draw happens to pick
+                every = written.get("languages") or written.get("pool") or []
+                pooled = {"name": "", "tasks": [{"task": written["task"], "language": x} for x in every]}
+                families.check_recipe_sources(cfg, pooled, f"recipes[{index}]")
             for entry in families.expand_family(written, index, cfg) if family else [written]:
                 recipe = _recipe(entry)
-                families.check_recipe_sources(cfg, recipe)
+                families.check_recipe_sources(cfg, recipe, f"recipes[{index}]" if family else None)
                 declared = entry.get("budget") if isinstance(entry, dict) else None
                 families.check_budget(recipe, declared is not None)
                 recipe["budget"] = families.budget(declared, f"recipes[{index}]")

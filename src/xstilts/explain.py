@@ -264,7 +264,23 @@ def show(cfg: dict, raw: dict, words: list[str]) -> str:
         "settings (value  <- where it came from):",
     ]
     lines += [f"  {f'{k} = {json.dumps(v)}'.ljust(width)}  <- {where[k]}" for k, v in flat.items()]
-    return "\n".join(lines)
+    return "\n".join(lines + _data_lines(cfg, job))
+
+
+def _data_lines(cfg: dict, job: dict) -> list[str]:
+    """Where the job's data comes from: the user's local dataset or the hub's."""
+    from xstilts.recipes import data_source
+
+    stage = job["stage"]
+    if stage == "evaluate":
+        target = registry.TASKS[job["target"]]
+        repos = " ".join(target.repos_for(job["language"]))
+        return [f"data: {job['target']}@{job['language']}  <- hub {repos} ({', '.join(target.eval_splits)})"]
+    if stage == "intermediate":
+        pairs = [(t["task"], t["language"]) for t in job_settings.find_recipe(cfg, job["recipe"])["tasks"]]
+    else:
+        pairs = [(job["task"], "en")]
+    return ["data (train, dev):"] + [f"  {t}@{lang}  <- {data_source(cfg, t, lang)}" for t, lang in pairs]
 
 
 # ---- settings that can never take effect ---------------------------------------------------
@@ -380,6 +396,15 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
             f"config key sampling never takes effect: every recipe sets its own ({places}), "
             f"which replaces the whole block."
         )
+    trained = {(t["task"], t["language"]) for r in cfg["recipes"] for t in r["tasks"]}
+    for task, languages in cfg["sources"].items():
+        for language in languages:
+            if (task, language) not in trained:
+                warnings.append(
+                    f"config key sources.{task}.{language} never takes effect: no recipe trains "
+                    f"{task} in {language}. Fix: add {{task: {task}, language: {language}}} to a "
+                    f"recipe's tasks (or a family's languages), or remove it."
+                )
     return warnings
 
 

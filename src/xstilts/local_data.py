@@ -44,10 +44,11 @@ def check_spec(task_name: str, language: str, spec) -> dict:
     where = f"config key sources.{task_name}.{language}"
     task = registry.TASKS.get(task_name)
     if task is None or not task.trainable or task.format not in CANONICAL:
+        local = [n for n, t in registry.TASKS.items() if t.trainable and t.format in CANONICAL]
         _fail(
             where,
-            f"{task_name!r} is not a task a recipe trains",
-            f"use one of {', '.join(n for n, t in registry.TASKS.items() if t.trainable)}",
+            f"{task_name!r} is not a task a recipe trains from a local source",
+            f"use one of {', '.join(local)}",
         )
     if not isinstance(spec, dict):
         _fail(
@@ -80,8 +81,13 @@ def check_spec(task_name: str, language: str, spec) -> dict:
             f"{unknown[0]!r} is not a canonical column of {task.format}",
             f"map canonical names to the dataset's: keys among {', '.join(CANONICAL[task.format])}",
         )
-    if spec.get("labels") and not task.labels:
-        _fail(f"{where}.labels", f"{task_name} has no label set ({task.format})", "drop labels")
+    if spec.get("labels") and (not task.labels or "label" not in CANONICAL[task.format]):
+        _fail(
+            f"{where}.labels",
+            f"{task_name} has no label column to map ({task.format}: {', '.join(CANONICAL[task.format])})",
+            "drop labels"
+            + (f"; write its tags as {task.name}'s ({' '.join(task.labels)})" if task.labels else ""),
+        )
     bad = [v for v in (spec.get("labels") or {}).values() if v not in task.labels]
     if bad:
         _fail(

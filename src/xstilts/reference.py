@@ -288,6 +288,37 @@ def render() -> str:
     return "\n".join(out)
 
 
+def _data_format(task) -> list[str]:
+    """The canonical rows a task's data is turned into, and what a local source (`sources`)
+    must hold: its columns, and its labels in index order."""
+    from xstilts.local_data import CANONICAL
+
+    columns = CANONICAL.get(task.format)
+    if columns is None:
+        return [f"  columns:   {task.format} rows (its hub data only: no local source has this format)"]
+    lines = [f"  columns:   {' '.join(columns)}"]
+    if task.labels and "label" in columns:
+        lines.append("  labels:    " + ", ".join(f"{i} {name}" for i, name in enumerate(task.labels)))
+    elif task.labels:
+        lines.append(f"  tags:      {' '.join(task.labels)}")
+    elif "label" in columns or "tags" in columns:
+        lines.append("  labels:    read from the data (no fixed set)")
+    if task.trainable:
+        lines.append(
+            f"  sources:   a local dataset (sources.{task.name}.<language>) holds these columns "
+            f"(`columns` maps other names to them)"
+            + (
+                " and these label names or indices (`labels` maps other values)"
+                if task.labels and "label" in columns
+                else " and these tags"
+                if task.labels
+                else ""
+            )
+            + "; jsonl, parquet or a save_to_disk directory per split"
+        )
+    return lines
+
+
 def task_details(name: str | None = None) -> str:
     """One task (or all) in full: role, format, source, metric, languages, defaults."""
     if name is not None and name not in registry.TASKS:
@@ -319,6 +350,7 @@ def task_details(name: str | None = None) -> str:
         if task.role == "target":
             lines.append(f"  trains on: {task.train_task or 'nothing (retrieval: reads the encoder as is)'}")
             lines.append(f"  splits:    {' '.join(task.eval_splits)}")
+        lines += _data_format(task)
         lines.append("  defaults:  " + ", ".join(f"{k}={json.dumps(v)}" for k, v in defaults.items()))
         if task.caveat:
             lines.append(f"  note:      {task.caveat}")
