@@ -1,7 +1,11 @@
 """The battery of malformed configs in tests/bad_configs: each is refused before any job runs,
-through `xstilts validate` and through config.load + preflight, with one line naming the key and
-the fix. Each file says what is wrong (`# wrong:`) and what the message must hold (`# expect:`)."""
+through `xstilts validate`, through config.load + check_data + preflight, and (a few) through
+the dry run, with one line naming the key and the fix. Each file says what is wrong
+(`# wrong:`) and what the message must hold (`# expect:`). Local sources read the files of
+tests/bad_configs/data, copied to the working directory."""
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +19,21 @@ REPO = Path(__file__).resolve().parents[1]
 BAD = sorted((REPO / "tests/bad_configs").glob("*.yaml"))
 PREFLIGHT = sorted((REPO / "tests/bad_configs/preflight").glob("*.yaml"))  # valid, not runnable here
 SHIPPED = [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]
+DATA = REPO / "tests/bad_configs/data"
+# refused by the dry run too (Snakefile parse): one of each kind of check
+DRY_RUN = [
+    "src_wrong_labels",
+    "family_budget_typo",
+    "study_difficulty_no_early_stopping",
+    "tatoeba_encoder_none_text",
+]
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A working directory holding the battery's data files (relative paths start there)."""
+    shutil.copytree(DATA, tmp_path / "data")
+    return tmp_path
 
 
 def expected(path: Path) -> list[str]:
@@ -42,10 +61,12 @@ def test_battery_is_large_and_documented():
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
-def test_load_refuses(path, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # relative hub.mirror paths start at the working directory
+def test_load_refuses(path, workdir, monkeypatch):
+    monkeypatch.chdir(workdir)  # relative hub.mirror and sources paths start at the working directory
     with pytest.raises(ConfigError) as error:
-        config.preflight(config.load(path))
+        cfg = config.load(path)
+        config.check_data(cfg)
+        config.preflight(cfg)
     message = str(error.value)
     assert "\n" not in message and "Fix:" in message, message
     for words in expected(path):
@@ -53,8 +74,8 @@ def test_load_refuses(path, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
-def test_cli_refuses(path, tmp_path):
-    result = validate_cli(path, tmp_path)
+def test_cli_refuses(path, workdir):
+    result = validate_cli(path, workdir)
     assert result.returncode == 2, result
     assert result.stdout == "" and "Traceback" not in result.stderr, result.stderr
     lines = result.stderr.splitlines()
@@ -83,3 +104,47 @@ def test_shipped_configs_pass_validate(path, tmp_path):
     result = validate_cli(path, tmp_path)
     assert result.returncode == 0 and result.stdout.endswith(": valid\n"), result
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", DRY_RUN)
+def test_dry_run_refuses(name, workdir):
+    """The Snakefile's parse checks what validate checks: local data and study needs too."""
+    path = REPO / "tests/bad_configs" / f"{name}.yaml"
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile", str(path)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = result.stdout + result.stderr  # Snakemake's log goes to either, by version
+    assert result.returncode != 0 and "Traceback" not in log, log
+    lines = [line for line in log.splitlines() if line.startswith("xstilts: config ")]
+    assert len(lines) == 1, log
+    for words in expected(path):
+        assert words in lines[0], lines[0]
+
+
+def test_a_prepare_job_ends_its_log_with_one_line(workdir, monkeypatch, capsys):
+    """Local data defects that only a job can see (a row deep in the file; a hub source) end the
+    job with one line naming the key and the fix, not a traceback."""
+    from xstilts import cli
+    from xstilts import settings as job_settings
+
+    monkeypatch.chdir(workdir)
+    rows = [{"text_a": "a", "text_b": "b", "label": "neutral"}] * 150 + [
+        {"text_a": "a", "text_b": "b", "label": "maybe"}
+    ]
+    (workdir / "data/late.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    raw = config.read_yaml(REPO / "tests/bad_configs/src_wrong_labels.yaml")
+    raw["sources"]["mnli"]["de"]["train"] = "data/late.jsonl"
+    cfg = config.validate(raw)
+    config.check_data(cfg)  # the head of the file is fine
+    settings = job_settings.prepare(cfg, "FacebookAI__xlm-roberta-large", "mnli", "de", "train")
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["prepare", "--settings", json.dumps(settings), "--out", str(workdir / "out")])
+    err = capsys.readouterr().err
+    last = err.splitlines()[-1]  # after datasets' progress bars
+    assert stop.value.code == 1 and "Traceback" not in err, err
+    assert last.startswith("xstilts: sources.mnli.de (train) from data/late.jsonl: labels ['maybe']")
+    assert "Fix: map them with labels" in last

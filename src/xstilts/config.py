@@ -374,14 +374,15 @@ def _check_difficulty_measures(cfg: dict, single: list[dict]) -> None:
     for recipe in single:
         layers = settings.intermediate_layers(cfg, recipe)
         training = settings.intermediate_training(cfg, recipe)
-        name, es = recipe["name"], training["early_stopping"]
+        name, es, key = recipe["name"], training["early_stopping"], _winner(layers, "early_stopping")
         _check(
             es is not None,
-            f"config key {_winner(layers, 'early_stopping')}: null, so intermediate training of "
-            f"{name} evaluates on dev only at its end, and the difficulty study's dev_at_budget "
-            f"(the dev score at study.budget_step {budget}) is never recorded. Fix: set "
-            f"intermediate.early_stopping: {{every: {_divisor(budget)}, patience: 30, dev_examples: 500}} "
-            f"(every must divide study.budget_step).",
+            f"config key {key}: null, so intermediate training of {name} evaluates on dev only at "
+            f"its end, and the difficulty study's dev_at_budget (the dev score at "
+            f"study.budget_step {budget}) is never recorded. Fix: set "
+            f"{key}: "
+            f"{{every: {_divisor(budget)}, patience: 30, dev_examples: 500}} (every must divide "
+            f"study.budget_step).",
         )
         _check(
             budget % es["every"] == 0,

@@ -149,6 +149,18 @@ def _head(where: str, p: Path) -> tuple[list[str], list[dict], int | None]:
             )
         rows = next(file.iter_batches(batch_size=PEEK), None)
         return file.schema_arrow.names, rows.to_pylist() if rows is not None else [], file.metadata.num_rows
+    if p.suffix == ".json" and not _first_line_is_row(p):  # one JSON list of rows, as datasets reads it
+        try:
+            rows = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            rows = error
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            _fail(
+                where,
+                f"{p} is neither JSON lines nor one JSON list of row objects",
+                "write one {column: value} object per line (.jsonl)",
+            )
+        return list(dict.fromkeys(k for row in rows[:PEEK] for k in row)), rows[:PEEK], len(rows)
     rows, count = [], 0
     with p.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
@@ -173,6 +185,15 @@ def _head(where: str, p: Path) -> tuple[list[str], list[dict], int | None]:
                 rows.append(row)
     columns = list(dict.fromkeys(k for row in rows for k in row))
     return columns, rows, count
+
+
+def _first_line_is_row(p: Path) -> bool:
+    with p.open(encoding="utf-8") as lines:
+        first = next((line for line in lines if line.strip()), "")
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def check_files(task_name: str, language: str, spec: dict) -> None:

@@ -50,11 +50,12 @@ def budget(value, where: str) -> dict:
     """`budget: fixed` / `per_language` / {kind, examples, disjoint} -> the full mapping."""
     if value is None:
         return dict(DEFAULT_BUDGET)
+    written = value
     if isinstance(value, str):
         value = {"kind": value}
     _check(
         isinstance(value, dict) and value.get("kind") in BUDGETS,
-        f"config key {where}.budget: {value!r} is not a budget. Fix: write budget: fixed or "
+        f"config key {where}.budget: {written!r} is not a budget. Fix: write budget: fixed or "
         f"budget: per_language (or {{kind: fixed, examples: N, disjoint: true}}).",
     )
     extra = sorted(set(value) - {"kind", "examples", "disjoint"})
