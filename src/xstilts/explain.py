@@ -305,6 +305,10 @@ def _training_jobs(cfg: dict) -> list[tuple[str, list[str], list[tuple[str, dict
     return jobs
 
 
+def _reads(task, key: str) -> bool:
+    return key in task.options or key in task.eval_options or (key == "ccgbank" and task.ccgbank)
+
+
 def _user_keys(raw, path: list) -> list[str]:
     try:
         block = _raw_get(raw, path)
@@ -396,6 +400,23 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
             f"config key sampling never takes effect: every recipe sets its own ({places}), "
             f"which replaces the whole block."
         )
+    # options read only by some tasks: set for a grid without them, they do nothing
+    # (evaluation.tatoeba_encoder is left out: the study configs share it in a common block)
+    readers = {
+        **{
+            ("hub", o): [n for n in prepared if o in registry.TASKS[n].options]
+            for o in ("tydiqa_train", "mewslix_dir")
+        },
+        ("hub", "ccgbank"): [n for n in prepared if registry.TASKS[n].ccgbank],
+        ("evaluation", "bucc_k"): [t for t in cfg["targets"] if "bucc_k" in registry.TASKS[t].eval_options],
+    }
+    for (block, key), tasks in readers.items():
+        written = _raw_get(raw, [block]) if isinstance(raw, dict) and isinstance(raw.get(block), dict) else {}
+        if written.get(key) is not None and not tasks:
+            warnings.append(
+                f"config key {block}.{key} never takes effect: no task of the grid reads it "
+                f"(only {', '.join(n for n, t in registry.TASKS.items() if _reads(t, key))})."
+            )
     trained = {(t["task"], t["language"]) for r in cfg["recipes"] for t in r["tasks"]}
     for task, languages in cfg["sources"].items():
         for language in languages:
