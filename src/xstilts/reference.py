@@ -240,7 +240,7 @@ def render() -> str:
         "Training settings stack in this order, highest last:",
         "",
         "1. `x-training-defaults` in the schema",
-        "2. the task registry (`xstilts tasks NAME`, SPEC section 4)",
+        "2. the task registry (`xstilts tasks NAME`, docs/science.md section 4)",
         "3. the phase block: `intermediate` (phase 2) or `target` (phase 3)",
         "4. `tasks.<task>`: for every training of that task, in either phase",
         "5. a custom recipe's `training` (intermediate training only)",
