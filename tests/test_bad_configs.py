@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from xstilts import config
+from xstilts.atomic import DiskFullError
 from xstilts.config import ConfigError
+from xstilts.recipes import RecipeError
 
 REPO = Path(__file__).resolve().parents[1]
 BAD = sorted((REPO / "tests/bad_configs").glob("*.yaml"))
@@ -85,14 +87,14 @@ def test_cli_refuses(path, workdir):
 
 
 @pytest.mark.parametrize("path", PREFLIGHT, ids=lambda p: p.stem)
-def test_paths_missing_here_are_a_warning_of_validate(path, tmp_path, monkeypatch):
+def test_paths_missing_here_are_a_warning_of_validate(path, workdir, monkeypatch):
     """A config written on a laptop for the cluster (CCGbank there only) is valid; validate
     warns with the key and the fix, and config.preflight (a real run's onstart) refuses."""
-    result = validate_cli(path, tmp_path)
+    result = validate_cli(path, workdir)
     assert result.returncode == 0 and result.stdout.endswith(": valid\n"), result
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("xstilts: warning: a run on this machine would stop")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(workdir)
     with pytest.raises(ConfigError) as error:
         config.preflight(config.load(path))
     for words in expected(path):
@@ -148,3 +150,31 @@ def test_a_prepare_job_ends_its_log_with_one_line(workdir, monkeypatch, capsys):
     assert stop.value.code == 1 and "Traceback" not in err, err
     assert last.startswith("xstilts: sources.mnli.de (train) from data/late.jsonl: labels ['maybe']")
     assert "Fix: map them with labels" in last
+
+
+@pytest.mark.parametrize(
+    "error, fix",
+    [
+        (
+            RecipeError(
+                "budget fixed: de has 10 examples, fewer than its share 20. Fix: lower budget.examples."
+            ),
+            "Fix: lower budget.examples.",
+        ),
+        (DiskFullError(Path("/scratch/results"), 2**30), "free space there"),
+    ],
+    ids=["budget", "disk"],
+)
+def test_expected_job_errors_end_the_log_with_one_line(error, fix, monkeypatch, capsys):
+    """Errors a job expects (data sizes only the job sees, a full disk) are one line, exit 1."""
+    from xstilts import cli, stages
+
+    def prepare(*args):
+        raise error
+
+    monkeypatch.setattr(stages, "prepare", prepare)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["prepare", "--settings", "{}", "--out", "x"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 1 and len(err.splitlines()) == 1 and err.startswith("xstilts: "), err
+    assert fix in err

@@ -413,10 +413,12 @@ def main(argv=None, warm: bool = True):
     core = parser(analysis=False)
     args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
     _offline_with(getattr(args, "mirror", None))
+    from xstilts.atomic import DiskFullError
     from xstilts.config import ConfigError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure
     from xstilts.local_data import LocalDataError
+    from xstilts.recipes import RecipeError
 
     try:
         args.func(args)
@@ -427,7 +429,7 @@ def main(argv=None, warm: bool = True):
         sys.exit(0)
     except ConfigError as error:
         _fail(error, 2)
-    except LocalDataError as error:  # a job's data: its log ends with the one line
+    except (LocalDataError, RecipeError, DiskFullError) as error:  # a job's log ends with the one line
         _fail(error, 1)
     except HubError as error:
         _fail(error, 1)

@@ -776,6 +776,16 @@ def preflight(cfg: dict) -> None:
         f"it at your CCGbank copy (LDC2005T13, holding data/AUTO/), or drop ccg and all9 "
         f"from the recipes.",
     )
+    if uses_ccg and not cfg["embedded"]:
+        from xstilts.ccgbank import auto_dir
+
+        try:
+            auto_dir(ccgbank)  # what the ccg prepare job reads
+        except FileNotFoundError as error:
+            raise ConfigError(
+                f"config key hub.ccgbank: {error}. Fix: point it at the release's root (the "
+                f"directory holding data/AUTO/00 ... 24) or at its AUTO directory."
+            ) from None
     mirror = cfg["hub"]["mirror"]
     _check(
         not mirror or cfg["embedded"] or Path(mirror).is_dir(),
