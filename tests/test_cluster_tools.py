@@ -366,6 +366,18 @@ def test_warns_sources_and_options_no_task_reads():
     assert warnings({**trained, "sources": {"mnli": {"de": local}}}) == []
 
 
+def test_warns_sampling_where_no_recipe_mixes_tasks():
+    """Sampling weighs a recipe's tasks: a family (one task in several languages, pooled) or a
+    single-task recipe never reads it; the defaults written out are no slip."""
+    family = {"family": "sources", "task": "mnli", "languages": ["de"], "sampling": {"cap": 10}}
+    found = warnings({"recipes": ["none", "mnli", family], "sampling": {"cap": 100}})
+    assert [w.split(":")[0] for w in found] == ["config key sampling never takes effect"] + [
+        "config key recipes[2].sampling never takes effect"
+    ]
+    assert warnings({"recipes": ["none", "mnli"], "sampling": {"method": "proportional", "cap": None}}) == []
+    assert warnings({"recipes": ["none", "all9"], "sampling": {"cap": 100}, "hub": {"ccgbank": "/x"}}) == []
+
+
 def test_validate_prints_the_warning(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(json.dumps({**BASE, "recipes": ["none", "mnli"], "tasks": {"qqp": {"epochs": 2}}}))

@@ -392,14 +392,38 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
                     f"config key tasks.{task}.{key} ({value}) never takes effect: data.max_length "
                     f"({cap}) caps it to {limit}. Fix: lower it or raise data.max_length."
                 )
-    multi = [r for r in cfg["recipes"] if r["name"] != grid.BASELINE]
+    # sampling weighs the tasks of a recipe; the languages of one task are pooled into one set
+    multi = [r for r in cfg["recipes"] if len({t["task"] for t in r["tasks"]}) > 1]
     sampling_keys = _user_keys(raw, ["sampling"])
-    if sampling_keys and multi and all(r["sampling"] for r in multi):
+    defaults = {
+        k: v.get("default") for k, v in config.schema()["properties"]["sampling"]["properties"].items()
+    }
+    # the defaults written out (the study configs' shared block) are no slip
+    chosen = [k for k in sampling_keys if raw["sampling"].get(k) != defaults.get(k)]
+    if chosen and not multi:
+        warnings.append(
+            "config key sampling never takes effect: no recipe trains more than one task (it "
+            "weighs the tasks of a multi-task recipe, e.g. all9; the languages of one task are pooled)."
+        )
+    elif sampling_keys and multi and all(r["sampling"] for r in multi):
         places = ", ".join(f"recipes[{_recipe_index(raw, r['name'])}].sampling" for r in multi)
         warnings.append(
             f"config key sampling never takes effect: every recipe sets its own ({places}), "
             f"which replaces the whole block."
         )
+    for i, entry in enumerate(raw.get("recipes") or [] if isinstance(raw, dict) else []):
+        if isinstance(entry, dict) and entry.get("sampling") is not None:
+            tasks = (
+                [entry.get("task")]
+                if "family" in entry
+                else [t if isinstance(t, str) else t.get("task") for t in entry.get("tasks") or []]
+            )
+            if len(set(tasks)) < 2:
+                warnings.append(
+                    f"config key recipes[{i}].sampling never takes effect: the recipe trains one task "
+                    f"({tasks[0] if tasks else '-'}; a family's recipes always do), and sampling weighs "
+                    f"the tasks of a multi-task recipe. Fix: remove it."
+                )
     # options read only by some tasks: set for a grid without them, they do nothing
     # (evaluation.tatoeba_encoder is left out: the study configs share it in a common block)
     readers = {
