@@ -419,10 +419,6 @@ def _divisor(step: int) -> int:
 def _check_study_needs(cfg: dict) -> None:
     """What each study's analysis (xstilts.analysis.studies.*) reads and cannot do without,
     checked before any job: a study that ran to the end without it would answer nothing."""
-    from xstilts.analysis.stats import MIN_LANGUAGES
-    from xstilts.analysis.studies.difficulty import MIN_TASKS
-    from xstilts.analysis.studies.language_count import MIN_K
-
     study = cfg["study"]
     if not study:
         return
@@ -439,7 +435,10 @@ def _check_study_needs(cfg: dict) -> None:
         f"the only recipe. Fix: add the recipes the study compares (README.md, Studies).",
     )
     evaluated = {lang for languages in cfg["targets"].values() for lang in languages}
+    # each analysis's own threshold, imported for its study only (they import scipy)
     if name == "typology":
+        from xstilts.analysis.stats import MIN_LANGUAGES
+
         most = max(len([lang for lang in ls if lang != "en"]) for ls in cfg["targets"].values())
         _check(
             most >= MIN_LANGUAGES,
@@ -454,6 +453,8 @@ def _check_study_needs(cfg: dict) -> None:
             f"model ({next(iter(cfg['models']))}). Fix: add a larger (or smaller) model.",
         )
     elif name == "difficulty":
+        from xstilts.analysis.studies.difficulty import MIN_TASKS
+
         single = [r for r in recipes if len({t["task"] for t in r["tasks"]}) == 1]
         tasks = {r["tasks"][0]["task"] for r in single}
         _check(
@@ -497,6 +498,8 @@ def _check_study_needs(cfg: dict) -> None:
             f"{sorted(sources)[0][0]} to recipes (or en to the family's languages).",
         )
     elif name == "language-count":
+        from xstilts.analysis.studies.language_count import MIN_K
+
         ks = {len(r["tasks"]) for r in recipes if (r.get("family") or {}).get("kind") == "language_count"}
         _check(
             ks,
