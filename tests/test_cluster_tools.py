@@ -378,6 +378,21 @@ def test_warns_sampling_where_no_recipe_mixes_tasks():
     assert warnings({"recipes": ["none", "all9"], "sampling": {"cap": 100}, "hub": {"ccgbank": "/x"}}) == []
 
 
+def test_warns_a_budget_that_keeps_every_example():
+    recipes = [
+        "none",
+        {"family": "sources", "task": "mnli", "languages": ["de", "ru"], "budget": "fixed"},
+        {"family": "language_count", "task": "mnli", "pool": ["de", "ru"], "k": [1, 2], "budget": "fixed"},
+        {"name": "capped", "tasks": ["mnli"], "budget": {"kind": "fixed", "examples": 100}},
+        {"name": "whole", "tasks": ["mnli"], "budget": "per_language"},
+    ]
+    found = warnings({"recipes": recipes})
+    assert [w.split(":")[0] for w in found] == [
+        "config key recipes[1].budget never takes effect",
+        "config key recipes[4].budget never takes effect",
+    ]
+
+
 def test_validate_prints_the_warning(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(json.dumps({**BASE, "recipes": ["none", "mnli"], "tasks": {"qqp": {"epochs": 2}}}))

@@ -305,6 +305,34 @@ def _training_jobs(cfg: dict) -> list[tuple[str, list[str], list[tuple[str, dict
     return jobs
 
 
+def _idle_budgets(cfg: dict, raw) -> list[str]:
+    """A budget without `examples` on recipes that train each task in one language keeps every
+    example (xstilts.recipes.allocate): it decides nothing there."""
+    from xstilts import recipes as families
+
+    out = []
+    for i, entry in enumerate(raw.get("recipes") or [] if isinstance(raw, dict) else []):
+        if not isinstance(entry, dict) or entry.get("budget") is None:
+            continue
+        if "family" in entry:
+            prefix = entry.get("name") or entry.get("task")
+            mine = [
+                r
+                for r in cfg["recipes"]
+                if r.get("family") and (r["family"]["kind"], r["family"]["name"]) == (entry["family"], prefix)
+            ]
+        else:
+            mine = [r for r in cfg["recipes"] if r["name"] == entry.get("name")]
+        if mine and all(r["budget"]["examples"] is None and not families.is_multilingual(r) for r in mine):
+            out.append(
+                f"config key recipes[{i}].budget never takes effect: each task of "
+                f"{'its recipes' if 'family' in entry else 'the recipe'} trains in one language, "
+                f"whose examples a budget without examples keeps whole. Fix: remove it, or set "
+                f"budget: {{kind: fixed, examples: N}} to train on N examples."
+            )
+    return out
+
+
 def _reads(task, key: str) -> bool:
     return key in task.options or key in task.eval_options or (key == "ccgbank" and task.ccgbank)
 
@@ -424,6 +452,7 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
                     f"({tasks[0] if tasks else '-'}; a family's recipes always do), and sampling weighs "
                     f"the tasks of a multi-task recipe. Fix: remove it."
                 )
+    warnings += _idle_budgets(cfg, raw)
     # options read only by some tasks: set for a grid without them, they do nothing
     # (evaluation.tatoeba_encoder is left out: the study configs share it in a common block)
     readers = {
