@@ -371,6 +371,12 @@ def _check_difficulty_measures(cfg: dict, single: list[dict]) -> None:
 
     study = cfg["study"]
     budget, loss = study["budget_step"], study["loss_step"]
+    _check(
+        study["loss_window"] <= loss,
+        f"config key study.loss_window: {study['loss_window']} steps ending at study.loss_step "
+        f"{loss} would start before step 1, so loss_at_step would average fewer steps than asked. "
+        f"Fix: set loss_window to at most {loss}.",
+    )
     for recipe in single:
         layers = settings.intermediate_layers(cfg, recipe)
         training = settings.intermediate_training(cfg, recipe)
