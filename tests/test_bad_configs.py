@@ -20,6 +20,7 @@ from xstilts.recipes import RecipeError
 REPO = Path(__file__).resolve().parents[1]
 BAD = sorted((REPO / "tests/bad_configs").glob("*.yaml"))
 PREFLIGHT = sorted((REPO / "tests/bad_configs/preflight").glob("*.yaml"))  # valid, not runnable here
+WEAK = sorted((REPO / "tests/bad_configs/weak").glob("*.yaml"))  # studies that could not answer
 SHIPPED = [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]
 DATA = REPO / "tests/bad_configs/data"
 # refused by the dry run too (Snakefile parse): one of each kind of check
@@ -99,6 +100,32 @@ def test_paths_missing_here_are_a_warning_of_validate(path, workdir, monkeypatch
         config.preflight(config.load(path))
     for words in expected(path):
         assert words in result.stderr and words in str(error.value), result.stderr
+
+
+@pytest.mark.parametrize("path", WEAK, ids=lambda p: p.stem)
+def test_a_study_that_cannot_answer_is_a_warning(path, tmp_path):
+    """A study that would run but answer "not answerable" (too few tasks, languages, k; no
+    recipe of the kind it compares) is warned with the key and the fix: a pilot may want it."""
+    result = validate_cli(path, tmp_path)
+    assert result.returncode == 0 and result.stdout.endswith(": valid\n"), result
+    warned = [line for line in result.stderr.splitlines() if line.startswith("xstilts: warning: study ")]
+    assert "Traceback" not in result.stderr and len(warned) == 1, result.stderr
+    assert "cannot answer its question" in warned[0] and "Fix:" in warned[0]
+    for words in expected(path):
+        assert words in warned[0], warned[0]
+
+
+def test_the_dry_run_warns_a_study_that_cannot_answer(tmp_path):
+    path = REPO / "tests/bad_configs/weak/study_typology_few_languages.yaml"
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0 and "xstilts: warning: study typology cannot answer its question" in log
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)

@@ -66,9 +66,11 @@ def cmd_validate(args):
     from xstilts import config
 
     cfg = config.load(args.config)
-    config.check_data(cfg)
+    weak = config.check_data(cfg)
     print(f"{args.config}: valid")
     _warn_unreachable(cfg, args.config)
+    for warning in weak:
+        print(f"xstilts: warning: {warning}", file=sys.stderr)
     try:
         config.preflight(cfg)
     except config.ConfigError as error:

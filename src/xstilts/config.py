@@ -422,14 +422,22 @@ def _divisor(step: int) -> int:
     return max(d for d in range(1, min(step, 1000) + 1) if step % d == 0)
 
 
-def _check_study_needs(cfg: dict) -> None:
-    """What each study's analysis (xstilts.analysis.studies.*) reads and cannot do without,
-    checked before any job: a study that ran to the end without it would answer nothing."""
+def _study_needs(cfg: dict) -> list[str]:
+    """What each study's analysis (xstilts.analysis.studies.*) reads. Refused: what would leave
+    it nothing to read (no baseline, one model for scale, difficulty measures training never
+    records, a target language no target evaluates). Returned as warnings: what leaves its
+    answer "not answerable" or underpowered (too few tasks, languages, k; no recipe of the kind
+    it compares), which a pilot may accept."""
     study = cfg["study"]
     if not study:
-        return
-    name, recipes = study["name"], cfg["recipes"]
+        return []
+    name, recipes, warnings = study["name"], cfg["recipes"], []
     names = [r["name"] for r in recipes]
+
+    def weak(condition, message):
+        if not condition:
+            warnings.append(f"study {name} cannot answer its question: {message}")
+
     _check(
         "none" in names,
         f"config key recipes: study {name} measures gains over the baseline recipe none, which "
@@ -446,11 +454,11 @@ def _check_study_needs(cfg: dict) -> None:
         from xstilts.analysis.stats import MIN_LANGUAGES
 
         most = max(len([lang for lang in ls if lang != "en"]) for ls in cfg["targets"].values())
-        _check(
+        weak(
             most >= MIN_LANGUAGES,
-            f"config key targets: the typology study correlates gains with typology over the "
-            f"languages of a target, and no target evaluates {MIN_LANGUAGES} languages other than "
-            f"en (the most: {most}). Fix: give a target at least {MIN_LANGUAGES} non-English languages.",
+            f"it correlates gains with typology over the languages of a target, and no target "
+            f"evaluates {MIN_LANGUAGES} languages other than en (the most: {most}). Fix: give a "
+            f"target at least {MIN_LANGUAGES} non-English languages (config key targets).",
         )
     elif name == "scale":
         _check(
@@ -463,14 +471,14 @@ def _check_study_needs(cfg: dict) -> None:
 
         single = [r for r in recipes if len({t["task"] for t in r["tasks"]}) == 1]
         tasks = {r["tasks"][0]["task"] for r in single}
-        _check(
+        _check_difficulty_measures(cfg, single)
+        weak(
             len(tasks) >= MIN_TASKS,
-            f"config key recipes: the difficulty study correlates over single-task recipes and "
-            f"needs at least {MIN_TASKS} tasks; the config has {len(tasks)} "
-            f"({', '.join(sorted(tasks)) or 'none'}). Fix: add single-task recipes, e.g. "
+            f"it correlates over single-task recipes and needs at least {MIN_TASKS} tasks; the "
+            f"config has {len(tasks)} ({', '.join(sorted(tasks)) or 'none'}). Fix: add "
+            f"single-task recipes (config key recipes), e.g. "
             f"{', '.join(t for t in ALL9 if t not in tasks)[:60]}.",
         )
-        _check_difficulty_measures(cfg, single)
     elif name == "source-language":
         language = study["target_language"]
         _check(
@@ -490,42 +498,42 @@ def _check_study_needs(cfg: dict) -> None:
             for r in recipes
             if len(r["tasks"]) == 1 and r["tasks"][0]["language"] == "en"
         }
-        _check(
+        weak(
             sources,
-            "config key recipes: the source-language study compares recipes that train one task "
-            "in another language with the English one, and no recipe trains in a language other "
-            "than en. Fix: add a family, e.g. {family: sources, task: mnli, languages: [de, ru]}.",
+            "it compares recipes that train one task in another language with the English one, "
+            "and no recipe trains in a language other than en. Fix: add a family (config key "
+            "recipes), e.g. {family: sources, task: mnli, languages: [de, ru]}.",
         )
-        _check(
-            any(task in english for task, _ in sources),
-            f"config key recipes: the source-language study measures each source against the "
-            f"same task trained in English, and no recipe trains "
-            f"{' or '.join(sorted({t for t, _ in sources}))} alone in en. Fix: add "
-            f"{sorted(sources)[0][0]} to recipes (or en to the family's languages).",
+        weak(
+            not sources or any(task in english for task, _ in sources),
+            f"it measures each source against the same task trained in English, and no recipe "
+            f"trains {' or '.join(sorted({t for t, _ in sources}))} alone in en. Fix: add "
+            f"{min(sources)[0] if sources else ''} to recipes (or en to the family's languages).",
         )
     elif name == "language-count":
         from xstilts.analysis.studies.language_count import MIN_K
 
         ks = {len(r["tasks"]) for r in recipes if (r.get("family") or {}).get("kind") == "language_count"}
-        _check(
+        weak(
             ks,
-            "config key recipes: the language-count study reads recipes of a language_count "
-            "family, and the config has none. Fix: add {family: language_count, task: mnli, pool: "
-            "[...], k: [1, 2, 4, 8], budget: fixed}.",
+            "it reads recipes of a language_count family, and the config has none. Fix: add "
+            "{family: language_count, task: mnli, pool: [...], k: [1, 2, 4, 8], budget: fixed} "
+            "to recipes.",
         )
-        _check(
-            len(ks) >= MIN_K,
-            f"config key recipes: the language-count study fits a curve in k and needs at least "
-            f"{MIN_K} distinct k; the language_count families give {sorted(ks)}. Fix: list more "
-            f"values in k (e.g. [1, 2, 4, 8]).",
+        weak(
+            not ks or len(ks) >= MIN_K,
+            f"it fits a curve in k and needs at least {MIN_K} distinct k; the language_count "
+            f"families give {sorted(ks)}. Fix: list more values in k of the family (config key "
+            f"recipes), e.g. [1, 2, 4, 8].",
         )
+    return warnings
 
 
-def check_data(cfg: dict) -> None:
+def check_data(cfg: dict) -> list[str]:
     """What a run will read that is known before it (`xstilts validate`, the dry run's parse):
-    the local files of `sources` (their first rows), and every study's prerequisites.
-    Not part of `validate`, which every SLURM job repeats: these read files and import the
-    analysis modules."""
+    the local files of `sources` (their first rows), and every study's prerequisites; returns
+    the warnings of a study that would run but could not answer its question. Not part of
+    `validate`, which every SLURM job repeats: these read files and import analysis modules."""
     from xstilts import local_data
 
     try:
@@ -534,7 +542,7 @@ def check_data(cfg: dict) -> None:
                 local_data.check_files(task, language, spec)
     except local_data.LocalDataError as error:
         raise ConfigError(str(error)) from None
-    _check_study_needs(cfg)
+    return _study_needs(cfg)
 
 
 def _check_tasks(cfg: dict) -> None:
