@@ -131,10 +131,22 @@ def _check_path(where: str, path: str) -> Path:
 
 def _head(where: str, p: Path) -> tuple[list[str], list[dict], int | None]:
     """(column names, the first PEEK rows, the row count where cheap) of a file or directory."""
+    try:
+        return _read_head(where, p)
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(
+            where, f"{p} cannot be read ({error})", "check the file (UTF-8 text for JSON) and its permissions"
+        )
+
+
+def _read_head(where: str, p: Path) -> tuple[list[str], list[dict], int | None]:
     if p.is_dir():
         import datasets
 
-        ds = datasets.load_from_disk(str(p))  # memory-mapped: the count is free
+        try:
+            ds = datasets.load_from_disk(str(p))  # memory-mapped: the count is free
+        except Exception as error:  # datasets' and pyarrow's own kinds
+            _fail(where, f"{p} cannot be read as a save_to_disk copy ({error})", "save it again")
         return ds.column_names, ds.select(range(min(PEEK, len(ds)))).to_list(), len(ds)
     if p.suffix == ".parquet":
         import pyarrow.parquet as pq
