@@ -77,14 +77,29 @@ def test_load_refuses(path, workdir, monkeypatch):
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
-def test_cli_refuses(path, workdir):
-    result = validate_cli(path, workdir)
-    assert result.returncode == 2, result
-    assert result.stdout == "" and "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("xstilts: config "), result.stderr
+def test_cli_refuses(path, workdir, monkeypatch, capsys):
+    """`xstilts validate` run in-process (cli.main, as the command runs it: an exception it does
+    not turn into one line fails the test); test_cli_refuses_in_a_process runs the command."""
+    from xstilts import cli
+
+    monkeypatch.chdir(workdir)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["validate", "--config", str(path)])
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and out == "", (out, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("xstilts: config "), err
     for words in expected(path):
         assert words in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("name", ["yaml_syntax", "src_wrong_labels", "study_difficulty_no_early_stopping"])
+def test_cli_refuses_in_a_process(name, workdir):
+    path = REPO / "tests/bad_configs" / f"{name}.yaml"
+    result = validate_cli(path, workdir)
+    assert result.returncode == 2 and result.stdout == "", result
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("xstilts: config "), result.stderr
 
 
 @pytest.mark.parametrize("path", PREFLIGHT, ids=lambda p: p.stem)
