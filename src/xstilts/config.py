@@ -385,35 +385,33 @@ def _check_difficulty_measures(cfg: dict, single: list[dict]) -> None:
             es is not None,
             f"config key {key}: null, so intermediate training of {name} evaluates on dev only at "
             f"its end, and the difficulty study's dev_at_budget (the dev score at "
-            f"study.budget_step {budget}) is never recorded. Fix: set "
-            f"{key}: "
+            f"study.budget_step {budget}) is never recorded. Fix: set {key}: "
             f"{{every: {_divisor(budget)}, patience: 30, dev_examples: 500}} (every must divide "
             f"study.budget_step).",
         )
         _check(
             budget % es["every"] == 0,
             f"config key study.budget_step: {budget} is not a multiple of "
-            f"{_winner(layers, 'early_stopping')}.every ({es['every']}), so no dev evaluation of "
+            f"{key}.every ({es['every']}), so no dev evaluation of "
             f"{name} falls on it and dev_at_budget is never recorded. Fix: set budget_step to a "
             f"multiple of {es['every']} (e.g. {max(1, budget // es['every']) * es['every']}), or "
             f"early_stopping.every to a divisor of {budget}.",
         )
-        for key, step in (("budget_step", budget), ("loss_step", loss)):
+        for option, step in (("budget_step", budget), ("loss_step", loss)):
             cap = training["max_steps"]
             _check(
                 cap is None or step <= cap,
-                f"config key study.{key}: {step} is beyond {_winner(layers, 'max_steps')} ({cap}), "
+                f"config key study.{option}: {step} is beyond {_winner(layers, 'max_steps')} ({cap}), "
                 f"where intermediate training of {name} ends, so the measure at step {step} is never "
-                f"recorded. Fix: set study.{key} to at most {cap}, or raise max_steps.",
+                f"recorded. Fix: set study.{option} to at most {cap}, or raise max_steps.",
             )
-            earliest = es["every"] * (es["patience"] + 1)
+            earliest = es["every"] * (es["patience"] + 1)  # no improvement `patience` times after the first
             _check(
                 earliest >= step,
-                f"config key study.{key}: {step} is beyond step {earliest}, where early stopping of "
-                f"{name} may end its training ({_winner(layers, 'early_stopping')}: every "
-                f"{es['every']} x (patience {es['patience']} + 1)), so the measure may never be "
-                f"recorded. Fix: raise early_stopping.patience to at least "
-                f"{-(-step // es['every']) - 1}, or lower study.{key}.",
+                f"config key study.{option}: {step} is beyond step {earliest}, where early stopping of "
+                f"{name} may end its training ({key}: every {es['every']} x (patience "
+                f"{es['patience']} + 1)), so the measure may never be recorded. Fix: raise early_stopping"
+                f".patience to at least {-(-step // es['every']) - 1}, or lower study.{option}.",
             )
 
 
@@ -469,15 +467,15 @@ def _study_needs(cfg: dict) -> list[str]:
     elif name == "difficulty":
         from xstilts.analysis.studies.difficulty import MIN_TASKS
 
-        single = [r for r in recipes if len({t["task"] for t in r["tasks"]}) == 1]
-        tasks = {r["tasks"][0]["task"] for r in single}
+        # the recipes that train one task in one language, as grid.difficulty_runs reads them
+        single = [r for r in recipes if len(r["tasks"]) == 1]
         _check_difficulty_measures(cfg, single)
         weak(
-            len(tasks) >= MIN_TASKS,
-            f"it correlates over single-task recipes and needs at least {MIN_TASKS} tasks; the "
-            f"config has {len(tasks)} ({', '.join(sorted(tasks)) or 'none'}). Fix: add "
+            len(single) >= MIN_TASKS,
+            f"it correlates over single-task recipes and needs at least {MIN_TASKS}; the config "
+            f"has {len(single)} ({', '.join(r['name'] for r in single) or 'none'}). Fix: add "
             f"single-task recipes (config key recipes), e.g. "
-            f"{', '.join(t for t in ALL9 if t not in tasks)[:60]}.",
+            f"{', '.join(t for t in ALL9 if t not in [r['name'] for r in single])[:60]}.",
         )
     elif name == "source-language":
         language = study["target_language"]

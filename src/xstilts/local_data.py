@@ -164,8 +164,8 @@ def _read_head(where: str, p: Path) -> tuple[list[str], list[dict], int | None]:
     if p.suffix == ".json" and not _first_line_is_row(p):  # one JSON list of rows, as datasets reads it
         try:
             rows = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            rows = error
+        except json.JSONDecodeError:
+            rows = None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             _fail(
                 where,
