@@ -455,20 +455,18 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
     warnings += _idle_budgets(cfg, raw)
     # options read only by some tasks: set for a grid without them, they do nothing
     # (evaluation.tatoeba_encoder is left out: the study configs share it in a common block)
-    readers = {
-        **{
-            ("hub", o): [n for n in prepared if o in registry.TASKS[n].options]
-            for o in ("tydiqa_train", "mewslix_dir")
-        },
-        ("hub", "ccgbank"): [n for n in prepared if registry.TASKS[n].ccgbank],
-        ("evaluation", "bucc_k"): [t for t in cfg["targets"] if "bucc_k" in registry.TASKS[t].eval_options],
-    }
-    for (block, key), tasks in readers.items():
-        written = _raw_get(raw, [block]) if isinstance(raw, dict) and isinstance(raw.get(block), dict) else {}
-        if written.get(key) is not None and not tasks:
+    for block, key in (
+        ("hub", "tydiqa_train"),
+        ("hub", "mewslix_dir"),
+        ("hub", "ccgbank"),
+        ("evaluation", "bucc_k"),
+    ):
+        written = raw.get(block) if isinstance(raw, dict) else None
+        readers = [n for n, t in registry.TASKS.items() if _reads(t, key)]
+        if isinstance(written, dict) and written.get(key) is not None and not set(readers) & prepared:
             warnings.append(
                 f"config key {block}.{key} never takes effect: no task of the grid reads it "
-                f"(only {', '.join(n for n, t in registry.TASKS.items() if _reads(t, key))})."
+                f"(only {', '.join(readers)})."
             )
     trained = {(t["task"], t["language"]) for r in cfg["recipes"] for t in r["tasks"]}
     for task, languages in cfg["sources"].items():
