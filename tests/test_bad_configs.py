@@ -57,6 +57,18 @@ def validate_cli(path: Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def dry_run(path: Path, cwd: Path) -> tuple[subprocess.CompletedProcess, str]:
+    """`snakemake -n` of a config; its log (Snakemake writes to stdout or stderr, by version)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile", str(path)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result, result.stdout + result.stderr
+
+
 def test_battery_is_large_and_documented():
     assert len(BAD) >= 40
     for path in BAD:
@@ -132,14 +144,7 @@ def test_a_study_that_cannot_answer_is_a_warning(path, tmp_path):
 
 def test_the_dry_run_warns_a_study_that_cannot_answer(tmp_path):
     path = REPO / "tests/bad_configs/weak/study_typology_few_languages.yaml"
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile", str(path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    log = result.stdout + result.stderr
+    result, log = dry_run(path, tmp_path)
     assert result.returncode == 0 and "xstilts: warning: study typology cannot answer its question" in log
 
 
@@ -154,14 +159,7 @@ def test_shipped_configs_pass_validate(path, tmp_path):
 def test_dry_run_refuses(name, workdir):
     """The Snakefile's parse checks what validate checks: local data and study needs too."""
     path = REPO / "tests/bad_configs" / f"{name}.yaml"
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "--configfile", str(path)],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    log = result.stdout + result.stderr  # Snakemake's log goes to either, by version
+    result, log = dry_run(path, workdir)
     assert result.returncode != 0 and "Traceback" not in log, log
     lines = [line for line in log.splitlines() if line.startswith("xstilts: config ")]
     assert len(lines) == 1, log
