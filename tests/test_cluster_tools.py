@@ -528,6 +528,54 @@ def test_warns_a_length_above_the_cap_and_an_unused_phase_block():
     assert any("tasks.xnli.max_length (256) never takes effect: data.max_length (128)" in w for w in found)
 
 
+def test_warns_sources_and_options_no_task_reads():
+    local = {"train": "x.jsonl", "dev": "y.jsonl"}
+    found = warnings(
+        {
+            "recipes": ["none", "mnli"],
+            "sources": {"mnli": {"de": local}},
+            "hub": {"tydiqa_train": "all", "ccgbank": "/data/ccgbank"},
+            "evaluation": {"bucc_k": 8},
+        }
+    )
+    assert found == [
+        "config key hub.tydiqa_train never takes effect: no task of the grid reads it (only tydiqa).",
+        "config key hub.ccgbank never takes effect: no task of the grid reads it (only ccg).",
+        "config key evaluation.bucc_k never takes effect: no task of the grid reads it (only bucc).",
+        "config key sources.mnli.de never takes effect: no recipe trains mnli in de. Fix: add "
+        "{task: mnli, language: de} to a recipe's tasks (or a family's languages), or remove it.",
+    ]
+    trained = {"recipes": ["none", {"name": "m", "tasks": [{"task": "mnli", "language": "de"}]}]}
+    assert warnings({**trained, "sources": {"mnli": {"de": local}}}) == []
+
+
+def test_warns_sampling_where_no_recipe_mixes_tasks():
+    """Sampling weighs a recipe's tasks: a family (one task in several languages, pooled) or a
+    single-task recipe never reads it; the defaults written out are no slip."""
+    family = {"family": "sources", "task": "mnli", "languages": ["de"], "sampling": {"cap": 10}}
+    found = warnings({"recipes": ["none", "mnli", family], "sampling": {"cap": 100}})
+    assert [w.split(":")[0] for w in found] == ["config key sampling never takes effect"] + [
+        "config key recipes[2].sampling never takes effect"
+    ]
+    assert warnings({"recipes": ["none", "mnli"], "sampling": {"method": "proportional", "cap": None}}) == []
+    assert warnings({"recipes": ["none", "all9"], "sampling": {"cap": 100}, "hub": {"ccgbank": "/x"}}) == []
+
+
+def test_warns_a_budget_that_keeps_every_example():
+    recipes = [
+        "none",
+        {"family": "sources", "task": "mnli", "languages": ["de", "ru"], "budget": "fixed"},
+        {"family": "language_count", "task": "mnli", "pool": ["de", "ru"], "k": [1, 2], "budget": "fixed"},
+        {"name": "capped", "tasks": ["mnli"], "budget": {"kind": "fixed", "examples": 100}},
+        {"name": "whole", "tasks": ["mnli"], "budget": "per_language"},
+    ]
+    found = warnings({"recipes": recipes})
+    assert [w.split(":")[0] for w in found] == [
+        "config key recipes[1].budget never takes effect",
+        "config key recipes[4].budget never takes effect",
+    ]
+
+
 def test_validate_prints_the_warning(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(json.dumps({**BASE, "recipes": ["none", "mnli"], "tasks": {"qqp": {"epochs": 2}}}))
@@ -695,3 +743,30 @@ def test_tasks_name_prints_the_full_record():
     assert "af ar bg" in result.stdout and "(33)" in result.stdout or "languages:" in result.stdout
     assert "trains on: udpos" in result.stdout and "metric:" in result.stdout and "defaults:" in result.stdout
     assert cli("tasks", "udpso").returncode == 2
+
+
+def test_tasks_name_shows_canonical_columns_and_labels_in_order():
+    """What a local source (`sources`) must hold: the columns, the label names by index."""
+    text = reference.task_details("mnli")
+    assert "  columns:   text_a text_b label\n  labels:    0 entailment, 1 neutral, 2 contradiction\n" in text
+    assert "sources.mnli.<language>" in text
+    assert "  tags:      ADJ ADP ADV" in reference.task_details("udpos")
+    assert "no local source has this format" in reference.task_details("tatoeba")
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`xstilts tasks --full | head -1`: no BrokenPipeError traceback (here the reader has left
+    before the first write, as `head` has after its line)."""
+    run = subprocess.Popen(
+        [sys.executable, "-m", "xstilts.cli", "tasks", "--full"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    run.stdout.close()
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=60) == 0 and err == "", err
+
+
+def test_embedded_commands_have_their_own_help():
+    hub, model = cli("embedded-hub", "--help").stdout, cli("embedded-model", "--help").stdout
+    assert "datasets" in hub and "tiny embedded model" in model and "datasets" not in model

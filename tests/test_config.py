@@ -75,7 +75,10 @@ def test_preflight_ccgbank(paper, tmp_path):
     cfg = config.validate(paper)
     with pytest.raises(ConfigError, match="hub.ccgbank.*not set.*Fix"):
         config.preflight(cfg)
-    cfg["hub"]["ccgbank"] = str(tmp_path)
+    cfg["hub"]["ccgbank"] = str(tmp_path)  # a directory, but no CCGbank in it
+    with pytest.raises(ConfigError, match="hub.ccgbank: no CCGbank AUTO sections.*Fix: point it"):
+        config.preflight(cfg)
+    (tmp_path / "data/AUTO/00").mkdir(parents=True)
     config.preflight(cfg)
 
 

@@ -204,13 +204,56 @@ def test_grid_lists_generated_recipes(tmp_path, capsys):
     raw = copy.deepcopy(BASE)
     raw["recipes"] = ["none", {"family": "sources", "task": "mnli", "languages": ["en", "de"]}]
     path.write_text(json.dumps(raw))
+    raw["sources"] = {"mnli": {"de": {"train": "de/train.jsonl", "dev": "de/dev.jsonl"}}}
+    path.write_text(json.dumps(raw))
     cli.main(["grid", "--config", str(path)])
-    out = capsys.readouterr().out
-    listed = [line.split() for line in out.splitlines() if line.startswith("  mnli@")]
+    recipes, data = capsys.readouterr().out.split("training data")
+    listed = [line.split() for line in recipes.splitlines() if line.startswith("  mnli@")]
     assert listed == [
         ["mnli@en", "mnli@en", "[sources", "mnli]"],
         ["mnli@de", "mnli@de", "[sources", "mnli]"],
     ]
+    # where each task@language's data comes from: the registry's hub repo, or the user's files
+    assert "  mnli@en  registry: hub nyu-mll/glue (original;" in data
+    assert "  mnli@de  sources.mnli.de: local files de/train.jsonl (train), de/dev.jsonl (dev)" in data
+
+
+def test_show_names_each_recipe_tasks_data_source(tmp_path):
+    from xstilts import explain
+
+    hub = {"hub_id": "klue/klue", "config": "nli", "splits": {"train": "train", "dev": "validation"}}
+    raw = {**copy.deepcopy(BASE), "sources": {"mnli": {"ko": hub}}}
+    raw["recipes"] = [
+        "none",
+        {"name": "m2", "tasks": ["mnli", {"task": "mnli", "language": "ko"}], "budget": "fixed"},
+    ]
+    text = explain.show(config.validate(raw), raw, ["intermediate", "m2"])
+    assert text.endswith(
+        "data (train, dev):\n"
+        "  mnli@en  <- registry: hub nyu-mll/glue (original; `xstilts tasks mnli`)\n"
+        "  mnli@ko  <- sources.mnli.ko: hub klue/klue config nli (train: train, dev: validation)"
+    )
+    evaluate = explain.show(config.validate(raw), raw, ["evaluate", "xnli", "de", "recipe=m2"])
+    assert evaluate.endswith("data: xnli@de  <- hub google/xtreme (test)")
+
+
+def test_check_files_reads_the_head_of_every_format(tmp_path):
+    """validate reads parquet, save_to_disk and a .json list of rows as the loader does: the row
+    count from metadata where it is free, the first rows for columns and labels."""
+    rows = {"text_a": ["a", "b"], "text_b": ["c", "d"], "label": ["neutral", "maybe"]}
+    datasets.Dataset.from_dict(rows).to_parquet(str(tmp_path / "t.parquet"))
+    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "saved"))
+    (tmp_path / "rows.json").write_text(json.dumps([dict(zip(rows, v)) for v in zip(*rows.values())]))
+    for path in ("t.parquet", "saved", "rows.json"):
+        spec = {"train": str(tmp_path / path), "dev": str(tmp_path / path)}
+        with pytest.raises(local_data.LocalDataError, match=r"labels \['maybe'\] are not labels of mnli"):
+            local_data.check_files("mnli", "de", spec)
+        local_data.check_files("mnli", "de", {**spec, "labels": {"maybe": "neutral"}})
+        with pytest.raises(local_data.LocalDataError, match="2 rows, fewer than min_examples 3"):
+            local_data.check_files("mnli", "de", {**spec, "labels": {"maybe": "neutral"}, "min_examples": 3})
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "dict"))
+    with pytest.raises(local_data.LocalDataError, match="holds several splits"):
+        local_data.check_files("mnli", "de", {"train": str(tmp_path / "dict"), "dev": str(tmp_path / "dict")})
 
 
 # ---- budgets ---------------------------------------------------------------------------------

@@ -30,7 +30,12 @@ def study(name: str, recipes: list, targets: dict, **options) -> dict:
         "seeds": [0],
         "hub": TINY["hub"],
         "embedded": TINY["embedded"],
-        "intermediate": {**FAST, "max_train_examples": 64},
+        # early stopping records the difficulty study's dev_at_budget (validate refuses it off)
+        "intermediate": {
+            **FAST,
+            "max_train_examples": 64,
+            "early_stopping": {"every": 2, "dev_examples": 16},
+        },
         "target": {**FAST, "max_train_examples": 64, "early_stopping": None},
         "data": {"max_length": 64},
         "evaluation": {"batch_size": 64, "max_examples": 16},

@@ -42,11 +42,16 @@ def cmd_grid(args):
     for k, v in counts.items():
         print(f"{v:6d}  {k}")
     print("an evaluation job: one per trained model x target, writing one cell per language")
-    from xstilts.recipes import describe
+    from xstilts.recipes import describe, describe_sources
 
     print("\nrecipes (training languages, budget):")
     for line in describe(cfg):
         print(f"  {line}")
+    sources = describe_sources(cfg)
+    if sources:
+        print("\ntraining data (task@language: where its train and dev splits come from):")
+        for line in sources:
+            print(f"  {line}")
 
 
 def cmd_plan(args):
@@ -62,8 +67,11 @@ def cmd_validate(args):
     from xstilts import config
 
     cfg = config.load(args.config)
+    weak = config.check_data(cfg)
     print(f"{args.config}: valid")
     _warn_unreachable(cfg, args.config)
+    for warning in weak:
+        print(f"xstilts: warning: {warning}", file=sys.stderr)
     try:
         config.preflight(cfg)
     except config.ConfigError as error:
@@ -341,8 +349,11 @@ def parser(analysis: bool = True):
     )
     s.set_defaults(func=cmd_studies)
 
-    for name, func in (("embedded-hub", cmd_embedded_hub), ("embedded-model", cmd_embedded_model)):
-        s = sub.add_parser(name, help="build the offline embedded default into a hub mirror")
+    for name, func, text in (
+        ("embedded-hub", cmd_embedded_hub, "build the offline embedded datasets into a hub mirror"),
+        ("embedded-model", cmd_embedded_model, "build one tiny embedded model into a hub mirror"),
+    ):
+        s = sub.add_parser(name, help=text, description=text)
         s.add_argument("--mirror", required=True)
         s.add_argument("--settings", required=True)
         s.set_defaults(func=func)
@@ -444,15 +455,25 @@ def main(argv=None, warm: bool = True):
     args = (core if argv[:1] and argv[0] in core.commands else parser()).parse_args(argv)
     if args.command != "fetch":  # fetch downloads: it is the one command that needs the hub
         _offline_with(getattr(args, "mirror", None))
+    from xstilts.atomic import DiskFullError
     from xstilts.config import ConfigError
     from xstilts.devices import GpuPoolError
     from xstilts.fetch import FetchError
     from xstilts.hub import HubError, hub_failure
+    from xstilts.local_data import LocalDataError
+    from xstilts.recipes import RecipeError
 
     try:
         args.func(args)
+    except BrokenPipeError:  # `xstilts tasks | head`: the reader left, nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(0)
     except ConfigError as error:
         _fail(error, 2)
+    except (LocalDataError, RecipeError, DiskFullError) as error:  # a job's log ends with the one line
+        _fail(error, 1)
     except HubError as error:
         _fail(error, 1)
     except FetchError as error:

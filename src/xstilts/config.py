@@ -136,10 +136,11 @@ def _schema_error(error) -> ConfigError:
         bound = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
         problem, fix = f"{value!r} is out of range", f"use a value {bound} {error.validator_value}"
     elif kind == "enum":
-        problem, fix = (
-            f"{value!r} is not a choice",
-            f"use one of {', '.join(map(str, error.validator_value))}",
-        )
+        choices = ", ".join("null" if v is None else str(v) for v in error.validator_value)
+        problem, fix = f"{value!r} is not a choice", f"use one of {choices}"
+        if None in error.validator_value and str(value).lower() in ("none", "~", "null", "nil"):
+            problem = f"{value!r} is text, not null (YAML reads only null, ~ or nothing as null)"
+            fix = f"write null, without quotes (or one of {choices})"
     elif kind == "pattern":
         problem = f"{value!r} is not allowed"
     else:
@@ -161,6 +162,12 @@ def _specific_fix(error, fix):
         many = ", ".join(map(str, range(min(value, 5)))) + (", ..." if value > 5 else "")
         return f"seeds is a list: write seeds: [{many}] for {value} seeds, or [{value}] for seed {value}"
     if len(path) == 2 and path[0] == "recipes" and error.validator == "additionalProperties":
+        family = [k for k in map(str, value) if difflib.get_close_matches(k, ["family"], 1, 0.7)]
+        if family and "family" not in value:  # a misspelt family reads as a custom recipe
+            return (
+                "did you mean family? A recipe family is written {family: sources|language_count, "
+                "task: ..., ...} (README.md, Recipe families), a custom recipe {name: ..., tasks: [...]}"
+            )
         training = schema()["$defs"]["training"]["properties"]
         extra = sorted(map(str, set(value) - set(error.schema.get("properties", {}))))
         close = {k: difflib.get_close_matches(k, training, 1) for k in extra}
@@ -260,15 +267,24 @@ def _recipes_with_sources(cfg: dict) -> list[dict]:
             for language, spec in languages.items():
                 local_data.check_spec(task, language, spec)
         out = []
-        for entry in families.expand(cfg["recipes"], cfg):
-            recipe = _recipe(entry)
-            families.check_recipe_sources(cfg, recipe)
-            declared = entry.get("budget") if isinstance(entry, dict) else None
-            families.check_budget(recipe, declared is not None)
-            recipe["budget"] = families.budget(declared, f"recipes.{recipe['name']}")
-            if isinstance(entry, dict) and entry.get("family"):
-                recipe["family"] = entry["family"]
-            out.append(recipe)
+        for index, written in enumerate(cfg["recipes"]):
+            family = isinstance(written, dict) and "family" in written
+            if isinstance(written, dict) and written.get("budget") is not None:
+                # named as the user wrote it, not as a recipe a family generates
+                families.budget(written["budget"], f"recipes[{index}]")
+            if family:  # every language of the family, also those no draw happens to pick
+                every = written.get("languages") or written.get("pool") or []
+                pooled = {"name": "", "tasks": [{"task": written["task"], "language": x} for x in every]}
+                families.check_recipe_sources(cfg, pooled, f"recipes[{index}]")
+            for entry in families.expand_family(written, index, cfg) if family else [written]:
+                recipe = _recipe(entry)
+                families.check_recipe_sources(cfg, recipe, f"recipes[{index}]" if family else None)
+                declared = entry.get("budget") if isinstance(entry, dict) else None
+                families.check_budget(recipe, declared is not None)
+                recipe["budget"] = families.budget(declared, f"recipes[{index}]")
+                if family:
+                    recipe["family"] = entry["family"]
+                out.append(recipe)
     except (families.RecipeError, local_data.LocalDataError) as error:
         raise ConfigError(str(error)) from None
     return out
@@ -336,6 +352,197 @@ def _check_study(written: dict | None, cfg: dict) -> None:
         )
 
 
+def _layer_key(label: str, key: str) -> str:
+    """The config key a layer of settings.intermediate_layers sets `key` at (where to fix it)."""
+    if label.startswith(("tasks.", "recipes.")) and "," not in label:
+        return f"{label}.{key}"
+    return f"intermediate.{key}"
+
+
+def _winner(layers: list[tuple[str, dict]], key: str) -> str:
+    return _layer_key(next((lbl for lbl, values in reversed(layers) if key in values), "default"), key)
+
+
+def _check_difficulty_measures(cfg: dict, single: list[dict]) -> None:
+    """The measures the difficulty study reads from each single-task recipe's training.json
+    (xstilts.analysis.studies.difficulty): a dev evaluation at exactly study.budget_step, and the
+    loss of every step up to study.loss_step. Training that never records them is refused."""
+    from xstilts import settings
+
+    study = cfg["study"]
+    budget, loss = study["budget_step"], study["loss_step"]
+    _check(
+        study["loss_window"] <= loss,
+        f"config key study.loss_window: {study['loss_window']} steps ending at study.loss_step "
+        f"{loss} would start before step 1, so loss_at_step would average fewer steps than asked. "
+        f"Fix: set loss_window to at most {loss}.",
+    )
+    for recipe in single:
+        layers = settings.intermediate_layers(cfg, recipe)
+        training = settings.intermediate_training(cfg, recipe)
+        name, es, key = recipe["name"], training["early_stopping"], _winner(layers, "early_stopping")
+        _check(
+            es is not None,
+            f"config key {key}: null, so intermediate training of {name} evaluates on dev only at "
+            f"its end, and the difficulty study's dev_at_budget (the dev score at "
+            f"study.budget_step {budget}) is never recorded. Fix: set {key}: "
+            f"{{every: {_divisor(budget)}, patience: 30, dev_examples: 500}} (every must divide "
+            f"study.budget_step).",
+        )
+        _check(
+            budget % es["every"] == 0,
+            f"config key study.budget_step: {budget} is not a multiple of "
+            f"{key}.every ({es['every']}), so no dev evaluation of "
+            f"{name} falls on it and dev_at_budget is never recorded. Fix: set budget_step to a "
+            f"multiple of {es['every']} (e.g. {max(1, budget // es['every']) * es['every']}), or "
+            f"early_stopping.every to a divisor of {budget}.",
+        )
+        for option, step in (("budget_step", budget), ("loss_step", loss)):
+            cap = training["max_steps"]
+            _check(
+                cap is None or step <= cap,
+                f"config key study.{option}: {step} is beyond {_winner(layers, 'max_steps')} ({cap}), "
+                f"where intermediate training of {name} ends, so the measure at step {step} is never "
+                f"recorded. Fix: set study.{option} to at most {cap}, or raise max_steps.",
+            )
+            earliest = es["every"] * (es["patience"] + 1)  # no improvement `patience` times after the first
+            _check(
+                earliest >= step,
+                f"config key study.{option}: {step} is beyond step {earliest}, where early stopping of "
+                f"{name} may end its training ({key}: every {es['every']} x (patience "
+                f"{es['patience']} + 1)), so the measure may never be recorded. Fix: raise early_stopping"
+                f".patience to at least {-(-step // es['every']) - 1}, or lower study.{option}.",
+            )
+
+
+def _divisor(step: int) -> int:
+    """An evaluation interval that divides `step`, near the paper's 1000."""
+    return max(d for d in range(1, min(step, 1000) + 1) if step % d == 0)
+
+
+def _study_needs(cfg: dict) -> list[str]:
+    """What each study's analysis (xstilts.analysis.studies.*) reads. Refused: what would leave
+    it nothing to read (no baseline, one model for scale, difficulty measures training never
+    records, a target language no target evaluates). Returned as warnings: what leaves its
+    answer "not answerable" or underpowered (too few tasks, languages, k; no recipe of the kind
+    it compares), which a pilot may accept."""
+    study = cfg["study"]
+    if not study:
+        return []
+    name, recipes, warnings = study["name"], cfg["recipes"], []
+    names = [r["name"] for r in recipes]
+
+    def weak(condition, message):
+        if not condition:
+            warnings.append(f"study {name} cannot answer its question: {message}")
+
+    _check(
+        "none" in names,
+        f"config key recipes: study {name} measures gains over the baseline recipe none, which "
+        f"the config lacks. Fix: add none to recipes.",
+    )
+    _check(
+        len(names) > 1,
+        f"config key recipes: study {name} compares intermediate recipes with none, and none is "
+        f"the only recipe. Fix: add the recipes the study compares (README.md, Studies).",
+    )
+    evaluated = {lang for languages in cfg["targets"].values() for lang in languages}
+    # each analysis's own threshold, imported for its study only (they import scipy)
+    if name == "typology":
+        from xstilts.analysis.stats import MIN_LANGUAGES
+
+        most = max(len([lang for lang in ls if lang != "en"]) for ls in cfg["targets"].values())
+        weak(
+            most >= MIN_LANGUAGES,
+            f"it correlates gains with typology over the languages of a target, and no target "
+            f"evaluates {MIN_LANGUAGES} languages other than en (the most: {most}). Fix: give a "
+            f"target at least {MIN_LANGUAGES} non-English languages (config key targets).",
+        )
+    elif name == "scale":
+        _check(
+            len(cfg["models"]) >= 2,
+            f"config key models: the scale study compares model sizes, and the config has one "
+            f"model ({next(iter(cfg['models']))}). Fix: add a larger (or smaller) model.",
+        )
+    elif name == "difficulty":
+        from xstilts.analysis.studies.difficulty import MIN_TASKS
+
+        # the recipes that train one task in one language, as grid.difficulty_runs reads them
+        single = [r for r in recipes if len(r["tasks"]) == 1]
+        _check_difficulty_measures(cfg, single)
+        weak(
+            len(single) >= MIN_TASKS,
+            f"it correlates over single-task recipes and needs at least {MIN_TASKS}; the config "
+            f"has {len(single)} ({', '.join(r['name'] for r in single) or 'none'}). Fix: add "
+            f"single-task recipes (config key recipes), e.g. "
+            f"{', '.join(t for t in ALL9 if t not in [r['name'] for r in single])[:60]}.",
+        )
+    elif name == "source-language":
+        language = study["target_language"]
+        _check(
+            language in evaluated,
+            f"config key study.target_language: {language!r}, which no target evaluates "
+            f"({'; '.join(f'{t}: {ls}' for t, ls in cfg['targets'].items())}), so the "
+            f"source-language study has no score to compare. Fix: add {language} to a target's "
+            f"languages, or set study.target_language to one of {' '.join(sorted(evaluated))}.",
+        )
+        sources = {
+            (r["tasks"][0]["task"], r["tasks"][0]["language"])
+            for r in recipes
+            if len(r["tasks"]) == 1 and r["tasks"][0]["language"] != "en"
+        }
+        english = {
+            r["tasks"][0]["task"]
+            for r in recipes
+            if len(r["tasks"]) == 1 and r["tasks"][0]["language"] == "en"
+        }
+        weak(
+            sources,
+            "it compares recipes that train one task in another language with the English one, "
+            "and no recipe trains in a language other than en. Fix: add a family (config key "
+            "recipes), e.g. {family: sources, task: mnli, languages: [de, ru]}.",
+        )
+        weak(
+            not sources or any(task in english for task, _ in sources),
+            f"it measures each source against the same task trained in English, and no recipe "
+            f"trains {' or '.join(sorted({t for t, _ in sources}))} alone in en. Fix: add "
+            f"{min(sources)[0] if sources else ''} to recipes (or en to the family's languages).",
+        )
+    elif name == "language-count":
+        from xstilts.analysis.studies.language_count import MIN_K
+
+        ks = {len(r["tasks"]) for r in recipes if (r.get("family") or {}).get("kind") == "language_count"}
+        weak(
+            ks,
+            "it reads recipes of a language_count family, and the config has none. Fix: add "
+            "{family: language_count, task: mnli, pool: [...], k: [1, 2, 4, 8], budget: fixed} "
+            "to recipes.",
+        )
+        weak(
+            not ks or len(ks) >= MIN_K,
+            f"it fits a curve in k and needs at least {MIN_K} distinct k; the language_count "
+            f"families give {sorted(ks)}. Fix: list more values in k of the family (config key "
+            f"recipes), e.g. [1, 2, 4, 8].",
+        )
+    return warnings
+
+
+def check_data(cfg: dict) -> list[str]:
+    """What a run will read that is known before it (`xstilts validate`, the dry run's parse):
+    the local files of `sources` (their first rows), and every study's prerequisites; returns
+    the warnings of a study that would run but could not answer its question. Not part of
+    `validate`, which every SLURM job repeats: these read files and import analysis modules."""
+    from xstilts import local_data
+
+    try:
+        for task, languages in cfg["sources"].items():
+            for language, spec in languages.items():
+                local_data.check_files(task, language, spec)
+    except local_data.LocalDataError as error:
+        raise ConfigError(str(error)) from None
+    return _study_needs(cfg)
+
+
 def _check_tasks(cfg: dict) -> None:
     """tasks.<name>: a known task, and only keys that take effect there."""
     for name, overrides in cfg["tasks"].items():
@@ -351,6 +558,13 @@ def _check_tasks(cfg: dict) -> None:
             "doc_stride" not in overrides or task.format == "extractive_qa",
             f"config key tasks.{name}.doc_stride: only extractive QA tasks have context windows "
             f"({name} is {task.format}). Fix: remove it.",
+        )
+        _check(
+            "query_length" not in overrides or task.format == "dual_encoder",
+            f"config key tasks.{name}.query_length: only dual-encoder retrieval tasks "
+            f"({', '.join(n for n, t in registry.TASKS.items() if t.format == 'dual_encoder')}) have "
+            f"queries cut apart from their candidates ({name} is {task.format}; QA questions take "
+            f"part of max_length). Fix: remove it.",
         )
         training = sorted(set(overrides) - set(DATA_KEYS))
         if task.role != "target" or not training or task.train_task == name:
@@ -577,6 +791,16 @@ def preflight(cfg: dict) -> None:
         f"it at your CCGbank copy (LDC2005T13, holding data/AUTO/), or drop ccg and all9 "
         f"from the recipes.",
     )
+    if uses_ccg and not cfg["embedded"]:
+        from xstilts.ccgbank import auto_dir
+
+        try:
+            auto_dir(ccgbank)  # what the ccg prepare job reads
+        except FileNotFoundError as error:
+            raise ConfigError(
+                f"config key hub.ccgbank: {error}. Fix: point it at the release's root (the "
+                f"directory holding data/AUTO/00 ... 24) or at its AUTO directory."
+            ) from None
     mirror = cfg["hub"]["mirror"]
     _check(
         not mirror or cfg["embedded"] or Path(mirror).is_dir(),

@@ -264,7 +264,23 @@ def show(cfg: dict, raw: dict, words: list[str]) -> str:
         "settings (value  <- where it came from):",
     ]
     lines += [f"  {f'{k} = {json.dumps(v)}'.ljust(width)}  <- {where[k]}" for k, v in flat.items()]
-    return "\n".join(lines)
+    return "\n".join(lines + _data_lines(cfg, job))
+
+
+def _data_lines(cfg: dict, job: dict) -> list[str]:
+    """Where the job's data comes from: the user's local dataset or the hub's."""
+    from xstilts.recipes import data_source
+
+    stage = job["stage"]
+    if stage == "evaluate":
+        target = registry.TASKS[job["target"]]
+        repos = " ".join(target.repos_for(job["language"]))
+        return [f"data: {job['target']}@{job['language']}  <- hub {repos} ({', '.join(target.eval_splits)})"]
+    if stage == "intermediate":
+        pairs = [(t["task"], t["language"]) for t in job_settings.find_recipe(cfg, job["recipe"])["tasks"]]
+    else:
+        pairs = [(job["task"], "en")]
+    return ["data (train, dev):"] + [f"  {t}@{lang}  <- {data_source(cfg, t, lang)}" for t, lang in pairs]
 
 
 # ---- settings that can never take effect ---------------------------------------------------
@@ -287,6 +303,38 @@ def _training_jobs(cfg: dict) -> list[tuple[str, list[str], list[tuple[str, dict
         for t in registry.training_tasks(cfg["targets"])
     ]
     return jobs
+
+
+def _idle_budgets(cfg: dict, raw) -> list[str]:
+    """A budget without `examples` on recipes that train each task in one language keeps every
+    example (xstilts.recipes.allocate): it decides nothing there."""
+    from xstilts import recipes as families
+
+    out = []
+    for i, entry in enumerate(raw.get("recipes") or [] if isinstance(raw, dict) else []):
+        if not isinstance(entry, dict) or entry.get("budget") is None:
+            continue
+        if "family" in entry:
+            prefix = entry.get("name") or entry.get("task")
+            mine = [
+                r
+                for r in cfg["recipes"]
+                if r.get("family") and (r["family"]["kind"], r["family"]["name"]) == (entry["family"], prefix)
+            ]
+        else:
+            mine = [r for r in cfg["recipes"] if r["name"] == entry.get("name")]
+        if mine and all(r["budget"]["examples"] is None and not families.is_multilingual(r) for r in mine):
+            out.append(
+                f"config key recipes[{i}].budget never takes effect: each task of "
+                f"{'its recipes' if 'family' in entry else 'the recipe'} trains in one language, "
+                f"whose examples a budget without examples keeps whole. Fix: remove it, or set "
+                f"budget: {{kind: fixed, examples: N}} to train on N examples."
+            )
+    return out
+
+
+def _reads(task, key: str) -> bool:
+    return key in task.options or key in task.eval_options or (key == "ccgbank" and task.ccgbank)
 
 
 def _user_keys(raw, path: list) -> list[str]:
@@ -372,14 +420,63 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
                     f"config key tasks.{task}.{key} ({value}) never takes effect: data.max_length "
                     f"({cap}) caps it to {limit}. Fix: lower it or raise data.max_length."
                 )
-    multi = [r for r in cfg["recipes"] if r["name"] != grid.BASELINE]
+    # sampling weighs the tasks of a recipe; the languages of one task are pooled into one set
+    multi = [r for r in cfg["recipes"] if len({t["task"] for t in r["tasks"]}) > 1]
     sampling_keys = _user_keys(raw, ["sampling"])
-    if sampling_keys and multi and all(r["sampling"] for r in multi):
+    defaults = {
+        k: v.get("default") for k, v in config.schema()["properties"]["sampling"]["properties"].items()
+    }
+    # the defaults written out (the study configs' shared block) are no slip
+    chosen = [k for k in sampling_keys if raw["sampling"].get(k) != defaults.get(k)]
+    if chosen and not multi:
+        warnings.append(
+            "config key sampling never takes effect: no recipe trains more than one task (it "
+            "weighs the tasks of a multi-task recipe, e.g. all9; the languages of one task are pooled)."
+        )
+    elif sampling_keys and multi and all(r["sampling"] for r in multi):
         places = ", ".join(f"recipes[{_recipe_index(raw, r['name'])}].sampling" for r in multi)
         warnings.append(
             f"config key sampling never takes effect: every recipe sets its own ({places}), "
             f"which replaces the whole block."
         )
+    for i, entry in enumerate(raw.get("recipes") or [] if isinstance(raw, dict) else []):
+        if isinstance(entry, dict) and entry.get("sampling") is not None:
+            tasks = (
+                [entry.get("task")]
+                if "family" in entry
+                else [t if isinstance(t, str) else t.get("task") for t in entry.get("tasks") or []]
+            )
+            if len(set(tasks)) < 2:
+                warnings.append(
+                    f"config key recipes[{i}].sampling never takes effect: the recipe trains one task "
+                    f"({tasks[0] if tasks else '-'}; a family's recipes always do), and sampling weighs "
+                    f"the tasks of a multi-task recipe. Fix: remove it."
+                )
+    warnings += _idle_budgets(cfg, raw)
+    # options read only by some tasks: set for a grid without them, they do nothing
+    # (evaluation.tatoeba_encoder is left out: the study configs share it in a common block)
+    for block, key in (
+        ("hub", "tydiqa_train"),
+        ("hub", "mewslix_dir"),
+        ("hub", "ccgbank"),
+        ("evaluation", "bucc_k"),
+    ):
+        written = raw.get(block) if isinstance(raw, dict) else None
+        readers = [n for n, t in registry.TASKS.items() if _reads(t, key)]
+        if isinstance(written, dict) and written.get(key) is not None and not set(readers) & prepared:
+            warnings.append(
+                f"config key {block}.{key} never takes effect: no task of the grid reads it "
+                f"(only {', '.join(readers)})."
+            )
+    trained = {(t["task"], t["language"]) for r in cfg["recipes"] for t in r["tasks"]}
+    for task, languages in cfg["sources"].items():
+        for language in languages:
+            if (task, language) not in trained:
+                warnings.append(
+                    f"config key sources.{task}.{language} never takes effect: no recipe trains "
+                    f"{task} in {language}. Fix: add {{task: {task}, language: {language}}} to a "
+                    f"recipe's tasks (or a family's languages), or remove it."
+                )
     return warnings
 
 

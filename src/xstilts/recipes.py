@@ -50,11 +50,12 @@ def budget(value, where: str) -> dict:
     """`budget: fixed` / `per_language` / {kind, examples, disjoint} -> the full mapping."""
     if value is None:
         return dict(DEFAULT_BUDGET)
+    written = value
     if isinstance(value, str):
         value = {"kind": value}
     _check(
         isinstance(value, dict) and value.get("kind") in BUDGETS,
-        f"config key {where}.budget: {value!r} is not a budget. Fix: write budget: fixed or "
+        f"config key {where}.budget: {written!r} is not a budget. Fix: write budget: fixed or "
         f"budget: per_language (or {{kind: fixed, examples: N, disjoint: true}}).",
     )
     extra = sorted(set(value) - {"kind", "examples", "disjoint"})
@@ -159,15 +160,17 @@ def source_languages(cfg: dict, task: str) -> list[str]:
     return registered + [lang for lang in local_languages(cfg, task) if lang not in registered]
 
 
-def check_recipe_sources(cfg: dict, recipe: dict) -> None:
-    """Every {task, language} of a recipe has a training source; else name those that exist."""
+def check_recipe_sources(cfg: dict, recipe: dict, where: str | None = None) -> None:
+    """Every {task, language} of a recipe has a training source; else name those that exist.
+    `where`: the key the user wrote (a family's entry, not the recipe it generated)."""
     trainable = [n for n, t in registry.TASKS.items() if t.trainable]
+    where = where or f"recipes.{recipe['name']}"
     for t in recipe["tasks"]:
         task = registry.TASKS.get(t["task"])
         close = difflib.get_close_matches(t["task"], trainable, 1)
         _check(
             task is not None and task.trainable,
-            f"config key recipes.{recipe['name']}: {t['task']!r} is not an intermediate task, nor a "
+            f"config key {where}: {t['task']!r} is not an intermediate task, nor a "
             f"target trained on its own data, so a recipe cannot train it. "
             f"Fix: {f'did you mean {close[0]}? ' if close else ''}use an intermediate task "
             f"({', '.join(registry.INTERMEDIATE_TASKS)}) or a target trained on its own data "
@@ -176,11 +179,30 @@ def check_recipe_sources(cfg: dict, recipe: dict) -> None:
         languages = source_languages(cfg, t["task"])
         _check(
             t["language"] in languages,
-            f"config key recipes.{recipe['name']}: {t['task']} has no training source in "
+            f"config key {where}: {t['task']} has no training source in "
             f"{t['language']!r}. Fix: use one of its source languages: {' '.join(languages)}; "
             f"or name a local dataset under sources.{t['task']}.{t['language']} (README.md, "
             f"Sources).",
         )
+
+
+def data_source(cfg: dict, task: str, language: str) -> str:
+    """Where the train and dev splits of a task in a language come from, in words: the user's
+    local dataset (`sources`) or the registry's hub repos (`xstilts grid`, `xstilts show`)."""
+    local = local_sources(cfg, task).get(language)
+    if local and "hub_id" in local:
+        config = f" config {local['config']}" if local.get("config") else ""
+        splits = local["splits"]
+        return (
+            f"sources.{task}.{language}: hub {local['hub_id']}{config} "
+            f"(train: {splits['train']}, dev: {splits['dev']})"
+        )
+    if local:
+        return f"sources.{task}.{language}: local files {local['train']} (train), {local['dev']} (dev)"
+    found = registry.TASKS[task].training_source(language)
+    if found is None:  # a target's language without training data: refused by validation
+        return "no training source"
+    return f"registry: hub {' '.join(found.repos) or '-'} ({found.kind}; `xstilts tasks {task}`)"
 
 
 def source_record(cfg: dict, recipe: dict) -> dict:
@@ -227,6 +249,13 @@ def describe(cfg: dict) -> list[str]:
         family = f"  [{r['family']['kind']} {r['family']['name']}]" if r.get("family") else ""
         lines.append(f"{r['name'].ljust(width)}  {tasks}{budget_text}{family}")
     return lines
+
+
+def describe_sources(cfg: dict) -> list[str]:
+    """One line per task@language the recipes train: where its data comes from (`xstilts grid`)."""
+    pairs = dict.fromkeys((t["task"], t["language"]) for r in cfg["recipes"] for t in r["tasks"])
+    width = max((len(f"{task}@{language}") for task, language in pairs), default=0)
+    return [f"{f'{t}@{lang}'.ljust(width)}  {data_source(cfg, t, lang)}" for t, lang in pairs]
 
 
 # ---- families --------------------------------------------------------------------------------
@@ -340,14 +369,3 @@ def expand_family(entry: dict, index: int, cfg: dict) -> list[dict]:
             }
         )
     return recipes
-
-
-def expand(entries: list, cfg: dict) -> list:
-    """The recipes list with every family replaced by its recipes, in place of the family."""
-    out = []
-    for index, entry in enumerate(entries):
-        if isinstance(entry, dict) and "family" in entry:
-            out += expand_family(entry, index, cfg)
-        else:
-            out.append(entry)
-    return out

@@ -29,6 +29,24 @@ EXAMPLES = {
     "retrieval_layer": 14,
     "recipes[].sampling": {"cap": 20000},
     "recipes[].training": {"lr": 2.0e-5, "max_train_examples": 50000},
+    "sources": {"mnli": {"de": {"train": "data/mnli_de/train.jsonl", "dev": "data/mnli_de/dev.jsonl"}}},
+    "sources.<task>": {"de": {"train": "data/mnli_de/train.jsonl", "dev": "data/mnli_de/dev.jsonl"}},
+    "sources.<task>.<language>": {
+        "hub_id": "klue/klue",
+        "config": "nli",
+        "splits": {"train": "train", "dev": "validation"},
+    },
+    "sources.<task>.<language>.train": "data/mnli_de/train.jsonl",
+    "sources.<task>.<language>.dev": "data/mnli_de/dev.jsonl",
+    "sources.<task>.<language>.hub_id": "klue/klue",
+    "sources.<task>.<language>.config": "nli",
+    "sources.<task>.<language>.revision": "v1.0",
+    "sources.<task>.<language>.splits": {"train": "train", "dev": "validation"},
+    "sources.<task>.<language>.splits.train": "train",
+    "sources.<task>.<language>.splits.dev": "validation",
+    "sources.<task>.<language>.columns": {"text_a": "premise", "text_b": "hypothesis"},
+    "sources.<task>.<language>.labels": {0: "entailment", 1: "neutral", 2: "contradiction"},
+    "sources.<task>.<language>.min_examples": 1000,
     "targets": {"xnli": ["en", "de", "sw"], "udpos": ["fi"]},
     "targets.<name>": ["en", "de"],
     "embedded": {"languages": ["en", "de"], "seed": 0, "size": "tiny", "model": {}},
@@ -173,7 +191,7 @@ def _rows(node: dict, root: dict, path: str, training: str | None = None) -> lis
         rows += _rows(sub, root, f"{path}.{key}" if path else key, training)
     extra = node.get("additionalProperties")
     if isinstance(extra, dict):
-        rows += _rows(extra, root, f"{path}.<name>", training)
+        rows += _rows(extra, root, f"{path}.{extra.get('x-name', '<name>')}", training)
     items = node.get("items")
     if isinstance(items, dict) and "properties" in items:
         rows += _rows(items, root, f"{path}[]", training)
@@ -222,7 +240,7 @@ def render() -> str:
         "Training settings stack in this order, highest last:",
         "",
         "1. `x-training-defaults` in the schema",
-        "2. the task registry (`xstilts tasks NAME`, SPEC section 4)",
+        "2. the task registry (`xstilts tasks NAME`, docs/science.md section 4)",
         "3. the phase block: `intermediate` (phase 2) or `target` (phase 3)",
         "4. `tasks.<task>`: for every training of that task, in either phase",
         "5. a custom recipe's `training` (intermediate training only)",
@@ -270,6 +288,37 @@ def render() -> str:
     return "\n".join(out)
 
 
+def _data_format(task) -> list[str]:
+    """The canonical rows a task's data is turned into, and what a local source (`sources`)
+    must hold: its columns, and its labels in index order."""
+    from xstilts.local_data import CANONICAL
+
+    columns = CANONICAL.get(task.format)
+    if columns is None:
+        return [f"  columns:   {task.format} rows (its hub data only: no local source has this format)"]
+    lines = [f"  columns:   {' '.join(columns)}"]
+    if task.labels and "label" in columns:
+        lines.append("  labels:    " + ", ".join(f"{i} {name}" for i, name in enumerate(task.labels)))
+    elif task.labels:
+        lines.append(f"  tags:      {' '.join(task.labels)}")
+    elif "label" in columns or "tags" in columns:
+        lines.append("  labels:    read from the data (no fixed set)")
+    if task.trainable:
+        lines.append(
+            f"  sources:   a local dataset (sources.{task.name}.<language>) holds these columns "
+            f"(`columns` maps other names to them)"
+            + (
+                " and these label names or indices (`labels` maps other values)"
+                if task.labels and "label" in columns
+                else " and these tags"
+                if task.labels
+                else ""
+            )
+            + "; jsonl, parquet or a save_to_disk directory per split"
+        )
+    return lines
+
+
 def task_details(name: str | None = None) -> str:
     """One task (or all) in full: role, format, source, metric, languages, defaults."""
     if name is not None and name not in registry.TASKS:
@@ -301,6 +350,7 @@ def task_details(name: str | None = None) -> str:
         if task.role == "target":
             lines.append(f"  trains on: {task.train_task or 'nothing (retrieval: reads the encoder as is)'}")
             lines.append(f"  splits:    {' '.join(task.eval_splits)}")
+        lines += _data_format(task)
         lines.append("  defaults:  " + ", ".join(f"{k}={json.dumps(v)}" for k, v in defaults.items()))
         if task.caveat:
             lines.append(f"  note:      {task.caveat}")

@@ -6,7 +6,7 @@ lies (a location is not a setting; what is there is, see `data_revision`), not t
 evaluation batch size (it does not change a score on CPU).
 
 Training settings stack in layers, highest last:
-  x-training-defaults in the schema  <  the task registry (SPEC section 4)
+  x-training-defaults in the schema  <  the task registry (docs/science.md section 4)
   <  the phase block (`intermediate` / `target`)  <  `tasks.<task>`  <  the recipe's `training`.
 A multi-task recipe takes from the registry and `tasks.<task>` layers only the keys its tasks
 agree on. Nested blocks (`lora`, `early_stopping`) merge key by key, and a partial one takes

@@ -78,10 +78,10 @@ def prepare(settings: dict, out: str, hub: Hub) -> None:
 
     task, split, language = settings["task"], settings["split"], settings["language"]
     fmt = TASKS[task].format
-    tokenizer = AutoTokenizer.from_pretrained(hub.model(settings["tokenizer"]))
     examples = load_split(task, hub, split, language, settings["data"], settings.get("local_source"))
     if len(examples) == 0:
         raise ValueError(f"{task} has no {split} rows in {language}: check the source")
+    tokenizer = AutoTokenizer.from_pretrained(hub.model(settings["tokenizer"]))  # after the data's checks
     labels = task_labels(task, hub)
     info = {}
     if fmt == "extractive_qa":  # the hub's TyDiQA spans are shifted; harmless where they are right

@@ -33,6 +33,10 @@ try:
     REGISTERED = studies.read()
     if workflow.is_main_process:
         studies.check(CFG, workflow.configfiles, registry=REGISTERED)
+        # local files' first rows and the study's prerequisites, as `xstilts validate` (once,
+        # not in every job)
+        for _warning in xconfig.check_data(CFG):
+            logger.warning(f"xstilts: warning: {_warning}")
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
 
