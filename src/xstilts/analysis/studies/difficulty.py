@@ -36,6 +36,7 @@ from xstilts.analysis.studies.common import (
     language_gains,
     message_figure,
     p_text,
+    pending_answer,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
 
@@ -194,7 +195,7 @@ def analyse(
             "correlations": empty,
             "tasks": pd.DataFrame(columns=["model", "target", "task", "mean_gain"]),
         }
-        return StudyResult(NAME, tables, QUESTION, f"Not answerable here: {why}.", "None.")
+        return StudyResult(NAME, tables, pending_answer(QUESTION, f"Not answerable here: {why}.", "None."))
     difficulty = check_difficulty(difficulty)
     gains = task_gains(scores, reference_language)
     models = sorted(gains["model"].unique())
@@ -254,7 +255,10 @@ def analyse(
     ]
     answer, uncertainty = _summary(correlations, n, confidence)
     return StudyResult(
-        NAME, {"correlations": correlations, "tasks": tasks_table}, QUESTION, answer, uncertainty, notes
+        NAME,
+        {"correlations": correlations, "tasks": tasks_table},
+        pending_answer(QUESTION, answer, uncertainty),
+        notes,
     )
 
 

@@ -32,6 +32,7 @@ from xstilts.analysis.studies.common import (
     grid_figure,
     language_gains,
     message_figure,
+    pending_answer,
     recipe_column,
     recipe_languages,
     split_languages,
@@ -231,7 +232,10 @@ def analyse(
     ]
     answer, uncertainty = _summary(star, curve, delta, confidence)
     return StudyResult(
-        NAME, {"curve": curve, "k_star": star, "recipes": recipes}, QUESTION, answer, uncertainty, notes
+        NAME,
+        {"curve": curve, "k_star": star, "recipes": recipes},
+        pending_answer(QUESTION, answer, uncertainty),
+        notes,
     )
 
 

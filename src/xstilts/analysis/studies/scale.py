@@ -25,6 +25,8 @@ import pandas as pd
 
 from xstilts.analysis.languages import load_languages
 from xstilts.analysis.studies.common import (
+    Design,
+    Simulation,
     StudyResult,
     cell_means,
     grid_figure,
@@ -33,12 +35,15 @@ from xstilts.analysis.studies.common import (
     mean_interval,
     message_figure,
     p_text,
+    pending_answer,
     recipe_column,
     sign_flip_p,
+    simulate_scores,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
 
 NAME = "scale"
+HEADROOM_CEILING = 100.0  # every primary metric is a percentage
 TABLES = ("gains", "resource", "interaction")
 QUESTION = (
     "Does a larger pretrained model amplify or diminish the (relative) gain from intermediate training?"
@@ -287,7 +292,7 @@ def analyse(
         "over languages.",
     ]
     answer, uncertainty = _summary(tables["interaction"], models, confidence)
-    return StudyResult(NAME, tables, QUESTION, answer, uncertainty, notes)
+    return StudyResult(NAME, tables, pending_answer(QUESTION, answer, uncertainty), notes)
 
 
 def _summary(interaction: pd.DataFrame, models, confidence) -> tuple[str, str]:
@@ -388,3 +393,33 @@ def _wrap(text: str, width: int = 110) -> str:
     import textwrap
 
     return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
+# ---------------------------------------------------------------- calibration (benchmarks/)
+
+PLANTED_EFFECT = 4.0  # percentage points of headroom: the largest model's share minus the smallest's
+MODEL_GAP = 6.0  # points: each larger model's baseline above the next smaller one
+
+
+def simulate(design: Design, effect: float, rng: np.random.Generator) -> Simulation:
+    """Each recipe closes a share of the headroom (about 10%, varying by recipe and language);
+    the largest model's share is ``effect`` percentage points above the smallest's (linear in
+    log size between), and each larger model starts :data:`MODEL_GAP` points higher, so under
+    the null the larger model's absolute gain is smaller."""
+    from xstilts.analysis.studies import model_sizes
+
+    sizes = model_sizes(design.models, design.study.get("model_sizes"))
+    models = sorted(design.models, key=lambda m: (sizes.get(m, 0), m))
+    logs = np.log([sizes.get(m, i + 1) for i, m in enumerate(models)])
+    position = dict(zip(models, (logs - logs[0]) / (logs[-1] - logs[0]) if len(models) > 1 else [0.0]))
+    recipe_share = dict(zip(design.recipes, rng.normal(10.0, 2.0, len(design.recipes))))
+    languages = sorted({lang for langs in design.targets.values() for lang in langs})
+    language_share = dict(zip(languages, rng.normal(0.0, 1.0, len(languages))))
+
+    def gain(model, recipe, target, language, base):
+        share = recipe_share[recipe] + language_share[language] + effect * position[model]
+        return share / 100 * (HEADROOM_CEILING - base)
+
+    offsets = {model: MODEL_GAP * i for i, model in enumerate(models)}
+    scores = simulate_scores(design, gain, rng, model_offset=offsets)
+    return Simulation(scores, truth=effect, inputs={"sizes": {m: sizes[m] for m in models if m in sizes}})

@@ -31,6 +31,7 @@ from xstilts.analysis.studies.common import (
     mean_interval,
     message_figure,
     p_text,
+    pending_answer,
     recipe_languages,
     split_languages,
 )
@@ -184,7 +185,7 @@ def analyse(
     seeds = with_target.merge(single[["recipe", "base", "source"]], on="recipe")
     seeds = seeds[["model", "target", "base", "source", "recipe", "seed", "value"]]
     tables = {"sources": table, "distance": distance_table, "seeds": seeds}
-    return StudyResult(NAME, tables, question, answer, uncertainty, notes)
+    return StudyResult(NAME, tables, pending_answer(question, answer, uncertainty), notes)
 
 
 def _distance_row(table: pd.DataFrame, have_distances: bool, n_resamples: int, seed: int, confidence: float):
