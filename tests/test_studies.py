@@ -2,6 +2,7 @@
 scores with known answers, their edge cases, the writer and the `xstilts study` command."""
 
 import argparse
+import json
 
 import numpy as np
 import pandas as pd
@@ -116,70 +117,139 @@ TASKS = [f"task{i}" for i in range(9)]
 ERROR = dict(zip(TASKS, [5, 12, 20, 25, 33, 40, 48, 55, 60]))
 
 
-def difficulty_scores(slope: float) -> pd.DataFrame:
+def difficulty_scores(slope: float, seeds=(1, 2, 3)) -> pd.DataFrame:
     def value(m, r, t, lang, s, rng):
         if r == "none":
             return 60 + LANGUAGE_OFFSET[lang]
         return 60 + LANGUAGE_OFFSET[lang] + 1 + slope * ERROR[r] + rng.normal(0, 0.5)
 
-    return make_scores(value, recipes=("none", *TASKS))
+    return make_scores(value, recipes=("none", *TASKS), seeds=seeds)
 
 
-def difficulty_table(tasks=TASKS) -> pd.DataFrame:
-    return pd.DataFrame([{"task": t, "measure": "final_dev_error", "value": ERROR[t]} for t in tasks])
+def difficulty_table(tasks=TASKS, measure="error_at_budget") -> pd.DataFrame:
+    return pd.DataFrame([{"task": t, "measure": measure, "value": ERROR[t]} for t in tasks])
 
 
-def test_difficulty_finds_a_known_correlation():
+def test_difficulty_finds_a_known_correlation_over_tasks():
     result = difficulty.analyse(difficulty_scores(0.1), difficulty_table(), n_resamples=RESAMPLES)
-    rows = result.tables["correlations"]
-    assert len(rows) == 2 and (rows["n_tasks"] == 9).all() and (rows["n_languages"] == 9).all()  # en left out
-    assert (rows["spearman"] > 0.9).all() and (rows["kendall"] > 0.8).all()
-    assert (rows["spearman_p"] < 0.01).all() and (rows["kendall_p"] < 0.01).all()
-    assert (rows["spearman_ci_low"] > 0.5).all()
-    assert "n=9 tasks" in result.uncertainty and "100% of 2" in result.answer
+    record, rows = result.record, result.tables["correlations"]
+    assert record.decision == "effect" and record.direction == "harder tasks give larger gains"
+    assert record.estimate > 0.9 and record.p_value < 0.01 and record.ci_low > 0.5
+    assert record.n_runs == 9 and record.unit == "intermediate task"
+    assert record.minimum_detectable_effect == pytest.approx(np.tanh(2.8016 / np.sqrt(6)), abs=1e-3)
+    primary = rows[rows["role"] == "primary"]
+    assert len(primary) == 1 and primary["target"].iloc[0] == "pooled" and primary["n_tasks"].iloc[0] == 9
+    per_target = rows[rows["role"] == "exploratory"]
+    assert (
+        set(per_target["target"]) == {"udpos", "xnli"}
+        and (per_target["p_holm"] >= per_target["p_value"]).all()
+    )
 
 
-def test_difficulty_without_a_relation_is_not_significant():
+def test_difficulty_without_a_relation_is_not_an_effect():
     result = difficulty.analyse(difficulty_scores(0.0), difficulty_table(), n_resamples=RESAMPLES)
-    rows = result.tables["correlations"]
-    assert (rows["spearman_p"] > 0.05).all()
-    assert (rows["spearman_ci_low"] < 0).all() and (rows["spearman_ci_high"] > 0).all()
+    assert result.record.decision == "no effect detected"
+    assert result.record.ci_low < 0 < result.record.ci_high and "harder" not in result.answer
 
 
-def test_difficulty_with_too_few_tasks_says_so():
-    result = difficulty.analyse(difficulty_scores(0.1), difficulty_table(TASKS[:3]), n_resamples=99)
-    rows = result.tables["correlations"]
-    assert rows["spearman"].isna().all() and (rows["reason"] == "n=3 tasks < 4").all()
-    assert "no correlation can be tested" in result.notes[0]
-    assert difficulty.small_n_sentence(9).startswith("With n=9 tasks only |rho| >= 0.6")
-    assert "Not answerable" in difficulty.analyse(difficulty_scores(0.1), None).answer
+def test_difficulty_with_one_seed_or_too_few_tasks_is_not_identifiable():
+    one = difficulty.analyse(difficulty_scores(0.1, seeds=(1,)), difficulty_table(), n_resamples=99)
+    assert one.record.decision == "not identifiable" and one.record.p_value is None
+    assert "run-to-run variance cannot be estimated" in one.answer
+    few = difficulty.analyse(difficulty_scores(0.1), difficulty_table(TASKS[:3]), n_resamples=99)
+    assert few.record.decision == "not identifiable" and "n=3 tasks < 4" in few.answer
+    assert "no difficulty table" in difficulty.analyse(difficulty_scores(0.1), None).answer
     with pytest.raises(ValueError, match="lacks columns"):
         difficulty.analyse(difficulty_scores(0.1), pd.DataFrame({"task": ["a"], "value": [1.0]}))
+    with pytest.raises(ValueError, match="'final_dev_error' was read on the dev examples that picked"):
+        difficulty.analyse(difficulty_scores(0.1), difficulty_table(measure="final_dev_error"))
+
+
+def test_difficulty_compares_losses_only_within_one_format():
+    table = pd.concat([difficulty_table(), difficulty_table(measure="loss_at_step")])
+    rows = difficulty.analyse(difficulty_scores(0.1), table, n_resamples=99).tables["correlations"]
+    losses = rows[rows["measure"] == "loss_at_step"]
+    assert losses["spearman"].isna().all() and (losses["format"] == "unknown").all()
+    named = {"mnli": 3, "qqp": 1, "anli_plus": 2, "hellaswag": 4, "cosmosqa": 5}
+    assert difficulty._groups("loss_at_step", sorted(named)) == [("multiple_choice pair_classification", [])]
+    four = ["mnli", "qqp", "anli_plus", "xnli"]  # xnli's format is pair classification too
+    assert difficulty._groups("loss_at_step", sorted(four)) == [("pair_classification", sorted(four))]
+
+
+def test_difficulty_outcome_is_f1_where_the_target_reports_it():
+    scores = pd.DataFrame(
+        [dict(model="m", recipe=r, target="xquad", language="de", seed=1, metric=metric, value=v, primary=p)
+         for r, base in (("none", 0), ("mnli", 10)) for metric, v, p in
+         (("em_f1_mean", 50 + base, True), ("f1", 60 + 2 * base, False), ("exact_match", 40, False))]
+        + [dict(model="m", recipe=r, target="xnli", language="de", seed=1, metric="accuracy", value=v,
+                primary=True) for r, v in (("none", 70), ("mnli", 73))]
+    )  # fmt: skip
+    outcomes, _ = difficulty.task_outcomes(scores, "en")
+    gains = outcomes.set_index("target")["gain"]
+    assert gains["xquad"] == 20 and gains["xnli"] == 3 and gains["pooled"] == 11.5
 
 
 def test_difficulty_measures_from_a_training_record():
+    chance = 100 / 3
     training = {
         "history": {
             "early_stopping": [{"step": 100, "dev": 50.0}, {"step": 200, "dev": 70.0}],
-            "dev": {"mnli": {"accuracy": 80.0}},
+            "dev": {"mnli": {"accuracy": 90.0}},  # the subset that picked the checkpoint: not read
+            "held_out": {"mnli": {"examples": 900, "scores": {"accuracy": 80.0}}},
+            "chance": {"mnli": chance},
             "losses": [1.0] * 150 + [0.5] * 50,
         }
     }
     rows = difficulty.measures_from_training("mnli", training, budget_step=100, loss_step=200, loss_window=50)
     values = rows.set_index("measure")["value"]
-    chance = 100 / 3  # three NLI labels
-    assert values["dev_at_budget"] == pytest.approx(100 * (50 - chance) / (100 - chance))
-    assert values["final_dev_error"] == pytest.approx(20.0)
+    assert values["error_at_budget"] == pytest.approx(100 * 50 / (100 - chance))
+    assert values["held_out_error"] == pytest.approx(100 * 20 / (100 - chance))
     assert values["loss_at_step"] == pytest.approx(0.5)
+    del training["history"]["held_out"]  # the subset was the whole split: the chance level is known
+    whole = difficulty.measures_from_training("mnli", training, budget_step=100, loss_step=200)
+    assert whole["value"].notna().tolist() == [True, False, True]
+    del training["history"]["chance"]
+    older = difficulty.measures_from_training("mnli", training, budget_step=300, loss_step=500)
+    reasons = older.set_index("measure")["reason"]
+    assert older["value"].isna().all() and "at step 300" in reasons["error_at_budget"]
+    assert "no held-out dev record" in reasons["held_out_error"] and "500" in reasons["loss_at_step"]
+
+
+def test_chance_levels_are_what_a_constant_predictor_scores():
+    from xstilts.evaluation import chance_score
+
+    qqp = {"labels": [0] * 63 + [1] * 37}  # QQP's dev split: the all-duplicate predictor wins on acc/F1
+    assert chance_score("qqp", qqp, ("0", "1")) == pytest.approx((37 + 100 * 2 * 37 / 137) / 2)
+    assert chance_score("mnli", {"labels": [0, 0, 1, 2]}, ("e", "n", "c")) == 50.0
+    examples = {
+        "id": ["a", "b", "c", "d"],
+        "answers": [{"text": ["x"]}, {"text": []}, {"text": []}, {"text": ["y"]}],
+    }
+    assert chance_score("squad_v2", {}, (), examples) == 50.0  # "no answer" everywhere
+    assert chance_score("squad_v1", {}, (), {"id": ["a"], "answers": [{"text": ["x"]}]}) == 0.0
+    ccg = {"sentence": [0, 0, 1], "tags": [["N", "N", "S"], ["N", "N", "S"], ["N", "NP"]]}  # 0 has 2 windows
+    assert chance_score("ccg", ccg, ()) == pytest.approx(60.0)
+
+
+def test_held_out_dev_rows_follow_the_early_stopping_subset():
+    import datasets
+
+    from xstilts.stages import _subset
+
+    rows = datasets.Dataset.from_dict({"x": list(range(20))})
+    chosen, _ = _subset(rows, None, 5, seed=3)
+    rest, _ = _subset(rows, None, 100, seed=3, start=5)
+    assert len(rest) == 15 and not set(chosen["x"]) & set(rest["x"])
 
 
 # ---------------------------------------------------------------- source language
 
-SOURCES = {"mnli": 0.0, "mnli@de": 2.0, "mnli@et": 1.0, "mnli@ru": -1.0, "mnli@hu": 0.5}
+SOURCES = {"mnli": 0.0, "mnli@de": 2.0, "mnli@et": 1.0, "mnli@ru": -1.0, "mnli@hu": 0.5, "tydiqa@en": 0.0,
+           "tydiqa@fi": 10.0}  # fmt: skip
 SEED_EFFECT = {1: -3.0, 2: 0.0, 3: 3.0}
 
 
-def source_scores(with_distance_column=False) -> pd.DataFrame:
+def source_scores(seeds=(1, 2, 3)) -> pd.DataFrame:
     def value(m, r, t, lang, s, rng):
         if lang != "fi" and t == "xnli":
             return 60.0
@@ -187,45 +257,59 @@ def source_scores(with_distance_column=False) -> pd.DataFrame:
             return 50 + SEED_EFFECT[s]
         return 55 + SOURCES[r] + SEED_EFFECT[s] + rng.normal(0, 0.05)  # a shared seed effect: paired
 
-    scores = make_scores(value, recipes=("none", *SOURCES), targets=("udpos", "xnli"), languages=("en", "fi"))
+    scores = make_scores(value, recipes=("none", *SOURCES), targets=("udpos", "xnli"), languages=("en", "fi"),
+                         seeds=seeds)  # fmt: skip
     return scores[~((scores["target"] == "xnli") & (scores["language"] == "fi"))]
 
 
-DISTANCES = pd.DataFrame({"source": ["en", "de", "et", "ru", "hu"], "target": "fi",
-                          "distance": [0.6, 0.55, 0.1, 0.5, 0.3]})  # fmt: skip
+DISTANCES = pd.DataFrame({"source": ["en", "de", "et", "ru", "hu", "fi"], "target": "fi",
+                          "distance": [0.6, 0.55, 0.1, 0.5, 0.3, 0.0]})  # fmt: skip
 
 
-def test_source_language_recovers_a_known_paired_difference():
+def test_source_language_answers_the_mean_paired_difference_over_seeds():
     result = source_language.analyse(source_scores(), DISTANCES, n_resamples=RESAMPLES)
+    record = result.record
+    assert record.estimate == pytest.approx((2.0 + 1.0 - 1.0 + 0.5) / 4, abs=0.1)  # tydiqa@fi left out
+    assert record.decision == "effect" and record.direction == "non-English sources beat English"
+    assert record.n_runs == 3 and record.unit == "seed" and record.ci_low > 0
+    assert any("translationese" in c for c in record.caveats)
+    assert any("in-language" in c and "tydiqa@fi" in c for c in record.caveats)
     table = result.tables["sources"].set_index("source")
-    assert set(table["target"]) == {"udpos"}  # xnli has no Finnish here
-    assert any("xnli" in note for note in result.notes)
+    assert set(table["target"]) == {"udpos"} and any("xnli" in note for note in result.notes)
     german = table.loc["de"]
     assert german["gain_over_english"] == pytest.approx(2.0, abs=0.15)
     assert german["ci_low"] > 1.5 and german["ci_high"] < 2.5  # the seed effect cancels in pairs
     assert german["score_sd"] == pytest.approx(3.0, abs=0.2)  # but shows in the spread over seeds
-    assert table.loc["en", "gain_over_english"] == 0 and table.loc["en", "reason"] == "reference"
-    assert table.loc["de", "distance"] == 0.55
-    assert "de" in result.answer and "n=5 sources" in result.uncertainty
+    assert german["data"] == "machine-translated" and german["distance"] == 0.55
+    assert table.loc["fi", "supervision"] == "in-language" and np.isnan(table.loc["fi", "p_holm"])
+    per_source = result.tables["per_source"].set_index("source")
+    assert per_source.loc["de", "p_holm"] >= per_source.loc["de", "p_value"]
+    distance = result.tables["distance"].set_index("base").loc["mnli"]
+    assert distance["n"] == 5 and "fi" not in result.tables["distance"]["sources"].str.cat(sep=" ").split()
 
 
-def test_source_language_reads_recipe_languages_and_says_what_is_missing():
-    scores = source_scores()
-    scores["recipe_languages"] = scores["recipe"].map(
-        {"none": "", "mnli": "en", "mnli@de": "de", "mnli@et": "et", "mnli@ru": "ru", "mnli@hu": ["hu"]}
-    )
-    names = {"de": "german", "et": "estonian", "ru": "russian", "hu": "hungarian"}
-    scores["recipe"] = scores["recipe"].replace({f"mnli@{k}": f"mnli@{v}" for k, v in names.items()})
-    result = source_language.analyse(scores, None, n_resamples=99)
-    sources = result.tables["sources"]
-    assert set(sources["source"]) == {"en", "de", "et", "ru", "hu"}
-    assert result.tables["distance"]["reason"].str.contains("no distance table").all()
-    assert "not tested" in result.uncertainty
+def test_source_language_with_one_seed_or_without_english_is_not_identifiable():
+    one = source_language.analyse(source_scores(seeds=(1,)), None, n_resamples=99)
+    assert one.record.decision == "not identifiable" and one.record.p_value is None
+    assert any("would detect" in c for c in one.record.caveats)
     english_missing = source_language.analyse(
         source_scores().query("recipe != 'mnli'"), DISTANCES, n_resamples=99
     )
-    assert (english_missing.tables["sources"]["reason"] == "no English reference scores").all()
-    assert "Not answerable" in english_missing.answer
+    mnli = english_missing.tables["sources"].query("base == 'mnli'")
+    assert (mnli["reason"] == "no English reference run with the same seed").all()
+
+
+def test_source_language_reads_recipe_languages():
+    scores = source_scores()
+    scores["recipe_languages"] = scores["recipe"].map(
+        {"none": "", "mnli": "en", "mnli@de": "de", "mnli@et": "et", "mnli@ru": "ru", "mnli@hu": ["hu"],
+         "tydiqa@en": "en", "tydiqa@fi": "fi"}
+    )  # fmt: skip
+    names = {"de": "german", "et": "estonian", "ru": "russian", "hu": "hungarian"}
+    scores["recipe"] = scores["recipe"].replace({f"mnli@{k}": f"mnli@{v}" for k, v in names.items()})
+    result = source_language.analyse(scores, None, n_resamples=99)
+    assert set(result.tables["sources"]["source"]) == {"en", "de", "et", "ru", "hu", "fi"}
+    assert result.tables["distance"]["reason"].str.contains("no distance table").all()
 
 
 # ---------------------------------------------------------------- language count
@@ -233,69 +317,91 @@ def test_source_language_reads_recipe_languages_and_says_what_is_missing():
 KS = (1, 2, 4, 8, 16, 32)
 
 
-def count_scores(curve, ks=KS, noise=0.4) -> pd.DataFrame:
+def count_scores(curve, ks=KS, noise=0.4, seeds=(1, 2, 3), english=False) -> pd.DataFrame:
     def value(m, r, t, lang, s, rng):
         if r == "none":
             return 55.0
+        if r == "mnli":
+            return curve(0.0) - 1 + LANGUAGE_OFFSET[lang] / 10 + rng.normal(0, noise)
         k = int(r.split("-k")[1].split("-")[0])
         return curve(np.log2(k)) + LANGUAGE_OFFSET[lang] / 10 + rng.normal(0, noise)
 
-    recipes = ("none", *(f"mnli-k{k}-d{d}" for k in ks for d in (1, 2, 3)))
-    return make_scores(value, recipes=recipes, targets=("xnli",), languages=LANGUAGES[:6],
+    recipes = ("none", *(["mnli"] if english else []), *(f"mnli-k{k}-d{d}" for k in ks for d in (1, 2, 3)))
+    return make_scores(value, recipes=recipes, targets=("xnli",), languages=LANGUAGES[:6], seeds=seeds,
                        extra=lambda *_: {"budget": 20000})  # fmt: skip
 
 
-def test_language_count_recovers_a_known_knee_within_its_interval():
-    a, b, tau, delta = 60.0, 10.0, 1.5, 0.5
+def saturating_curve(x, a=60.0, b=10.0, tau=1.5):
+    return a + b * (1 - np.exp(-x / tau))
+
+
+def test_language_count_finds_diminishing_returns_and_a_knee_within_its_interval():
+    b, tau, delta = 10.0, 1.5, 0.5
     true_k = 2 ** (tau * np.log(b * (1 - np.exp(-1 / tau)) / delta))
-    result = language_count.analyse(count_scores(lambda x: a + b * (1 - np.exp(-x / tau))), n_resamples=200)
+    result = language_count.analyse(count_scores(saturating_curve, english=True), n_resamples=200)
+    record = result.record
+    assert record.decision == "effect" and record.direction.startswith("diminishing")
+    assert (
+        record.estimate < 0 and record.ci_high < 0 and record.n_runs == 18 and record.unit == "language draw"
+    )
+    assert any("15 residual df" in c for c in record.caveats)
     row = result.tables["k_star"].iloc[0]
     assert row["reason"] == "" and row["k_star"] == pytest.approx(true_k, rel=0.2)
-    assert row["ci_low"] <= true_k <= row["ci_high"] and row["ci_high"] < 32
+    assert row["ci_low"] <= true_k <= row["ci_high"] and row["ci_high"] < 32 and row["failed_refits"] == 0
+    assert "0 of 200 refits failed" in result.answer
     curve = result.tables["curve"]
-    assert list(curve["k"]) == list(KS) and (curve["n_draws"] == 3).all()
-    assert (curve["band_low"] <= curve["score"]).all() and (curve["score"] <= curve["band_high"]).all()
-    assert curve["gain_per_doubling"].iloc[1] > curve["gain_per_doubling"].iloc[-1] > 0
-    assert row["budget"] == "20000" and "k*=" in result.answer
+    assert list(curve["k"]) == [0, *KS] and (curve["n_draws"].iloc[1:] == 3).all()
+    assert curve["gain_over_english"].iloc[1] == pytest.approx(1.0, abs=0.3)  # k=1 over English only
+    family = curve.iloc[1:]
+    assert (family["band_low"] <= family["score"]).all() and (family["score"] <= family["band_high"]).all()
+
+
+def test_language_count_linear_in_log_k_is_no_bend():
+    result = language_count.analyse(count_scores(lambda x: 60 + 2 * x), n_resamples=30)
+    assert result.record.decision == "no effect detected"
+    assert "has not flattened by k=32" in result.tables["k_star"]["reason"].iloc[0]
 
 
 @pytest.mark.parametrize(
     "curve, ks, reason",
     [
-        (lambda x: 60 + 3 * x, (1, 2, 4), "3 distinct k"),
+        (lambda x: 60 + 3 * x, (1, 2), "2 distinct k: a bend needs >= 3"),
         (lambda x: 60.0 + 0 * x, KS, "below delta already at k=1"),
-        (lambda x: 60 + 2 * x, KS, "has not flattened by k=32"),
     ],
 )
-def test_language_count_says_when_k_star_is_not_identified(curve, ks, reason):
+def test_language_count_says_when_a_bend_or_k_star_is_not_identified(curve, ks, reason):
     result = language_count.analyse(count_scores(curve, ks, noise=0.1), n_resamples=30)
-    row = result.tables["k_star"].iloc[0]
-    assert np.isnan(row["k_star"]) and reason in row["reason"]
-    assert "k* not identified" in result.answer
+    text = result.answer + " ".join(result.tables["k_star"]["reason"]) + " ".join(result.record.caveats)
+    assert reason in text
 
 
-def test_language_count_marks_or_drops_languages_the_recipes_trained_on():
-    scores = count_scores(lambda x: 60 + 10 * (1 - np.exp(-x / 1.5)))
+def test_language_count_with_one_seed_is_not_identifiable():
+    result = language_count.analyse(count_scores(saturating_curve, seeds=(1,)), n_resamples=30)
+    assert result.record.decision == "not identifiable" and result.record.p_value is None
+    assert "k* (gain per doubling < 0.5)" in result.answer
+
+
+def test_language_count_drops_languages_the_recipes_trained_on_by_default():
+    scores = count_scores(saturating_curve, english=True)
     trained = {1: "de", 2: "de ru", 4: "de ru ja ar", 8: "de ru ja ar " + " ".join(f"x{i}" for i in range(4))}
     k_of = scores["recipe"].str.extract(r"-k(\d+)-")[0].astype(float)
     scores["recipe_languages"] = [
-        ""
+        ("en" if r == "mnli" else "")
         if pd.isna(k)
         else trained.get(int(k), trained[8] + " " + " ".join(f"y{i}" for i in range(int(k) - 8)))
-        for k in k_of
+        for r, k in zip(scores["recipe"], k_of)
     ]
-    kept = language_count.analyse(scores, n_resamples=20).tables["curve"].set_index("k")
-    assert kept.loc[1, "in_training"] == pytest.approx(1 / 6)
-    assert kept.loc[4, "in_training"] == pytest.approx(3 / 6)  # ru is not among the evaluated languages
-    dropped = language_count.analyse(scores, zero_shot_only=True, n_resamples=20)
+    kept = language_count.analyse(scores, zero_shot_only=False, n_resamples=20)
+    assert kept.tables["curve"].set_index("k").loc[4, "in_training"] == pytest.approx(3 / 6)
+    assert any("zero_shot_only is off" in c for c in kept.record.caveats)
+    dropped = language_count.analyse(scores, n_resamples=20)  # zero_shot_only is the default
     assert (dropped.tables["curve"]["in_training"] == 0).all()
-    assert dropped.tables["k_star"]["languages"].iloc[0] == "en fi sw"
-    with pytest.raises(ValueError, match="a source_languages column"):
-        language_count.analyse(count_scores(lambda x: 60 + x), zero_shot_only=True)
-    # the column as results.collect writes it (`source_languages`; the baseline's is empty)
+    assert dropped.tables["curvature"]["languages"].iloc[0] == "xnli: fi sw"  # en: the English point's
     collected = scores.rename(columns={"recipe_languages": "source_languages"})
-    again = language_count.analyse(collected, zero_shot_only=True, n_resamples=20)
-    assert again.tables["k_star"]["languages"].iloc[0] == "en fi sw"
+    again = language_count.analyse(collected, n_resamples=20)
+    assert again.tables["curvature"]["languages"].iloc[0] == "xnli: fi sw"
+    unknown = language_count.analyse(count_scores(saturating_curve), n_resamples=20)
+    assert any("training languages are unknown" in c for c in unknown.record.caveats)
 
 
 def test_language_count_takes_k_from_recipe_languages():
@@ -394,7 +500,7 @@ def test_study_figures_render_without_scores(tmp_path):
             if name not in ("difficulty", "source-language")
             else (module.analyse(empty, None, n_resamples=99))
         )
-        assert "Not answerable" in result.answer or "not identified" in result.answer
+        assert result.record.decision == "not identifiable"
         written = common.write_study(result, module.figure(result), tmp_path)
         assert sorted(str(p.relative_to(tmp_path)) for p in written) == sorted(studies.outputs(name))
 
@@ -429,6 +535,23 @@ def test_source_language_reads_the_shipped_distances(tmp_path):
           "--distance-kind", "syntactic", "--n-resamples", "99"])  # fmt: skip
     table = pd.read_csv(out / "studies" / "source-language" / "sources.csv")
     assert table.set_index("source")["distance"].notna().all()
+
+
+def test_language_count_command_is_zero_shot_only_unless_told(tmp_path):
+    scores_path = tmp_path / "scores.parquet"
+    scores = count_scores(saturating_curve, ks=(1, 2, 4, 8))
+    scores.assign(source_languages=scores["recipe"].map(lambda r: "de" if "-k" in r else "")).to_parquet(
+        scores_path
+    )
+    for flags, said in (([], "training languages"), (["--no-zero-shot-only"], "zero_shot_only is off")):
+        out = tmp_path / "reports" / str(len(flags))
+        main(["study", "language-count", "--scores", str(scores_path), "--out", str(out),
+              "--n-resamples", "20", *flags])  # fmt: skip
+        answer = json.loads((out / "studies" / "language-count" / "answer.json").read_text())
+        assert answer["decision"] in common.DECISIONS and answer["unit"] == "language draw"
+        assert (said == "zero_shot_only is off") == any(said in c for c in answer["caveats"])
+    cfg = {"study": {"name": "language-count", "delta": 0.5, "zero_shot_only": False}}
+    assert studies.command_options(cfg) == ["--delta=0.5", "--no-zero-shot-only"]
 
 
 def test_a_per_recipe_column_must_have_one_value_per_recipe():

@@ -51,5 +51,8 @@ def command_options(cfg: dict) -> list[str]:
     if name == "source-language":
         return [f"--target-language={study['target_language']}", f"--distance-kind={study['distance']}"]
     if name == "language-count":
-        return [f"--delta={study['delta']:g}", *(["--zero-shot-only"] if study["zero_shot_only"] else [])]
+        return [
+            f"--delta={study['delta']:g}",
+            "--zero-shot-only" if study["zero_shot_only"] else "--no-zero-shot-only",
+        ]
     return []
