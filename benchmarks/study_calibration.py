@@ -102,6 +102,59 @@ def command_flags(name: str, simulation: common.Simulation, work: Path) -> list[
     return flags
 
 
+def _legacy_difficulty(study_dir: Path, alpha: float) -> dict:
+    """Before issue 21 the caption named the test (model x target x measure) with the smallest
+    permutation p as "the strongest", before any multiplicity correction: an effect claim where
+    that p < alpha."""
+    table = pd.read_csv(study_dir / "correlations.csv")
+    done = table[table["spearman"].notna()]
+    if done.empty:
+        return {"decision": "not identifiable"}
+    row = done.loc[done["spearman_p"].idxmin()]
+    return {
+        "decision": "effect" if row["spearman_p"] < alpha else "no effect detected",
+        "estimate": row["spearman"],
+        "ci_low": row["spearman_ci_low"],
+        "ci_high": row["spearman_ci_high"],
+    }
+
+
+def _legacy_source_language(study_dir: Path, alpha: float) -> dict:
+    """Before issue 21 the caption counted the source x target pairs whose bootstrap interval
+    excluded 0 ("n beat English, m fall behind it") and named the best source: an effect claim
+    where any pair's interval excluded 0. No interval of a mean over sources was given."""
+    table = pd.read_csv(study_dir / "sources.csv", keep_default_na=False, na_values=[""])
+    compared = table[(table["source"] != "en") & table["gain_over_english"].notna()]
+    if compared.empty:
+        return {"decision": "not identifiable"}
+    claimed = ((compared["ci_low"] > 0) | (compared["ci_high"] < 0)).any()
+    return {
+        "decision": "effect" if claimed else "no effect detected",
+        "estimate": compared["gain_over_english"].mean(),
+    }
+
+
+def _legacy_language_count(study_dir: Path, alpha: float) -> dict:
+    """Before issue 21 there was no test of diminishing returns: the caption stated "a doubling of
+    k adds less than delta points past k*" whenever the first curve's saturating fit gave a k*
+    inside the observed k, read here as its claim of diminishing returns."""
+    table = pd.read_csv(study_dir / "k_star.csv", keep_default_na=False, na_values=[""])
+    if table.empty:
+        return {"decision": "not identifiable"}
+    if pd.isna(table["k_star"].iloc[0]):
+        return {"decision": "no effect detected"}
+    return {"decision": "effect", "estimate": -1.0}  # no estimate: the claim's sign (diminishing)
+
+
+LEGACY.update(
+    {
+        "difficulty": _legacy_difficulty,
+        "source-language": _legacy_source_language,
+        "language-count": _legacy_language_count,
+    }
+)
+
+
 def in_process(name: str, simulation: common.Simulation) -> dict:
     result = module(name).analyse(simulation.scores, **simulation.inputs, n_resamples=RESAMPLES)
     return result.record.to_dict()
