@@ -161,8 +161,13 @@ def test_difficulty_with_one_seed_or_too_few_tasks_is_not_identifiable():
     assert "no difficulty table" in difficulty.analyse(difficulty_scores(0.1), None).answer
     with pytest.raises(ValueError, match="lacks columns"):
         difficulty.analyse(difficulty_scores(0.1), pd.DataFrame({"task": ["a"], "value": [1.0]}))
-    with pytest.raises(ValueError, match="'final_dev_error' was read on the dev examples that picked"):
-        difficulty.analyse(difficulty_scores(0.1), difficulty_table(measure="final_dev_error"))
+    older = pd.concat(
+        [difficulty_table(measure="final_dev_error"), difficulty_table(measure="dev_at_budget")]
+    )
+    older["value"] = np.where(older["measure"] == "dev_at_budget", 100 - older["value"], older["value"])
+    read = difficulty.analyse(difficulty_scores(0.1), older, n_resamples=99)  # a table from before issue 21
+    assert read.record.estimate > 0.9 and difficulty.OLD_FINAL in read.record.caveats
+    assert set(read.tables["correlations"]["measure"]) == {"error_at_budget"}
 
 
 def test_difficulty_compares_losses_only_within_one_format():

@@ -79,10 +79,15 @@ ESTIMAND = (
 UNIT = "intermediate task"
 POOLED = "pooled"
 DIFFICULTY_COLUMNS = ("task", "measure", "value")
-RETIRED = {
-    "dev_at_budget": "is now error_at_budget (chance from the dev data, higher = harder)",
-    "final_dev_error": "was read on the dev examples that picked the checkpoint; held_out_error replaces it",
-}
+# measures of tables written before issue 21 (rebuild them with xstilts difficulty-measures)
+OLD_AT_BUDGET = (
+    "error_at_budget read as 100 - dev_at_budget of an older table, whose chance level was 100 / labels "
+    "(0 for QA and tagging): rebuild the table with xstilts difficulty-measures"
+)
+OLD_FINAL = (
+    "final_dev_error of an older table left out: it was read on the dev examples that picked the "
+    "checkpoint (held_out_error replaces it)"
+)
 MIN_TASKS = 4
 REFERENCE_LANGUAGE = "en"
 SAME_RUN = (
@@ -91,26 +96,31 @@ SAME_RUN = (
 )
 
 
-def check_difficulty(difficulty: pd.DataFrame) -> pd.DataFrame:
+def check_difficulty(difficulty: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The table with its values numeric and older tables' measures translated, and caveats."""
     missing = [c for c in DIFFICULTY_COLUMNS if c not in difficulty.columns]
     if missing:
         raise ValueError(
             f"difficulty table lacks columns {missing}: it needs task, measure, value (one row per "
             "intermediate task and measure; see xstilts.analysis.studies.difficulty)"
         )
-    retired = sorted(set(difficulty["measure"]) & set(RETIRED))
-    if retired:
-        raise ValueError(
-            f"difficulty measure {retired[0]!r} {RETIRED[retired[0]]}: rebuild the table with "
-            "xstilts difficulty-measures (the workflow's study_difficulty_measures rule)"
-        )
+    caveats = []
+    if (difficulty["measure"] == "final_dev_error").any():
+        difficulty = difficulty[difficulty["measure"] != "final_dev_error"]
+        caveats.append(OLD_FINAL)
+    old = difficulty["measure"] == "dev_at_budget"
+    if old.any() and not (difficulty["measure"] == PRIMARY_MEASURE).any():
+        values = 100 - pd.to_numeric(difficulty.loc[old, "value"], errors="raise")
+        difficulty = difficulty.assign(value=difficulty["value"].where(~old, values))
+        difficulty = difficulty.assign(measure=difficulty["measure"].where(~old, PRIMARY_MEASURE))
+        caveats.append(OLD_AT_BUDGET)
     keys = ["model", "task", "measure"] if "model" in difficulty.columns else ["task", "measure"]
     duplicated = difficulty.duplicated(keys, keep=False)
     if duplicated.any():
         raise ValueError(
             f"difficulty table has several values for {difficulty[duplicated][keys].head().values.tolist()}"
         )
-    return difficulty.assign(value=pd.to_numeric(difficulty["value"], errors="raise"))
+    return difficulty.assign(value=pd.to_numeric(difficulty["value"], errors="raise")), caveats
 
 
 def chance_corrected_error(score: float, chance: float) -> float:
@@ -254,9 +264,9 @@ def analyse(
             "tasks": pd.DataFrame(columns=["model", "task"]),
         }
         return StudyResult(NAME, tables, unanswerable(QUESTION, ESTIMAND, why, UNIT))
-    difficulty = check_difficulty(difficulty)
+    difficulty, caveats = check_difficulty(difficulty)
     outcomes, gains = task_outcomes(scores, reference_language)
-    caveats = [SAME_RUN, *pairing_caveats(gains)]
+    caveats = [SAME_RUN, *caveats, *pairing_caveats(gains)]
     unavailable = difficulty[difficulty["value"].isna()]
     if "reason" in unavailable and len(unavailable):
         caveats += sorted(
