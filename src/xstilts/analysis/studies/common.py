@@ -140,12 +140,12 @@ class Answer:
             else "its minimum detectable effect cannot be computed"
         )
         if self.decision == "not identifiable":
-            text = f"No interval or p-value is given ({self.n_runs} {self.unit}(s)); {mde}."
+            text = f"No interval or p-value is given (n = {self.n_runs}, unit: {self.unit}); {mde}."
         else:
             p = "no test" if self.p_value is None else p_text(self.p_value)
             text = (
                 f"{interval_text(self.ci_low, self.ci_high, self.confidence, 2)} and {p} over "
-                f"{self.n_runs} {self.unit}s ({self.method}); {mde}."
+                f"n = {self.n_runs} (unit: {self.unit}; {self.method}); {mde}."
             )
         return " ".join(filter(None, [text, self.uncertainty_detail]))
 
