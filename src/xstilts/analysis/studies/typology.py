@@ -17,7 +17,7 @@ five), and the typology analysis's per model x target x recipe x kind correlatio
 the family: :func:`xstilts.analysis.typology.correlation_table`).
 
 Tables
-- ``slopes``: per distance kind, the pooled slope with and without the size control, its
+- ``slopes``: per distance kind, the pooled slope (and, for the primary kind, without the size control), its
   interval and p (Holm-adjusted for the exploratory kinds), the languages used, and the
   correlation of the distance with log pretraining size over those languages.
 - ``correlations``: the exploratory tests (Spearman columns; the rest in
@@ -112,9 +112,10 @@ def slopes_table(joined: pd.DataFrame, n_runs: int, confidence: float) -> tuple[
     rows, primary = [], {}
     for kind in DISTANCE_KINDS:
         fit = pooled_slope(joined, kind, confidence=confidence)
-        plain = pooled_slope(joined, kind, control=False, confidence=confidence)
+        without = np.nan  # the confound's size, stated for the primary kind
         if kind == PRIMARY_DISTANCE:
             primary = fit
+            without = pooled_slope(joined, kind, control=False, confidence=confidence)["estimate"].estimate
         e = fit["estimate"]
         rows.append(
             {
@@ -124,7 +125,7 @@ def slopes_table(joined: pd.DataFrame, n_runs: int, confidence: float) -> tuple[
                 "ci_low": e.ci_low,
                 "ci_high": e.ci_high,
                 "p_value": e.p_value,
-                "slope_without_size": plain["estimate"].estimate,
+                "slope_without_size": without,
                 "size_correlation": fit["size_correlation"],
                 "n_languages": len(fit["languages"]),
                 "n_runs": n_runs,
