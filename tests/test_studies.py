@@ -42,7 +42,9 @@ def make_scores(value, models=("base",), recipes=("none", "mnli"), targets=("udp
 LANGUAGE_OFFSET = dict(zip(LANGUAGES, [0, -2, -5, -15, -8, -9, -10, -4, -6, -7]))
 
 
-def scale_scores(interaction: float, seed: int = 0, seeds=(1, 2, 3)) -> pd.DataFrame:
+def scale_scores(
+    interaction: float, seed: int = 0, seeds=(1, 2, 3), recipes=("none", "mnli")
+) -> pd.DataFrame:
     """The recipe closes 10% of the headroom (100 - baseline) for base, 10 + interaction percent
     for large, which starts 5 points higher; language, target and model effects."""
 
@@ -52,7 +54,7 @@ def scale_scores(interaction: float, seed: int = 0, seeds=(1, 2, 3)) -> pd.DataF
             score += (10 + (interaction if m == "large" else 0)) / 100 * (100 - score)
         return score + rng.normal(0, 1.0)
 
-    return make_scores(value, models=("base", "large"), seeds=seeds, rng=seed)
+    return make_scores(value, models=("base", "large"), recipes=recipes, seeds=seeds, rng=seed)
 
 
 # ---------------------------------------------------------------- scale
@@ -99,6 +101,13 @@ def test_scale_with_one_seed_is_not_identifiable_and_says_why():
     assert "run-to-run variance cannot be estimated" in result.answer
     assert any("with 3 seeds per model" in caveat for caveat in record.caveats)
     assert "amplifies" not in result.answer
+
+
+def test_scale_figure_has_two_panels_per_recipe():
+    result = scale.analyse(scale_scores(5.0, recipes=("none", "mnli", "qqp")), sizes=SIZES)
+    figure = scale.figure(result)
+    assert len([ax for ax in figure.axes if ax.get_visible()]) == 4
+    assert "headroom gain large − base" in figure.axes[2].get_title()
 
 
 def test_scale_orders_models_by_size_and_says_when_sizes_are_unknown():

@@ -204,6 +204,13 @@ def pending_answer(question: str, answer: str, uncertainty: str) -> Answer:
     return answer_record
 
 
+def direction_word(decision: str, estimate: float, positive: str, negative: str) -> str | None:
+    """The sign in the question's words, only for an effect (None otherwise)."""
+    if decision != "effect":
+        return None
+    return positive if estimate > 0 else negative
+
+
 def decide(p_value: float | None, alpha: float) -> str:
     if p_value is None or not np.isfinite(p_value):
         return "not identifiable"

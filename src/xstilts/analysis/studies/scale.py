@@ -46,6 +46,7 @@ from xstilts.analysis.studies.common import (
     adjust,
     cell_means,
     decide,
+    direction_word,
     grid_figure,
     interval_text,
     language_gains,
@@ -311,7 +312,7 @@ def _answer(gains, models, known_sizes, size_note, confidence, alpha, contrasts,
         ci_high=primary.ci_high,
         p_value=p,
         decision=decide(p, alpha),
-        direction="amplifies" if primary.estimate > 0 else "diminishes",
+        direction=direction_word(decide(p, alpha), primary.estimate, "amplifies", "diminishes"),
         n_runs=n_units,
         unit=UNIT,
         minimum_detectable_effect=mde(
@@ -384,9 +385,9 @@ def figure(result: StudyResult):
     colours = dict(zip(models, plt.get_cmap("tab10").colors))
     fig, axes = grid_figure(2 * len(recipes), columns=2, panel=(5.2, 3.2), extra_height=1.0)
     width = 0.8 / max(1, len(models))
-    table = result.tables["contrasts"]
+    all_contrasts = result.tables["contrasts"]
     for r, recipe in enumerate(recipes):
-        contrasts = table[table["contrast"] == f"headroom gain, {recipe}"]
+        contrasts = all_contrasts[all_contrasts["contrast"] == f"headroom gain, {recipe}"]
         lines = [
             f"headroom gain {c.model} − {c.reference_model}: {c.estimate:+.2f} "
             f"{interval_text(c.ci_low, c.ci_high, result.record.confidence, 2)}, Holm {p_text(c.p_holm)} "

@@ -37,6 +37,7 @@ from xstilts.analysis.studies.common import (
     StudyResult,
     adjust,
     decide,
+    direction_word,
     language_gains,
     mde,
     message_figure,
@@ -206,7 +207,7 @@ def _answer(joined, slopes, primary, scores, confidence, alpha, sources) -> Answ
         ci_high=estimate.ci_high,
         p_value=p,
         decision=decision,
-        direction="shrinks with distance" if estimate.estimate < 0 else "grows with distance",
+        direction=direction_word(decision, estimate.estimate, "grows with distance", "shrinks with distance"),
         minimum_detectable_effect=effect,
         caveats=caveats,
     )
