@@ -70,10 +70,23 @@ def _legacy_typology(study_dir: Path, alpha: float) -> dict:
 
 
 LEGACY = {"scale": _legacy_scale, "typology": _legacy_typology}
+# inputs a legacy analysis needs computed (its answer was read from them): not passed
+LEGACY_COMPUTES = {"typology": ("correlations",)}
 
 
 def via_command(name: str, simulation: common.Simulation, tree: Path, work: Path, alpha: float) -> dict:
     """answer.json (or the legacy reading) of `xstilts study NAME` run on the simulated scores."""
+    if (
+        not (tree / "src" / "xstilts" / "analysis" / "studies" / "__init__.py")
+        .read_text()
+        .count("answer.json")
+    ):
+        dropped = LEGACY_COMPUTES.get(name, ())
+        simulation = common.Simulation(
+            simulation.scores,
+            simulation.truth,
+            {k: v for k, v in simulation.inputs.items() if k not in dropped},
+        )
     scores = work / "scores.parquet"
     simulation.scores.to_parquet(scores)
     out = work / "reports"

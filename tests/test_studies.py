@@ -12,7 +12,7 @@ from test_analysis_helpers import XNLI_LANGUAGES, planted_syntactic_scores
 from xstilts.analysis import commands, studies
 from xstilts.analysis.studies import common, difficulty, language_count, scale, source_language, typology
 from xstilts.analysis.tables import primary_scores
-from xstilts.analysis.typology import language_gains, with_typology, write_typology
+from xstilts.analysis.typology import claims_table, language_gains, with_typology, write_typology
 from xstilts.analysis.uriel import load_pairwise_distances
 
 LANGUAGES = ("en", "de", "fi", "sw", "ja", "ar", "hi", "ru", "tr", "ko")
@@ -42,54 +42,80 @@ def make_scores(value, models=("base",), recipes=("none", "mnli"), targets=("udp
 LANGUAGE_OFFSET = dict(zip(LANGUAGES, [0, -2, -5, -15, -8, -9, -10, -4, -6, -7]))
 
 
-def scale_scores(interaction: float, seed: int = 0) -> pd.DataFrame:
-    """Gain 2 points for base, 2 + interaction for large; language, target and model effects."""
+def scale_scores(
+    interaction: float, seed: int = 0, seeds=(1, 2, 3), recipes=("none", "mnli")
+) -> pd.DataFrame:
+    """The recipe closes 10% of the headroom (100 - baseline) for base, 10 + interaction percent
+    for large, which starts 5 points higher; language, target and model effects."""
 
     def value(m, r, t, lang, s, rng):
         score = 70 + LANGUAGE_OFFSET[lang] + (5 if m == "large" else 0) + (3 if t == "xnli" else 0)
         if r != "none":
-            score += 2 + (interaction if m == "large" else 0)
+            score += (10 + (interaction if m == "large" else 0)) / 100 * (100 - score)
         return score + rng.normal(0, 1.0)
 
-    return make_scores(value, models=("base", "large"), rng=seed)
+    return make_scores(value, models=("base", "large"), recipes=recipes, seeds=seeds, rng=seed)
 
 
 # ---------------------------------------------------------------- scale
 
+SIZES = {"base": 270e6, "large": 560e6}
 
-def test_scale_detects_a_known_interaction():
-    result = scale.analyse(scale_scores(3.0), sizes={"base": 270e6, "large": 560e6}, n_resamples=RESAMPLES)
-    row = result.tables["interaction"].set_index("contrast").loc["gain"]
-    assert row["model"] == "large" and row["reference_model"] == "base"
-    assert row["mixed_coef"] == pytest.approx(3.0, abs=0.5)
-    assert row["mixed_p"] < 0.001 and row["mixed_ci_low"] > 0
-    assert row["difference"] == pytest.approx(row["mixed_coef"], abs=0.3)  # balanced: the same contrast
-    assert row["ci_low"] > 0 and row["permutation_p"] < 0.05
-    assert "amplifies" in result.answer and "p<0.001" in result.uncertainty
+
+def test_scale_detects_a_known_relative_interaction():
+    result = scale.analyse(scale_scores(5.0), sizes=SIZES)
+    record = result.record
+    assert record.decision == "effect" and record.direction == "amplifies" and record.n_runs == 6
+    assert record.estimate == pytest.approx(5.0, abs=1.0) and record.ci_low > 0 and record.p_value < 0.01
+    assert "Yes, amplifies" in result.answer and "headroom" in record.estimand
+    assert record.minimum_detectable_effect > 0 and "two-sample t over seeds" in result.uncertainty
+    contrasts = result.tables["contrasts"].set_index("contrast")
+    assert (
+        contrasts.loc["headroom gain", "role"] == "primary"
+        and contrasts.loc["headroom gain", "model"] == "large"
+    )
+    exploratory = contrasts[contrasts["role"] == "exploratory"]
+    assert exploratory["p_holm"].notna().all() and (exploratory["p_holm"] >= exploratory["p_value"]).all()
+    assert "headroom gain per log GiB of pretraining data (low-resource)" in contrasts.index
     gains = result.tables["gains"].set_index(["model", "target"])
-    assert gains.loc[("large", "xnli"), "gain"] == pytest.approx(5.0, abs=0.6)
     baseline = gains.loc[("large", "xnli"), "baseline"]
     assert gains.loc[("large", "xnli"), "headroom_gain"] == pytest.approx(
         100 * gains.loc[("large", "xnli"), "gain"] / (100 - baseline)
     )
 
 
-def test_scale_does_not_find_an_absent_interaction():
-    result = scale.analyse(
-        scale_scores(0.0, seed=1), sizes={"base": 270e6, "large": 560e6}, n_resamples=RESAMPLES
-    )
-    row = result.tables["interaction"].set_index("contrast").loc["gain"]
-    assert abs(row["mixed_coef"]) < 0.5 and row["mixed_p"] > 0.05
-    assert row["ci_low"] < 0 < row["ci_high"] and row["permutation_p"] > 0.05
+def test_scale_does_not_read_a_smaller_absolute_gain_near_the_ceiling_as_diminishing():
+    """The same share of the headroom: the larger model's absolute gain is smaller (it starts
+    higher), its relative gain is not."""
+    result = scale.analyse(scale_scores(0.0, seed=1), sizes=SIZES)
+    assert result.record.decision == "no effect detected" and result.record.ci_low < 0 < result.record.ci_high
+    assert "diminishes" not in result.answer and "amplifies" not in result.answer
+    absolute = result.tables["contrasts"].set_index("contrast").loc["absolute gain", "estimate"]
+    assert absolute < 0
+
+
+def test_scale_with_one_seed_is_not_identifiable_and_says_why():
+    result = scale.analyse(scale_scores(5.0, seeds=(1,)), sizes=SIZES)
+    record = result.record
+    assert record.decision == "not identifiable" and record.p_value is None and np.isnan(record.ci_low)
+    assert "run-to-run variance cannot be estimated" in result.answer
+    assert any("with 3 seeds per model" in caveat for caveat in record.caveats)
+    assert "amplifies" not in result.answer
+
+
+def test_scale_figure_has_two_panels_per_recipe():
+    result = scale.analyse(scale_scores(5.0, recipes=("none", "mnli", "qqp")), sizes=SIZES)
+    figure = scale.figure(result)
+    assert len([ax for ax in figure.axes if ax.get_visible()]) == 4
+    assert "headroom gain large − base" in figure.axes[2].get_title()
 
 
 def test_scale_orders_models_by_size_and_says_when_sizes_are_unknown():
     scores = scale_scores(3.0)
-    by_size = scale.analyse(scores.assign(model_size=scores["model"].map({"base": 9e9, "large": 1e8})),
-                            n_resamples=99)  # fmt: skip
-    assert by_size.tables["interaction"]["reference_model"].iloc[0] == "large"  # the smaller one
-    unknown = scale.analyse(scores, n_resamples=99)
-    assert any("model sizes not given" in note for note in unknown.notes)
+    by_size = scale.analyse(scores.assign(model_size=scores["model"].map({"base": 9e9, "large": 1e8})))
+    assert by_size.tables["contrasts"]["reference_model"].iloc[0] == "large"  # the smaller one
+    unknown = scale.analyse(scores)
+    assert any("model sizes not given" in caveat for caveat in unknown.record.caveats)
 
 
 def test_scale_resource_bins_come_from_the_shipped_table():
@@ -103,12 +129,13 @@ def test_scale_on_a_subset_shows_missing_cells_and_says_why():
     scores = scores[
         ~((scores["model"] == "large") & (scores["target"] == "udpos") & (scores["recipe"] == "none"))
     ]
-    result = scale.analyse(scores[scores["model"] == "base"], n_resamples=99)
-    assert "only one model" in result.answer
-    result = scale.analyse(scores, n_resamples=99)
+    result = scale.analyse(scores[scores["model"] == "base"])
+    assert "only one model" in result.answer and result.record.decision == "not identifiable"
+    result = scale.analyse(scores)
     gains = result.tables["gains"].set_index(["model", "target"])
     assert np.isnan(gains.loc[("large", "udpos"), "gain"])
     assert gains.loc[("large", "udpos"), "reason"] == "no baseline (none) scores"
+    assert any("over the 1 recipe x target cells" in caveat for caveat in result.record.caveats)
 
 
 # ---------------------------------------------------------------- difficulty
@@ -421,25 +448,75 @@ def test_language_count_takes_k_from_recipe_languages():
 
 
 def test_typology_finds_a_planted_trend_and_says_how_sure():
-    result = typology.analyse(planted_syntactic_scores(slope=-10.0), n_resamples=499)
-    syntactic = result.tables["summary"].set_index("distance").loc["syntactic"]
-    assert syntactic["tests"] == 1 and syntactic["median_spearman"] == pytest.approx(-1.0)
-    assert syntactic["ci_below_0"] == 1 and syntactic["q_below_alpha"] == 1
-    assert syntactic["min_languages"] == len(XNLI_LANGUAGES) - 1  # English left out
-    assert "(en)" in result.question and "q < 0.05" in result.answer
-    assert "to 14 languages" in result.uncertainty and "wide on median" in result.uncertainty
+    result = typology.analyse(
+        planted_syntactic_scores(slope=-10.0, noise=1.0, seeds=(1, 2, 3)), n_resamples=99
+    )
+    record = result.record
+    assert record.decision == "effect" and record.direction == "shrinks with distance"
+    assert record.ci_low < -10.0 < record.ci_high and record.p_value < 0.001
+    assert "(en)" in result.question and "Yes, shrinks with distance" in result.answer
+    assert record.n_runs == 3 and "MixedLM" in result.uncertainty
+    slopes = result.tables["slopes"].set_index("distance")
+    assert slopes.loc["syntactic", "role"] == "primary" and slopes.loc["syntactic", "n_languages"] == 14
+    assert (slopes.drop(index="syntactic")["role"] == "exploratory").all()
+    assert any("confound" in caveat and "without the size control" in caveat for caveat in record.caveats)
+
+
+def test_typology_with_one_seed_is_not_identifiable():
+    result = typology.analyse(planted_syntactic_scores(slope=-10.0, noise=1.0), n_resamples=99)
+    assert result.record.decision == "not identifiable" and result.record.p_value is None
+    assert "run-to-run variance cannot be estimated" in result.answer and "shrinks" not in result.answer
+
+
+def test_typology_lists_the_languages_it_cannot_use():
+    scores = planted_syntactic_scores(slope=-10.0, noise=1.0, seeds=(1, 2))
+    extra = scores[scores["language"] == "de"].assign(language="xx")  # no URIEL row
+    yoruba = scores[scores["language"] == "de"].assign(language="yo")  # no CC-100 size
+    caveats = typology.analyse(pd.concat([scores, extra, yoruba]), n_resamples=99).record.caveats
+    assert "languages without URIEL data, left out: xx" in caveats
+    assert "languages without a CC-100 size (the size control), left out: yo" in caveats
 
 
 def test_typology_reads_the_typology_analysis_tests(tmp_path):
-    """The workflow passes reports/typology/correlations.csv: the same study as running the tests
-    again with the analysis's resamples and seed."""
-    scores = planted_syntactic_scores(slope=-10.0, noise=1.0)
+    """The workflow passes reports/typology/correlations.csv: the same exploratory tests as
+    running them again with the analysis's resamples and seed, and the same answer."""
+    scores = planted_syntactic_scores(slope=-10.0, noise=1.0, seeds=(1, 2))
     write_typology(scores, tmp_path, n_resamples=199, seed=3, confidence=0.95)
     written = pd.read_csv(tmp_path / "typology" / "correlations.csv", keep_default_na=False, na_values=[""])
     read = typology.analyse(scores, written)
     computed = typology.analyse(scores, n_resamples=199, seed=3)
-    pd.testing.assert_frame_equal(read.tables["summary"], computed.tables["summary"], check_dtype=False)
-    assert read.answer == computed.answer and read.uncertainty == computed.uncertainty
+    read_tests, computed_tests = (
+        r.tables["correlations"].astype({"reason": object}).fillna({"reason": ""}) for r in (read, computed)
+    )
+    pd.testing.assert_frame_equal(read_tests, computed_tests, check_dtype=False)
+    assert read.record == computed.record
+
+
+def test_the_paper_claims_get_an_estimate_and_a_verdict():
+    gain = {"mnli": 7.5, "squad_v2": 2.0}
+    extra_target = {"bucc": 3.0, "xnli": -3.0, "tydiqa": 0.0}  # mean 0 over the targets
+
+    def value(m, r, t, lang, s, rng):
+        return 60 + (0 if r == "none" else gain[r] + extra_target[t]) + rng.normal(0, 0.3)
+
+    scores = make_scores(value, recipes=("none", "mnli", "squad_v2"), targets=("xnli", "tydiqa", "bucc"))
+    claims = claims_table(scores).set_index("claim")
+    verdict = claims["verdict"].to_dict()
+    assert verdict["MNLI: average gain over targets +7.5"] == "consistent"
+    assert claims.loc["MNLI: average gain over targets +7.5", "estimate"] == pytest.approx(7.5, abs=0.3)
+    assert verdict["SQuAD: average gain over targets +8.2 (read as SQuAD 2.0)"] == "not consistent"
+    assert (
+        verdict["all nine tasks (all9): average gain over targets +8.7"] == "not identifiable from this grid"
+    )
+    assert (
+        claims.loc["all nine tasks (all9): average gain over targets +8.7", "reason"]
+        == "recipe all9 not in the grid"
+    )
+    assert verdict["large gains on BUCC and Tatoeba (above the other targets)"] == "consistent"
+    assert verdict["little XNLI benefit (below the other targets)"] == "consistent"
+    assert verdict["consistent TyDiQA gains (above 0)"] == "consistent"
+    one_seed = claims_table(scores[scores["seed"] == 1])
+    assert set(one_seed["verdict"]) == {"not identifiable from this grid"}
 
 
 def test_typology_measures_a_non_english_source_from_itself():
@@ -465,7 +542,7 @@ def test_typology_measures_a_non_english_source_from_itself():
 def results():
     return {
         "typology": typology.analyse(planted_syntactic_scores(slope=-10.0, noise=1.0), n_resamples=99),
-        "scale": scale.analyse(scale_scores(3.0), sizes={"base": 270e6, "large": 560e6}, n_resamples=99),
+        "scale": scale.analyse(scale_scores(3.0), sizes=SIZES),
         "difficulty": difficulty.analyse(difficulty_scores(0.1), difficulty_table(), n_resamples=99),
         "source-language": source_language.analyse(source_scores(), DISTANCES, n_resamples=99),
         "language-count": language_count.analyse(
@@ -505,7 +582,7 @@ def test_study_figures_render_without_scores(tmp_path):
             if name not in ("difficulty", "source-language")
             else (module.analyse(empty, None, n_resamples=99))
         )
-        assert result.record.decision == "not identifiable"
+        assert result.record.decision == "not identifiable" and result.record.p_value is None
         written = common.write_study(result, module.figure(result), tmp_path)
         assert sorted(str(p.relative_to(tmp_path)) for p in written) == sorted(studies.outputs(name))
 
@@ -522,7 +599,9 @@ def test_study_command_writes_under_reports_studies(tmp_path, capsys):
     scale_scores(3.0).to_parquet(scores_path)
     main(["study", "scale", "--scores", str(scores_path), "--out", str(tmp_path / "reports"),
           "--model-size", "base=270e6", "--model-size", "large=560e6", "--n-resamples", "99"])  # fmt: skip
-    assert (tmp_path / "reports" / "studies" / "scale" / "interaction.csv").exists()
+    answer = json.loads((tmp_path / "reports" / "studies" / "scale" / "answer.json").read_text())
+    assert answer["decision"] == "effect" and answer["direction"] == "amplifies" and answer["n_runs"] == 6
+    assert (tmp_path / "reports" / "studies" / "scale" / "contrasts.csv").exists()
     assert "scale.png" in capsys.readouterr().out
     bad = tmp_path / "difficulty.csv"
     pd.DataFrame({"task": ["mnli"], "score": [1.0]}).to_csv(bad, index=False)

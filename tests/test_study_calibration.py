@@ -119,3 +119,49 @@ def test_source_language_recipes_carry_their_training_languages():
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 CALIBRATED = [name for name in STUDIES if hasattr(module(name), "simulate")]
+from study_calibration import calibrate  # noqa: E402
+
+SIMULATIONS = 10
+
+
+def reduced(design: common.Design, n_targets: int = 3, n_recipes: int = 4) -> common.Design:
+    """The shipped design on its largest targets and first recipes (the test's time budget)."""
+    targets = sorted(design.targets, key=lambda t: (-len(design.targets[t]), t))[:n_targets]
+    recipes = list(design.recipes)[:n_recipes]
+    return common.Design(
+        design.models,
+        {r: design.recipes[r] for r in recipes},
+        {t: design.targets[t] for t in targets},
+        design.seeds,
+        design.study,
+    )
+
+
+# studies whose own design must stay whole (their recipes or targets are the question)
+WHOLE = {"source-language", "language-count", "difficulty"}
+
+
+def design_for(name: str) -> common.Design:
+    design = common.design_from_config(CONFIGS / f"{name}.yaml")
+    return design if name in WHOLE else reduced(design)
+
+
+@pytest.mark.parametrize("name", CALIBRATED)
+def test_a_study_finds_planted_effects_and_rarely_a_null_one(name):
+    row = calibrate(name, design_for(name), SIMULATIONS, np.random.default_rng(5), _in_process)
+    assert row["false_positive_rate"] <= 0.25, row  # nominal 0.05: loose for 10 draws
+    assert row["power"] >= 0.6, row
+    assert row["coverage_null"] >= 0.75 and row["coverage_planted"] >= 0.6, row
+
+
+@pytest.mark.parametrize("name", CALIBRATED)
+def test_a_one_seed_design_never_claims_an_effect(name):
+    design = design_for(name).with_seeds([0])
+    row = calibrate(name, design, 4, np.random.default_rng(6), _in_process)
+    assert row["false_positive_rate"] == 0 and row["power"] == 0 and row["not_identifiable"] == 1, row
+
+
+def _in_process(name, simulation):
+    from study_calibration import in_process
+
+    return in_process(name, simulation)

@@ -159,6 +159,8 @@ MODEL_SHAPES = {
     "xlm-roberta-large": (24, 1024, 4096),
     "FacebookAI/xlm-roberta-base": (12, 768, 3072),
     "xlm-roberta-base": (12, 768, 3072),
+    # Goyal et al. 2021 (arXiv 2105.00572) Table 1: XLM-R XL, 36 layers, hidden 2560, FFN 10240
+    "facebook/xlm-roberta-xl": (36, 2560, 10240),
     "google-bert/bert-base-multilingual-cased": (12, 768, 3072),
     "bert-base-multilingual-cased": (12, 768, 3072),
 }

@@ -140,12 +140,12 @@ class Answer:
             else "its minimum detectable effect cannot be computed"
         )
         if self.decision == "not identifiable":
-            text = f"No interval or p-value is given ({self.n_runs} {self.unit}(s)); {mde}."
+            text = f"No interval or p-value is given (n = {self.n_runs}, unit: {self.unit}); {mde}."
         else:
             p = "no test" if self.p_value is None else p_text(self.p_value)
             text = (
                 f"{interval_text(self.ci_low, self.ci_high, self.confidence, 2)} and {p} over "
-                f"{self.n_runs} {self.unit}s ({self.method}); {mde}."
+                f"n = {self.n_runs} (unit: {self.unit}; {self.method}); {mde}."
             )
         return " ".join(filter(None, [text, self.uncertainty_detail]))
 
@@ -202,6 +202,13 @@ def pending_answer(question: str, answer: str, uncertainty: str) -> Answer:
     answer_record = unanswerable(question, "primary answer", PENDING)
     answer_record.detail, answer_record.uncertainty_detail = answer, uncertainty
     return answer_record
+
+
+def direction_word(decision: str, estimate: float, positive: str, negative: str) -> str | None:
+    """The sign in the question's words, only for an effect (None otherwise)."""
+    if decision != "effect":
+        return None
+    return positive if estimate > 0 else negative
 
 
 def decide(p_value: float | None, alpha: float) -> str:

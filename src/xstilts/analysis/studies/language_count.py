@@ -49,6 +49,7 @@ from xstilts.analysis.studies.common import (
     StudyResult,
     adjust,
     decide,
+    direction_word,
     grid_figure,
     mde,
     message_figure,
@@ -69,6 +70,8 @@ QUESTION = (
 )
 ESTIMAND = "change of the gain per doubling of k from one doubling to the next (points)"
 UNIT = "language draw"
+DIMINISHING = "diminishing: each doubling of k adds less than the one before"
+ACCELERATING = "accelerating: each doubling of k adds more than the one before"
 DELTA = 0.5
 MIN_K = 4  # three curve parameters need four distinct k
 POOLED = "pooled"
@@ -494,11 +497,8 @@ def _answer(primary, star, delta, alpha, confidence, caveats) -> Answer:
         )
         answer.detail = k_text
         return answer
-    direction = (
-        "diminishing: each doubling of k adds less than the one before"
-        if bend["estimate"] < 0
-        else "accelerating: each doubling of k adds more than the one before"
-    )
+    decision = decide(bend["p_value"], alpha)
+    direction = direction_word(decision, bend["estimate"], ACCELERATING, DIMINISHING)
     return Answer(
         question=QUESTION,
         estimand=ESTIMAND,
@@ -506,7 +506,7 @@ def _answer(primary, star, delta, alpha, confidence, caveats) -> Answer:
         ci_low=bend["ci_low"],
         ci_high=bend["ci_high"],
         p_value=bend["p_value"],
-        decision=decide(bend["p_value"], alpha),
+        decision=decision,
         direction=direction,
         n_runs=n,
         unit=UNIT,

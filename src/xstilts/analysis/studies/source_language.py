@@ -43,6 +43,7 @@ from xstilts.analysis.studies.common import (
     StudyResult,
     adjust,
     decide,
+    direction_word,
     grid_figure,
     language_gains,
     mde,
@@ -253,8 +254,8 @@ def primary_answer(frame, question, target_language, *, alpha, confidence, cavea
             method=method,
         )
     decision = decide(est.p_value, alpha)
-    direction = (
-        "non-English sources beat English" if est.estimate > 0 else "English beats non-English sources"
+    direction = direction_word(
+        decision, est.estimate, "non-English sources beat English", "English beats non-English sources"
     )
     return Answer(
         question=question,
