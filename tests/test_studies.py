@@ -103,6 +103,21 @@ def test_scale_with_one_seed_is_not_identifiable_and_says_why():
     assert "amplifies" not in result.answer
 
 
+def test_scale_with_three_sizes_answers_the_largest_against_the_smallest():
+    def value(m, r, t, lang, s, rng):
+        score = 70 + LANGUAGE_OFFSET[lang] + {"base": 0, "large": 5, "xl": 8}[m]
+        share = {"base": 10, "large": 12, "xl": 16}[m] if r != "none" else 0
+        return score + share / 100 * (100 - score) + rng.normal(0, 1.0)
+
+    scores = make_scores(value, models=("base", "large", "xl"))
+    result = scale.analyse(scores, sizes={"base": 270e6, "large": 560e6, "xl": 3.5e9})
+    assert result.record.estimate == pytest.approx(6.0, abs=1.5) and result.record.decision == "effect"
+    rows = result.tables["contrasts"].set_index(["contrast", "model"])
+    assert rows.loc[("headroom gain", "xl"), "role"] == "primary"
+    assert rows.loc[("headroom gain", "large"), "role"] == "exploratory"
+    assert rows.loc[("headroom gain", "large"), "estimate"] == pytest.approx(2.0, abs=1.5)
+
+
 def test_scale_figure_has_two_panels_per_recipe():
     result = scale.analyse(scale_scores(5.0, recipes=("none", "mnli", "qqp")), sizes=SIZES)
     figure = scale.figure(result)

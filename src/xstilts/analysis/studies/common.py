@@ -193,6 +193,34 @@ def unanswerable(question: str, estimand: str, why: str, unit: str = "run", cave
     )
 
 
+def tested_answer(question: str, estimand: str, estimate: Estimate, *, n_runs: int, unit: str, mde: float,
+                  caveats: list[str], words: tuple[str, str], alpha: float, confidence: float, method: str,
+                  why_untested: str = "the test could not be computed") -> Answer:  # fmt: skip
+    """The answer of a tested estimate: decision from its p at ``alpha``, ``words`` = (positive,
+    negative) direction only with an effect; an untested one is not identifiable, and why."""
+    p = estimate.p_value if np.isfinite(estimate.p_value) else None
+    decision = decide(p, alpha)
+    if decision == "not identifiable":
+        caveats = [why_untested, *caveats]
+    return Answer(
+        question=question,
+        estimand=estimand,
+        estimate=estimate.estimate,
+        ci_low=estimate.ci_low,
+        ci_high=estimate.ci_high,
+        p_value=p,
+        decision=decision,
+        direction=direction_word(decision, estimate.estimate, *words),
+        n_runs=n_runs,
+        unit=unit,
+        minimum_detectable_effect=mde,
+        caveats=caveats,
+        alpha=alpha,
+        confidence=confidence,
+        method=method,
+    )
+
+
 PENDING = "this study's primary answer is not pre-specified yet (issue 21, part B)"
 
 

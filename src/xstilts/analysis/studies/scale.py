@@ -45,8 +45,6 @@ from xstilts.analysis.studies.common import (
     StudyResult,
     adjust,
     cell_means,
-    decide,
-    direction_word,
     grid_figure,
     interval_text,
     language_gains,
@@ -57,6 +55,7 @@ from xstilts.analysis.studies.common import (
     pairing_caveats,
     recipe_column,
     simulate_scores,
+    tested_answer,
     two_sample,
     unanswerable,
 )
@@ -303,24 +302,11 @@ def _answer(gains, models, known_sizes, size_note, confidence, alpha, contrasts,
         return one_seed_answer(
             QUESTION, ESTIMAND, primary.estimate, n_units, UNIT, np.nan, caveats, **settings
         )
-    p = primary.p_value if np.isfinite(primary.p_value) else None
-    return Answer(
-        question=QUESTION,
-        estimand=ESTIMAND,
-        estimate=primary.estimate,
-        ci_low=primary.ci_low,
-        ci_high=primary.ci_high,
-        p_value=p,
-        decision=decide(p, alpha),
-        direction=direction_word(decide(p, alpha), primary.estimate, "amplifies", "diminishes"),
-        n_runs=n_units,
-        unit=UNIT,
-        minimum_detectable_effect=mde(
-            primary.sd, int(n_per_model[small]), n2=int(n_per_model[large]), alpha=alpha
-        ),
-        caveats=caveats,
-        **settings,
-    )
+    effect = mde(primary.sd, int(n_per_model[small]), n2=int(n_per_model[large]), alpha=alpha)
+    return tested_answer(
+        QUESTION, ESTIMAND, primary, n_runs=n_units, unit=UNIT, mde=effect, caveats=caveats,
+        words=("amplifies", "diminishes"), **settings,
+    )  # fmt: skip
 
 
 def analyse(

@@ -36,8 +36,6 @@ from xstilts.analysis.studies.common import (
     Simulation,
     StudyResult,
     adjust,
-    decide,
-    direction_word,
     language_gains,
     mde,
     message_figure,
@@ -47,6 +45,7 @@ from xstilts.analysis.studies.common import (
     recipe_languages,
     runs_per_arm,
     simulate_scores,
+    tested_answer,
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE
@@ -192,25 +191,11 @@ def _answer(joined, slopes, primary, scores, confidence, alpha, sources) -> Answ
             "language x target variation cannot be told apart with one seed"
         )
         return one_seed_answer(q, estimand, estimate.estimate, n_runs, UNIT, effect, caveats, **settings)
-    p = estimate.p_value if np.isfinite(estimate.p_value) else None
-    decision = decide(p, alpha)
-    if decision == "not identifiable":
-        caveats.insert(0, primary["note"] or "the mixed model could not be fitted")
-    return Answer(
-        question=q,
-        estimand=estimand,
-        estimate=estimate.estimate,
-        n_runs=n_runs,
-        unit=UNIT,
+    return tested_answer(
+        q, estimand, estimate, n_runs=n_runs, unit=UNIT, mde=effect, caveats=caveats,
+        words=("grows with distance", "shrinks with distance"), why_untested=primary["note"] or "no fit",
         **settings,
-        ci_low=estimate.ci_low,
-        ci_high=estimate.ci_high,
-        p_value=p,
-        decision=decision,
-        direction=direction_word(decision, estimate.estimate, "grows with distance", "shrinks with distance"),
-        minimum_detectable_effect=effect,
-        caveats=caveats,
-    )
+    )  # fmt: skip
 
 
 def analyse(
