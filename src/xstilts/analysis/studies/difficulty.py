@@ -48,12 +48,11 @@ from xstilts.analysis.stats import permutation_p, rng_for
 from xstilts.analysis.studies.common import (
     Answer,
     Design,
+    Estimate,
     Noise,
     Simulation,
     StudyResult,
     adjust,
-    decide,
-    direction_word,
     grid_figure,
     language_gains,
     message_figure,
@@ -61,6 +60,7 @@ from xstilts.analysis.studies.common import (
     p_text,
     pairing_caveats,
     simulate_scores,
+    tested_answer,
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
@@ -370,27 +370,14 @@ def _answer(correlations, tasks_table, alpha, confidence, caveats) -> Answer:
             confidence=confidence,
             method=method,
         )
-    decision = decide(row["p_value"], alpha)
-    direction = direction_word(
-        decision, row["spearman"], "harder tasks give larger gains", "easier tasks give larger gains"
+    est = Estimate(
+        row["spearman"], row["ci_low"], row["ci_high"], row["p_value"], n, n - 2, np.nan, np.nan, method
     )
-    return Answer(
-        question=QUESTION,
-        estimand=ESTIMAND,
-        estimate=row["spearman"],
-        ci_low=row["ci_low"],
-        ci_high=row["ci_high"],
-        p_value=row["p_value"],
-        decision=decision,
-        direction=direction,
-        n_runs=n,
-        unit=UNIT,
-        minimum_detectable_effect=rho_mde(n, alpha),
-        caveats=caveats,
-        alpha=alpha,
-        confidence=confidence,
-        method=method,
-    )
+    return tested_answer(
+        QUESTION, ESTIMAND, est, n_runs=n, unit=UNIT, mde=rho_mde(n, alpha), caveats=caveats,
+        words=("harder tasks give larger gains", "easier tasks give larger gains"), alpha=alpha,
+        confidence=confidence, method=method,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- calibration

@@ -45,11 +45,10 @@ from xstilts.analysis.stats import rng_for
 from xstilts.analysis.studies.common import (
     Answer,
     Design,
+    Estimate,
     Simulation,
     StudyResult,
     adjust,
-    decide,
-    direction_word,
     grid_figure,
     mde,
     message_figure,
@@ -58,6 +57,7 @@ from xstilts.analysis.studies.common import (
     recipe_languages,
     simulate_scores,
     split_languages,
+    tested_answer,
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, primary_scores
@@ -497,26 +497,15 @@ def _answer(primary, star, delta, alpha, confidence, caveats) -> Answer:
         )
         answer.detail = k_text
         return answer
-    decision = decide(bend["p_value"], alpha)
-    direction = direction_word(decision, bend["estimate"], ACCELERATING, DIMINISHING)
-    return Answer(
-        question=QUESTION,
-        estimand=ESTIMAND,
-        estimate=bend["estimate"],
-        ci_low=bend["ci_low"],
-        ci_high=bend["ci_high"],
-        p_value=bend["p_value"],
-        decision=decision,
-        direction=direction,
-        n_runs=n,
-        unit=UNIT,
-        minimum_detectable_effect=mde(np.nan, se=bend["se"], df=bend["df"], alpha=alpha),
-        caveats=caveats,
-        alpha=alpha,
-        confidence=confidence,
-        method=method,
-        detail=k_text,
-    )
+    est = Estimate(bend["estimate"], bend["ci_low"], bend["ci_high"], bend["p_value"], n, bend["df"], np.nan,
+                   bend["se"], method)  # fmt: skip
+    detectable = mde(np.nan, se=bend["se"], df=bend["df"], alpha=alpha)
+    answer = tested_answer(
+        QUESTION, ESTIMAND, est, n_runs=n, unit=UNIT, mde=detectable, caveats=caveats,
+        words=(ACCELERATING, DIMINISHING), alpha=alpha, confidence=confidence, method=method,
+    )  # fmt: skip
+    answer.detail = k_text
+    return answer
 
 
 # ---------------------------------------------------------------- calibration

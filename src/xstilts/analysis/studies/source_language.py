@@ -42,8 +42,6 @@ from xstilts.analysis.studies.common import (
     Simulation,
     StudyResult,
     adjust,
-    decide,
-    direction_word,
     grid_figure,
     language_gains,
     mde,
@@ -55,6 +53,7 @@ from xstilts.analysis.studies.common import (
     simulate_scores,
     split_languages,
     t_interval,
+    tested_answer,
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE
@@ -253,27 +252,11 @@ def primary_answer(frame, question, target_language, *, alpha, confidence, cavea
             confidence=confidence,
             method=method,
         )
-    decision = decide(est.p_value, alpha)
-    direction = direction_word(
-        decision, est.estimate, "non-English sources beat English", "English beats non-English sources"
-    )
-    return Answer(
-        question=question,
-        estimand=ESTIMAND,
-        estimate=est.estimate,
-        ci_low=est.ci_low,
-        ci_high=est.ci_high,
-        p_value=est.p_value,
-        decision=decision,
-        direction=direction,
-        n_runs=len(per_seed),
-        unit=UNIT,
-        minimum_detectable_effect=mde(est.sd, len(per_seed), alpha=alpha),
-        caveats=caveats,
-        alpha=alpha,
-        confidence=confidence,
-        method=method,
-    )
+    return tested_answer(
+        question, ESTIMAND, est, n_runs=len(per_seed), unit=UNIT, mde=mde(est.sd, len(per_seed), alpha=alpha),
+        caveats=caveats, words=("non-English sources beat English", "English beats non-English sources"),
+        alpha=alpha, confidence=confidence, method=method,
+    )  # fmt: skip
 
 
 def analyse(
