@@ -319,7 +319,7 @@ def test_source_language_answers_the_mean_paired_difference_over_seeds():
     assert record.estimate == pytest.approx((2.0 + 1.0 - 1.0 + 0.5) / 4, abs=0.1)  # tydiqa@fi left out
     assert record.decision == "effect" and record.direction == "non-English sources beat English"
     assert record.n_runs == 3 and record.unit == "seed" and record.ci_low > 0
-    assert any("translationese" in c for c in record.caveats)
+    assert any("Translationese" in c for c in record.caveats)
     assert any("in-language" in c and "tydiqa@fi" in c for c in record.caveats)
     table = result.tables["sources"].set_index("source")
     assert set(table["target"]) == {"udpos"} and any("xnli" in note for note in result.notes)

@@ -92,7 +92,7 @@ OLD_FINAL = (
 MIN_TASKS = 4
 REFERENCE_LANGUAGE = "en"
 SAME_RUN = (
-    "a task's difficulty and its gain come from the same intermediate runs: run-to-run luck moves both, "
+    "A task's difficulty and its gain come from the same intermediate runs: run-to-run luck moves both, "
     "averaged over the seeds"
 )
 
@@ -321,7 +321,7 @@ def analyse(
     correlations.loc[explore, "p_holm"] = adjust(correlations.loc[explore, "p_value"])
     tasks_table = pd.DataFrame(task_rows)
     if correlations["model"].nunique() > 1:
-        caveats.append(f"several models: the answer is {correlations['model'].iloc[0]}'s; see correlations")
+        caveats.append(f"Several models: the answer is {correlations['model'].iloc[0]}'s; see correlations")
     record = _answer(correlations, tasks_table, alpha, confidence, caveats)
     notes = [
         "outcome: per task, its gain over none (paired by seed) averaged over each target's non-English "

@@ -77,7 +77,7 @@ MIN_K = 4  # three curve parameters need four distinct k
 POOLED = "pooled"
 NAME_PATTERN = re.compile(r"^(?P<base>.+)-k(?P<k>\d+)(?:-d(?P<draw>\w+))?$")
 UNKNOWN_LANGUAGES = (
-    "the recipes' training languages are unknown (no source_languages column): in-language "
+    "The recipes' training languages are unknown (no source_languages column): in-language "
     "scores could not be left out, so translate-train data may make the curve rise"
 )
 
@@ -293,7 +293,7 @@ def analyse(
         caveats.append("zero_shot_only is off: scores in languages a recipe trained on are in the curve")
     budget = " ".join(sorted({str(v) for v in recipes["budget"].dropna()})) or "not recorded"
     caveats.append(
-        f"budget: {budget} (with a fixed budget over disjoint examples more languages add diversity, not "
+        f"Budget: {budget} (with a fixed budget over disjoint examples more languages add diversity, not "
         "content; translated data is parallel, so without it they add neither)"
     )
     curve_rows, curvature_rows, star_rows, primary = [], [], [], None
@@ -403,7 +403,7 @@ def analyse(
     if rows["model"].nunique() > 1 or rows["base"].nunique() > 1:
         first = bends[bends["target"] == POOLED].iloc[0]
         caveats.append(
-            f"several curves: the answer is the first ({first['model']}, {first['base']}); see curvature"
+            f"Several curves: the answer is the first ({first['model']}, {first['base']}); see curvature"
         )
     record = _answer(primary, star, delta, alpha, confidence, caveats)
     notes = [
@@ -476,7 +476,7 @@ def _answer(primary, star, delta, alpha, confidence, caveats) -> Answer:
     )
     caveats = [
         *caveats,
-        f"saturating fit: {int(row['n_draws'])} draws, {int(row['residual_df'])} residual df",
+        f"Saturating fit: {int(row['n_draws'])} draws, {int(row['residual_df'])} residual df",
     ]
     method = f"OLS of score on log2 k and its square over draws, t on {bend.get('df')} residual df"
     n = int(bend.get("n_draws", 0))

@@ -67,7 +67,7 @@ ESTIMAND = "mean paired difference, non-English source minus English (points)"
 UNIT = "seed"
 ZERO_SHOT, IN_LANGUAGE, REFERENCE = "zero-shot", "in-language", "reference"
 TRANSLATIONESE = (
-    "translationese: translated sources (XNLI translate-train, PAWS-X) are machine translations "
+    "Translationese: translated sources (XNLI translate-train, PAWS-X) are machine translations "
     "of the English data, so a difference to English mixes the language with translation "
     "artefacts and the loss of original-English phrasing; native sources (TyDiQA) differ in "
     "content too"
@@ -245,7 +245,7 @@ def primary_answer(frame, question, target_language, *, alpha, confidence, cavea
             np.nan,
             [
                 *caveats,
-                f"with 3 seeds and a run sd of {ASSUMED_RUN_SD:g} point(s) (assumed) the design "
+                f"With 3 seeds and a run sd of {ASSUMED_RUN_SD:g} point(s) (assumed) the design "
                 f"would detect {would:.2f} points",
             ],
             alpha=alpha,
@@ -313,7 +313,7 @@ def analyse(
     caveats = [TRANSLATIONESE]
     if in_language:
         caveats.append(
-            f"left out as in-language supervision (trained on {target_language} data, not zero-shot): "
+            f"Left out as in-language supervision (trained on {target_language} data, not zero-shot): "
             + ", ".join(in_language)
         )
     caveats += pairing_caveats(gains)
