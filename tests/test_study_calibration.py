@@ -42,7 +42,7 @@ def test_direction_words_only_with_an_effect_and_one_seed_says_why():
     one = common.one_seed_answer("Q?", "slope", 0.3, 1, "seed", 2.0, ["more"])
     assert one.decision == "not identifiable" and one.p_value is None
     assert "run-to-run variance cannot be estimated" in one.answer_text
-    assert "No interval or p-value" in one.uncertainty_text and one.caveats_text == "more."
+    assert "No interval or p-value" in one.uncertainty_text and one.caveats_text == "More."
 
 
 def test_gains_are_paired_by_seed_and_the_fallback_is_said():

@@ -19,6 +19,8 @@ Rules every study follows (issue 21)
   carries :func:`adjust` (Holm by default) in its table.
 - Every answer has its minimum detectable effect (:func:`mde`, 80% power at alpha, two-sided),
   from the run-level sd measured in the data, or :data:`ASSUMED_RUN_SD` stated in the caveats.
+- A tested estimate becomes the answer through :func:`tested_answer` (decision from p at alpha,
+  direction words only with an effect); no data: :func:`unanswerable`.
 
 Calibration interface (``benchmarks/study_calibration.py``, ``tests/test_study_calibration.py``)
 Each study module defines, besides ``analyse`` and ``figure``:
@@ -26,7 +28,9 @@ Each study module defines, besides ``analyse`` and ``figure``:
 - ``simulate(design: Design, effect: float, rng) -> Simulation``: a scores frame of the real
   shape for ``design`` (build it with :func:`simulate_scores`, passing the study's per-cell
   gain), the true value of the estimand, and the extra keyword arguments ``analyse`` needs
-  (e.g. a difficulty table). ``effect=0`` is the null.
+  (e.g. a difficulty table; for ``--command`` runs each becomes a flag: a frame is written
+  to CSV and passed as ``--<key>``). ``effect=0`` is the null. The simulated ``gain(model,
+  recipe, target, language, base)`` receives the cell's noiseless baseline score.
 :func:`design_from_config` reads a study config (models, recipes with their source languages,
 targets, seeds); :func:`simulate_scores` adds the noise every study shares: per-language and
 per-target offsets, a baseline run per model x target x seed, intermediate-run and fine-tuning
@@ -152,7 +156,8 @@ class Answer:
     @property
     def caveats_text(self) -> str:
         rest = self.caveats[1:] if self.decision == "not identifiable" else self.caveats
-        return " ".join(c if c.endswith(".") else c + "." for c in rest) or "None."
+        sentences = (c[:1].upper() + c[1:] for c in rest)
+        return " ".join(c if c.endswith(".") else c + "." for c in sentences) or "None."
 
 
 def one_seed_answer(question: str, estimand: str, estimate: float, n_runs: int, unit: str, mde: float,

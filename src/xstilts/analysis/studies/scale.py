@@ -430,7 +430,7 @@ MODEL_GAP = 6.0  # points: each larger model's baseline above the next smaller o
 
 
 def simulate(design: Design, effect: float, rng: np.random.Generator) -> Simulation:
-    """Each recipe closes a share of the headroom (about 10%, varying by recipe and language);
+    """Each recipe closes a share of the headroom (about 10%, varying by recipe and target);
     the largest model's share is ``effect`` percentage points above the smallest's (linear in
     log size between), and each larger model starts :data:`MODEL_GAP` points higher, so under
     the null the larger model's absolute gain is smaller."""
@@ -441,11 +441,11 @@ def simulate(design: Design, effect: float, rng: np.random.Generator) -> Simulat
     logs = np.log([sizes.get(m, i + 1) for i, m in enumerate(models)])
     position = dict(zip(models, (logs - logs[0]) / (logs[-1] - logs[0]) if len(models) > 1 else [0.0]))
     recipe_share = dict(zip(design.recipes, rng.normal(10.0, 2.0, len(design.recipes))))
-    languages = sorted({lang for langs in design.targets.values() for lang in langs})
-    language_share = dict(zip(languages, rng.normal(0.0, 1.0, len(languages))))
+    # by target, not by language: a run's ratio of language means is then its share exactly
+    target_share = dict(zip(design.targets, rng.normal(0.0, 1.0, len(design.targets))))
 
     def gain(model, recipe, target, language, base):
-        share = recipe_share[recipe] + language_share[language] + effect * position[model]
+        share = recipe_share[recipe] + target_share[target] + effect * position[model]
         return share / 100 * (HEADROOM_CEILING - base)
 
     offsets = {model: MODEL_GAP * i for i, model in enumerate(models)}
