@@ -178,7 +178,7 @@ def test_difficulty_finds_a_known_correlation_over_tasks():
     assert record.decision == "effect" and record.direction == "harder tasks give larger gains"
     assert record.estimate > 0.9 and record.p_value < 0.01 and record.ci_low > 0.5
     assert record.n_runs == 9 and record.unit == "intermediate task"
-    assert record.minimum_detectable_effect == pytest.approx(np.tanh(2.8016 / np.sqrt(6)), abs=1e-3)
+    assert record.minimum_detectable_effect == pytest.approx(np.tanh(2.8016 * np.sqrt(1.06 / 6)), abs=1e-3)
     primary = rows[rows["role"] == "primary"]
     assert len(primary) == 1 and primary["target"].iloc[0] == "pooled" and primary["n_tasks"].iloc[0] == 9
     per_target = rows[rows["role"] == "exploratory"]
