@@ -291,14 +291,16 @@ SEEDS_UNPAIRED = (
 def language_gains(scores: pd.DataFrame) -> pd.DataFrame:
     """Per model x recipe x target x language x seed: value, the baseline (``none``) value of
     the same seed, and gain = value - baseline; ``paired`` is False where the baseline has no
-    run with that seed and its mean over seeds stands in (:data:`SEEDS_UNPAIRED` says so). The
-    baseline rows themselves are kept with gain NaN."""
+    run with that seed and its mean over seeds stands in (:data:`SEEDS_UNPAIRED` says so);
+    ``baseline_seeds``: how many runs the baseline has there. The baseline rows themselves are
+    kept with gain NaN."""
     primary = primary_scores(scores)
     keys = ["model", "target", "language"]
     base_rows = primary[primary["recipe"] == BASELINE_RECIPE]
     same_seed = base_rows.set_index([*keys, "seed"])["value"].rename("baseline")
     mean = base_rows.groupby(keys)["value"].mean().rename("baseline_mean")
-    frame = primary.join(same_seed, on=[*keys, "seed"]).join(mean, on=keys)
+    seeds = base_rows.groupby(keys)["seed"].nunique().rename("baseline_seeds")
+    frame = primary.join(same_seed, on=[*keys, "seed"]).join(mean, on=keys).join(seeds, on=keys)
     frame["paired"] = frame["baseline"].notna()
     frame["baseline"] = frame["baseline"].fillna(frame.pop("baseline_mean"))
     is_base = frame["recipe"] == BASELINE_RECIPE
@@ -324,11 +326,13 @@ def run_means(gains: pd.DataFrame, by=(*RUN, "target"), value: str = "gain") -> 
 
 
 def runs_per_arm(gains: pd.DataFrame, arms=("model", "recipe")) -> int:
-    """The fewest seeds any arm (with a gain) has: below 2 the run-to-run variance is unknown."""
+    """The fewest seeds any arm with a gain has, the baseline's counted too (its one run would
+    enter every gain alike): below 2 the run-to-run variance is unknown."""
     rows = gains.dropna(subset=["gain"])
     if rows.empty:
         return 0
-    return int(rows.groupby(list(arms))["seed"].nunique().min())
+    fewest = int(rows.groupby(list(arms))["seed"].nunique().min())
+    return min(fewest, int(rows["baseline_seeds"].min())) if "baseline_seeds" in rows else fewest
 
 
 def cell_means(gains: pd.DataFrame) -> pd.DataFrame:

@@ -78,7 +78,7 @@ def seed_gains(scores: pd.DataFrame) -> pd.DataFrame:
     language x seed (``with_typology``: English and a recipe's own sources left out)."""
     gains = language_gains(scores)
     gains = gains[(gains["recipe"] != BASELINE_RECIPE) & gains["gain"].notna()]
-    columns = ["model", "recipe", "target", "language", "seed", "gain", "paired"]
+    columns = ["model", "recipe", "target", "language", "seed", "gain", "paired", "baseline_seeds"]
     return with_typology(gains[columns], recipe_languages(scores))
 
 
