@@ -189,7 +189,8 @@ def calibrate(name: str, design: common.Design, n: int, rng: np.random.Generator
                 counts[f"{label}_intervals"] += 1
                 counts[f"{label}_covered"] += int(low <= simulation.truth <= high)
             counts[f"{label}_unidentified"] += int(decision == "not identifiable")
-            right_sign = effect == 0 or np.sign(answer.get("estimate") or 0) == np.sign(simulation.truth)
+            estimate = answer.get("estimate")  # a legacy reading may have none: its claim counts
+            right_sign = effect == 0 or estimate is None or np.sign(estimate) == np.sign(simulation.truth)
             counts[f"{label}_effect"] += int(decision == "effect" and right_sign)
     share = lambda k, total: counts[k] / total if total else np.nan  # noqa: E731
     return {

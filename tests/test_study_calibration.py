@@ -60,7 +60,9 @@ def test_gains_are_paired_by_seed_and_the_fallback_is_said():
     assert gains.loc[("mnli", 3), "gain"] == 8.0 and not gains.loc[("mnli", 3), "paired"]  # mean 52
     assert common.pairing_caveats(gains.reset_index()) == [common.SEEDS_UNPAIRED]
     assert common.pairing_caveats(gains.reset_index().query("seed < 3")) == []
-    assert common.runs_per_arm(gains.reset_index()) == 3
+    assert common.runs_per_arm(gains.reset_index()) == 2  # the baseline's two runs
+    one_baseline = common.language_gains(scores[~((scores["recipe"] == "none") & (scores["seed"] == 2))])
+    assert common.runs_per_arm(one_baseline) == 1
 
 
 def test_intervals_and_power_agree_with_scipy_and_statsmodels():

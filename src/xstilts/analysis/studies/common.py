@@ -291,14 +291,16 @@ SEEDS_UNPAIRED = (
 def language_gains(scores: pd.DataFrame) -> pd.DataFrame:
     """Per model x recipe x target x language x seed: value, the baseline (``none``) value of
     the same seed, and gain = value - baseline; ``paired`` is False where the baseline has no
-    run with that seed and its mean over seeds stands in (:data:`SEEDS_UNPAIRED` says so). The
-    baseline rows themselves are kept with gain NaN."""
+    run with that seed and its mean over seeds stands in (:data:`SEEDS_UNPAIRED` says so);
+    ``baseline_seeds``: how many runs the baseline has there. The baseline rows themselves are
+    kept with gain NaN."""
     primary = primary_scores(scores)
     keys = ["model", "target", "language"]
     base_rows = primary[primary["recipe"] == BASELINE_RECIPE]
     same_seed = base_rows.set_index([*keys, "seed"])["value"].rename("baseline")
     mean = base_rows.groupby(keys)["value"].mean().rename("baseline_mean")
-    frame = primary.join(same_seed, on=[*keys, "seed"]).join(mean, on=keys)
+    seeds = base_rows.groupby(keys)["seed"].nunique().rename("baseline_seeds")
+    frame = primary.join(same_seed, on=[*keys, "seed"]).join(mean, on=keys).join(seeds, on=keys)
     frame["paired"] = frame["baseline"].notna()
     frame["baseline"] = frame["baseline"].fillna(frame.pop("baseline_mean"))
     is_base = frame["recipe"] == BASELINE_RECIPE
@@ -324,11 +326,13 @@ def run_means(gains: pd.DataFrame, by=(*RUN, "target"), value: str = "gain") -> 
 
 
 def runs_per_arm(gains: pd.DataFrame, arms=("model", "recipe")) -> int:
-    """The fewest seeds any arm (with a gain) has: below 2 the run-to-run variance is unknown."""
+    """The fewest seeds any arm with a gain has, the baseline's counted too (its one run would
+    enter every gain alike): below 2 the run-to-run variance is unknown."""
     rows = gains.dropna(subset=["gain"])
     if rows.empty:
         return 0
-    return int(rows.groupby(list(arms))["seed"].nunique().min())
+    fewest = int(rows.groupby(list(arms))["seed"].nunique().min())
+    return min(fewest, int(rows["baseline_seeds"].min())) if "baseline_seeds" in rows else fewest
 
 
 def cell_means(gains: pd.DataFrame) -> pd.DataFrame:
@@ -454,39 +458,36 @@ def _no_fit(n_groups: int, why: str) -> tuple[Estimate, str]:
 
 
 def mixed_term(data: pd.DataFrame, formula: str, term: str, groups: str, vc: dict | None = None,
-               confidence: float = 0.95) -> tuple[Estimate, str]:  # fmt: skip
+               confidence: float = 0.95, group_terms: int = 1) -> tuple[Estimate, str]:  # fmt: skip
     """A statsmodels MixedLM fit (REML) and one fixed-effect ``term``: (Estimate, note); the
     note names convergence trouble or why no fit (then the estimate is NaN). ``groups``: the
     random-intercept grouping column; ``vc``: variance components nested in it
-    ({name: "0 + C(column)"})."""
+    ({name: "0 + C(column)"}). The interval and p use a t distribution on (groups -
+    ``group_terms``) degrees of freedom (the fixed terms that vary between groups only, the
+    intercept included), not the normal one: with a few dozen groups the Wald z is too narrow."""
     import statsmodels.formula.api as smf
 
     n_groups = data[groups].nunique() if len(data) else 0
-    if n_groups < 3:
-        return _no_fit(n_groups, f"MixedLM needs >= 3 {groups} groups, has {n_groups}")
+    if n_groups < group_terms + 2:
+        return _no_fit(n_groups, f"MixedLM needs >= {group_terms + 2} {groups} groups, has {n_groups}")
     model = smf.mixedlm(formula, data, groups=groups, vc_formula=vc or None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fit = model.fit(reml=True, method=["lbfgs", "powell"])
         except (np.linalg.LinAlgError, ValueError) as error:
-            return Estimate(
-                np.nan, n=int(n_groups), method="MixedLM", **NO_ESTIMATE
-            ), f"MixedLM failed: {error}"
+            return _no_fit(n_groups, f"MixedLM failed: {error}")
     if term not in fit.params.index or not np.isfinite(fit.bse.get(term, np.nan)):
-        return Estimate(
-            np.nan, n=int(n_groups), method="MixedLM", **NO_ESTIMATE
-        ), f"MixedLM: {term} not estimable"
-    low, high = fit.conf_int(alpha=1 - confidence).loc[term]
+        return _no_fit(n_groups, f"MixedLM: {term} not estimable")
     trouble = sorted({type(w.message).__name__ for w in caught if "Convergence" in type(w.message).__name__})
     note = f"MixedLM {', '.join(trouble)}: read with care" if trouble else ""
-    df = max(int(n_groups) - 1, 1)
-    se = float(fit.bse[term])
-    return (
-        Estimate(float(fit.params[term]), float(low), float(high), float(fit.pvalues[term]), int(n_groups),
-                 df, se * math.sqrt(n_groups), se, "MixedLM"),
-        note,
-    )  # fmt: skip
+    df = int(n_groups) - group_terms
+    estimate, se = float(fit.params[term]), float(fit.bse[term])
+    half = stats.t.ppf(0.5 + confidence / 2, df) * se
+    p = 2 * stats.t.sf(abs(estimate) / se, df) if se > 0 else float(estimate == 0)
+    low, high = estimate - half, estimate + half
+    sd = se * math.sqrt(n_groups)
+    return Estimate(estimate, low, high, float(p), int(n_groups), df, sd, se, "MixedLM"), note
 
 
 def mde(sd: float, n: int | None = None, *, alpha: float = 0.05, power: float = POWER, n2: int | None = None,

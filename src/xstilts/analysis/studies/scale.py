@@ -54,6 +54,7 @@ from xstilts.analysis.studies.common import (
     p_text,
     pairing_caveats,
     recipe_column,
+    runs_per_arm,
     simulate_scores,
     tested_answer,
     two_sample,
@@ -290,7 +291,7 @@ def _answer(gains, models, known_sizes, size_note, confidence, alpha, contrasts,
     n_per_model = cells.groupby("model")["seed"].nunique()
     n_units = int(n_per_model.sum())
     settings = dict(alpha=alpha, confidence=confidence, method="two-sample t over seeds, pooled variance")
-    if n_per_model.min() < 2:
+    if n_per_model.min() < 2 or runs_per_arm(gains[gains["model"].isin([small, large])]) < 2:
         headroom = float(cells["headroom"].mean()) if len(cells) else np.nan
         assumed = 100 * ASSUMED_RUN_SD / headroom if headroom else np.nan
         three = mde(assumed, 3, n2=3, alpha=alpha)

@@ -63,7 +63,10 @@ STUDY_COLUMNS = [
     "spearman_ci_high", "spearman_p", "spearman_q", "languages", "reason",
 ]  # fmt: skip
 UNIT = "intermediate-training run"
-METHOD = "MixedLM: gain ~ distance + log CC-100 size + target, seeds averaged, random intercept per language"
+METHOD = (
+    "MixedLM: gain ~ distance + log CC-100 size + target, seeds averaged, random intercept per "
+    "language, t on languages - 3 df"
+)
 
 
 def question(sources) -> str:
@@ -78,7 +81,7 @@ def seed_gains(scores: pd.DataFrame) -> pd.DataFrame:
     language x seed (``with_typology``: English and a recipe's own sources left out)."""
     gains = language_gains(scores)
     gains = gains[(gains["recipe"] != BASELINE_RECIPE) & gains["gain"].notna()]
-    columns = ["model", "recipe", "target", "language", "seed", "gain", "paired"]
+    columns = ["model", "recipe", "target", "language", "seed", "gain", "paired", "baseline_seeds"]
     return with_typology(gains[columns], recipe_languages(scores))
 
 
@@ -97,7 +100,10 @@ def pooled_slope(joined: pd.DataFrame, kind: str, control: bool = True, confiden
     data = data.rename(columns={kind: "distance", "log_cc100_gib": "log_size"})
     blocks = " + C(block)" if data["block"].nunique() > 1 else ""
     formula = ("gain ~ distance + log_size" if control else "gain ~ distance") + blocks
-    estimate, note = mixed_term(data, formula, "distance", "language", confidence=confidence)
+    # intercept, distance and log size vary between languages only
+    estimate, note = mixed_term(
+        data, formula, "distance", "language", confidence=confidence, group_terms=3 if control else 2
+    )
     languages = sorted(set(rows["language"]))
     size = joined.drop_duplicates("language").set_index("language").reindex(languages)
     return {
