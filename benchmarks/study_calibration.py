@@ -154,9 +154,7 @@ def _legacy_language_count(study_dir: Path, alpha: float) -> dict:
     table = pd.read_csv(study_dir / "k_star.csv", keep_default_na=False, na_values=[""])
     if table.empty:
         return {"decision": "not identifiable"}
-    if pd.isna(table["k_star"].iloc[0]):
-        return {"decision": "no effect detected"}
-    return {"decision": "effect", "estimate": -1.0}  # no estimate: the claim's sign (diminishing)
+    return {"decision": "effect" if pd.notna(table["k_star"].iloc[0]) else "no effect detected"}
 
 
 LEGACY.update(
