@@ -78,7 +78,7 @@ def test_studies_of_one_size_share_their_common_cells(prefix):
 
 
 def test_difficulty_configs_record_the_dev_score_at_their_budget():
-    """dev_at_budget needs an intermediate dev evaluation at the budget step (difficulty.py)."""
+    """error_at_budget needs an intermediate dev evaluation at the budget step (difficulty.py)."""
     for stem, budget in (("difficulty", 5000), ("tiny-difficulty", 50)):
         cfg = load(stem)
         every = cfg["intermediate"]["early_stopping"]["every"]

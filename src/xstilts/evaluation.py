@@ -96,6 +96,41 @@ def score(task_name: str, logits, features, labels, examples=None, language: str
     raise ValueError(f"{task.format} is scored by retrieval_scores")
 
 
+def chance_score(task_name: str, features, labels, examples=None) -> float:
+    """The headline metric (0-100) of the best constant predictor on these rows: the difficulty
+    study's chance level. Classification and multiple choice: every class tried (the majority
+    class for accuracy; for QQP's accuracy/F1 mean the all-positive predictor can score more);
+    token accuracy: the most frequent tag; other tagging metrics: the most frequent tag at every
+    token, scored by the task's scorer; SQuAD 2.0: "no answer" everywhere (half of its dev set
+    is unanswerable); other span QA: an empty answer (0). NaN for retrieval and dual encoders."""
+    task = TASKS[task_name]
+    if task.format in ("pair_classification", "multiple_choice"):
+        gold = list(features["labels"])
+        n = max(len(labels or ()), max(gold) + 1)
+        return max(
+            score(task_name, [np.eye(n)[c]] * len(gold), features, labels)[task.metric] for c in range(n)
+        )
+    if task.format == "tagging":
+        words = [tag for tags in dict(zip(_sentences(features), features["tags"])).values() for tag in tags]
+        tag, count = Counter(words).most_common(1)[0]
+        if task.scorer is None:  # ccg: token accuracy
+            return 100.0 * count / len(words)
+        logits = [
+            np.tile(np.eye(len(labels))[list(labels).index(tag)], (len(row), 1))
+            for row in features["input_ids"]
+        ]
+        return _score_tagging(task, logits, features, labels)[task.metric]
+    if task.format == "extractive_qa":
+        references = {i: list(a["text"]) for i, a in zip(examples["id"], examples["answers"])}
+        abstain = dict.fromkeys(references, "")
+        if task.scorer == "squad_v2":
+            return metrics.squad_v2_scores(abstain, references, dict.fromkeys(references, 1.0), 0.0)[
+                task.metric
+            ]
+        return metrics.squad_scores(abstain, references)[task.metric]
+    return float("nan")
+
+
 def _score_tagging(task, logits, features, labels):
     gold, pred = tagging_words(logits, features, labels)
     accuracy = metrics.token_accuracy(gold, pred)

@@ -437,9 +437,11 @@ def table_outputs(targets, reports: str = REPORTS) -> dict:
 
 
 def typology_outputs(reports: str = REPORTS) -> dict:
-    return {
-        name: f"{reports}/typology/{name}.csv" for name in ("distances", "language_gains", "correlations")
+    outputs = {
+        name: f"{reports}/typology/{name}.csv"
+        for name in ("distances", "language_gains", "correlations", "claims")
     }
+    return {**outputs, "claims_md": f"{reports}/typology/claims.md"}
 
 
 def figure_outputs(targets, reports: str = REPORTS) -> dict:

@@ -34,7 +34,7 @@ from xstilts import settings as job_settings
 from xstilts.config import ConfigError
 from xstilts.tasks import MODEL_SHAPES, TASKS
 
-# English training split sizes (SPEC.md sections 2-3, the dataset cards): anli_plus = ANLI
+# English training split sizes (docs/science.md sections 2-3, the dataset cards): anli_plus = ANLI
 # r1-r3 (162,865) + MNLI (392,702) + SNLI (550,152); CCGbank sections 02-21 ~ 39,604 sentences.
 TRAIN_EXAMPLES = {
     "anli_plus": 1_105_719,

@@ -120,8 +120,9 @@ def load_prepared(path: str | Path):
     )
 
 
-def _subset(features, examples, n: int | None, seed: int | None = None):
-    """The first n examples (of a seeded shuffle if `seed`), QA features with their examples."""
+def _subset(features, examples, n: int | None, seed: int | None = None, start: int = 0):
+    """The first n examples (of a seeded shuffle if `seed`) from position `start`, QA features
+    with their examples."""
     if n is None:
         return features, examples
     if examples is None and "kind" in features.column_names:  # dual encoder: cap queries, keep the pool
@@ -133,9 +134,9 @@ def _subset(features, examples, n: int | None, seed: int | None = None):
         return datasets.concatenate_datasets([queries.select(range(min(n, len(queries)))), pool]), None
     if examples is None:
         rows = features if seed is None else features.shuffle(seed=seed)
-        return rows.select(range(min(n, len(rows)))), None
+        return rows.select(range(min(start, len(rows)), min(start + n, len(rows)))), None
     rows = examples if seed is None else examples.shuffle(seed=seed)
-    examples = rows.select(range(min(n, len(rows))))
+    examples = rows.select(range(min(start, len(rows)), min(start + n, len(rows))))
     keep = set(examples["id"])
     return features.filter(lambda r: r["example_id"] in keep), examples
 
@@ -179,15 +180,23 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
     device, autocast = torch_device(ids, cfg.get("precision", "fp32"), rank)
     training.seed_everything(seed)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    train_sets, dev_sets, specs, counts = {}, {}, {}, {}
+    train_sets, dev_sets, specs, counts, held_out, chance = {}, {}, {}, {}, {}, {}
     es = cfg.get("early_stopping") or {}
-    for task, parts in _by_task(settings["tasks"], data).items():
+    by_task = _by_task(settings["tasks"], data)
+    for task, parts in by_task.items():
         features, dev_features, dev_examples, labels, counts[task] = _task_data(
             task, parts, cfg["max_train_examples"], settings.get("budget"), seed
         )
         train_sets[task] = features
         dev_sets[task] = _subset(dev_features, dev_examples, es.get("dev_examples"), seed)
         specs[task] = {"format": TASKS[task].format, "labels": labels}
+        if _records_difficulty(settings, es, by_task, task):
+            from xstilts.evaluation import chance_score
+
+            chance[task] = chance_score(task, dev_features, labels, dev_examples)
+            held_out[task] = _subset(
+                dev_features, dev_examples, HELD_OUT_EXAMPLES, seed, start=es["dev_examples"]
+            )
     encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
     model = modeling.MultiTaskModel(encoder, specs)
     if settings.get("chain"):
@@ -209,6 +218,13 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
     )
     if rank:
         return
+    if chance:
+        history["chance"] = chance
+        history["held_out"] = {
+            task: _held_out_record(model, task, rows, specs[task]["labels"], cfg, device, tokenizer, autocast)
+            for task, rows in held_out.items()
+            if len(rows[0])
+        }
     with atomic_dir(out, size_hint=atomic.payload_bytes(model.state_dict())) as tmp:
         modeling.save(model, tokenizer, tmp, with_heads=settings["stage"] == "finetune")
         write_json(
@@ -223,6 +239,35 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
                 "wall_seconds": round(time.time() - started, 2),
             },
         )
+
+
+# Dev examples after early stopping's subset, scored once with the chosen weights: the difficulty
+# study's held-out measure (the subset picked the checkpoint, so its score is biased upwards).
+HELD_OUT_EXAMPLES = 5000
+
+
+def _records_difficulty(settings: dict, es: dict, by_task: dict, task: str) -> bool:
+    """A single-task intermediate training whose early stopping scores a dev subset records what
+    the difficulty study reads: the chance level of the task's dev split (evaluation.chance_score)
+    and the chosen weights' scores on the dev examples after the subset (cheap: one pass over at
+    most HELD_OUT_EXAMPLES; none when the subset is the whole split)."""
+    return (
+        settings["stage"] == "intermediate"
+        and len(by_task) == 1
+        and bool(es.get("dev_examples"))
+        and TASKS[task].format != "dual_encoder"
+    )
+
+
+def _held_out_record(model, task, rows, labels, cfg, device, tokenizer, autocast) -> dict:
+    """The chosen weights' scores on the held-out dev rows, and their number."""
+    from xstilts import training
+
+    features, examples = rows
+    _, scores = training.dev_score(
+        model, task, rows, cfg["batch_size"] * 2, device, tokenizer.pad_token_id, autocast, labels
+    )
+    return {"examples": len(examples if examples is not None else features), "scores": scores}
 
 
 def _by_task(tasks: list, data: dict) -> dict[str, list[tuple[str, str, str]]]:

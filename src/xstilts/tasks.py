@@ -159,6 +159,8 @@ MODEL_SHAPES = {
     "xlm-roberta-large": (24, 1024, 4096),
     "FacebookAI/xlm-roberta-base": (12, 768, 3072),
     "xlm-roberta-base": (12, 768, 3072),
+    # Goyal et al. 2021 (arXiv 2105.00572) Table 1: XLM-R XL, 36 layers, hidden 2560, FFN 10240
+    "facebook/xlm-roberta-xl": (36, 2560, 10240),
     "google-bert/bert-base-multilingual-cased": (12, 768, 3072),
     "bert-base-multilingual-cased": (12, 768, 3072),
 }
@@ -236,7 +238,7 @@ class Task:
     languages: tuple[str, ...] = ("en",)
     labels: tuple[str, ...] = ()  # label names; empty = read from the data (ccg)
     train_task: str | None = None  # target tasks: the task whose English train split trains it
-    defaults: dict = field(default_factory=dict)  # recipe defaults (SPEC section 4)
+    defaults: dict = field(default_factory=dict)  # recipe defaults (docs/science.md section 4)
     category: str | None = None  # XTREME score category (targets)
     eval_splits: tuple[str, ...] = ("test",)  # splits an evaluation reads (bucc: dev too)
     options: tuple[str, ...] = ()  # `hub.*` config keys the loader takes (tydiqa_train)

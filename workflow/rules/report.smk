@@ -60,6 +60,12 @@ rule analysis_typology:
             caption="../report/correlations.rst",
             category="3. Typology",
         ),
+        claims=TYPOLOGY["claims"],
+        claims_md=report(
+            TYPOLOGY["claims_md"],
+            caption="../report/claims.rst",
+            category="3. Typology",
+        ),
     log:
         f"{AGG.logs}/analysis/typology.log",
     conda:

@@ -14,6 +14,7 @@ from xstilts.config import schema
 # n_resamples, seed, alpha, confidence: defaults from the config schema's `analysis` block
 DEFAULTS = {k: v["default"] for k, v in schema()["properties"]["analysis"]["properties"].items()}
 ANALYSIS_KEYS = tuple(DEFAULTS)
+STUDY_DEFAULTS = {k: v.get("default") for k, v in schema()["properties"]["study"]["properties"].items()}
 
 
 def analysis_settings(args: argparse.Namespace) -> dict:
@@ -126,13 +127,17 @@ def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common
         return study.analyse(scores, sizes=_name_values(args.model_size, "--model-size"), **common_settings)
     if args.study == "difficulty":
         table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
-        return study.analyse(scores, table, **common_settings)
+        return study.analyse(scores, table, alpha=alpha, **common_settings)
     if args.study == "source-language":
         table = (
             pd.read_csv(args.distances, **read) if args.distances else _shipped_distances(args.distance_kind)
         )
-        return study.analyse(scores, table, target_language=args.target_language, **common_settings)
-    return study.analyse(scores, delta=args.delta, zero_shot_only=args.zero_shot_only, **common_settings)
+        return study.analyse(
+            scores, table, target_language=args.target_language, alpha=alpha, **common_settings
+        )
+    return study.analyse(
+        scores, delta=args.delta, zero_shot_only=args.zero_shot_only, alpha=alpha, **common_settings
+    )
 
 
 def _shipped_distances(kind: str | None) -> pd.DataFrame | None:
@@ -156,9 +161,15 @@ def run_difficulty_measures(args: argparse.Namespace) -> None:
         training = json.loads((Path(run["model_dir"]) / "training.json").read_text())
         rows = measures_from_training(run["task"], training, **options)
         frames.append(rows.assign(model=run["model"], task=run["recipe"], seed=run["seed"]))
-    columns = ["model", "task", "measure", "value"]
+    columns = ["model", "task", "measure", "value", "reason"]
     table = pd.concat(frames) if frames else pd.DataFrame(columns=[*columns, "seed"])
-    mean = table.groupby(columns[:3], sort=True).agg(value=("value", "mean"), n_seeds=("seed", "nunique"))
+    # the mean over the seeds that have the measure; a measure no seed has keeps its reason
+    table["n_seeds"] = table["seed"].where(table["value"].notna())
+    mean = table.groupby(columns[:3], sort=True).agg(
+        value=("value", "mean"),
+        n_seeds=("n_seeds", "nunique"),
+        reason=("reason", lambda r: "; ".join(sorted({x for x in r if x}))),
+    )
     print(write_csv(Path(args.out), mean.reset_index()))
 
 
@@ -235,11 +246,18 @@ def register(subparsers) -> None:
         help="source-language: take this URIEL distance from the shipped table (without --distances)",
     )
     study.add_argument("--target-language", default="fi", help="source-language: the target (default fi)")
-    study.add_argument("--delta", type=float, default=0.5, help="language-count: points per doubling (0.5)")
+    study.add_argument(
+        "--delta",
+        type=float,
+        default=STUDY_DEFAULTS["delta"],
+        help=f"language-count: points per doubling ({STUDY_DEFAULTS['delta']:g})",
+    )
     study.add_argument(
         "--zero-shot-only",
-        action="store_true",
-        help="language-count: leave out evaluation languages that a recipe trained on",
+        action=argparse.BooleanOptionalAction,
+        default=STUDY_DEFAULTS["zero_shot_only"],
+        help="language-count: leave out evaluation languages that a recipe of the curve trained on "
+        f"(default {STUDY_DEFAULTS['zero_shot_only']})",
     )
     study.set_defaults(func=run_study)
 

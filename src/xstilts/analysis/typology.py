@@ -17,9 +17,10 @@ import pandas as pd
 from xstilts.analysis import tables
 from xstilts.analysis.languages import DISTANCE_KINDS, language_table, load_uriel_distances
 from xstilts.analysis.stats import MIN_LANGUAGES, add_fdr, correlate
-from xstilts.analysis.studies.common import recipe_languages
+from xstilts.analysis.studies.common import language_gains as paired_gains
+from xstilts.analysis.studies.common import recipe_languages, run_means, t_interval, to_markdown
 from xstilts.analysis.uriel import load_pairwise_distances
-from xstilts.atomic import write_csv
+from xstilts.atomic import write_csv, write_text
 
 REFERENCE_LANGUAGE = "en"
 CORRELATION_COLUMNS = [
@@ -153,6 +154,104 @@ def correlation_table(
     return add_fdr(pd.DataFrame(rows))[CORRELATION_COLUMNS]
 
 
+# ---------------------------------------------------------------- the paper's headline claims
+
+# Phang et al. 2020 (docs/science.md section 1): (claim, kind, recipe or targets, the paper's figure).
+# "average": a recipe's gain averaged over the targets (the figure is the paper's); "best": the
+# average over targets of the best recipe per target; "above"/"below": the targets' gain against
+# the other targets' (averaged over recipes); "positive": the targets' gain above 0.
+PAPER_CLAIMS = (
+    ("SQuAD: average gain over targets +8.2 (read as SQuAD 2.0)", "average", "squad_v2", 8.2),
+    ("SQuAD: average gain over targets +8.2 (read as SQuAD 1.1)", "average", "squad_v1", 8.2),
+    ("MNLI: average gain over targets +7.5", "average", "mnli", 7.5),
+    ("HellaSwag: average gain over targets +7.0", "average", "hellaswag", 7.0),
+    ("all nine tasks (all9): average gain over targets +8.7", "average", "all9", 8.7),
+    ("best recipe per target: XTREME average +5.4", "best", None, 5.4),
+    ("large gains on BUCC and Tatoeba (above the other targets)", "above", ("bucc", "tatoeba"), None),
+    ("little XNLI benefit (below the other targets)", "below", ("xnli",), None),
+    ("consistent TyDiQA gains (above 0)", "positive", ("tydiqa",), None),
+)
+CLAIM_COLUMNS = ["claim", "paper", "model", "estimate", "ci_low", "ci_high", "n_seeds", "verdict", "reason"]
+CONSISTENT, NOT_CONSISTENT, UNIDENTIFIED = "consistent", "not consistent", "not identifiable from this grid"
+
+
+def target_run_gains(scores_frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model x recipe x target x seed: the gain over ``none`` paired by seed, averaged over
+    the target's languages (English included: the benchmark's average)."""
+    gains = paired_gains(scores_frame)
+    return run_means(gains[gains["recipe"] != tables.BASELINE_RECIPE])
+
+
+def _claim_values(runs: pd.DataFrame, kind: str, what) -> tuple[pd.Series, str]:
+    """Per seed, the claim's quantity (and a reason when it cannot be formed)."""
+    by_seed = runs.pivot_table(index="seed", columns=["recipe", "target"], values="gain")
+    targets = sorted(runs["target"].unique())
+    if kind == "average":
+        if what not in set(runs["recipe"]):
+            return pd.Series(dtype=float), f"recipe {what} not in the grid"
+        return by_seed[what].mean(axis=1), ""
+    if kind == "best":
+        means = runs.groupby(["target", "recipe"])["gain"].mean()
+        best = means.groupby(level="target").idxmax()
+        columns = [(recipe, target) for target, recipe in best.to_list()]  # idxmax: (target, recipe)
+        note = "the best recipe per target is chosen on the same runs: biased upwards"
+        return by_seed[columns].mean(axis=1), note
+    named = [t for t in what if t in targets]
+    if not named:
+        return pd.Series(dtype=float), f"target(s) {', '.join(what)} not in the grid"
+    per_target = runs.groupby(["seed", "target"])["gain"].mean().unstack("target")  # over recipes
+    inside = per_target[named].mean(axis=1)
+    if kind == "positive":
+        return inside, ""
+    others = [t for t in targets if t not in named]
+    if not others:
+        return pd.Series(dtype=float), "no other target to compare with"
+    return inside - per_target[others].mean(axis=1), ""
+
+
+def claims_table(scores_frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """The paper's headline claims beside this grid's estimate (t interval over seeds: a seed's
+    value averages its runs, which share that seed's baseline) and a verdict: consistent (the
+    interval holds the paper's figure, or lies on the claimed side of 0), not consistent (it
+    excludes the figure, or lies on the other side), not identifiable from this grid (one seed,
+    a missing recipe or target, or an interval across 0)."""
+    runs = target_run_gains(scores_frame)
+    rows = []
+    for model in sorted(runs["model"].unique()):
+        model_runs = runs[runs["model"] == model]
+        for claim, kind, what, paper in PAPER_CLAIMS:
+            values, reason = _claim_values(model_runs, kind, what)
+            estimate = t_interval(values.dropna(), confidence)
+            row = {"claim": claim, "paper": paper, "model": model, "estimate": estimate.estimate,
+                   "ci_low": estimate.ci_low, "ci_high": estimate.ci_high, "n_seeds": estimate.n}  # fmt: skip
+            if not np.isfinite(estimate.ci_low):
+                verdict = UNIDENTIFIED
+                if len(values):
+                    reason = "; ".join(filter(None, [reason, f"{estimate.n} seed(s): no interval"]))
+            elif paper is not None:
+                verdict = CONSISTENT if estimate.ci_low <= paper <= estimate.ci_high else NOT_CONSISTENT
+            else:
+                sign = -1 if kind == "below" else 1
+                low, high = sorted((sign * estimate.ci_low, sign * estimate.ci_high))
+                verdict = CONSISTENT if low > 0 else NOT_CONSISTENT if high < 0 else UNIDENTIFIED
+                if verdict == UNIDENTIFIED:
+                    reason = "; ".join(filter(None, [reason, "the interval spans 0"]))
+            rows.append({**row, "verdict": verdict, "reason": reason})
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def claims_markdown(claims: pd.DataFrame, confidence: float) -> str:
+    return (
+        "# The paper's headline claims against this grid\n\n"
+        "Phang et al. 2020 (docs/science.md section 1; the average gains are the figures quoted in the "
+        "literature, unverified against the PDF). Estimate: this grid's gain in points with its "
+        f"{confidence:.0%} t interval over seeds (a seed averages its runs, which share the seed's "
+        "baseline). Verdict: consistent / not consistent / not identifiable from this grid.\n\n"
+        + to_markdown(claims)
+        + "\n"
+    )
+
+
 def distances_report() -> pd.DataFrame:
     """The shipped distance table as written to reports/typology/distances.csv."""
     return load_uriel_distances()[["iso639_1", "iso639_3", "family", *DISTANCE_KINDS, "notes"]]
@@ -161,10 +260,12 @@ def distances_report() -> pd.DataFrame:
 def write_typology(
     scores_frame: pd.DataFrame, out_dir: str | Path, *, n_resamples: int, seed: int, confidence: float
 ) -> list[Path]:
-    """Write typology/distances.csv, typology/language_gains.csv and typology/correlations.csv."""
+    """Write typology/distances.csv, language_gains.csv, correlations.csv, and claims.csv with
+    claims.md (the paper's headline claims against this grid)."""
     typology_dir = Path(out_dir) / "typology"
     joined = zero_shot_gains(scores_frame)
     correlations = correlation_table(joined, n_resamples=n_resamples, seed=seed, confidence=confidence)
+    claims = claims_table(scores_frame, confidence)
     gains_columns = [
         "model",
         "recipe",
@@ -182,4 +283,6 @@ def write_typology(
         write_csv(typology_dir / "distances.csv", distances_report()),
         write_csv(typology_dir / "language_gains.csv", joined[gains_columns]),
         write_csv(typology_dir / "correlations.csv", correlations),
+        write_csv(typology_dir / "claims.csv", claims),
+        write_text(typology_dir / "claims.md", claims_markdown(claims, confidence)),
     ]
