@@ -287,6 +287,8 @@ def test_held_out_dev_rows_follow_the_early_stopping_subset():
     chosen, _ = _subset(rows, None, 5, seed=3)
     rest, _ = _subset(rows, None, 100, seed=3, start=5)
     assert len(rest) == 15 and not set(chosen["x"]) & set(rest["x"])
+    # early stopping used the whole split (the tiny twins' 200 of 200): none held out, no error
+    assert len(_subset(rows, None, 100, seed=3, start=20)[0]) == 0
 
 
 # ---------------------------------------------------------------- source language

@@ -134,11 +134,17 @@ def _subset(features, examples, n: int | None, seed: int | None = None, start: i
         return datasets.concatenate_datasets([queries.select(range(min(n, len(queries)))), pool]), None
     if examples is None:
         rows = features if seed is None else features.shuffle(seed=seed)
-        return rows.select(range(min(start, len(rows)), min(start + n, len(rows)))), None
+        return _slice(rows, start, n), None
     rows = examples if seed is None else examples.shuffle(seed=seed)
-    examples = rows.select(range(min(start, len(rows)), min(start + n, len(rows))))
+    examples = _slice(rows, start, n)
     keep = set(examples["id"])
     return features.filter(lambda r: r["example_id"] in keep), examples
+
+
+def _slice(rows, start: int, n: int):
+    """rows[start:start + n]; empty past the end (datasets refuses a range that starts there)."""
+    indices = range(min(start, len(rows)), min(start + n, len(rows)))
+    return rows.select(indices if len(indices) else [])
 
 
 # ---- train: intermediate (recipe tasks) or finetune (one training task) ------------------
