@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from xstilts import tasks as registry
+from xstilts.study_design import MIN_K, MIN_LANGUAGES, MIN_TASKS
 
 ALL9 = registry.INTERMEDIATE_TASKS
 BUILTIN_RECIPES = ("none", *ALL9, "all9")
@@ -447,10 +448,7 @@ def _study_needs(cfg: dict) -> list[str]:
         f"the only recipe. Fix: add the recipes the study compares (README.md, Studies).",
     )
     evaluated = {lang for languages in cfg["targets"].values() for lang in languages}
-    # each analysis's own threshold, imported for its study only (they import scipy)
     if name == "typology":
-        from xstilts.analysis.stats import MIN_LANGUAGES
-
         most = max(len([lang for lang in ls if lang != "en"]) for ls in cfg["targets"].values())
         weak(
             most >= MIN_LANGUAGES,
@@ -465,8 +463,6 @@ def _study_needs(cfg: dict) -> list[str]:
             f"model ({next(iter(cfg['models']))}). Fix: add a larger (or smaller) model.",
         )
     elif name == "difficulty":
-        from xstilts.analysis.studies.difficulty import MIN_TASKS
-
         # the recipes that train one task in one language, as grid.difficulty_runs reads them
         single = [r for r in recipes if len(r["tasks"]) == 1]
         _check_difficulty_measures(cfg, single)
@@ -509,8 +505,6 @@ def _study_needs(cfg: dict) -> list[str]:
             f"{min(sources)[0] if sources else ''} to recipes (or en to the family's languages).",
         )
     elif name == "language-count":
-        from xstilts.analysis.studies.language_count import MIN_K
-
         ks = {len(r["tasks"]) for r in recipes if (r.get("family") or {}).get("kind") == "language_count"}
         weak(
             ks,

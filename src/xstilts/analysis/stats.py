@@ -14,7 +14,8 @@ import zlib
 import numpy as np
 from scipy import stats
 
-MIN_LANGUAGES = 4  # below this a rank correlation and its bootstrap say nothing
+from xstilts.study_design import MIN_LANGUAGES
+
 STATISTICS = ("spearman", "pearson", "kendall", "partial_spearman", "partial_pearson")
 
 

@@ -16,11 +16,12 @@ import pandas as pd
 
 from xstilts.analysis import tables
 from xstilts.analysis.languages import DISTANCE_KINDS, language_table, load_uriel_distances
-from xstilts.analysis.stats import MIN_LANGUAGES, add_fdr, correlate
+from xstilts.analysis.stats import add_fdr, correlate
 from xstilts.analysis.studies.common import language_gains as paired_gains
 from xstilts.analysis.studies.common import recipe_languages, run_means, t_interval, to_markdown
 from xstilts.analysis.uriel import load_pairwise_distances
 from xstilts.atomic import write_csv, write_text
+from xstilts.study_design import MIN_LANGUAGES
 
 REFERENCE_LANGUAGE = "en"
 CORRELATION_COLUMNS = [

@@ -64,6 +64,7 @@ from xstilts.analysis.studies.common import (
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
+from xstilts.study_design import MIN_TASKS
 
 NAME = "difficulty"
 TABLES = ("correlations", "tasks")
@@ -89,7 +90,6 @@ OLD_FINAL = (
     "final_dev_error of an older table left out: it was read on the dev examples that picked the "
     "checkpoint (held_out_error replaces it)"
 )
-MIN_TASKS = 4
 REFERENCE_LANGUAGE = "en"
 SAME_RUN = (
     "A task's difficulty and its gain come from the same intermediate runs: run-to-run luck moves both, "

@@ -61,6 +61,7 @@ from xstilts.analysis.studies.common import (
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, primary_scores
+from xstilts.study_design import MIN_K
 
 NAME = "language-count"
 TABLES = ("curvature", "curve", "k_star", "recipes")
@@ -73,7 +74,6 @@ UNIT = "language draw"
 DIMINISHING = "diminishing: each doubling of k adds less than the one before"
 ACCELERATING = "accelerating: each doubling of k adds more than the one before"
 DELTA = 0.5
-MIN_K = 4  # three curve parameters need four distinct k
 POOLED = "pooled"
 NAME_PATTERN = re.compile(r"^(?P<base>.+)-k(?P<k>\d+)(?:-d(?P<draw>\w+))?$")
 UNKNOWN_LANGUAGES = (
