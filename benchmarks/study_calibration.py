@@ -49,12 +49,15 @@ def _legacy_scale(study_dir: Path, alpha: float) -> dict:
     if rows.empty:
         return {"decision": "not identifiable"}
     row = rows.loc[rows["difference"].abs().idxmax()]
-    return {
-        "decision": "effect" if row["permutation_p"] < alpha else "no effect detected",
-        "ci_low": row["ci_low"],
-        "ci_high": row["ci_high"],
-        "estimate": row["difference"],
-    }
+    return _named_contrast(row, "permutation_p", alpha, ("difference", "ci_low", "ci_high"))
+
+
+def _named_contrast(row, p_column: str, alpha: float, columns: tuple[str, str, str]) -> dict:
+    """The one contrast an old caption named, read as an effect claim where its p < alpha;
+    `columns`: its estimate, interval low and high."""
+    estimate, low, high = (row[c] for c in columns)
+    decision = "effect" if row[p_column] < alpha else "no effect detected"
+    return {"decision": decision, "estimate": estimate, "ci_low": low, "ci_high": high}
 
 
 def _legacy_typology(study_dir: Path, alpha: float) -> dict:
@@ -124,12 +127,7 @@ def _legacy_difficulty(study_dir: Path, alpha: float) -> dict:
     if done.empty:
         return {"decision": "not identifiable"}
     row = done.loc[done["spearman_p"].idxmin()]
-    return {
-        "decision": "effect" if row["spearman_p"] < alpha else "no effect detected",
-        "estimate": row["spearman"],
-        "ci_low": row["spearman_ci_low"],
-        "ci_high": row["spearman_ci_high"],
-    }
+    return _named_contrast(row, "spearman_p", alpha, ("spearman", "spearman_ci_low", "spearman_ci_high"))
 
 
 def _legacy_source_language(study_dir: Path, alpha: float) -> dict:
