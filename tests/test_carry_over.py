@@ -43,7 +43,7 @@ RAW = {
     "hub": {"mirror": "resources/hub"},
     "embedded": {"languages": ["en", "de"], "seed": 0, "size": "tiny", "model": TINY},
     "intermediate": {"lr": 1.0e-3, "batch_size": 8, "max_steps": 4, "checkpoint_every": 100},
-    "target": {
+    "finetune": {
         "lr": 1.0e-3,
         "batch_size": 8,
         "max_steps": 2,

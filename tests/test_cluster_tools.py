@@ -355,9 +355,9 @@ def test_a_cell_records_the_revisions_it_read(tmp_path):
             "results/tiny-xlmr/mnli/seed1/finetune/mnli/model",
             [
                 "training.max_train_examples = 500",
-                "<- target.max_train_examples",
+                "<- finetune.max_train_examples",
                 "training.early_stopping = null",
-                "<- target.early_stopping",
+                "<- finetune.early_stopping",
             ],
         ),
         (

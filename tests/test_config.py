@@ -46,7 +46,7 @@ def test_defaults_are_filled(paper):
             ["mnli has no training source in 'fi'", "en ar bg de"],
         ),
         (lambda c: c["intermediate"].update(lr="1e-5"), ["intermediate.lr", "string", "1.0e-5"]),
-        (lambda c: c["target"].update(batch_size="32"), ["target.batch_size", "text", "write 32"]),
+        (lambda c: c["finetune"].update(batch_size="32"), ["finetune.batch_size", "text", "write 32"]),
         (lambda c: c["intermediate"].update(learning_rate=1e-5), ["intermediate", "learning_rate", "lr"]),
         (lambda c: c.update(seeds=["a"]), ["seeds[0]"]),
         (lambda c: c["recipes"].append("mnli"), ["'mnli' is listed twice"]),
@@ -90,14 +90,14 @@ def test_slices_are_order_independent():
 
 def test_partial_early_stopping_takes_the_defaults(paper):
     """Only `every` given: patience and dev_examples were missing, a KeyError hours later."""
-    paper["target"]["early_stopping"] = {"every": 50}
+    paper["finetune"]["early_stopping"] = {"every": 50}
     paper["recipes"] = [
         "none",
         {"name": "m", "tasks": ["mnli"], "training": {"early_stopping": {"patience": 3}}},
     ]
     cfg = config.validate(paper)
     defaults = {"every": 1000, "patience": 30, "dev_examples": 500}
-    assert cfg["target"]["early_stopping"] == {**defaults, "every": 50}
+    assert cfg["finetune"]["early_stopping"] == {**defaults, "every": 50}
     assert settings.finetune(cfg, MODEL, "none", "pawsx", 0)["training"]["early_stopping"]["patience"] == 30
     assert settings.intermediate(cfg, MODEL, "m", 0)["training"]["early_stopping"] == {
         **defaults,
@@ -105,8 +105,8 @@ def test_partial_early_stopping_takes_the_defaults(paper):
     }
     assert settings.training_defaults("finetune")["early_stopping"] == defaults
     assert settings.training_defaults("intermediate")["early_stopping"] is None
-    paper["target"]["early_stopping"] = None  # null still turns it off
-    assert config.validate(paper)["target"]["early_stopping"] is None
+    paper["finetune"]["early_stopping"] = None  # null still turns it off
+    assert config.validate(paper)["finetune"]["early_stopping"] is None
 
 
 def test_lora_keys_take_the_defaults(paper):
@@ -180,6 +180,6 @@ def test_yaml_anchors_and_merge_keys_still_load(tmp_path):
     (tmp_path / "c.yaml").write_text(
         "models: {xlmr: {hub_id: FacebookAI/xlm-roberta-large}}\nrecipes: [none]\n"
         "targets: {xnli: [en]}\nintermediate: &train {lr: 1.0e-5, epochs: 2}\n"
-        "target:\n  <<: *train\n  epochs: 3\n"
+        "finetune:\n  <<: *train\n  epochs: 3\n"
     )
-    assert config.load(tmp_path / "c.yaml")["target"] == {"lr": 1.0e-5, "epochs": 3}
+    assert config.load(tmp_path / "c.yaml")["finetune"] == {"lr": 1.0e-5, "epochs": 3}

@@ -98,7 +98,7 @@ def test_settings_layers(paper_raw):
         {"name": "mnli_fast", "tasks": ["mnli"], "training": {"lr": 3.0e-5}},
         "mnli",
     ]
-    paper_raw["target"] = {"early_stopping": {"every": 50}, "lora": {"r": 4}}
+    paper_raw["finetune"] = {"early_stopping": {"every": 50}, "lora": {"r": 4}}
     cfg = config.validate(paper_raw)
     model = next(iter(cfg["models"]))
     fast = settings.intermediate(cfg, model, "mnli_fast", 0)

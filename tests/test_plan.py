@@ -14,7 +14,7 @@ RAW = {
     "targets": {"pawsx": ["de", "fr"]},
     "seeds": [0],
     "intermediate": {"epochs": 1, "max_steps": 100, "batch_size": 8},
-    "target": {"epochs": 2, "max_train_examples": 1000, "batch_size": 32},
+    "finetune": {"epochs": 2, "max_train_examples": 1000, "batch_size": 32},
 }
 PARAMS = 12 * (4 * 768 * 768 + 2 * 768 * 3072)  # 84,934,656 non-embedding weights
 

@@ -36,7 +36,7 @@ def study(name: str, recipes: list, targets: dict, **options) -> dict:
             "max_train_examples": 64,
             "early_stopping": {"every": 2, "dev_examples": 16},
         },
-        "target": {**FAST, "max_train_examples": 64, "early_stopping": None},
+        "finetune": {**FAST, "max_train_examples": 64, "early_stopping": None},
         "data": {"max_length": 64},
         "evaluation": {"batch_size": 64, "max_examples": 16},
         "analysis": {"n_resamples": 99},
@@ -134,7 +134,7 @@ def test_study_options_become_the_study_command_flags():
 def test_a_shared_job_with_other_settings_is_refused(tmp_path):
     workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
     other = copy.deepcopy(DIFFICULTY)
-    other["target"]["lr"] = 2.0e-3  # the same fine-tuning path, trained otherwise
+    other["finetune"]["lr"] = 2.0e-3  # the same fine-tuning path, trained otherwise
     with pytest.raises(ConfigError) as error:
         workdir.check(config.validate(other), ["difficulty.yaml"], tmp_path)
     message = str(error.value)
@@ -163,7 +163,7 @@ def test_a_model_name_defined_otherwise_is_refused(tmp_path):
 def test_a_study_changing_its_own_definitions_is_staleness(tmp_path):
     workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
     changed = copy.deepcopy(COUNT)
-    changed["target"]["lr"] = 2.0e-3
+    changed["finetune"]["lr"] = 2.0e-3
     workdir.register(config.validate(changed), ["count.yaml"], tmp_path)  # no error: its entry replaced
     entry = workdir.read(tmp_path)["studies"]["language-count"]
     assert all(s["training"]["lr"] == 2.0e-3 for o, s in entry["jobs"].items() if "/finetune/" in o)

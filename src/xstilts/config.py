@@ -319,6 +319,15 @@ def _validator():
     return jsonschema.validators.extend(base, type_checker=checker)
 
 
+# Renamed top-level keys -> (the new name, why): refused with the new name, never ignored.
+RENAMED_KEYS = {
+    "target": (
+        "finetune",
+        "phase 3's training settings, named as its rule and its results/.../finetune/ "
+        "directories; `targets` still lists the target tasks",
+    ),
+}
+
 # results/<model>/... sits beside these: a model may not take their names.
 RESERVED_MODEL_NAMES = ("data", "scores.parquet", "studies")
 
@@ -667,6 +676,8 @@ def validate(raw: dict) -> dict:
         isinstance(raw, dict),
         f"config: the top level must be a mapping of keys (models, recipes, targets, ...), got {_kind(raw)}.",
     )
+    for old, (new, why) in RENAMED_KEYS.items():
+        _check(old not in raw, f"config key {old}: renamed {new} ({why}). Fix: rename {old}: to {new}:.")
     cfg = copy.deepcopy(dict(raw))
     root = schema()
     errors = sorted(

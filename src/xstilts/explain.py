@@ -4,7 +4,7 @@ from), the `validate` warnings about settings that can never take effect, and `x
 
 Everything here reads the layers `xstilts.settings` stacks (`intermediate_layers`,
 `finetune_layers`) rather than restating the precedence rule:
-  x-training-defaults < task registry < phase block (intermediate/target) < tasks.<task>
+  x-training-defaults < task registry < phase block (intermediate/finetune) < tasks.<task>
   < the recipe's own training.
 """
 
@@ -379,7 +379,7 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
             else:
                 warnings.append(f"config key {path}.{key} never takes effect: " + "; ".join(lost) + ".")
 
-    for phase, stage in (("intermediate", "intermediate"), ("target", "finetune")):
+    for phase, stage in (("intermediate", "intermediate"), ("finetune", "finetune")):
         keys = _user_keys(raw, [phase])
         if keys and not any(name.startswith(stage) for name, *_ in resolved):
             why_not = {

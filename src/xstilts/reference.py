@@ -228,7 +228,7 @@ def render() -> str:
     out += ["| " + " | ".join(r) + " |" for r in rows]
     out += [
         "",
-        "The training keys (`intermediate`, `target`, `tasks.<name>`, `recipes[].training`) "
+        "The training keys (`intermediate`, `finetune`, `tasks.<name>`, `recipes[].training`) "
         "have no default in their block: a block holds only what you override. Their lowest "
         "layer is `x-training-defaults` in the schema (shown in the default column):",
         "",
@@ -241,7 +241,7 @@ def render() -> str:
         "",
         "1. `x-training-defaults` in the schema",
         "2. the task registry (`xstilts tasks NAME`, docs/science.md section 4)",
-        "3. the phase block: `intermediate` (phase 2) or `target` (phase 3)",
+        "3. the phase block: `intermediate` (phase 2) or `finetune` (phase 3)",
         "4. `tasks.<task>`: for every training of that task, in either phase",
         "5. a custom recipe's `training` (intermediate training only)",
         "",

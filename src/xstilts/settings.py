@@ -7,7 +7,7 @@ evaluation batch size (it does not change a score on CPU).
 
 Training settings stack in layers, highest last:
   x-training-defaults in the schema  <  the task registry (docs/science.md section 4)
-  <  the phase block (`intermediate` / `target`)  <  `tasks.<task>`  <  the recipe's `training`.
+  <  the phase block (`intermediate` / `finetune`)  <  `tasks.<task>`  <  the recipe's `training`.
 A multi-task recipe takes from the registry and `tasks.<task>` layers only the keys its tasks
 agree on. Nested blocks (`lora`, `early_stopping`) merge key by key, and a partial one takes
 the schema's defaults for the keys it leaves out.
@@ -107,7 +107,7 @@ def finetune_layers(cfg: dict, train_task: str) -> list[tuple[str, dict]]:
     return [
         ("default", training_defaults("finetune")),
         (f"registry:{train_task}", _agreed([finetune_defaults(train_task)])),
-        ("target", cfg["target"]),
+        ("finetune", cfg["finetune"]),
         (f"tasks.{train_task}", _agreed([cfg["tasks"].get(train_task, {})])),
     ]
 

@@ -6,7 +6,7 @@ holds only while a name means one thing in the workdir. results/studies/registry
 per study (`study.name`), the definition of each model and recipe name it uses and the settings
 of each job it runs (the slice Snakemake compares, keyed by the job's output). A config that
 gives a registered name another definition, or a shared job other settings (e.g. another
-`target.lr` for the same fine-tuning), is refused before any job: a shared output silently
+`finetune.lr` for the same fine-tuning), is refused before any job: a shared output silently
 recomputed with another study's settings would change that study's results. A study changing
 its own definitions is ordinary staleness: its entry is replaced when it runs.
 
