@@ -21,12 +21,9 @@ def cmd_tasks(args):
 
         print(reference.task_details(args.name))
         return
-    rows = table()
-    cols = list(rows[0])
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
-    print("  ".join(c.ljust(widths[c]) for c in cols))
-    for r in rows:
-        print("  ".join(str(r[c]).ljust(widths[c]) for c in cols))
+    from tabulate import tabulate
+
+    print(tabulate(table(), headers="keys", tablefmt="plain", disable_numparse=True))
 
 
 def cmd_grid(args):

@@ -232,8 +232,7 @@ def is_english_default(cfg: dict, recipe: dict) -> bool:
 
 def describe(cfg: dict) -> list[str]:
     """One line per recipe for `xstilts grid`: name, task@language list, budget, family."""
-    width = max(len(r["name"]) for r in cfg["recipes"])
-    lines = []
+    rows = []
     for r in cfg["recipes"]:
         tasks = " ".join(f"{t['task']}@{t['language']}" for t in r["tasks"]) or "(no intermediate training)"
         b = r.get("budget") or DEFAULT_BUDGET
@@ -247,15 +246,22 @@ def describe(cfg: dict) -> list[str]:
             )
         )
         family = f"  [{r['family']['kind']} {r['family']['name']}]" if r.get("family") else ""
-        lines.append(f"{r['name'].ljust(width)}  {tasks}{budget_text}{family}")
-    return lines
+        rows.append((r["name"], f"{tasks}{budget_text}{family}"))
+    return _aligned(rows)
 
 
 def describe_sources(cfg: dict) -> list[str]:
     """One line per task@language the recipes train: where its data comes from (`xstilts grid`)."""
     pairs = dict.fromkeys((t["task"], t["language"]) for r in cfg["recipes"] for t in r["tasks"])
-    width = max((len(f"{task}@{language}") for task, language in pairs), default=0)
-    return [f"{f'{t}@{lang}'.ljust(width)}  {data_source(cfg, t, lang)}" for t, lang in pairs]
+    return _aligned([(f"{t}@{lang}", data_source(cfg, t, lang)) for t, lang in pairs])
+
+
+def _aligned(rows: list[tuple[str, str]]) -> list[str]:
+    """Two columns, the first padded to its widest entry (the lines `xstilts grid` prints)."""
+    from tabulate import tabulate
+
+    text = tabulate(rows, tablefmt="plain", disable_numparse=True) if rows else ""
+    return [line.rstrip() for line in text.splitlines()]
 
 
 # ---- families --------------------------------------------------------------------------------
