@@ -226,7 +226,7 @@ def sources(cfg: dict, raw: dict, job: dict, resolved: dict) -> dict[str, str]:
                 if written
                 else {
                     "tokenizer": "default (= hub_id)",
-                    "retrieval_layer": "task registry (xstilts.tasks.RETRIEVAL_LAYERS)",
+                    "retrieval_layer": "known models (xstilts.pretrained.RETRIEVAL_LAYERS)",
                 }.get(rest, DEFAULT)
             )
         elif head == "data":

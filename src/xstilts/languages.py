@@ -133,6 +133,11 @@ XTREME_R_LANGUAGES = {
     "tatoeba": XTREME_LANGUAGES["tatoeba"] + " az lt pl uk ro",
     "xcopa": "et ht id it qu sw ta th tr vi zh",
 }
+# XTREME-R's dual-encoder retrieval targets (their own lists, not in XTREME_R_LANGUAGES)
+XTREME_R_RETRIEVAL_LANGUAGES = {
+    "lareqa": "ar de el en es hi ru th tr vi zh",  # XQuAD-R
+    "mewslix": "ar de en es fa ja pl ro ta tr uk",  # utils_mewslix.MENTION_LANGUAGES
+}
 # XTREME-R's score (Ruder et al. 2021): categories of the ten tasks.
 XTREME_R_CATEGORIES = {
     "classification": ("xnli", "xcopa"),
@@ -141,11 +146,8 @@ XTREME_R_CATEGORIES = {
     "retrieval": ("tatoeba", "mewslix", "lareqa"),
 }
 BENCHMARKS = ("xtreme", "xtreme-r")
-# XTREME-R's dual-encoder retrieval targets (their own lists, not in XTREME_R_LANGUAGES)
-XTREME_R_RETRIEVAL_LANGUAGES = {
-    "lareqa": "ar de el en es hi ru th tr vi zh",  # XQuAD-R
-    "mewslix": "ar de en es fa ja pl ro ta tr uk",  # utils_mewslix.MENTION_LANGUAGES
-}
+
+# ---- the language metadata shipped in xstilts/data (docs in its README.md) --------------------
 
 DISTANCE_KINDS = ("syntactic", "phonological", "inventory", "featural", "genetic", "geographic")
 

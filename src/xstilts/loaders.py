@@ -238,13 +238,15 @@ def _choices(ds, convert):
     return ds.filter(lambda r: r["label"] >= 0)
 
 
-def hellaswag(hub, split, language):
-    ds = hub.dataset(
-        "Rowan/hellaswag",
-        "default",
-        revision="refs/convert/parquet",
-        split={"train": "train", "dev": "validation"}[split],
+def _parquet_branch(hub, repo: str, split: str):
+    """A script dataset's train or dev split from its parquet conversion (refs/convert/parquet)."""
+    return hub.dataset(
+        repo, "default", revision="refs/convert/parquet", split={"train": "train", "dev": "validation"}[split]
     )
+
+
+def hellaswag(hub, split, language):
+    ds = _parquet_branch(hub, "Rowan/hellaswag", split)
     # jiant's framing: context = ctx_a, each choice = ctx_b + ending.
     return _choices(
         ds,
@@ -257,12 +259,7 @@ def hellaswag(hub, split, language):
 
 
 def cosmosqa(hub, split, language):
-    ds = hub.dataset(
-        "allenai/cosmos_qa",
-        "default",
-        revision="refs/convert/parquet",
-        split={"train": "train", "dev": "validation"}[split],
-    )
+    ds = _parquet_branch(hub, "allenai/cosmos_qa", split)
     return _choices(
         ds,
         lambda r: {
