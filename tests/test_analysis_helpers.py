@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xstilts.analysis.languages import load_uriel_distances
+from xstilts.languages import load_uriel_distances
 
 XNLI_LANGUAGES = ["en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
 

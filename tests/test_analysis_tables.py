@@ -14,7 +14,7 @@ from xstilts.analysis.tables import (
     summarise,
     write_tables,
 )
-from xstilts.tasks import XTREME_LANGUAGES
+from xstilts.languages import XTREME_LANGUAGES
 
 
 def constructed_scores() -> pd.DataFrame:

@@ -6,9 +6,9 @@ import pytest
 from test_analysis_helpers import planted_syntactic_scores
 
 from xstilts.analysis import commands
-from xstilts.analysis.languages import DISTANCE_KINDS, load_languages, load_uriel_distances
 from xstilts.analysis.tables import primary_scores
 from xstilts.analysis.typology import language_gains, with_typology, write_typology
+from xstilts.languages import DISTANCE_KINDS, load_languages, load_uriel_distances
 
 XTREME_R_LANGUAGES = set(
     "af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru sw ta te "
@@ -40,7 +40,7 @@ def test_shipped_language_data_covers_all_50_languages():
 
 def test_shipped_distances_match_a_recomputation():
     pytest.importorskip("urielplus")
-    from xstilts.analysis.uriel import compute_uriel_distances
+    from xstilts.uriel import compute_uriel_distances
 
     sample = ["de", "eu", "kk", "zh"]
     fresh = compute_uriel_distances(sample).set_index("iso639_1")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import config, explain, fetch, layouts, reference, tasks
+from xstilts import config, explain, fetch, layouts, loaders, reference, tasks
 from xstilts.hub import Hub
 
 REPO = Path(__file__).resolve().parents[1]
@@ -213,7 +213,7 @@ def test_fetch_brings_github_files_for_offline_nodes(source, tmp_path):
 
     remote = tmp_path / "remote"
     shutil.copytree(source, remote)
-    files = remote / layouts.GITHUB_DIR / tasks.LAREQA_REPO / "xquad-r"
+    files = remote / layouts.GITHUB_DIR / loaders.LAREQA_REPO / "xquad-r"
     for lang in tasks.TASKS["lareqa"].pool_languages:
         if not (files / f"{lang}.json").is_file():
             shutil.copyfile(files / "en.json", files / f"{lang}.json")
@@ -227,14 +227,14 @@ def test_fetch_brings_github_files_for_offline_nodes(source, tmp_path):
         }
     )
     lock = fetch.fetch(cfg, mirror, fetch.LocalSource(remote), log=lambda _: None)
-    commit = layouts.get(tasks.LAREQA_REPO).revision
-    fetched = lock[f"github:{tasks.LAREQA_REPO}@{commit}"]["files"]
+    commit = layouts.get(loaders.LAREQA_REPO).revision
+    fetched = lock[f"github:{loaders.LAREQA_REPO}@{commit}"]["files"]
     assert fetched.keys() == {f"xquad-r/{lang}.json" for lang in tasks.TASKS["lareqa"].pool_languages}
     rows = fetch.stages.load_split("lareqa", Hub(mirror), "test", "de", {})
     assert {"query", "candidate"} == set(rows["kind"])
     again = []
     fetch.fetch(cfg, mirror, fetch.LocalSource(remote), log=again.append)
-    assert f"github {tasks.LAREQA_REPO}@{commit[:12]}: up to date" in again
+    assert f"github {loaders.LAREQA_REPO}@{commit[:12]}: up to date" in again
 
 
 def test_fetch_brings_the_ud25_release_pinned_by_its_sha256(source, tmp_path):
@@ -253,21 +253,21 @@ def test_fetch_brings_the_ud25_release_pinned_by_its_sha256(source, tmp_path):
         }
     )
     lock = fetch.fetch(cfg, mirror, fetch.LocalSource(source), log=lambda _: None)
-    record = layouts.get(tasks.UD25)
-    tarball = mirror / layouts.FILES_DIR / tasks.UD25 / tasks.UD25_FILE
+    record = layouts.get(loaders.UD25)
+    tarball = mirror / layouts.FILES_DIR / loaders.UD25 / loaders.UD25_FILE
     sha = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    assert lock[f"url:{tasks.UD25}@{record.revision}"]["sha256"] == {tasks.UD25_FILE: sha}
+    assert lock[f"url:{loaders.UD25}@{record.revision}"]["sha256"] == {loaders.UD25_FILE: sha}
     data = {"udpos_words": "surface", "udpos_source": "ud-2.5"}
     assert len(fetch.stages.load_split("udpos", Hub(mirror), "test", "de", data)) > 0
-    assert fetch.revisions(mirror, "xstilts/tiny-xlmr", [tasks.UD25])[f"url:{tasks.UD25}"] == (
+    assert fetch.revisions(mirror, "xstilts/tiny-xlmr", [loaders.UD25])[f"url:{loaders.UD25}"] == (
         f"{record.revision} sha256:{sha}"
     )
     again = []
     fetch.fetch(cfg, mirror, fetch.LocalSource(source), log=again.append)
-    assert f"url {tasks.UD25}@{record.revision[:12]}: up to date" in again
+    assert f"url {loaders.UD25}@{record.revision[:12]}: up to date" in again
     remote = tmp_path / "remote"
     shutil.copytree(source, remote)
-    (remote / layouts.FILES_DIR / tasks.UD25 / tasks.UD25_FILE).write_bytes(b"changed")
+    (remote / layouts.FILES_DIR / loaders.UD25 / loaders.UD25_FILE).write_bytes(b"changed")
     tarball.unlink()
     with pytest.raises(fetch.FetchError, match="the published file changed"):
         fetch.fetch(cfg, mirror, fetch.LocalSource(remote), log=lambda _: None)
@@ -279,10 +279,12 @@ def test_fetch_knows_files_read_as_files():
     datasets, files, _ = fetch.needed(config.load(str(REPO / "configs/tiny-xtreme-r.yaml")))
     assert files[("izhx/mewsli-x", "main")] == {"raw.tar.gz"}
     # UD 2.7: every treebank of the language, named as files (the parquet branch has no configs)
-    ud = files[(tasks.UD27, tasks.UD27_REVISION)]
-    assert ud == {f"{tb}/test/*.parquet" for tb in tasks.UD27_TREEBANKS["ro"]}
-    commit = layouts.get(tasks.LAREQA_REPO).revision  # lareqa: XQuAD-R's official files, from GitHub
-    assert files[(tasks.LAREQA_REPO, commit)] == {f"xquad-r/{lang}.json" for lang in ("de", "en", "tr", "zh")}
+    ud = files[(loaders.UD27, loaders.UD27_REVISION)]
+    assert ud == {f"{tb}/test/*.parquet" for tb in loaders.UD27_TREEBANKS["ro"]}
+    commit = layouts.get(loaders.LAREQA_REPO).revision  # lareqa: XQuAD-R's official files, from GitHub
+    assert files[(loaders.LAREQA_REPO, commit)] == {
+        f"xquad-r/{lang}.json" for lang in ("de", "en", "tr", "zh")
+    }
 
 
 def test_the_mirror_path_runs_offline(monkeypatch):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from xstilts import config, evaluation, grid, metrics, modeling, tasks
+from xstilts import config, evaluation, grid, loaders, metrics, modeling, tasks
 from xstilts.formats import dual_encoder
 from xstilts.hub import Hub
 
@@ -239,7 +239,7 @@ def test_mewslix_loaders_give_canonical_rows(mirror, monkeypatch):
     assert train.column_names == ["query", "candidate"]
     assert "{" in train[0]["query"] and train[0]["query"].split(":")[0] in train[0]["candidate"]
     mentions = task.load(mirror, "test", "ja")
-    candidates = task.load(mirror, "test", tasks.MEWSLIX_CANDIDATES)
+    candidates = task.load(mirror, "test", loaders.MEWSLIX_CANDIDATES)
     assert set(mentions["kind"]) == {"query"} and set(mentions["language"]) == {"ja"}
     assert set(candidates["kind"]) == {"candidate"}
     assert {k for keys in mentions["keys"] for k in keys} <= set(candidates["id"])
@@ -250,7 +250,7 @@ def test_mewslix_loaders_give_canonical_rows(mirror, monkeypatch):
     monkeypatch.setattr(tarfile, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
     dev = task.load(mirror, "dev", "en")
     assert len(opened) == 1
-    path = mirror.mirror / tasks.MEWSLIX_REPO / "raw.tar.gz"
+    path = mirror.mirror / loaders.MEWSLIX_REPO / "raw.tar.gz"
     with real_open(path) as tar:
         member = next(m for m in tar if m.name.endswith("wikipedia_pairs-dev.jsonl"))
         pairs = [json.loads(line) for line in tar.extractfile(member).read().decode().splitlines()]
@@ -322,8 +322,8 @@ def test_a_cell_reads_every_pool_language(embedded):
     prepared = {(j["task"], j["language"]) for j in grid.prepare_jobs(cfg) if j["split"] == "test"}
     assert {("lareqa", lang) for lang in pool} <= prepared
     mewslix = grid.evaluation_inputs(cfg, "m", "none", "mewslix", "ja", 0)
-    assert [Path(p).parts[-2] for p in mewslix["pool"]] == [tasks.MEWSLIX_CANDIDATES]
-    assert ("mewslix", tasks.MEWSLIX_CANDIDATES) in prepared
+    assert [Path(p).parts[-2] for p in mewslix["pool"]] == [loaders.MEWSLIX_CANDIDATES]
+    assert ("mewslix", loaders.MEWSLIX_CANDIDATES) in prepared
 
 
 def test_pool_scoring_searches_other_languages():

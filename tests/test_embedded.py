@@ -16,7 +16,8 @@ from xstilts.ccgbank import read_ccgbank
 from xstilts.embedded import examples
 from xstilts.embedded.hub import build_hub_mirror
 from xstilts.embedded.world import LANGUAGES, Entity, Event, Language, Sampler, Thing, World, join
-from xstilts.tasks import NER_TAGS, TASKS, UPOS_TAGS
+from xstilts.loaders import NER_TAGS, UPOS_TAGS
+from xstilts.tasks import TASKS
 
 datasets.disable_progress_bars()
 SCRIPTS = {

@@ -9,7 +9,7 @@ import pytest
 from test_eval_hardening import WORDS, prepared, tagging_features, tiny_encoder, tokenizer  # noqa: F401
 
 from xstilts import cli, config, devices, grid, modeling, stages
-from xstilts.tasks import UPOS_TAGS
+from xstilts.loaders import UPOS_TAGS
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {

@@ -12,7 +12,8 @@ from test_qa_format import REAL_SAMPLES, TEXTS, as_batch, build_tokenizer, qa
 from xstilts import config, evaluation, metrics, settings, stages
 from xstilts.formats import encode_fn
 from xstilts.formats import qa as qa_format
-from xstilts.tasks import RETRIEVAL_LAYERS, UPOS_TAGS
+from xstilts.loaders import UPOS_TAGS
+from xstilts.pretrained import RETRIEVAL_LAYERS
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = "the river runs past the old mountain and the town sleeps under a quiet sky".split()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xstilts import config, grid, settings, tasks
+from xstilts import config, grid, languages, loaders, settings, tasks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,11 +38,11 @@ def test_training_keys_are_shared():
 
 
 def test_registry_has_the_xtreme_tasks_with_xtreme_languages():
-    assert len(tasks.INTERMEDIATE_TASKS) == 9 and len(tasks.XTREME_LANGUAGES) == 9
-    assert set(tasks.XTREME_LANGUAGES) <= set(tasks.TARGET_TASKS)
-    assert sum(len(tasks.TASKS[t].languages) for t in tasks.XTREME_LANGUAGES) == 162
-    assert tasks.TATOEBA_CODES["zh"] == "cmn" and tasks.TATOEBA_CODES["tl"] == "tgl"
-    assert tasks.tydiqa_prefix("en") == "english-"
+    assert len(tasks.INTERMEDIATE_TASKS) == 9 and len(languages.XTREME_LANGUAGES) == 9
+    assert set(languages.XTREME_LANGUAGES) <= set(tasks.TARGET_TASKS)
+    assert sum(len(tasks.TASKS[t].languages) for t in languages.XTREME_LANGUAGES) == 162
+    assert languages.TATOEBA_CODES["zh"] == "cmn" and languages.TATOEBA_CODES["tl"] == "tgl"
+    assert loaders.tydiqa_prefix("en") == "english-"
 
 
 def test_tokenized_data_is_shared_between_models_with_one_tokenizer():

@@ -161,26 +161,26 @@ def test_url_file_offline_names_the_fix_then_reads_the_cache(tmp_path, monkeypat
     """The UD 2.5 release without a mirror: refused offline with `xstilts fetch --cache`, read
     from beside the HF cache once there; a mirror without it names `xstilts fetch`."""
     from xstilts import hub as hub_module
-    from xstilts import tasks
+    from xstilts import loaders
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hub_module, "files_cache", lambda: tmp_path / "files")
     with pytest.raises(HubError, match=r"ud-treebanks-v2.5.tgz\). Fix: run `xstilts fetch --cache`"):
-        Hub().url_file(tasks.UD25, tasks.UD25_FILE)
-    cached = tmp_path / "files" / tasks.UD25 / tasks.UD25_FILE
+        Hub().url_file(loaders.UD25, loaders.UD25_FILE)
+    cached = tmp_path / "files" / loaders.UD25 / loaders.UD25_FILE
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"")
-    assert Hub().url_file(tasks.UD25, tasks.UD25_FILE) == cached
+    assert Hub().url_file(loaders.UD25, loaders.UD25_FILE) == cached
     with pytest.raises(HubError, match=r"mirror lacks https://lindat.*v2.5.tgz. Fix: run `xstilts fetch`"):
-        Hub(tmp_path / "mirror").url_file(tasks.UD25, tasks.UD25_FILE)
+        Hub(tmp_path / "mirror").url_file(loaders.UD25, loaders.UD25_FILE)
 
 
 def test_named_files_missing_from_the_mirror_are_one_line(tmp_path):
-    from xstilts import tasks
+    from xstilts import loaders
 
-    branch = tmp_path / f"{tasks.UD27}@refs--convert--parquet" / "ro_rrt" / "test"
+    branch = tmp_path / f"{loaders.UD27}@refs--convert--parquet" / "ro_rrt" / "test"
     branch.mkdir(parents=True)
     with pytest.raises(HubError, match=r"has no files lt_alksnis/test/\*\.parquet\. Fix:"):
         Hub(tmp_path).dataset(
-            tasks.UD27, None, "test", tasks.UD27_REVISION, {"test": "lt_alksnis/test/*.parquet"}
+            loaders.UD27, None, "test", loaders.UD27_REVISION, {"test": "lt_alksnis/test/*.parquet"}
         )

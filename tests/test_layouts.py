@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from xstilts import layouts
-from xstilts.tasks import MODEL_SHAPES, TASKS
+from xstilts.pretrained import MODEL_SHAPES
+from xstilts.tasks import TASKS
 
 
 @pytest.fixture(scope="module")

@@ -178,7 +178,7 @@ def test_paper_config_runtime_request_against_the_estimate():
 
 def test_unknown_model_is_named_with_the_fix(tmp_path):
     cfg = config.validate({**RAW, "models": {"x": {"hub_id": "org/unknown", "retrieval_layer": 2}}})
-    with pytest.raises(config.ConfigError, match="models.x .org/unknown.* xstilts.tasks.MODEL_SHAPES"):
+    with pytest.raises(config.ConfigError, match="models.x .org/unknown.* xstilts.pretrained.MODEL_SHAPES"):
         plan.plan(cfg, tmp_path)
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from xstilts import layouts, stages, tasks
+from xstilts import languages, layouts, loaders, stages
 from xstilts.embedded.hub import FEATURES, UD27_UPOS, MirrorWriter
 from xstilts.hub import Hub, mirror_path
 
@@ -145,7 +145,7 @@ def ud_hub(tmp_path_factory) -> Hub:
     """The real excerpts as the hub lays them out: refs/convert/parquet <treebank>/test/0000.parquet,
     no README."""
     root = tmp_path_factory.mktemp("real-ud")
-    branch = mirror_path(root, tasks.UD27, tasks.UD27_REVISION)
+    branch = mirror_path(root, loaders.UD27, loaders.UD27_REVISION)
     for treebank, name in UD_FILES.items():
         rows = [hub_row(s, i) for i, s in enumerate(conllu_sentences(REAL / "ud27" / name))]
         path = branch / treebank / "test" / "0000.parquet"
@@ -157,7 +157,7 @@ def ud_hub(tmp_path_factory) -> Hub:
 
 @pytest.mark.parametrize("language,treebank", [("lt", "lt_alksnis"), ("pl", "pl_pdb"), ("wo", "wo_wtb")])
 def test_udpos_on_real_ud27_rows_equals_xtreme_words(ud_hub, monkeypatch, language, treebank):
-    monkeypatch.setitem(tasks.UD27_TREEBANKS, language, (treebank,))  # the excerpt's one treebank
+    monkeypatch.setitem(loaders.UD27_TREEBANKS, language, (treebank,))  # the excerpt's one treebank
     sentences = conllu_sentences(REAL / "ud27" / UD_FILES[treebank])
     rows = stages.load_split("udpos", ud_hub, "test", language, {"udpos_words": "surface"})
     expected = [xtreme_sentence(s) for s in sentences]
@@ -174,8 +174,8 @@ def test_udpos_on_real_ud27_rows_equals_xtreme_words(ud_hub, monkeypatch, langua
 def test_fused_forms_take_their_head_words_tag(ud_hub, monkeypatch):
     """zdążyłem: zdążył (VERB, the root) heads em (AUX). dafa = da AUX + mu PRON, both attached to
     the same verb: a tie, broken by the precedence list (PRON before AUX)."""
-    monkeypatch.setitem(tasks.UD27_TREEBANKS, "pl", ("pl_pdb",))
-    monkeypatch.setitem(tasks.UD27_TREEBANKS, "wo", ("wo_wtb",))
+    monkeypatch.setitem(loaders.UD27_TREEBANKS, "pl", ("pl_pdb",))
+    monkeypatch.setitem(loaders.UD27_TREEBANKS, "wo", ("wo_wtb",))
     pl = stages.load_split("udpos", ud_hub, "test", "pl", {"udpos_words": "surface"})
     assert (pl[0]["tokens"], pl[0]["tags"]) == (["Nie", "zdążyłem", "."], ["PART", "VERB", "PUNCT"])
     wo = stages.load_split("udpos", ud_hub, "test", "wo", {"udpos_words": "surface"})
@@ -193,7 +193,7 @@ LAREQA_LANGUAGES = ("en", "th", "de", "zh", "ar")
 def lareqa_hub(tmp_path_factory) -> Hub:
     """The real paragraphs where the mirror keeps a GitHub repository's files."""
     root = tmp_path_factory.mktemp("real-lareqa")
-    target = root / layouts.GITHUB_DIR / tasks.LAREQA_REPO / "xquad-r"
+    target = root / layouts.GITHUB_DIR / loaders.LAREQA_REPO / "xquad-r"
     target.mkdir(parents=True)
     for lang in LAREQA_LANGUAGES:
         source = REAL / "lareqa" / f"xquad-r.{lang}.first_2_paragraphs.json"
@@ -280,7 +280,7 @@ def ud25_hub(tmp_path_factory) -> Hub:
 
     root = tmp_path_factory.mktemp("real-ud25")
     write_tarball(
-        root / layouts.FILES_DIR / tasks.UD25 / tasks.UD25_FILE,
+        root / layouts.FILES_DIR / loaders.UD25 / loaders.UD25_FILE,
         {
             f"ud-treebanks-v2.5/{member}": (SAMPLES / "udpos" / name).read_text(encoding="utf-8")
             for member, name in UD25_FILES.items()
@@ -402,7 +402,7 @@ def test_xnli_labels_and_sentences(mirror):
     ds = load("xnli", hub, "dev", "en")
     assert len(ds) == len(raw) == 400  # every real label is one of XNLI_LABELS: none dropped
     assert ds["text_a"] == [r["sentence1_en"] for r in raw]
-    assert [tasks.XNLI_LABELS[y] for y in ds["label"]] == [r["label"] for r in raw]
+    assert [loaders.XNLI_LABELS[y] for y in ds["label"]] == [r["label"] for r in raw]
 
 
 def test_pawsx_string_labels(mirror):
@@ -428,7 +428,7 @@ def test_panx_tokens_and_tags(mirror):
     rows = [
         {
             "tokens": [t for t, _, _ in s],
-            "ner_tags": [tasks.NER_TAGS.index(tag) for _, _, tag in s],
+            "ner_tags": [loaders.NER_TAGS.index(tag) for _, _, tag in s],
             "langs": [lang for _, lang, _ in s],
         }
         for s in sentences
@@ -492,11 +492,11 @@ def test_tatoeba_source_is_the_language(mirror):
     assert ds["source"] == [s.strip() for s in source] and ds["target"] == [t.strip() for t in target]
 
 
-@pytest.mark.parametrize("language", sorted(tasks.TATOEBA_R_CODES))
+@pytest.mark.parametrize("language", sorted(languages.TATOEBA_R_CODES))
 def test_tatoeba_mteb_sentence1_is_the_language(mirror, language):
     """mteb/tatoeba-bitext-mining <iso>-eng: sentence1 the language, sentence2 English (mteb's
     Tatoeba metadata lists each subset as [<iso>-<script>, eng-Latn])."""
-    code = tasks.TATOEBA_R_CODES[language]
+    code = languages.TATOEBA_R_CODES[language]
     source, target = (
         (REAL / "tatoeba" / f"tatoeba.{code}-eng.{side}.first200").read_text(encoding="utf-8").splitlines()
         for side in (code, "eng")
@@ -537,7 +537,7 @@ def test_mewslix_real_wikinews_mentions(tmp_path):
         for m in mentions
     ]
     files = {"wikinews_mentions-test.jsonl": documents, "candidate_set_entities.jsonl": entities}
-    write_tarball(tmp_path / tasks.MEWSLIX_REPO / "raw.tar.gz", files)
+    write_tarball(tmp_path / loaders.MEWSLIX_REPO / "raw.tar.gz", files)
     assert layouts.mirror_disagreements(tmp_path) == []
     for language in ("en", "ar"):
         ds = load("mewslix", Hub(tmp_path), "test", language)
@@ -576,7 +576,7 @@ def test_mnli_and_qqp_glue_rows(mirror):
     mnli = tsv(SAMPLES / "mnli" / "hf_dummy_glue_MNLI_dev_matched.tsv")
     rows = [
         {"premise": r["sentence1"], "hypothesis": r["sentence2"], "idx": i}
-        | {"label": tasks.XNLI_LABELS.index(r["gold_label"])}
+        | {"label": loaders.XNLI_LABELS.index(r["gold_label"])}
         for i, r in enumerate(mnli)
     ]
     mirror.add("nyu-mll/glue", "mnli", "validation_matched", rows, "mnli")
@@ -587,7 +587,7 @@ def test_mnli_and_qqp_glue_rows(mirror):
     ]
     hub = mirror.add("nyu-mll/glue", "qqp", "validation", rows, "qqp").hub()
     ds = load("mnli", hub, "dev", "en")
-    assert [tasks.XNLI_LABELS[y] for y in ds["label"]] == [r["gold_label"] for r in mnli]
+    assert [loaders.XNLI_LABELS[y] for y in ds["label"]] == [r["gold_label"] for r in mnli]
     assert ds["text_a"] == [r["sentence1"] for r in mnli]
     ds = load("qqp", hub, "dev", "en")
     assert ds["label"] == [int(r["is_duplicate"]) for r in qqp] and ds["text_b"] == [

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xstilts import config, local_data, recipes, results, stages
+from xstilts import config, loaders, local_data, recipes, results, stages, tasks
 from xstilts import settings as job_settings
-from xstilts import tasks as registry
 from xstilts.embedded.hub import build_hub_mirror
 from xstilts.hub import Hub
 
@@ -39,17 +38,17 @@ def names(cfg):
 
 
 def test_registry_sources_per_task():
-    mnli = registry.TASKS["mnli"]
-    assert mnli.train_languages == ("en", *registry.XNLI_TRANSLATE_TRAIN)
-    assert len(registry.XNLI_TRANSLATE_TRAIN) == 14 and "fi" not in mnli.train_languages
+    mnli = tasks.TASKS["mnli"]
+    assert mnli.train_languages == ("en", *tasks.XNLI_TRANSLATE_TRAIN)
+    assert len(tasks.XNLI_TRANSLATE_TRAIN) == 14 and "fi" not in mnli.train_languages
     assert mnli.training_source("de").repos == ("facebook/xnli",)
     assert mnli.training_source("de").kind == "machine-translated"
-    assert registry.TASKS["pawsx"].train_languages == ("en", "de", "es", "fr", "ja", "ko", "zh")
-    tydiqa = registry.TASKS["tydiqa"]
+    assert tasks.TASKS["pawsx"].train_languages == ("en", "de", "es", "fr", "ja", "ko", "zh")
+    tydiqa = tasks.TASKS["tydiqa"]
     assert "fi" in tydiqa.train_languages and tydiqa.training_source("fi").kind == "native"
-    assert registry.TASKS["squad_v1"].train_languages == ("en",)
-    assert not registry.TASKS["xnli"].trainable and registry.TASKS["xnli"].train_languages == ()
-    table = {row["name"]: row for row in registry.table()}
+    assert tasks.TASKS["squad_v1"].train_languages == ("en",)
+    assert not tasks.TASKS["xnli"].trainable and tasks.TASKS["xnli"].train_languages == ()
+    table = {row["name"]: row for row in tasks.table()}
     assert table["mnli"]["source_languages"].split()[:3] == ["en", "ar", "bg"]
     assert table["xquad"]["source_languages"] == "-"
 
@@ -62,22 +61,22 @@ def mirror(tmp_path_factory):
 
 
 def test_translated_sources_are_the_english_examples_in_another_language(mirror):
-    en = registry.TASKS["mnli"].load(mirror, "train", "en")
+    en = tasks.TASKS["mnli"].load(mirror, "train", "en")
     for language in ("de", "fr"):
-        translated = registry.TASKS["mnli"].load(mirror, "train", language)
+        translated = tasks.TASKS["mnli"].load(mirror, "train", language)
         assert len(translated) == len(en) and translated["label"] == en["label"]
         assert translated[0]["text_a"] != en[0]["text_a"]
-    paws_en = registry.TASKS["pawsx"].load(mirror, "train", "en")
-    paws_de = registry.TASKS["pawsx"].load(mirror, "train", "de")
+    paws_en = tasks.TASKS["pawsx"].load(mirror, "train", "en")
+    paws_de = tasks.TASKS["pawsx"].load(mirror, "train", "de")
     assert paws_de["label"] == paws_en["label"] and paws_de[0]["text_a"] != paws_en[0]["text_a"]
     # dev of a translated mnli source: XNLI's dev items in that language
-    assert len(registry.TASKS["mnli"].load(mirror, "dev", "de")) == 20
+    assert len(tasks.TASKS["mnli"].load(mirror, "dev", "de")) == 20
 
 
 def test_tydiqa_trains_in_finnish_from_native_rows_only(mirror):
-    finnish = registry.TASKS["tydiqa"].load(mirror, "train", "fi", tydiqa_train="all")
+    finnish = tasks.TASKS["tydiqa"].load(mirror, "train", "fi", tydiqa_train="all")
     assert len(finnish) == 200 and all(i.startswith("finnish-") for i in finnish["id"])
-    english = registry.TASKS["tydiqa"].load(mirror, "train", "en")
+    english = tasks.TASKS["tydiqa"].load(mirror, "train", "en")
     assert len(english) == 200 and all(i.startswith("english-") for i in english["id"])
 
 
@@ -158,7 +157,7 @@ def test_language_count_draws_are_seeded_and_stable_when_k_or_draws_grow():
 
 
 def test_diverse_selection_is_greedy_max_min_and_nested():
-    from xstilts.analysis.uriel import pairwise_distance
+    from xstilts.uriel import pairwise_distance
 
     family = {
         "family": "language_count",
@@ -287,7 +286,7 @@ def test_training_data_of_a_task_in_several_languages(tmp_path):
                 {"input_ids": [[i, 1] for i in range(n)], "labels": [i % 3 for i in range(n)]}
             )
             feats.save_to_disk(str(path / "features"))
-            (path / "labels.json").write_text(json.dumps(list(registry.XNLI_LABELS)))
+            (path / "labels.json").write_text(json.dumps(list(loaders.XNLI_LABELS)))
         parts.append((language, str(tmp_path / language / "train"), str(tmp_path / language / "dev")))
     fixed = {"kind": "fixed", "examples": None, "disjoint": True}
     train, dev, examples, labels, counts = stages._task_data("mnli", parts, 30, fixed, 0)
@@ -407,8 +406,8 @@ def test_local_parquet_and_save_to_disk(tmp_path):
 
 
 def test_pairwise_table_covers_50_languages_and_agrees_with_the_english_table():
-    from xstilts.analysis.languages import DISTANCE_KINDS, load_uriel_distances
-    from xstilts.analysis.uriel import load_pairwise_distances
+    from xstilts.languages import DISTANCE_KINDS, load_uriel_distances
+    from xstilts.uriel import load_pairwise_distances
 
     table = load_pairwise_distances()
     assert len(table) == 50 * 50
@@ -425,12 +424,12 @@ def test_pairwise_table_covers_50_languages_and_agrees_with_the_english_table():
 @pytest.mark.parametrize("source", ["fi", "de"])
 def test_shipped_pairwise_distances_equal_urielplus(source):
     pytest.importorskip("urielplus")
-    from xstilts.analysis.uriel import compute_pairwise_distances, load_pairwise_distances
+    from xstilts.uriel import compute_pairwise_distances, load_pairwise_distances
 
     sample = [source, "en", "eu", "ja", "sw"]
     fresh = compute_pairwise_distances(sample).set_index(["source", "target"]).loc[source]
     shipped = load_pairwise_distances().loc[source].loc[fresh.index]
-    from xstilts.analysis.languages import DISTANCE_KINDS
+    from xstilts.languages import DISTANCE_KINDS
 
     for kind in DISTANCE_KINDS:
         np.testing.assert_allclose(

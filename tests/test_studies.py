@@ -13,7 +13,7 @@ from xstilts.analysis import commands, studies
 from xstilts.analysis.studies import common, difficulty, language_count, scale, source_language, typology
 from xstilts.analysis.tables import primary_scores
 from xstilts.analysis.typology import claims_table, language_gains, with_typology, write_typology
-from xstilts.analysis.uriel import load_pairwise_distances
+from xstilts.uriel import load_pairwise_distances
 
 LANGUAGES = ("en", "de", "fi", "sw", "ja", "ar", "hi", "ru", "tr", "ko")
 RESAMPLES = 300

@@ -2,7 +2,7 @@
 
 import pytest
 
-from xstilts import tasks
+from xstilts import loaders, tasks
 from xstilts.cli import main
 from xstilts.embedded.hub import build_hub_mirror
 from xstilts.hub import Hub, HubError
@@ -92,11 +92,11 @@ def test_tasks_command_lists_every_task(capsys):
 @pytest.mark.parametrize(
     "loader,option",
     [
-        (tasks._load_tydiqa, "tydiqa_train"),
-        (tasks._load_udpos, "udpos_words"),
-        (tasks._load_udpos, "udpos_source"),
-        (tasks._load_ud27, "udpos_words"),
-        (tasks._load_mewslix, "mewslix_dir"),
+        (loaders.tydiqa, "tydiqa_train"),
+        (loaders.udpos, "udpos_words"),
+        (loaders.udpos, "udpos_source"),
+        (loaders.ud27, "udpos_words"),
+        (loaders.mewslix, "mewslix_dir"),
     ],
 )
 def test_loader_defaults_are_the_schema_defaults(loader, option):

@@ -8,7 +8,7 @@ import yaml
 from test_workflow import planned_jobs
 
 from conftest import REPO, snakemake
-from xstilts import config, grid, settings, tasks
+from xstilts import config, grid, languages, loaders, settings, tasks
 from xstilts.analysis import tables
 from xstilts.embedded.hub import UD27_UPOS, build_hub_mirror
 from xstilts.hub import Hub
@@ -17,7 +17,7 @@ TINY_R = REPO / "configs/tiny-xtreme-r.yaml"
 
 
 def test_language_counts_equal_xtreme_r():
-    counts = {t: len(tasks.TASKS[t].benchmark_languages("xtreme-r")) for t in tasks.XTREME_R_LANGUAGES}
+    counts = {t: len(tasks.TASKS[t].benchmark_languages("xtreme-r")) for t in languages.XTREME_R_LANGUAGES}
     assert counts == dict(xnli=15, udpos=38, panx=48, xquad=12, mlqa=7, tydiqa=9, tatoeba=41, xcopa=11)
     # XTREME keeps its own lists (its score must not change), and has no xcopa
     xtreme = {
@@ -89,7 +89,7 @@ def test_extra_languages_read_their_own_sources(hub):
         task = tasks.TASKS[name]
         ro, de = task.load(hub, split, "ro"), task.load(hub, split, "de") if "de" in task.languages else None
         assert len(ro) > 0, name
-        main = (tasks.UD25, "google/xtreme") if name == "udpos" else ("google/xtreme",)
+        main = (loaders.UD25, "google/xtreme") if name == "udpos" else ("google/xtreme",)
         assert task.repos_for("ro") != task.repos_for("de") == main
         if de is not None and name != "tatoeba":
             assert ro.column_names == de.column_names
@@ -104,8 +104,8 @@ def test_ud27_follows_xtreme_words_and_concatenates_treebanks(hub):
     load = tasks.TASKS["udpos"].load
     surface, subtokens = (load(hub, "test", "ro", udpos_words=w) for w in ("surface", "subtokens"))
     raws = [
-        hub.dataset(tasks.UD27, None, "test", tasks.UD27_REVISION, {"test": f"{tb}/test/*.parquet"})
-        for tb in tasks.UD27_TREEBANKS["ro"]
+        hub.dataset(loaders.UD27, None, "test", loaders.UD27_REVISION, {"test": f"{tb}/test/*.parquet"})
+        for tb in loaders.UD27_TREEBANKS["ro"]
     ]
     texts = [t for raw in raws for t in raw["text"]]
     assert len(surface) == len(subtokens) == len(texts)
@@ -115,7 +115,7 @@ def test_ud27_follows_xtreme_words_and_concatenates_treebanks(hub):
     kept = [[w for w, u in zip(r["tokens"], r["upos"]) if u != underscore] for raw in raws for r in raw]
     assert subtokens["tokens"] == kept and surface["tokens"] != kept
     assert all(len(w) == len(t) for w, t in zip(surface["tokens"], surface["tags"]))
-    assert {t for tags in surface["tags"] for t in tags} <= set(tasks.UPOS_TAGS)
+    assert {t for tags in surface["tags"] for t in tags} <= set(loaders.UPOS_TAGS)
 
 
 # ---- the training chain --------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_xtreme_r_score_equals_hand_computation():
     assert row["xtreme_r"] == pytest.approx(np.mean(list(mean.values())))  # over the ten tasks
     # XTREME's categories average XTREME's languages only: XTREME-R's additions (ro...) stay out
     xtreme_mean = {
-        t: np.mean([XR_LANGS[t][lang] for lang in tasks.XTREME_LANGUAGES[t].split()])
+        t: np.mean([XR_LANGS[t][lang] for lang in languages.XTREME_LANGUAGES[t].split()])
         for t in ("udpos", "panx")
     }
     assert row["structured_prediction"] == pytest.approx((xtreme_mean["udpos"] + xtreme_mean["panx"]) / 2)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from xstilts import tasks as registry
+from xstilts.pretrained import MODEL_SHAPES, RETRIEVAL_LAYERS
 from xstilts.study_design import MIN_K, MIN_LANGUAGES, MIN_TASKS
+from xstilts.tasks import INTERMEDIATE_TASKS, TARGET_TASKS, TASKS
 
-ALL9 = registry.INTERMEDIATE_TASKS
+ALL9 = INTERMEDIATE_TASKS
 BUILTIN_RECIPES = ("none", *ALL9, "all9")
 DATA_KEYS = ("max_length", "doc_stride", "query_length")  # decide tokenization, not training
 
@@ -549,14 +550,14 @@ def check_data(cfg: dict) -> list[str]:
 def _check_tasks(cfg: dict) -> None:
     """tasks.<name>: a known task, and only keys that take effect there."""
     for name, overrides in cfg["tasks"].items():
-        close = difflib.get_close_matches(name, registry.TASKS, 1)
+        close = difflib.get_close_matches(name, TASKS, 1)
         _check(
-            name in registry.TASKS,
+            name in TASKS,
             f"config key tasks.{name}: unknown task. Fix: "
             f"{f'did you mean {close[0]}? ' if close else ''}use one of "
-            f"{', '.join(registry.TASKS)}.",
+            f"{', '.join(TASKS)}.",
         )
-        task = registry.TASKS[name]
+        task = TASKS[name]
         _check(
             "doc_stride" not in overrides or task.format == "extractive_qa",
             f"config key tasks.{name}.doc_stride: only extractive QA tasks have context windows "
@@ -565,7 +566,7 @@ def _check_tasks(cfg: dict) -> None:
         _check(
             "query_length" not in overrides or task.format == "dual_encoder",
             f"config key tasks.{name}.query_length: only dual-encoder retrieval tasks "
-            f"({', '.join(n for n, t in registry.TASKS.items() if t.format == 'dual_encoder')}) have "
+            f"({', '.join(n for n, t in TASKS.items() if t.format == 'dual_encoder')}) have "
             f"queries cut apart from their candidates ({name} is {task.format}; QA questions take "
             f"part of max_length). Fix: remove it.",
         )
@@ -699,13 +700,13 @@ def validate(raw: dict) -> dict:
     )
     cfg["recipes"] = recipes
     for target, languages in cfg["targets"].items():
-        task = registry.TASKS.get(target)
-        close = difflib.get_close_matches(target, registry.TARGET_TASKS, 1)
+        task = TASKS.get(target)
+        close = difflib.get_close_matches(target, TARGET_TASKS, 1)
         _check(
             task is not None and task.role == "target",
             f"config key targets.{target}: unknown target task. Fix: "
             f"{f'did you mean {close[0]}? ' if close else ''}use one of "
-            f"{', '.join(registry.TARGET_TASKS)}.",
+            f"{', '.join(TARGET_TASKS)}.",
         )
         for lang in languages:
             _check(
@@ -725,12 +726,12 @@ def validate(raw: dict) -> dict:
             f"config key models.{name}: a model name is a path component; drop '/' (the hub id "
             f"goes in hub_id).",
         )
-        model.setdefault("retrieval_layer", registry.RETRIEVAL_LAYERS.get(model["hub_id"]))
-        retrieval = any(registry.TASKS[t].reads_encoder for t in cfg["targets"])
+        model.setdefault("retrieval_layer", RETRIEVAL_LAYERS.get(model["hub_id"]))
+        retrieval = any(TASKS[t].reads_encoder for t in cfg["targets"])
         _check(
             model["retrieval_layer"] is not None or not retrieval,
             f"config key models.{name}.retrieval_layer: no reference layer is known for "
-            f"{model['hub_id']!r} (known: {', '.join(registry.RETRIEVAL_LAYERS)}). Fix: set "
+            f"{model['hub_id']!r} (known: {', '.join(RETRIEVAL_LAYERS)}). Fix: set "
             f"the hidden state to pool for bucc/tatoeba (0 = embeddings; 14 of 24 in XTREME).",
         )
     check_retrieval_depth(cfg)
@@ -751,8 +752,8 @@ def _model_depth(cfg: dict, hub_id: str) -> int | None:
     found = None
     if cfg["hub"]["mirror"]:
         found = Path(cfg["hub"]["mirror"]) / hub_id / "config.json"
-    elif hub_id in registry.MODEL_SHAPES:  # no hub import at parse time for the usual models
-        return registry.MODEL_SHAPES[hub_id][0]
+    elif hub_id in MODEL_SHAPES:  # no hub import at parse time for the usual models
+        return MODEL_SHAPES[hub_id][0]
     else:
         try:
             from huggingface_hub import try_to_load_from_cache
@@ -766,13 +767,13 @@ def _model_depth(cfg: dict, hub_id: str) -> int | None:
             return int(json.loads(found.read_text())["num_hidden_layers"])
         except (ValueError, KeyError, TypeError):
             return None
-    return registry.MODEL_SHAPES.get(hub_id, (None,))[0]
+    return MODEL_SHAPES.get(hub_id, (None,))[0]
 
 
 def check_retrieval_depth(cfg: dict) -> None:
     """A retrieval layer beyond the model's depth is refused before any job (the evaluation
     would fail after every training had run)."""
-    if not any(registry.TASKS[t].reads_encoder for t in cfg["targets"]):
+    if not any(TASKS[t].reads_encoder for t in cfg["targets"]):
         return
     for name, model in cfg["models"].items():
         layer, depth = model["retrieval_layer"], _model_depth(cfg, model["hub_id"])
@@ -787,7 +788,7 @@ def check_retrieval_depth(cfg: dict) -> None:
 def preflight(cfg: dict) -> None:
     """What a run needs on this machine (paths), checked by `xstilts validate` and when the
     Snakefile is parsed, also for dry runs. The embedded build creates the mirror."""
-    uses_ccg = any(registry.TASKS[t["task"]].ccgbank for r in cfg["recipes"] for t in r["tasks"])
+    uses_ccg = any(TASKS[t["task"]].ccgbank for r in cfg["recipes"] for t in r["tasks"])
     ccgbank = cfg["hub"]["ccgbank"]
     _check(
         not uses_ccg or cfg["embedded"] or (ccgbank and Path(ccgbank).is_dir()),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from xstilts import config, grid
 from xstilts import settings as job_settings
-from xstilts import tasks as registry
+from xstilts.tasks import TASKS, training_tasks
 
 DEFAULT = "default (schema)"
 
@@ -147,13 +147,13 @@ def parse_job(cfg: dict, words: list[str]) -> dict:
         fail("the baseline recipe `none` has no intermediate training", "name another recipe")
     if stage in ("finetune", "evaluate"):
         target = job["target"]
-        trained = registry.training_tasks(cfg["targets"])
+        trained = training_tasks(cfg["targets"])
         if stage == "finetune" and target in trained:
             job["task"] = target
         elif target not in cfg["targets"]:
             fail(f"{target!r} is not a target of the config", f"use one of {', '.join(cfg['targets'])}")
         elif stage == "finetune":
-            train_task = registry.TASKS[target].train_task
+            train_task = TASKS[target].train_task
             if train_task is None:
                 fail(f"{target} trains nothing (it reads the encoder as is)", f"`evaluate {target} LANG`")
             job["task"] = train_task
@@ -192,13 +192,13 @@ def job_output(job: dict) -> str:
 def _data_source(cfg: dict, raw, task: str, key: str, value) -> str:
     if key in config.DATA_KEYS:
         mine = _written(raw, ["tasks", task, key])
-        merged = cfg["tasks"].get(task, {}).get(key, registry.TASKS[task].defaults.get(key))
+        merged = cfg["tasks"].get(task, {}).get(key, TASKS[task].defaults.get(key))
         if value != merged:
             return (
                 f"data.max_length (caps {'tasks.' + task + '.' + key if mine else 'the registry'}'s {merged})"
             )
         return f"tasks.{task}.{key}" if mine else f"task registry ({task})"
-    if key in registry.TASKS[task].options:
+    if key in TASKS[task].options:
         return f"hub.{key}" + ("" if _written(raw, ["hub", key]) else f" <- {DEFAULT}")
     return f"data.{key}" + ("" if _written(raw, ["data", key]) else f" <- {DEFAULT}")
 
@@ -226,7 +226,7 @@ def sources(cfg: dict, raw: dict, job: dict, resolved: dict) -> dict[str, str]:
                 if written
                 else {
                     "tokenizer": "default (= hub_id)",
-                    "retrieval_layer": "task registry (xstilts.tasks.RETRIEVAL_LAYERS)",
+                    "retrieval_layer": "known models (xstilts.pretrained.RETRIEVAL_LAYERS)",
                 }.get(rest, DEFAULT)
             )
         elif head == "data":
@@ -273,7 +273,7 @@ def _data_lines(cfg: dict, job: dict) -> list[str]:
 
     stage = job["stage"]
     if stage == "evaluate":
-        target = registry.TASKS[job["target"]]
+        target = TASKS[job["target"]]
         repos = " ".join(target.repos_for(job["language"]))
         return [f"data: {job['target']}@{job['language']}  <- hub {repos} ({', '.join(target.eval_splits)})"]
     if stage == "intermediate":
@@ -299,8 +299,7 @@ def _training_jobs(cfg: dict) -> list[tuple[str, list[str], list[tuple[str, dict
         if r["name"] != grid.BASELINE
     ]
     jobs += [
-        (f"finetune {t}", [t], job_settings.finetune_layers(cfg, t))
-        for t in registry.training_tasks(cfg["targets"])
+        (f"finetune {t}", [t], job_settings.finetune_layers(cfg, t)) for t in training_tasks(cfg["targets"])
     ]
     return jobs
 
@@ -462,7 +461,7 @@ def unreachable(cfg: dict, raw: dict) -> list[str]:
         ("evaluation", "bucc_k"),
     ):
         written = raw.get(block) if isinstance(raw, dict) else None
-        readers = [n for n, t in registry.TASKS.items() if _reads(t, key)]
+        readers = [n for n, t in TASKS.items() if _reads(t, key)]
         if isinstance(written, dict) and written.get(key) is not None and not set(readers) & prepared:
             warnings.append(
                 f"config key {block}.{key} never takes effect: no task of the grid reads it "

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from xstilts import tasks as registry
-from xstilts.settings import TATOEBA_SQUAD, chain_key, chain_of, find_recipe, slug, tatoeba_encoder
+from xstilts.settings import TATOEBA_SQUAD, chain_from_key, chain_key, find_recipe, slug, tatoeba_encoder
+from xstilts.tasks import TASKS
 
 RESULTS = "results"
 REPORTS = "reports"
@@ -149,26 +149,26 @@ def intermediate_jobs(cfg) -> list[dict]:
     return [j for j in run_keys(cfg) if j["recipe"] != BASELINE]
 
 
-def target_chain(cfg, target: str) -> tuple[str, ...]:
+def training_chain(cfg, target: str) -> tuple[str, ...]:
     """The training chain whose last model a target's cells read (() = the encoder as is)."""
     if target == "tatoeba" and tatoeba_encoder(cfg) == TATOEBA_SQUAD:
         return (TATOEBA_SQUAD,)
-    return registry.TASKS[target].training_chain
+    return TASKS[target].training_chain
 
 
 def finetune_keys(cfg) -> list[str]:
     """Every stage the targets need, each once: the prefixes of their chains (registry order of
     their last task, shorter first)."""
-    chains = [target_chain(cfg, t) for t in cfg["targets"]]
+    chains = [training_chain(cfg, t) for t in cfg["targets"]]
     keys = {chain_key(chain[: i + 1]) for chain in chains for i in range(len(chain))}
-    order = {name: i for i, name in enumerate(registry.TASKS)}
-    return sorted(keys, key=lambda k: ([order[t] for t in chain_of(k)][::-1], len(chain_of(k))))
+    order = {name: i for i, name in enumerate(TASKS)}
+    return sorted(keys, key=lambda k: ([order[t] for t in chain_from_key(k)][::-1], len(chain_from_key(k))))
 
 
 def finetune_tasks(cfg) -> list[str]:
     """The English tasks any stage trains on."""
-    wanted = {t for key in finetune_keys(cfg) for t in chain_of(key)}
-    return [n for n in registry.TASKS if n in wanted]
+    wanted = {t for key in finetune_keys(cfg) for t in chain_from_key(key)}
+    return [n for n in TASKS if n in wanted]
 
 
 def finetune_jobs(cfg) -> list[dict]:
@@ -186,9 +186,7 @@ def prepare_jobs(cfg) -> list[dict]:
             }
         wanted |= {(tok, task, "en", split) for task in finetune_tasks(cfg) for split in ("train", "dev")}
         for target, langs in cfg["targets"].items():
-            wanted |= {
-                (tok, target, lang, split) for lang in langs for split in registry.TASKS[target].eval_splits
-            }
+            wanted |= {(tok, target, lang, split) for lang in langs for split in TASKS[target].eval_splits}
             wanted |= {(tok, target, lang, "test") for lang in pool_languages(cfg, target)}
     return [dict(tokenizer=tok, task=t, language=lang, split=sp) for tok, t, lang, sp in sorted(wanted)]
 
@@ -228,14 +226,14 @@ def intermediate_inputs(cfg, model: str, recipe: str) -> dict[str, list[str]]:
 def finetune_inputs(cfg, model: str, recipe: str, task: str, seed) -> dict:
     """A stage's inputs: its chain's last task (English), and the model it starts from (the
     previous stage or the recipe's encoder; none for the baseline's first stage)."""
-    inputs: dict = training_data(cfg, model, [(chain_of(task)[-1], "en")])
+    inputs: dict = training_data(cfg, model, [(chain_from_key(task)[-1], "en")])
     start = finetune_start(cfg, model, recipe, task, seed)
     return {**inputs, "encoder": start} if start else inputs
 
 
 def finetune_start(cfg, model: str, recipe: str, key: str, seed) -> str | None:
     """The model a stage starts from: the chain's previous stage, or the recipe's encoder."""
-    chain = chain_of(key)
+    chain = chain_from_key(key)
     if len(chain) > 1:
         return path(FINETUNE.model, model=model, recipe=recipe, seed=seed, task=chain_key(chain[:-1]))
     return encoder_dir(model, recipe, seed)
@@ -245,9 +243,9 @@ def evaluation_inputs(cfg, model: str, recipe: str, target: str, language: str, 
     """The prepared splits a cell reads, and the model: the fine-tuned one (the chain's last
     stage), or for retrieval targets the recipe's encoder (the pretrained model for the
     baseline: no input)."""
-    task = registry.TASKS[target]
+    task = TASKS[target]
     inputs = {split: data_dir(cfg, model, target, language, split) for split in task.eval_splits}
-    chain = target_chain(cfg, target)
+    chain = training_chain(cfg, target)
     if chain:
         inputs["model"] = path(FINETUNE.model, model=model, recipe=recipe, seed=seed, task=chain_key(chain))
     else:
@@ -263,7 +261,7 @@ def pool_languages(cfg, target: str) -> tuple[str, ...]:
     """The prepared test splits whose candidates every cell of `target` retrieves from; the
     embedded mirror holds only its world's languages (a non-language pool, e.g. Mewsli-X's
     candidate set, stays)."""
-    task = registry.TASKS[target]
+    task = TASKS[target]
     if not cfg.get("embedded"):
         return task.pool_languages
     have = set(cfg["embedded"]["languages"])
@@ -275,7 +273,7 @@ def evaluation_group_inputs(cfg, model: str, recipe: str, target: str, seed, lan
     config order, as `eval_outputs`), and the one model they all read."""
     languages = cfg["targets"][target] if languages is None else languages
     cells = [evaluation_inputs(cfg, model, recipe, target, lang, seed) for lang in languages]
-    grouped = {split: [c[split] for c in cells] for split in registry.TASKS[target].eval_splits}
+    grouped = {split: [c[split] for c in cells] for split in TASKS[target].eval_splits}
     shared = {k: cells[0][k] for k in ("model", "pool") if k in cells[0]}  # one per target
     return {**grouped, **shared}
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xstilts import tasks as registry
+from xstilts.tasks import TASKS
 
 CANONICAL = {
     "pair_classification": ("text_a", "text_b", "label"),
@@ -42,9 +42,9 @@ def _fail(where: str, problem: str, fix: str):
 def check_spec(task_name: str, language: str, spec) -> dict:
     """A `sources.<task>.<language>` entry, checked without reading data (config validation)."""
     where = f"config key sources.{task_name}.{language}"
-    task = registry.TASKS.get(task_name)
+    task = TASKS.get(task_name)
     if task is None or not task.trainable or task.format not in CANONICAL:
-        local = [n for n, t in registry.TASKS.items() if t.trainable and t.format in CANONICAL]
+        local = [n for n, t in TASKS.items() if t.trainable and t.format in CANONICAL]
         _fail(
             where,
             f"{task_name!r} is not a task a recipe trains from a local source",
@@ -215,7 +215,7 @@ def check_files(task_name: str, language: str, spec: dict) -> None:
     by its prepare job)."""
     if "hub_id" in spec:
         return
-    task = registry.TASKS[task_name]
+    task = TASKS[task_name]
     for split in SPLITS:
         where = f"config key sources.{task_name}.{language}.{split}"
         columns, rows, count = _head(where, _check_path(where, spec[split]))
@@ -295,7 +295,7 @@ def _check_values(where: str, task, spec: dict, rows) -> None:
 
 def load(task_name: str, language: str, split: str, spec: dict, hub=None):
     """Canonical rows of one split of a local source, checked against the task."""
-    task = registry.TASKS[task_name]
+    task = TASKS[task_name]
     where = f"sources.{task_name}.{language} ({split})"
     if split not in SPLITS:
         _fail(where, f"local sources hold train and dev, not {split}", "evaluate targets on their hub data")

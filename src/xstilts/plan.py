@@ -2,7 +2,8 @@
 
 Per stage: jobs (and those already done in the workdir), training and evaluation tokens,
 FLOPs and device-hours. Tokens come from the prepared splits where they exist, else from the
-shipped tables below (marked `~`: estimates). Each job is priced at what it asks for:
+sizes each task declares (`Task.train_examples`, `eval_examples`, `mean_tokens` in
+xstilts.tasks; marked `~`: estimates). Each job is priced at what it asks for:
 
 - FLOPs per token: 6 N + 12 L d T for a training step, 2 N + 4 L d T for inference (N the
   encoder's non-embedding parameters, L layers, d hidden, T the padded sequence length:
@@ -32,74 +33,9 @@ from pathlib import Path
 from xstilts import grid
 from xstilts import settings as job_settings
 from xstilts.config import ConfigError
-from xstilts.tasks import MODEL_SHAPES, TASKS
+from xstilts.pretrained import MODEL_SHAPES, VOCAB
+from xstilts.tasks import TASKS
 
-# English training split sizes (docs/science.md sections 2-3, the dataset cards): anli_plus = ANLI
-# r1-r3 (162,865) + MNLI (392,702) + SNLI (550,152); CCGbank sections 02-21 ~ 39,604 sentences.
-TRAIN_EXAMPLES = {
-    "anli_plus": 1_105_719,
-    "mnli": 392_702,
-    "qqp": 363_846,
-    "squad_v2": 130_319,
-    "squad_v1": 87_599,
-    "hellaswag": 39_905,
-    "ccg": 39_604,
-    "cosmosqa": 25_262,
-    "commonsenseqa": 9_741,
-    "pawsx": 49_401,
-    "udpos": 21_253,
-    "panx": 20_000,
-    "tydiqa": 3_696,
-    # XTREME-R's training sets: SIQA (lighteval/siqa), COPA-en, Mewsli-X English wikipedia_pairs
-    # (google-research mewsli-x.md), LAReQA's SQuAD v1.1 question-sentence pairs
-    "siqa": 33_410,
-    "copa": 400,
-    "mewslix": 167_719,
-    "lareqa": 87_599,
-}
-# Test examples per language (the XTREME paper's table 1, means over languages where they
-# differ) and, for BUCC, the hub's gold pairs (test + the dev sample its threshold is tuned on).
-EVAL_EXAMPLES = {
-    "xnli": 5_010,
-    "pawsx": 2_000,
-    "udpos": 1_500,
-    "panx": 10_000,
-    "xquad": 1_190,
-    "mlqa": 6_000,
-    "tydiqa": 700,
-    "bucc": 3_000,
-    "tatoeba": 1_000,
-    "xcopa": 500,
-    "mewslix": 1_330,  # WikiNews test mentions, 14,624 over 11 languages (the candidate pool not counted)
-    "lareqa": 1_190,  # XQuAD-R questions per language (the answer pool not counted)
-}
-# Mean real (non-pad) XLM-R sentencepiece tokens per example, all sides and choices together
-# (a multiple-choice example encodes each choice; QA counts context + question): estimates.
-MEAN_TOKENS = {
-    "anli_plus": 50,
-    "mnli": 45,
-    "qqp": 30,
-    "squad_v2": 190,
-    "squad_v1": 190,
-    "hellaswag": 240,
-    "ccg": 30,
-    "cosmosqa": 440,
-    "commonsenseqa": 100,
-    "xnli": 45,
-    "pawsx": 55,
-    "udpos": 25,
-    "panx": 15,
-    "xquad": 200,
-    "mlqa": 200,
-    "tydiqa": 250,
-    "bucc": 60,
-    "tatoeba": 30,
-    "siqa": 110,
-    "copa": 45,
-    "xcopa": 45,
-    "mewslix": 120,
-    "lareqa": 170,
-}
 # Dense peaks per precision (vendor data sheets: NVIDIA A100 80GB SXM, H100 SXM) and HBM
 # bandwidth, for the shipped estimates.
 PEAK_FLOPS = {"A100": {"fp32": 19.5e12, "bf16": 312e12}, "H100": {"fp32": 67e12, "bf16": 989e12}}
@@ -112,8 +48,6 @@ ASSUMED_MFU = {"train": 0.35, "eval": 0.25}
 # writes weight and moments (12 bytes); a step's fixed cost is that traffic over the bandwidth.
 ADAMW_BYTES = 28
 PRECISIONS = ("fp32", "bf16")
-# Vocabulary sizes (embedding parameters, which AdamW updates every step) of MODEL_SHAPES' ids.
-VOCAB = {"xlm-roberta": 250_002, "bert-base-multilingual-cased": 119_547}
 
 
 def default_calibration() -> dict:
@@ -214,7 +148,7 @@ def model_shape(cfg, name: str, workdir: Path) -> Shape:
         return Shape(*MODEL_SHAPES[hub_id], vocab)
     raise ConfigError(
         f"plan: no parameter count for models.{name} ({hub_id}): add its (layers, hidden, feed-forward) "
-        f"to xstilts.tasks.MODEL_SHAPES, or build the embedded mirror first"
+        f"to xstilts.pretrained.MODEL_SHAPES, or build the embedded mirror first"
     )
 
 
@@ -273,12 +207,14 @@ def split_size(cfg, model: str, task: str, language: str, split: str, workdir: P
     found = prepared_split(workdir / grid.data_dir(cfg, model, task, language, split))
     if found is not None:
         return found
-    table = TRAIN_EXAMPLES if split == "train" else EVAL_EXAMPLES
-    if task not in table or task not in MEAN_TOKENS:
+    facts = TASKS[task]
+    examples = facts.train_examples if split == "train" else facts.eval_examples
+    if examples is None or facts.mean_tokens is None:
         raise ConfigError(
-            f"plan: no size estimate for {task} {split}: prepare it first or add it to xstilts.plan"
+            f"plan: no size estimate for {task} {split}: prepare it first or declare its "
+            f"train_examples/eval_examples and mean_tokens in its Task (xstilts.tasks)"
         )
-    return Split(table[task], float(table[task] * MEAN_TOKENS[task]), True)
+    return Split(examples, float(examples * facts.mean_tokens), True)
 
 
 @dataclass
@@ -326,7 +262,7 @@ def training_work(cfg, model: str, job_settings_: dict, shape: Shape, workdir: P
     for task, lang in job_settings_["tasks"]:
         dev = prepared_split(workdir / grid.data_dir(cfg, model, task, lang, "dev"))
         rows = min(dev.examples, es.get("dev_examples") or dev.examples) if dev else es.get("dev_examples", 0)
-        per_row = dev.padded(2 * t["batch_size"]) if dev else MEAN_TOKENS.get(task, 0)
+        per_row = dev.padded(2 * t["batch_size"]) if dev else (TASKS[task].mean_tokens or 0)
         sequences = dev.sequences if dev else 1
         work.eval_flops += passes * rows * per_row * shape.flops_per_token(per_row / sequences, train=False)
         work.eval_steps += passes * -(-rows // (2 * t["batch_size"]))

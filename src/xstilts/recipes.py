@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 
-from xstilts import tasks as registry
+from xstilts.tasks import INTERMEDIATE_TASKS, TASKS
 
 FAMILIES = ("sources", "language_count")
 BUDGETS = ("per_language", "fixed")
@@ -156,25 +156,25 @@ def local_languages(cfg: dict, task: str) -> list[str]:
 
 def source_languages(cfg: dict, task: str) -> list[str]:
     """The registry's training languages of a task, then the config's local ones."""
-    registered = list(registry.TASKS[task].train_languages)
+    registered = list(TASKS[task].train_languages)
     return registered + [lang for lang in local_languages(cfg, task) if lang not in registered]
 
 
 def check_recipe_sources(cfg: dict, recipe: dict, where: str | None = None) -> None:
     """Every {task, language} of a recipe has a training source; else name those that exist.
     `where`: the key the user wrote (a family's entry, not the recipe it generated)."""
-    trainable = [n for n, t in registry.TASKS.items() if t.trainable]
+    trainable = [n for n, t in TASKS.items() if t.trainable]
     where = where or f"recipes.{recipe['name']}"
     for t in recipe["tasks"]:
-        task = registry.TASKS.get(t["task"])
+        task = TASKS.get(t["task"])
         close = difflib.get_close_matches(t["task"], trainable, 1)
         _check(
             task is not None and task.trainable,
             f"config key {where}: {t['task']!r} is not an intermediate task, nor a "
             f"target trained on its own data, so a recipe cannot train it. "
             f"Fix: {f'did you mean {close[0]}? ' if close else ''}use an intermediate task "
-            f"({', '.join(registry.INTERMEDIATE_TASKS)}) or a target trained on its own data "
-            f"({', '.join(n for n in trainable if registry.TASKS[n].role == 'target')}).",
+            f"({', '.join(INTERMEDIATE_TASKS)}) or a target trained on its own data "
+            f"({', '.join(n for n in trainable if TASKS[n].role == 'target')}).",
         )
         languages = source_languages(cfg, t["task"])
         _check(
@@ -199,7 +199,7 @@ def data_source(cfg: dict, task: str, language: str) -> str:
         )
     if local:
         return f"sources.{task}.{language}: local files {local['train']} (train), {local['dev']} (dev)"
-    found = registry.TASKS[task].training_source(language)
+    found = TASKS[task].training_source(language)
     if found is None:  # a target's language without training data: refused by validation
         return "no training source"
     return f"registry: hub {' '.join(found.repos) or '-'} ({found.kind}; `xstilts tasks {task}`)"
@@ -212,7 +212,7 @@ def source_record(cfg: dict, recipe: dict) -> dict:
         if t["language"] in local_languages(cfg, t["task"]):
             kinds.append("local")
         else:
-            kinds.append(registry.TASKS[t["task"]].training_source(t["language"]).kind)
+            kinds.append(TASKS[t["task"]].training_source(t["language"]).kind)
     return {
         "tasks": [[t["task"], t["language"]] for t in recipe["tasks"]],
         "kinds": kinds,
@@ -276,7 +276,7 @@ def _stable_order(pool: list[str], seed: int, k: int, draw: int) -> list[str]:
 def diverse_order(pool: list[str], kind: str = DIVERSE_DISTANCE) -> list[str]:
     """Greedy max-min selection: the pool's first language, then repeatedly the language whose
     smallest distance to those chosen is largest (ties: pool order). Each k takes a prefix."""
-    from xstilts.analysis.uriel import pairwise_distance
+    from xstilts.uriel import pairwise_distance
 
     chosen, rest = [pool[0]], list(pool[1:])
     while rest:

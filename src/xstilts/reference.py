@@ -8,7 +8,8 @@ import json
 import yaml
 
 from xstilts import config
-from xstilts import tasks as registry
+from xstilts.pretrained import RETRIEVAL_LAYERS
+from xstilts.tasks import TASKS
 
 # Keys without a schema default: an example value for the reference.
 EXAMPLES = {
@@ -264,7 +265,7 @@ def render() -> str:
         "Retrieval targets train nothing: they mean-pool one hidden state of the recipe's "
         "encoder. `models.<name>.retrieval_layer` chooses it (0 = the embeddings). Known hub ids "
         "take the reference value: "
-        + ", ".join(f"`{k}` {v}" for k, v in registry.RETRIEVAL_LAYERS.items())
+        + ", ".join(f"`{k}` {v}" for k, v in RETRIEVAL_LAYERS.items())
         + " (XTREME: layer 14 of 24 for XLM-R large, 8 of 12 for base models). Any other model "
         "must set it when a retrieval target is in the grid; a layer beyond the model's depth "
         "is refused by `xstilts validate` when the depth is known (the embedded model, a "
@@ -321,18 +322,18 @@ def _data_format(task) -> list[str]:
 
 def task_details(name: str | None = None) -> str:
     """One task (or all) in full: role, format, source, metric, languages, defaults."""
-    if name is not None and name not in registry.TASKS:
+    if name is not None and name not in TASKS:
         import difflib
 
-        close = difflib.get_close_matches(name, registry.TASKS, 1)
+        close = difflib.get_close_matches(name, TASKS, 1)
         raise config.ConfigError(
             f"unknown task {name!r}. Fix: {f'did you mean {close[0]}? ' if close else ''}"
-            f"use one of {', '.join(registry.TASKS)}."
+            f"use one of {', '.join(TASKS)}."
         )
     from xstilts.settings import finetune_defaults, training_defaults
 
     blocks = []
-    for task in [registry.TASKS[name]] if name else registry.TASKS.values():
+    for task in [TASKS[name]] if name else TASKS.values():
         if task.role == "intermediate":
             defaults = {**training_defaults("intermediate"), **task.defaults}
         elif task.train_task:

@@ -21,7 +21,7 @@ import hashlib
 from pathlib import Path
 
 from xstilts import config, layouts, recipes
-from xstilts import tasks as registry
+from xstilts.tasks import TASKS, training_task
 
 DATA_KEYS = config.DATA_KEYS
 
@@ -62,9 +62,7 @@ def _agreed(layers: list[dict]) -> dict:
 def finetune_defaults(train_task: str) -> dict:
     """Target-training defaults are declared on the targets (xnli's apply to training on mnli;
     xcopa's to every stage of its chain, siqa and copa)."""
-    return next(
-        t.defaults for t in registry.TASKS.values() if t.role == "target" and train_task in t.training_chain
-    )
+    return next(t.defaults for t in TASKS.values() if t.role == "target" and train_task in t.training_chain)
 
 
 CHAIN_SEP = "+"
@@ -76,7 +74,8 @@ def chain_key(chain) -> str:
     return CHAIN_SEP.join(chain)
 
 
-def chain_of(key: str) -> list[str]:
+def chain_from_key(key: str) -> list[str]:
+    """The training chain a finetune directory's name holds (chain_key's inverse)."""
     return key.split(CHAIN_SEP)
 
 
@@ -96,7 +95,7 @@ def intermediate_layers(cfg: dict, recipe: dict) -> list[tuple[str, dict]]:
     names = ",".join(dict.fromkeys(tasks))
     return [
         ("default", training_defaults("intermediate")),
-        (f"registry:{names}", _agreed([registry.TASKS[t].defaults for t in tasks])),
+        (f"registry:{names}", _agreed([TASKS[t].defaults for t in tasks])),
         ("intermediate", cfg["intermediate"]),
         (f"tasks.{names}", _agreed([cfg["tasks"].get(t, {}) for t in tasks])),
         (f"recipes.{recipe['name']}.training", recipe["training"]),
@@ -122,16 +121,16 @@ def finetune_training(cfg: dict, train_task: str) -> dict:
 
 def data(cfg: dict, task: str) -> dict:
     """What decides how a task's text is tokenized."""
-    merged = {**registry.TASKS[task].defaults, **cfg["tasks"].get(task, {})}
+    merged = {**TASKS[task].defaults, **cfg["tasks"].get(task, {})}
     settings = {k: merged[k] for k in DATA_KEYS if k in merged}
     cap = cfg["data"]["max_length"]
     if cap and "max_length" in settings:
         settings["max_length"] = min(settings["max_length"], cap)
         if "doc_stride" in settings:
             settings["doc_stride"] = min(settings["doc_stride"], cap // 2)
-    for option in registry.TASKS[task].options:
+    for option in TASKS[task].options:
         settings[option] = cfg["hub"][option]
-    if registry.TASKS[task].format == "extractive_qa":
+    if TASKS[task].format == "extractive_qa":
         settings["qa_windows"] = cfg["data"]["qa_windows"]
     return settings
 
@@ -187,7 +186,7 @@ def data_revision(cfg: dict, task: str, language: str, split: str) -> dict:
     """What identifies the data a task reads. The embedded default is an input file of every
     job (its rebuild reruns them); a local mirror or CCGbank by its files' names and sizes;
     the hub by the revision read (main). A non-English training source reads its own repos."""
-    t = registry.TASKS[task]
+    t = TASKS[task]
     local = local_source(cfg, task, language)
     if local and split in ("train", "dev"):
         return {"local": _local_revision(local)}
@@ -253,7 +252,7 @@ def intermediate(cfg: dict, model: str, recipe: str, seed) -> dict:
 def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
     """`task`: the stage's key, its chain so far ("squad_v1", "siqa+copa"); it trains the last
     task, from the previous stage's model (named under "chain", absent for one stage)."""
-    chain = chain_of(task)
+    chain = chain_from_key(task)
     task = chain[-1]
     settings = {
         "stage": "finetune",
@@ -269,7 +268,7 @@ def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> dict:
 
 
 def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> dict:
-    options = registry.TASKS[target].eval_options
+    options = TASKS[target].eval_options
     evaluation = {
         k: v
         for k, v in cfg["evaluation"].items()
@@ -286,7 +285,7 @@ def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, see
         "target": target,
         "language": language,
         "seed": int(seed),
-        "train_task": registry.training_task(target),
+        "train_task": training_task(target),
         "evaluation": evaluation,
         "data": data(cfg, target),
         **_recipe_sources(cfg, recipe),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from xstilts.analysis.languages import DISTANCE_KINDS
 from xstilts.config import schema
+from xstilts.languages import DISTANCE_KINDS
 
 # n_resamples, seed, alpha, confidence: defaults from the config schema's `analysis` block
 DEFAULTS = {k: v["default"] for k, v in schema()["properties"]["analysis"]["properties"].items()}
@@ -71,8 +71,8 @@ def run_figures(args: argparse.Namespace) -> None:
 
 
 def run_uriel_distances(args: argparse.Namespace) -> None:
-    from xstilts.analysis.uriel import compute_uriel_distances
     from xstilts.atomic import write_csv
+    from xstilts.uriel import compute_uriel_distances
 
     print(write_csv(Path(args.out), compute_uriel_distances()))
 
@@ -144,7 +144,7 @@ def _shipped_distances(kind: str | None) -> pd.DataFrame | None:
     """source, target, distance of one URIEL kind from the shipped pairwise table."""
     if kind is None:
         return None
-    from xstilts.analysis.uriel import load_pairwise_distances
+    from xstilts.uriel import load_pairwise_distances
 
     return load_pairwise_distances()[kind].rename("distance").reset_index()
 

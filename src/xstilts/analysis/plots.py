@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from xstilts.analysis.languages import DISTANCE_KINDS, load_uriel_distances  # noqa: E402
 from xstilts.analysis.tables import ordered_targets  # noqa: E402
 from xstilts.atomic import write_figure  # noqa: E402
+from xstilts.languages import DISTANCE_KINDS, load_uriel_distances  # noqa: E402
 
 PANEL_SIZE = (3.4, 2.9)  # inches per panel
 FIT_RESAMPLES = 500

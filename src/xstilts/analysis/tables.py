@@ -26,8 +26,9 @@ import pandas as pd
 
 from xstilts.atomic import write_csv, write_text
 from xstilts.grid import BASELINE as BASELINE_RECIPE
+from xstilts.languages import XTREME_R_CATEGORIES
 from xstilts.metrics import XTREME_TASKS
-from xstilts.tasks import TASKS, XTREME_R_CATEGORIES
+from xstilts.tasks import TASKS
 from xstilts.tasks import XTREME_CATEGORIES as TASK_CATEGORIES
 
 XTREME_R_TASKS = tuple(task for tasks in XTREME_R_CATEGORIES.values() for task in tasks)

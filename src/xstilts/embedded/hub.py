@@ -38,19 +38,14 @@ from xstilts.embedded.examples import (
     verb_phrase,
 )
 from xstilts.embedded.world import LANGUAGES, Sampler, Token, World, join, stable_index
-from xstilts.tasks import (
+from xstilts.languages import (
     LANGUAGE_NAMES,
-    NER_TAGS,
     TATOEBA_CODES,
     TATOEBA_R_CODES,
-    UD25,
-    UD25_FILE,
-    UD27,
-    UD27_TREEBANKS,
-    UPOS_TAGS,
     XTREME_LANGUAGES,
     XTREME_R_LANGUAGES,
 )
+from xstilts.loaders import NER_TAGS, UD25, UD25_FILE, UD27, UD27_TREEBANKS, UPOS_TAGS
 
 SIZES = {
     # rows per English training split, per language and evaluation split, per corpus language
@@ -857,7 +852,7 @@ class Builder:
                 self.out.write("cambridgeltl/xcopa", code, split, rows, FEATURES["xcopa"])
 
     def wikiann(self):
-        from xstilts.tasks import PANX_SOURCES
+        from xstilts.loaders import PANX_SOURCES
 
         s = self.sampler("wikiann")
         for split in ("train", "validation", "test"):
@@ -927,7 +922,7 @@ class Builder:
 
     def xquad_google(self):
         """google/xquad xquad.<lang>: the same questions as XQuAD (it is parallel)."""
-        from xstilts.tasks import XQUAD_SOURCES
+        from xstilts.loaders import XQUAD_SOURCES
 
         s = self.sampler("xquad")  # XQuAD's own stream: the same items and ids
         items, titles = self.qa_items(s, self.size["eval"])

@@ -18,8 +18,9 @@ import tarfile
 from dataclasses import replace
 
 from xstilts.embedded.examples import QAItem, hex_id, premise_events, qa_item, qa_render, render_with_spans
+from xstilts.languages import XTREME_R_RETRIEVAL_LANGUAGES
 from xstilts.layouts import GITHUB_DIR
-from xstilts.tasks import LAREQA_REPO, MEWSLIX_REPO, XTREME_R_RETRIEVAL_LANGUAGES
+from xstilts.loaders import LAREQA_REPO, MEWSLIX_REPO
 
 QUESTIONS_PER_PARAGRAPH = 2
 

@@ -27,9 +27,9 @@ def outputs(name: str) -> list[str]:
 
 def model_sizes(hub_ids: dict[str, str], given: dict | None = None) -> dict[str, float]:
     """Per model name, its size: ``given`` (study.model_sizes), else the non-embedding
-    parameters of a known hub id (xstilts.tasks.MODEL_SHAPES); unknown models are left out."""
+    parameters of a known hub id (xstilts.pretrained.MODEL_SHAPES); unknown models are left out."""
     from xstilts.plan import non_embedding_params
-    from xstilts.tasks import MODEL_SHAPES
+    from xstilts.pretrained import MODEL_SHAPES
 
     given = given or {}
     return {

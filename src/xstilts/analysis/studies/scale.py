@@ -35,7 +35,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xstilts.analysis.languages import load_languages
 from xstilts.analysis.studies.common import (
     ASSUMED_RUN_SD,
     Answer,
@@ -61,6 +60,7 @@ from xstilts.analysis.studies.common import (
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
+from xstilts.languages import load_languages
 
 NAME = "scale"
 HEADROOM_CEILING = 100.0  # every primary metric is a percentage

@@ -29,7 +29,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xstilts.analysis.languages import DISTANCE_KINDS, language_table
 from xstilts.analysis.studies.common import (
     Answer,
     Design,
@@ -50,6 +49,7 @@ from xstilts.analysis.studies.common import (
 )
 from xstilts.analysis.tables import BASELINE_RECIPE
 from xstilts.analysis.typology import REFERENCE_LANGUAGE, correlation_table, with_typology, zero_shot_gains
+from xstilts.languages import DISTANCE_KINDS, language_table
 
 NAME = "typology"
 PRIMARY_DISTANCE = "syntactic"  # pre-specified: docs/science.md section 6 lists it first

@@ -17,7 +17,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from xstilts.analysis.languages import DISTANCE_KINDS, _read_data_csv, load_languages
+from xstilts.languages import DISTANCE_KINDS, load_languages, read_data_csv
 
 ENGLISH_ISO639_3 = "eng"
 MIN_SHARED_FEATURES = 5
@@ -32,7 +32,7 @@ _FAMILY_WITHOUT_URIEL_DATA = {"eus": "Basque (isolate)", "que": "Quechuan"}
 def load_pairwise_distances() -> pd.DataFrame:
     """Shipped URIEL+ distances between every two of the 50 languages (ISO 639-1), indexed by
     (source, target): the six kinds and notes, as `compute_pairwise_distances` writes them."""
-    return _read_data_csv("uriel_pairwise.csv").set_index(["source", "target"])
+    return read_data_csv("uriel_pairwise.csv").set_index(["source", "target"])
 
 
 def pairwise_distance(source: str, target: str, kind: str) -> float:
