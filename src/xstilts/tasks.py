@@ -199,7 +199,6 @@ XTREME_R_CATEGORIES = {
 }
 BENCHMARKS = ("xtreme", "xtreme-r")
 
-FORMATS = ("pair_classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "dual_encoder")
 
 # XNLI translate-train (facebook/xnli, `train` of each language config): MNLI's 392,702 training
 # pairs machine-translated into the 14 non-English XNLI languages. PAWS-X (google-research-
