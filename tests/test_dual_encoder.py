@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from xstilts import config, evaluation, grid, loaders, metrics, modeling, tasks
+from xstilts import config, grid, loaders, metrics, modeling, tasks
 from xstilts.formats import dual_encoder
 from xstilts.hub import Hub
 
@@ -337,8 +337,8 @@ def test_pool_scoring_searches_other_languages():
         "zh": np.array([[0, 1.0]]),
     }
     pool = [(de, vectors["de"]), (en, vectors["en"]), (zh, vectors["zh"])]
-    score = evaluation.dual_encoder_scores("lareqa", [(de, vectors["de"])], pool)["map_at_20"]
+    score = dual_encoder.scores(tasks.TASKS["lareqa"], [(de, vectors["de"])], pool)["map_at_20"]
     # query a: its answer first (AP 1); query b: zh answer first, en answer third -> (1 + 2/3) / 2
     assert score == pytest.approx(100 * (1 + (1 + 2 / 3) / 2) / 2)
     with pytest.raises(ValueError, match="no relevant candidate"):
-        evaluation.dual_encoder_scores("lareqa", [(de, vectors["de"])], [(de, vectors["de"])])
+        dual_encoder.scores(tasks.TASKS["lareqa"], [(de, vectors["de"])], [(de, vectors["de"])])

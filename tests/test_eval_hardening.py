@@ -10,10 +10,11 @@ import pytest
 from test_qa_format import REAL_SAMPLES, TEXTS, as_batch, build_tokenizer, qa
 
 from xstilts import config, evaluation, metrics, settings, stages
-from xstilts.formats import encode_fn
+from xstilts.formats import FORMATS, retrieval, tagging
 from xstilts.formats import qa as qa_format
 from xstilts.loaders import UPOS_TAGS
 from xstilts.pretrained import RETRIEVAL_LAYERS
+from xstilts.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = "the river runs past the old mountain and the town sleeps under a quiet sky".split()
@@ -31,7 +32,7 @@ def tagging_features(tokenizer, sentences, max_length):
         for words in sentences
     ]
     examples = datasets.Dataset.from_list(rows)
-    encode = encode_fn("tagging", tokenizer, {"max_length": max_length}, list(UPOS_TAGS), "test")
+    encode = FORMATS["tagging"].encoder(tokenizer, {"max_length": max_length}, list(UPOS_TAGS), "test")
     return examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names)
 
 
@@ -56,7 +57,7 @@ def test_long_sentences_are_windowed_and_every_word_is_scored(tokenizer):
     assert features["sentence"].count(0) > 2  # the long sentence spans several windows
     scores = evaluation.score("udpos", perfect_tag_logits(features), features, list(UPOS_TAGS))
     assert scores["token_accuracy"] == 100.0 and scores["f1"] == 100.0
-    coverage = evaluation.tagging_coverage(features)
+    coverage = tagging.coverage(features)
     assert coverage == {
         "sentences": 3,
         "windows": len(features),
@@ -93,9 +94,9 @@ def test_old_truncated_features_drop_cut_words_instead_of_scoring_them_as_the_fi
     """Data prepared by the truncating encoder (no `sentence` column): XTREME drops cut words."""
     features = tagging_features(tokenizer, [WORDS * 4], max_length=24).select([0])
     features = features.remove_columns("sentence")
-    coverage = evaluation.tagging_coverage(features)
+    coverage = tagging.coverage(features)
     assert coverage["words"] == len(WORDS) * 4 and coverage["words_unscored"] > 0
-    gold, pred = evaluation.tagging_words(perfect_tag_logits(features), features, list(UPOS_TAGS))
+    gold, pred = tagging.word_tags(perfect_tag_logits(features), features, list(UPOS_TAGS))
     assert gold == pred and len(gold[0]) == coverage["words"] - coverage["words_unscored"]
 
 
@@ -123,9 +124,9 @@ def test_real_treebank_windows_score_every_word(treebank):
     sentences = read_conllu(path)
     tokenizer = build_tokenizer([" ".join(words) for words, _ in sentences], vocab_size=1000)
     examples = datasets.Dataset.from_list([{"tokens": w, "tags": t} for w, t in sentences])
-    encode = encode_fn("tagging", tokenizer, {"max_length": 32}, list(UPOS_TAGS), "test")
+    encode = FORMATS["tagging"].encoder(tokenizer, {"max_length": 32}, list(UPOS_TAGS), "test")
     features = examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names)
-    coverage = evaluation.tagging_coverage(features)
+    coverage = tagging.coverage(features)
     print(f"{treebank}: {coverage}")
     assert coverage["split_sentences"] > 0 and coverage["words_unscored"] == 0
     assert coverage["words"] == sum(len(w) for w, _ in sentences)
@@ -228,7 +229,7 @@ def tiny_encoder(tokenizer, tmp_path_factory):
 
 def prepared(tokenizer, path, pairs):
     examples = datasets.Dataset.from_list([{"source": s, "target": t} for s, t in pairs])
-    encode = encode_fn("retrieval", tokenizer, {"max_length": 64}, [], "test")
+    encode = FORMATS["retrieval"].encoder(tokenizer, {"max_length": 64}, [], "test")
     examples.map(encode, batched=True, with_indices=True, remove_columns=examples.column_names).save_to_disk(
         path / "features"
     )
@@ -277,13 +278,13 @@ def test_bucc_scores_use_the_texts_like_xtreme():
     tgt_texts = ["a", "a2", "b", "c", "d", "e"]
     embeddings = {"test": (src, tgt), "dev": (src, tgt)}
     texts = {"test": (src_texts, tgt_texts), "dev": (src_texts, tgt_texts)}
-    result = evaluation.retrieval_scores("bucc", embeddings, 4, texts)
+    result = retrieval.scores(TASKS["bucc"], embeddings, 4, texts)
     ids = [str(i) for i in range(6)]
     mined = metrics.bucc_candidates(src, tgt, ids, ids, k=4, src_texts=src_texts, tgt_texts=tgt_texts)
     assert {s for s, _, _ in mined} == {"2", "3", "4", "5"}  # "A" under two ids: no pair
     assert result["recall"] == pytest.approx(100 * 4 / 6) and result["precision"] == 100.0
     with pytest.raises(ValueError, match="texts"):
-        evaluation.retrieval_scores("bucc", embeddings, 4)
+        retrieval.scores(TASKS["bucc"], embeddings, 4)
 
 
 def test_tagging_cell_counts_windows_and_scores_every_word(tokenizer, tiny_encoder, tmp_path):

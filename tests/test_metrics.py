@@ -18,6 +18,7 @@ import pytest
 from seqeval.metrics import f1_score as seqeval_v1_f1
 
 from xstilts import metrics as m
+from xstilts import results
 from xstilts.tasks import TASKS
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
@@ -681,7 +682,7 @@ def full_scores():
 
 
 def test_xtreme_score_full_grid():
-    result = m.xtreme_score(full_scores())
+    result = results.xtreme_score(full_scores())
     assert result["tasks"]["xnli"] == 80.0
     assert result["classification"] == 83.0
     assert result["structured_prediction"] == 70.0
@@ -695,7 +696,7 @@ def test_xtreme_score_missing_task_never_partial():
     scores = full_scores()
     del scores["bucc"]
     scores["xcopa"] = {"et": 50.0}
-    result = m.xtreme_score(scores)
+    result = results.xtreme_score(scores)
     assert "bucc" not in result["tasks"] and result["tasks"]["xcopa"] == 50.0
     assert result["retrieval"] is None and result["xtreme"] is None
     assert result["classification"] == 83.0
@@ -705,15 +706,15 @@ def test_xtreme_score_missing_task_never_partial():
 def test_xtreme_score_incomplete_languages():
     scores = full_scores()
     del scores["xnli"]["sw"]  # 14 of XNLI's 15: no partial task mean, so no category
-    result = m.xtreme_score(scores)
+    result = results.xtreme_score(scores)
     assert result["tasks"]["xnli"] is None and result["incomplete_tasks"] == {"xnli": ["sw"]}
     assert result["classification"] is None and result["xtreme"] is None
     assert result["missing_tasks"] == ["xnli"]
-    assert m.xtreme_score({})["missing_tasks"] == list(m.XTREME_TASKS)
+    assert results.xtreme_score({})["missing_tasks"] == list(results.XTREME_TASKS)
     # a language outside XTREME's (ro: XTREME-R's udpos) stays out of the task mean
     scores = full_scores()
     scores["udpos"]["ro"] = 0.0
-    assert m.xtreme_score(scores)["tasks"]["udpos"] == 76.0
+    assert results.xtreme_score(scores)["tasks"]["udpos"] == 76.0
     # expected_languages overrides XTREME's list of a task
-    result = m.xtreme_score(full_scores(), expected_languages={"xnli": ["en", "de", "xx"]})
+    result = results.xtreme_score(full_scores(), expected_languages={"xnli": ["en", "de", "xx"]})
     assert result["tasks"]["xnli"] is None and result["incomplete_tasks"] == {"xnli": ["xx"]}

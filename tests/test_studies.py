@@ -281,14 +281,14 @@ def test_chance_levels_are_what_a_constant_predictor_scores():
 def test_held_out_dev_rows_follow_the_early_stopping_subset():
     import datasets
 
-    from xstilts.stages import _subset
+    from xstilts.prepared import subset
 
     rows = datasets.Dataset.from_dict({"x": list(range(20))})
-    chosen, _ = _subset(rows, None, 5, seed=3)
-    rest, _ = _subset(rows, None, 100, seed=3, start=5)
+    chosen, _ = subset(rows, None, 5, seed=3)
+    rest, _ = subset(rows, None, 100, seed=3, start=5)
     assert len(rest) == 15 and not set(chosen["x"]) & set(rest["x"])
     # early stopping used the whole split (the tiny twins' 200 of 200): none held out, no error
-    assert len(_subset(rows, None, 100, seed=3, start=20)[0]) == 0
+    assert len(subset(rows, None, 100, seed=3, start=20)[0]) == 0
 
 
 # ---------------------------------------------------------------- source language

@@ -1,14 +1,15 @@
-"""Predictions and scores for every format, on dev (early stopping) and test (per language)."""
+"""Predictions and scores, on dev (early stopping) and test (per language): batching, a trained
+head's logits, the encoder's sentence embeddings, and the evaluate stage's scorers. What differs
+by format comes from its entry in ``xstilts.formats.FORMATS``.
+"""
 
 from __future__ import annotations
-
-from collections import Counter
 
 import numpy as np
 import torch
 
-from xstilts import metrics
-from xstilts.formats import qa, tagging
+from xstilts import modeling, prepared
+from xstilts.formats import FORMATS, dual_encoder, retrieval
 from xstilts.tasks import TASKS
 
 MODEL_KEYS = (
@@ -81,122 +82,19 @@ def score(task_name: str, logits, features, labels, examples=None, language: str
     """Metric dict (0-100) of a trained task's predictions, as the benchmark scores them.
     `labels` are the head's label names (tagging); `examples` the raw rows (QA)."""
     task = TASKS[task_name]
-    if task.format in ("pair_classification", "multiple_choice"):
-        preds = [int(np.argmax(row)) for row in logits]
-        gold = features["labels"]
-        if task.metric == "accuracy_f1_mean":
-            return metrics.accuracy_and_f1(preds, gold)
-        return {"accuracy": metrics.accuracy(preds, gold)}
-    if task.format == "tagging":
-        return _score_tagging(task, logits, features, labels)
-    if task.format == "extractive_qa":
-        return _score_qa(task, logits, features, examples, language)
-    if task.format == "dual_encoder":  # dev: the split's own queries against its candidates
-        return dual_encoder_scores(task_name, [(features, logits)], [(features, logits)])
-    raise ValueError(f"{task.format} is scored by retrieval_scores")
+    fmt = FORMATS[task.format]
+    if fmt.score is None:
+        raise ValueError(f"{task.format} is scored from embeddings (xstilts.formats.{task.format}.scores)")
+    return fmt.score(task, logits, features, labels, examples, language)
 
 
 def chance_score(task_name: str, features, labels, examples=None) -> float:
     """The headline metric (0-100) of the best constant predictor on these rows: the difficulty
-    study's chance level. Classification and multiple choice: every class tried (the majority
-    class for accuracy; for QQP's accuracy/F1 mean the all-positive predictor can score more);
-    token accuracy: the most frequent tag; other tagging metrics: the most frequent tag at every
-    token, scored by the task's scorer; SQuAD 2.0: "no answer" everywhere (half of its dev set
-    is unanswerable); other span QA: an empty answer (0). NaN for retrieval and dual encoders."""
+    study's chance level (each format's `chance` says which predictor). NaN for formats with
+    none (retrieval, dual encoders)."""
     task = TASKS[task_name]
-    if task.format in ("pair_classification", "multiple_choice"):
-        gold = list(features["labels"])
-        n = max(len(labels or ()), max(gold) + 1)
-        return max(
-            score(task_name, [np.eye(n)[c]] * len(gold), features, labels)[task.metric] for c in range(n)
-        )
-    if task.format == "tagging":
-        words = [tag for tags in dict(zip(_sentences(features), features["tags"])).values() for tag in tags]
-        tag, count = Counter(words).most_common(1)[0]
-        if task.scorer is None:  # ccg: token accuracy
-            return 100.0 * count / len(words)
-        logits = [
-            np.tile(np.eye(len(labels))[list(labels).index(tag)], (len(row), 1))
-            for row in features["input_ids"]
-        ]
-        return _score_tagging(task, logits, features, labels)[task.metric]
-    if task.format == "extractive_qa":
-        references = {i: list(a["text"]) for i, a in zip(examples["id"], examples["answers"])}
-        abstain = dict.fromkeys(references, "")
-        if task.scorer == "squad_v2":
-            return metrics.squad_v2_scores(abstain, references, dict.fromkeys(references, 1.0), 0.0)[
-                task.metric
-            ]
-        return metrics.squad_scores(abstain, references)[task.metric]
-    return float("nan")
-
-
-def _score_tagging(task, logits, features, labels):
-    gold, pred = tagging_words(logits, features, labels)
-    accuracy = metrics.token_accuracy(gold, pred)
-    if task.scorer is None:  # ccg: token accuracy
-        return {"token_accuracy": accuracy}
-    # XTREME scored UPOS with seqeval on raw tags (runs of a tag form one span): udpos_f1.
-    return {"f1": getattr(metrics, task.scorer)(gold, pred), "token_accuracy": accuracy}
-
-
-def _sentences(features):
-    """Sentence of each row; data prepared before windows existed has one row per sentence."""
-    columns = getattr(features, "column_names", features)
-    return features["sentence"] if "sentence" in columns else range(len(features["tags"]))
-
-
-def _sentence_rows(features, logits=None):
-    """(sentence, n_words, word_ids, token predictions) per window row."""
-    sentences = _sentences(features)
-    predictions = (
-        [np.argmax(row, -1) for row in logits]
-        if logits is not None
-        else [[0] * len(w) for w in features["word_ids"]]
-    )
-    return zip(sentences, map(len, features["tags"]), features["word_ids"], predictions)
-
-
-def tagging_words(logits, features, labels):
-    """Gold and predicted tags per sentence, windows stitched together. A word no window
-    predicts (cut off by an old truncating encoding, or a window left out of a subset) is
-    dropped from gold and prediction alike, as XTREME drops words it truncated."""
-    tags = dict(zip(_sentences(features), features["tags"]))
-    gold, pred = [], []
-    for sentence, words in tagging.stitch(_sentence_rows(features, logits)).items():
-        kept = [w for w, label in enumerate(words) if label is not None]
-        gold.append([tags[sentence][w] for w in kept])
-        pred.append([labels[words[w]] for w in kept])
-    return gold, pred
-
-
-def tagging_coverage(features) -> dict:
-    """Sentences, windows and words of tagging features, and the words no window covers."""
-    words = tagging.stitch(_sentence_rows(features))
-    windows = Counter(_sentences(features))
-    return {
-        "sentences": len(words),
-        "windows": len(features["tags"]),
-        "split_sentences": sum(n > 1 for n in windows.values()),
-        "words": sum(len(w) for w in words.values()),
-        "words_unscored": sum(label is None for w in words.values() for label in w),
-    }
-
-
-def _score_qa(task, logits, features, examples, language):
-    starts = np.array([row[0] for row in logits], dtype=object)
-    ends = np.array([row[1] for row in logits], dtype=object)
-    v2 = task.scorer == "squad_v2"
-    # SQuAD 2.0: un-blanked answers + null odds, so the best-threshold search sees the whole
-    # range (evaluate-v2.0.py with a na_prob file); exact/f1 abstain at odds > 0, the model's
-    # own decision (utils_qa / XTREME null_score_diff_threshold 0).
-    predictions, null_odds = qa.postprocess(
-        examples, features, starts, ends, with_null=v2, null_threshold=None
-    )
-    references = {i: list(a["text"]) for i, a in zip(examples["id"], examples["answers"])}
-    if v2:
-        return metrics.squad_v2_scores(predictions, references, null_odds, na_prob_thresh=0.0)
-    return metrics.squad_scores(predictions, references, language=language if task.scorer == "mlqa" else None)
+    chance = FORMATS[task.format].chance
+    return float("nan") if chance is None else chance(task, features, labels, examples)
 
 
 @torch.no_grad()
@@ -224,54 +122,89 @@ def retrieval_layer(encoder, layer: int) -> int:
     return layer
 
 
-def retrieval_scores(task_name: str, embeddings: dict, k: int, texts: dict | None = None) -> dict:
-    """embeddings: split -> (source, target) arrays; row i of source translates row i of target.
-    texts: split -> (source texts, target texts); BUCC merges duplicate sentences by text and
-    drops a sentence found under several ids, as XTREME's mine_bitext / bucc_eval do."""
-    src, tgt = embeddings["test"]
-    if TASKS[task_name].scorer == "tatoeba_accuracy":
-        # XTREME's direction: each English sentence queries the other language's sentences.
-        return {"accuracy": metrics.retrieval_accuracy(tgt, src)}
-    if texts is None:
-        raise ValueError("BUCC scoring needs the sentence texts (to merge duplicates as XTREME does)")
+# ---- the evaluate stage: one scorer per job, called once per language -----------------------
 
-    def mine(split):
-        split_src, split_tgt = embeddings[split]
-        src_texts, tgt_texts = texts[split]
-        src_ids, tgt_ids = ids(len(split_src)), ids(len(split_tgt))
-        candidates = metrics.bucc_candidates(
-            split_src, split_tgt, src_ids, tgt_ids, k=k, src_texts=src_texts, tgt_texts=tgt_texts
+
+def scorer(settings: dict, source: str, device, autocast, pool: list[str] | None = None):
+    """The job's scorer: run(cell settings, prepared test split, prepared dev split or None) ->
+    (metric dict, example count, extra cell JSON fields). Retrieval targets embed with the
+    encoder as is; the others predict with the trained head named by their training task."""
+    if TASKS[settings["target"]].reads_encoder:
+        return _encoder_scorer(settings, source, device)
+    return _trained_scorer(settings, source, device, autocast, pool)
+
+
+def _encoder_scorer(settings, source, device):
+    """Embed both sides with the encoder as is (the model's retrieval layer) and mine or retrieve."""
+    encoder = modeling.load_encoder(source).to(device)
+    pad_id = modeling.pad_id(encoder, source)
+    layer = retrieval_layer(encoder, settings["model"]["retrieval_layer"])
+
+    def run(cell, data, dev_data):
+        ev = cell["evaluation"]
+        splits = {"test": data, **({"dev": dev_data} if dev_data else {})}
+        embeddings, texts = {}, {}
+        for split, path in splits.items():
+            features, _ = prepared.subset(prepared.load(path)[0], None, ev["max_examples"])
+            embeddings[split] = tuple(
+                embed(encoder, features[col], layer, ev["batch_size"], device, pad_id)
+                for col in ("source_input_ids", "target_input_ids")
+            )
+            mining = TASKS[cell["target"]].scorer == "bucc_mining"
+            if mining and "source" not in features.column_names:
+                raise ValueError(
+                    f"{path} was prepared without the sentence texts BUCC scoring needs "
+                    f"(an older xstilts): delete it and rerun to prepare it again"
+                )
+            texts[split] = (features["source"], features["target"]) if mining else None
+        result = retrieval.scores(TASKS[cell["target"]], embeddings, ev.get("bucc_k"), texts)
+        # the model that embedded: the intermediate encoder (XTREME, X-STILTs) or the SQuAD one (XTREME-R)
+        embedder = cell.get("protocol", {}).get("tatoeba_encoder", "intermediate")
+        return result, len(embeddings["test"][0]), {"retrieval_layer": layer, "retrieval_encoder": embedder}
+
+    return run
+
+
+def _trained_scorer(settings, model_dir, device, autocast, pool=None):
+    """Zero-shot: the target model's head (named by its training task), one language a call."""
+    head = settings["train_task"]
+    fmt = FORMATS[TASKS[settings["target"]].format]
+    model = modeling.load_trained(model_dir).to(device)
+    pad_id = modeling.pad_id(model.encoder, model_dir)
+    pool_embedded = {}  # a dual encoder's candidate pool: embedded once for all languages
+
+    def run(cell, data, dev_data):
+        ev = cell["evaluation"]
+        features, examples, _ = prepared.load(data)
+        features, examples = prepared.subset(features, examples, ev["max_examples"])
+        if fmt.pooled:
+            if not pool_embedded:
+                pool_embedded.update(_embed_pool(model, head, pool or [data], ev, device, pad_id, autocast))
+            return _score_queries(cell, model, head, features, pool_embedded, device, pad_id, autocast)
+        logits = predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
+        result = score(
+            cell["target"], logits, features, model.head_specs[head]["labels"], examples, cell["language"]
         )
-        return candidates, set(zip(src_ids, tgt_ids))
+        return (result, *fmt.report(features, examples))
 
-    ids = lambda n: [str(i) for i in range(n)]
-    threshold, dev_f1 = metrics.bucc_best_threshold(*mine("dev"))
-    result = metrics.bucc_f1(*mine("test"), threshold)
-    return {**result, "threshold": float(threshold), "dev_f1": float(dev_f1)}
+    return run
 
 
-def dual_encoder_scores(task_name: str, query_sets, pool_sets, k: int = 20) -> dict:
-    """mAP@k (0-100) of the queries of `query_sets` against the candidates of `pool_sets`;
-    each set is (prepared dual-encoder features, their embeddings in row order). A query is
-    relevant to the candidates that share one of its keys (xstilts.formats.dual_encoder)."""
+def _embed_pool(model, head, pool, ev, device, pad_id, autocast) -> dict:
+    """The candidates of every pool split (LAReQA: all languages at once; Mewsli-X: the shared
+    candidate set), embedded by the one tower."""
+    sets, languages = [], []
+    for path in pool:
+        rows = prepared.of_kind(prepared.load(path)[0], "candidate")
+        sets.append((rows, predict(model, head, rows, ev["batch_size"], device, pad_id, autocast)))
+        languages.append(prepared.language(path))
+    return {"sets": sets, "languages": languages}
 
-    def rows(sets, kind):
-        vectors, keys = [], []
-        for features, embeddings in sets:
-            for row_kind, row_keys, vector in zip(features["kind"], features["keys"], embeddings):
-                if row_kind == kind:
-                    keys.append(row_keys)
-                    vectors.append(vector)
-        if not vectors:
-            raise ValueError(f"{task_name}: no {kind} rows to score (check the prepared data)")
-        return np.stack(vectors), keys
 
-    queries, query_keys = rows(query_sets, "query")
-    candidates, candidate_keys = rows(pool_sets, "candidate")
-    by_key: dict[str, set[int]] = {}
-    for index, keys in enumerate(candidate_keys):
-        for key in keys:
-            by_key.setdefault(key, set()).add(index)
-    relevant = [set().union(*(by_key.get(key, set()) for key in keys)) for keys in query_keys]
-    value = metrics.mean_average_precision_at_k(queries, candidates, relevant, k)
-    return {TASKS[task_name].metric: value}
+def _score_queries(cell, model, head, features, pool, device, pad_id, autocast):
+    """One cell's queries against the embedded pool."""
+    queries = prepared.of_kind(features, "query")
+    logits = predict(model, head, queries, cell["evaluation"]["batch_size"], device, pad_id, autocast)
+    result = dual_encoder.scores(TASKS[cell["target"]], [(queries, logits)], pool["sets"])
+    candidates = sum(len(rows) for rows, _ in pool["sets"])
+    return result, len(queries), {"pool": {"languages": pool["languages"], "candidates": candidates}}

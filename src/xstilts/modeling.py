@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from xstilts.formats import FORMATS
+
 HEADS_FILE = "heads.pt"
 HEADS_SPEC = "heads.json"
 
@@ -62,18 +64,26 @@ class DualEncoderHead(nn.Module):
         return nn.functional.cross_entropy(logits, labels), logits
 
 
+# The heads a format's entry names (xstilts.formats.Format.head): (hidden, labels, dropout) -> head
+HEADS = {
+    "classification": lambda hidden, n_labels, dropout: ClassificationHead(hidden, n_labels, dropout),
+    "choice": lambda hidden, n_labels, dropout: ClassificationHead(hidden, 1, dropout),  # a score per choice
+    "token": lambda hidden, n_labels, dropout: TokenHead(hidden, n_labels, dropout),
+    "span": lambda hidden, n_labels, dropout: TokenHead(hidden, 2, 0.0),  # start and end logits
+    "dual_encoder": lambda hidden, n_labels, dropout: DualEncoderHead(hidden),
+}
+
+
+def head_kind(fmt: str) -> str:
+    """The head a format trains (a key of HEADS)."""
+    kind = FORMATS[fmt].head
+    if kind is None:
+        raise ValueError(f"format {fmt} has no trained head")
+    return kind
+
+
 def make_head(fmt: str, hidden: int, n_labels: int, dropout: float) -> nn.Module:
-    if fmt == "pair_classification":
-        return ClassificationHead(hidden, n_labels, dropout)
-    if fmt == "multiple_choice":
-        return ClassificationHead(hidden, 1, dropout)
-    if fmt == "tagging":
-        return TokenHead(hidden, n_labels, dropout)
-    if fmt == "extractive_qa":
-        return TokenHead(hidden, 2, 0.0)
-    if fmt == "dual_encoder":
-        return DualEncoderHead(hidden)
-    raise ValueError(f"format {fmt} has no trained head")
+    return HEADS[head_kind(fmt)](hidden, n_labels, dropout)
 
 
 class MultiTaskModel(nn.Module):
@@ -93,18 +103,18 @@ class MultiTaskModel(nn.Module):
 
     def forward(self, task: str, batch: dict):
         """Returns (loss or None, logits) for one task's batch."""
-        fmt = self.head_specs[task]["format"]
-        if fmt == "dual_encoder":
+        kind = head_kind(self.head_specs[task]["format"])
+        if kind == "dual_encoder":
             return self._dual_encoder(task, batch)
         ids, mask = batch["input_ids"], batch["attention_mask"]
-        if fmt == "multiple_choice":
+        if kind == "choice":
             n_choices = ids.shape[1]
             ids, mask = ids.flatten(0, 1), mask.flatten(0, 1)
         hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         logits = self.heads[task](hidden)
-        if fmt == "multiple_choice":
+        if kind == "choice":
             logits = logits.view(-1, n_choices)
-        if fmt == "extractive_qa":
+        if kind == "span":
             start, end = logits.unbind(-1)
             logits = (start, end)
             if "start_positions" not in batch:
@@ -117,8 +127,8 @@ class MultiTaskModel(nn.Module):
         if "labels" not in batch:
             return None, logits
         loss = nn.functional.cross_entropy(
-            logits.flatten(0, -2) if fmt == "tagging" else logits,
-            batch["labels"].flatten() if fmt == "tagging" else batch["labels"],
+            logits.flatten(0, -2) if kind == "token" else logits,
+            batch["labels"].flatten() if kind == "token" else batch["labels"],
             ignore_index=-100,
         )
         return loss, logits

@@ -1,13 +1,17 @@
-"""The results: every cell's JSON -> one long table, every job's benchmark file -> costs."""
+"""The results: every cell's JSON -> one long table, every job's benchmark file -> costs, and
+the XTREME score of per-task, per-language scores."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from statistics import fmean
 
 from xstilts.atomic import atomic_file
 from xstilts.devices import held_slots
 from xstilts.recipes import DEFAULT_BUDGET
+from xstilts.tasks import TASKS, XTREME_CATEGORIES  # the registry declares each target's category
 
 
 def collect(files: list[str], out: str) -> None:
@@ -117,3 +121,48 @@ def costs(jobs: list[dict], gpus_per_model: dict, out: str) -> None:
     ]
     with atomic_file(out / "costs.md") as tmp:
         tmp.write_text("\n".join(text))
+
+
+# ----------------------------------------------------------------------------- XTREME score
+
+XTREME_TASKS: tuple[str, ...] = tuple(task for tasks in XTREME_CATEGORIES.values() for task in tasks)
+
+
+def xtreme_score(
+    task_language_scores: Mapping[str, Mapping[str, float]],
+    expected_languages: Mapping[str, Iterable[str]] | None = None,
+) -> dict:
+    """Mean over languages per task, then category means and the overall XTREME score.
+
+    ``task_language_scores[task][language]`` is that task's primary metric (0-100). A task with
+    no scores is absent from ``tasks``. An XTREME task's mean is over XTREME's languages of it
+    (the registry's copy of google-research/xtreme ``evaluate.py``; ``expected_languages``
+    overrides a task's list); one lacking some of them gets None and is listed under
+    ``incomplete_tasks`` (task -> missing languages), as ``evaluate.py`` fails on a missing
+    language. A category, or ``xtreme``, with any missing or incomplete task is None, never a
+    partial mean; ``missing_tasks`` lists the XTREME tasks that kept it so. Non-XTREME tasks
+    get a mean over the languages given but enter no category.
+    """
+    expected = {task: TASKS[task].benchmark_languages("xtreme") for task in XTREME_TASKS}
+    expected.update(expected_languages or {})
+    tasks: dict[str, float | None] = {}
+    incomplete: dict[str, list[str]] = {}
+    for task, scores in task_language_scores.items():
+        if not scores:
+            continue
+        wanted = tuple(expected.get(task, ())) or tuple(scores)
+        lacking = sorted(set(wanted) - set(scores))
+        if lacking:
+            incomplete[task] = lacking
+        tasks[task] = None if lacking else fmean(scores[language] for language in wanted)
+
+    def mean_of(names: Iterable[str]) -> float | None:
+        values = [tasks.get(name) for name in names]
+        return None if any(value is None for value in values) else fmean(values)
+
+    result: dict = {"tasks": tasks}
+    result.update({category: mean_of(members) for category, members in XTREME_CATEGORIES.items()})
+    result["xtreme"] = mean_of(XTREME_TASKS)
+    result["missing_tasks"] = [task for task in XTREME_TASKS if tasks.get(task) is None]
+    result["incomplete_tasks"] = incomplete
+    return result

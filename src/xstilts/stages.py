@@ -15,11 +15,10 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from xstilts import prepared
 from xstilts.atomic import atomic_dir, write_json
 from xstilts.hub import Hub
 from xstilts.tasks import TASKS
-
-LABELS_FILE = "labels.json"
 
 
 @functools.cache  # the installed packages: one lookup per process (the warm one's, for its jobs)
@@ -52,8 +51,10 @@ def torch_device(ids: list[str], precision: str = "fp32", rank: int = 0):
 
 def task_labels(task_name: str, hub: Hub) -> list[str]:
     """Declared labels, or (ccg) the tag set of the training split; QA and retrieval have none."""
+    from xstilts.formats import FORMATS  # numpy, the metrics: not for `xstilts validate`
+
     task = TASKS[task_name]
-    if task.labels or task.format != "tagging":
+    if task.labels or not FORMATS[task.format].labels_from_data:
         return list(task.labels)
     train = task.load(hub, "train", "en")
     return sorted({t for tags in train["tags"] for t in tags})
@@ -74,77 +75,33 @@ def load_split(task_name: str, hub: Hub, split: str, language: str, data: dict, 
 def prepare(settings: dict, out: str, hub: Hub) -> None:
     from transformers import AutoTokenizer
 
-    from xstilts.formats import encode_fn
+    from xstilts.formats import FORMATS
 
     task, split, language = settings["task"], settings["split"], settings["language"]
-    fmt = TASKS[task].format
+    fmt = FORMATS[TASKS[task].format]
     examples = load_split(task, hub, split, language, settings["data"], settings.get("local_source"))
     if len(examples) == 0:
         raise ValueError(f"{task} has no {split} rows in {language}: check the source")
     tokenizer = AutoTokenizer.from_pretrained(hub.model(settings["tokenizer"]))  # after the data's checks
     labels = task_labels(task, hub)
     info = {}
-    if fmt == "extractive_qa":  # the hub's TyDiQA spans are shifted; harmless where they are right
-        from xstilts.formats import qa
-
-        examples, info["answer_spans"] = qa.repair_answer_spans(examples, drop_unrecoverable=split == "train")
-    encode = encode_fn(fmt, tokenizer, settings["data"], labels, split)
+    if fmt.repair:
+        examples, info = fmt.repair(examples, split)
     features = examples.map(
-        encode,
+        fmt.encoder(tokenizer, settings["data"], labels, split),
         batched=True,
         with_indices=True,
         remove_columns=examples.column_names,
         desc=f"tokenize {task}/{language}/{split}",
     )
     with atomic_dir(out) as tmp:
-        features.save_to_disk(tmp / "features")
-        if fmt == "extractive_qa" and split != "train":
-            examples.save_to_disk(tmp / "examples")
-        write_json(tmp / LABELS_FILE, labels)
-        write_json(
-            tmp / "info.json",
+        prepared.save(
+            tmp,
+            features,
+            examples if fmt.keeps_examples and split != "train" else None,
+            labels,
             {"examples": len(examples), "features": len(features), **info, "settings": settings},
         )
-
-
-def load_prepared(path: str | Path):
-    """(features, examples or None, labels) of a prepared split."""
-    import datasets
-
-    path = Path(path)
-    examples = datasets.load_from_disk(path / "examples") if (path / "examples").exists() else None
-    return (
-        datasets.load_from_disk(path / "features"),
-        examples,
-        json.loads((path / LABELS_FILE).read_text()),
-    )
-
-
-def _subset(features, examples, n: int | None, seed: int | None = None, start: int = 0):
-    """The first n examples (of a seeded shuffle if `seed`) from position `start`, QA features
-    with their examples."""
-    if n is None:
-        return features, examples
-    if examples is None and "kind" in features.column_names:  # dual encoder: cap queries, keep the pool
-        import datasets
-
-        queries = _of_kind(features, "query")
-        queries = queries if seed is None else queries.shuffle(seed=seed)
-        pool = _of_kind(features, "candidate")
-        return datasets.concatenate_datasets([queries.select(range(min(n, len(queries)))), pool]), None
-    if examples is None:
-        rows = features if seed is None else features.shuffle(seed=seed)
-        return _slice(rows, start, n), None
-    rows = examples if seed is None else examples.shuffle(seed=seed)
-    examples = _slice(rows, start, n)
-    keep = set(examples["id"])
-    return features.filter(lambda r: r["example_id"] in keep), examples
-
-
-def _slice(rows, start: int, n: int):
-    """rows[start:start + n]; empty past the end (datasets refuses a range that starts there)."""
-    indices = range(min(start, len(rows)), min(start + n, len(rows)))
-    return rows.select(indices if len(indices) else [])
 
 
 # ---- train: intermediate (recipe tasks) or finetune (one training task) ------------------
@@ -194,13 +151,13 @@ def _train_process(rank, world, settings, out, checkpoint_dir, data, source, ids
             task, parts, cfg["max_train_examples"], settings.get("budget"), seed
         )
         train_sets[task] = features
-        dev_sets[task] = _subset(dev_features, dev_examples, es.get("dev_examples"), seed)
+        dev_sets[task] = prepared.subset(dev_features, dev_examples, es.get("dev_examples"), seed)
         specs[task] = {"format": TASKS[task].format, "labels": labels}
         if _records_difficulty(settings, es, by_task, task):
             from xstilts.evaluation import chance_score
 
             chance[task] = chance_score(task, dev_features, labels, dev_examples)
-            held_out[task] = _subset(
+            held_out[task] = prepared.subset(
                 dev_features, dev_examples, HELD_OUT_EXAMPLES, seed, start=es["dev_examples"]
             )
     encoder = modeling.load_encoder(source, cfg["finetune"], cfg["lora"])
@@ -257,11 +214,13 @@ def _records_difficulty(settings: dict, es: dict, by_task: dict, task: str) -> b
     the difficulty study reads: the chance level of the task's dev split (evaluation.chance_score)
     and the chosen weights' scores on the dev examples after the subset (cheap: one pass over at
     most HELD_OUT_EXAMPLES; none when the subset is the whole split)."""
+    from xstilts.formats import FORMATS
+
     return (
         settings["stage"] == "intermediate"
         and len(by_task) == 1
         and bool(es.get("dev_examples"))
-        and TASKS[task].format != "dual_encoder"
+        and FORMATS[TASKS[task].format].chance is not None
     )
 
 
@@ -295,7 +254,7 @@ def _task_data(task: str, parts: list, cap: int | None, budget: dict | None, see
 
     languages, trains, devs, dev_examples, labels = [], [], [], [], None
     for language, train_dir, dev_dir in parts:
-        features, _, these = load_prepared(train_dir)
+        features, _, these = prepared.load(train_dir)
         if labels is not None and these != labels:
             raise ValueError(
                 f"{task}: the labels of {language} ({these}) differ from {languages[0]}'s ({labels})"
@@ -305,7 +264,7 @@ def _task_data(task: str, parts: list, cap: int | None, budget: dict | None, see
             features = features.shuffle(seed=seed).select(range(min(cap, len(features))))
         languages.append(language)
         trains.append(features)
-        dev_features, examples, _ = load_prepared(dev_dir)
+        dev_features, examples, _ = prepared.load(dev_dir)
         devs.append(dev_features)
         dev_examples.append(examples)
     if budget is not None or len(parts) > 1:
@@ -321,15 +280,17 @@ def _task_data(task: str, parts: list, cap: int | None, budget: dict | None, see
 
 
 def carry_head(model, source: str, previous: str, task: str) -> bool:
-    """A chain's stage continues its previous stage's head where both are multiple choice (one
-    score per choice): XTREME-R's run_xcopa.py reloads the whole SIQA model for COPA. Other
-    formats' heads differ in shape and start fresh. Returns whether a head was carried."""
+    """A chain's stage continues its previous stage's head where both have the same format and
+    the format carries its head (multiple choice: one score per choice; XTREME-R's run_xcopa.py
+    reloads the whole SIQA model for COPA). Returns whether a head was carried."""
     import torch
 
     from xstilts import modeling
+    from xstilts.formats import FORMATS
 
     specs = json.loads((Path(source) / modeling.HEADS_SPEC).read_text())
-    if not (specs.get(previous, {}).get("format") == TASKS[task].format == "multiple_choice"):
+    fmt = TASKS[task].format
+    if not (specs.get(previous, {}).get("format") == fmt and FORMATS[fmt].carries_head):
         return False
     state = torch.load(Path(source) / modeling.HEADS_FILE, weights_only=True)
     head = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(previous + ".")}
@@ -358,7 +319,7 @@ def evaluate(
     each dataset and model read; `pool`: the prepared splits whose candidates a dual-encoder
     target's queries retrieve from. Each cell JSON records its own evaluation seconds
     (prediction + scoring) and the job's start-up seconds (process start to model on device)."""
-    from xstilts import devices
+    from xstilts import devices, evaluation
     from xstilts.warm import STARTED_ENV, process_started
 
     # start-up counts from the job's own process start (interpreter and imports included); a
@@ -378,10 +339,7 @@ def evaluate(
     settings = {**settings, "evaluation": {**settings["evaluation"], "batch_size": batch_size}}
     with devices.acquire_gpus(devices.held_slots("evaluate", gpus)) as ids:
         device, autocast = torch_device(ids, settings["evaluation"].get("precision", "fp32"))
-        if TASKS[target].reads_encoder:
-            run = _retrieval_scorer(settings, source, device)
-        else:
-            run = _trained_scorer(settings, source, device, autocast, pool)
+        run = evaluation.scorer(settings, source, device, autocast, pool)
         startup = time.time() - started
         job = {
             "versions": versions(),
@@ -407,98 +365,3 @@ def evaluate(
                     **extra,
                 },
             )
-
-
-def _retrieval_scorer(settings, source, device):
-    """Embed both sides with the encoder as is (the model's retrieval layer) and mine or retrieve."""
-    from xstilts import evaluation, modeling
-
-    encoder = modeling.load_encoder(source).to(device)
-    pad_id = modeling.pad_id(encoder, source)
-    layer = evaluation.retrieval_layer(encoder, settings["model"]["retrieval_layer"])
-
-    def run(cell, data, dev_data):
-        ev = cell["evaluation"]
-        splits = {"test": data, **({"dev": dev_data} if dev_data else {})}
-        embeddings, texts = {}, {}
-        for split, path in splits.items():
-            features, _ = _subset(load_prepared(path)[0], None, ev["max_examples"])
-            embeddings[split] = tuple(
-                evaluation.embed(encoder, features[col], layer, ev["batch_size"], device, pad_id)
-                for col in ("source_input_ids", "target_input_ids")
-            )
-            mining = TASKS[cell["target"]].scorer == "bucc_mining"
-            if mining and "source" not in features.column_names:
-                raise ValueError(
-                    f"{path} was prepared without the sentence texts BUCC scoring needs "
-                    f"(an older xstilts): delete it and rerun to prepare it again"
-                )
-            texts[split] = (features["source"], features["target"]) if mining else None
-        result = evaluation.retrieval_scores(cell["target"], embeddings, ev.get("bucc_k"), texts)
-        # the model that embedded: the intermediate encoder (XTREME, X-STILTs) or the SQuAD one (XTREME-R)
-        embedder = cell.get("protocol", {}).get("tatoeba_encoder", "intermediate")
-        return result, len(embeddings["test"][0]), {"retrieval_layer": layer, "retrieval_encoder": embedder}
-
-    return run
-
-
-def _trained_scorer(settings, model_dir, device, autocast, pool=None):
-    """Zero-shot: the target model's head (named by its training task), one language a call."""
-    from xstilts import evaluation, modeling
-
-    head = settings["train_task"]
-    model = modeling.load_trained(model_dir).to(device)
-    pad_id = modeling.pad_id(model.encoder, model_dir)
-    pool_embedded = {}  # a dual encoder's candidate pool: embedded once for all languages
-
-    def run(cell, data, dev_data):
-        ev = cell["evaluation"]
-        features, examples, _ = load_prepared(data)
-        features, examples = _subset(features, examples, ev["max_examples"])
-        if TASKS[cell["target"]].format == "dual_encoder":
-            if not pool_embedded:
-                pool_embedded.update(_embed_pool(model, head, pool or [data], ev, device, pad_id, autocast))
-            return _evaluate_dual_encoder(
-                cell, model, head, features, pool_embedded, device, pad_id, autocast
-            )
-        logits = evaluation.predict(model, head, features, ev["batch_size"], device, pad_id, autocast)
-        result = evaluation.score(
-            cell["target"], logits, features, model.head_specs[head]["labels"], examples, cell["language"]
-        )
-        if TASKS[cell["target"]].format == "tagging":
-            coverage = evaluation.tagging_coverage(features)
-            return result, coverage["sentences"], {"tagging": coverage}
-        return result, len(examples) if examples is not None else len(features), {}
-
-    return run
-
-
-def _of_kind(rows, kind: str):
-    """A dual encoder's prepared rows of one kind: "query" or "candidate"."""
-    return rows.filter(lambda kinds: [k == kind for k in kinds], input_columns="kind", batched=True)
-
-
-def _embed_pool(model, head, pool, ev, device, pad_id, autocast) -> dict:
-    """The candidates of every pool split (LAReQA: all languages at once; Mewsli-X: the shared
-    candidate set), embedded by the one tower."""
-    from xstilts import evaluation
-
-    sets, languages = [], []
-    for path in pool:
-        rows = _of_kind(load_prepared(path)[0], "candidate")
-        sets.append((rows, evaluation.predict(model, head, rows, ev["batch_size"], device, pad_id, autocast)))
-        languages.append(json.loads((Path(path) / "info.json").read_text())["settings"]["language"])
-    return {"sets": sets, "languages": languages}
-
-
-def _evaluate_dual_encoder(cell, model, head, features, pool, device, pad_id, autocast):
-    """One cell's queries against the embedded pool."""
-    from xstilts import evaluation
-
-    queries = _of_kind(features, "query")
-    logits = evaluation.predict(
-        model, head, queries, cell["evaluation"]["batch_size"], device, pad_id, autocast
-    )
-    result = evaluation.dual_encoder_scores(cell["target"], [(queries, logits)], pool["sets"])
-    candidates = sum(len(rows) for rows, _ in pool["sets"])
-    return result, len(queries), {"pool": {"languages": pool["languages"], "candidates": candidates}}

@@ -32,8 +32,6 @@ from xstilts.loaders import (
     XQUAD_SOURCES,
 )
 
-FORMATS = ("pair_classification", "multiple_choice", "extractive_qa", "tagging", "retrieval", "dual_encoder")
-
 # XNLI translate-train (facebook/xnli, `train` of each language config): MNLI's 392,702 training
 # pairs machine-translated into the 14 non-English XNLI languages. PAWS-X (google-research-
 # datasets/paws-x): its train splits are machine-translated except English.

@@ -32,6 +32,7 @@ import torch
 
 from xstilts.atomic import atomic_file, payload_bytes, remove_stale_temps
 from xstilts.evaluation import MODEL_KEYS, model_batch, predict, score
+from xstilts.modeling import head_kind
 from xstilts.tasks import TASKS
 
 STATE = "state.pt"
@@ -292,7 +293,7 @@ def train(
             f"training.batch_size {settings['batch_size']} is smaller than the {world} devices of a "
             f"data-parallel job: raise batch_size to at least {world}, or lower resources.gpus"
         )
-    contrastive = [t for t in train_sets if model.head_specs[t]["format"] == "dual_encoder"]
+    contrastive = [t for t in train_sets if head_kind(model.head_specs[t]["format"]) == "dual_encoder"]
     if world > 1 and contrastive:  # in-batch negatives would be each rank's share only
         raise ValueError(
             f"{', '.join(contrastive)} trains a dual encoder with in-batch negatives, which a "
@@ -412,8 +413,8 @@ def train(
                         with autocast() if autocast else torch.autocast("cpu", enabled=False):
                             loss, _ = net(task, batch)
                         if world > 1:
-                            fmt = model.head_specs[task]["format"]
-                            loss = loss * _share_weight(fmt, batch, world, device)
+                            kind = head_kind(model.head_specs[task]["format"])
+                            loss = loss * _share_weight(kind, batch, world, device)
                         (loss / grad_accum).backward()
                     losses.append(loss.detach())
                 torch.nn.utils.clip_grad_norm_(model.parameters(), settings["max_grad_norm"])
@@ -525,11 +526,11 @@ def _any_rank(flag: bool, world: int, device) -> bool:
     return bool(value.item())
 
 
-def _share_weight(fmt: str, batch: dict, world: int, device) -> torch.Tensor:
-    """world x this rank's share of the global batch's loss terms (labelled tokens for tagging,
-    rows otherwise): DDP averages gradients over ranks, so the shares' means weighted by it give
-    the single-process mean exactly, also when the shares are unequal."""
-    if fmt == "tagging":
+def _share_weight(head: str, batch: dict, world: int, device) -> torch.Tensor:
+    """world x this rank's share of the global batch's loss terms (labelled tokens for a token
+    head, rows otherwise): DDP averages gradients over ranks, so the shares' means weighted by it
+    give the single-process mean exactly, also when the shares are unequal."""
+    if head == "token":
         units = (batch["labels"] != -100).sum().to(device, torch.float64)
     else:
         units = torch.tensor(float(batch["input_ids"].shape[0]), dtype=torch.float64, device=device)

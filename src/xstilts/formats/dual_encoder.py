@@ -1,6 +1,6 @@
 """Dual-encoder retrieval (XTREME-R's LAReQA and Mewsli-X): one shared encoder embeds queries
 and candidates; training uses in-batch negatives (``xstilts.modeling``), scoring mAP@k over a
-candidate pool (``xstilts.evaluation.dual_encoder_scores``).
+candidate pool (``scores``).
 
 Canonical rows, by split:
 - train: ``{"query", "candidate"}``, a positive pair; the batch's other candidates are its
@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
+from xstilts import metrics
 from xstilts.formats.sb_sed import infer_sentence_breaks
 
 EVAL_COLUMNS = ("kind", "id", "text", "keys", "language")
 
 
 # ---- tokenization ---------------------------------------------------------------------------
+
+
+def encoder(tokenizer, settings, labels, split):
+    """The batched map function (batch, row indices): training pairs, or rows to embed."""
+    encode = encode_train if split == "train" else encode_eval
+    return lambda batch, indices: encode(batch, tokenizer, settings)
 
 
 def encode_train(batch, tokenizer, settings):
@@ -274,3 +283,38 @@ def mewslix_candidate_rows(entities) -> dict[str, list]:
             entity["description_language"],
         )
     return out
+
+
+# ---- scoring --------------------------------------------------------------------------------
+
+
+def score(task, logits, features, labels, examples=None, language=None) -> dict:
+    """Dev (early stopping): the split's own queries against its own candidates."""
+    return scores(task, [(features, logits)], [(features, logits)])
+
+
+def scores(task, query_sets, pool_sets, k: int = 20) -> dict:
+    """mAP@k (0-100) of the queries of `query_sets` against the candidates of `pool_sets`;
+    each set is (prepared dual-encoder features, their embeddings in row order). A query is
+    relevant to the candidates that share one of its keys."""
+
+    def rows(sets, kind):
+        vectors, keys = [], []
+        for features, embeddings in sets:
+            for row_kind, row_keys, vector in zip(features["kind"], features["keys"], embeddings):
+                if row_kind == kind:
+                    keys.append(row_keys)
+                    vectors.append(vector)
+        if not vectors:
+            raise ValueError(f"{task.name}: no {kind} rows to score (check the prepared data)")
+        return np.stack(vectors), keys
+
+    queries, query_keys = rows(query_sets, "query")
+    candidates, candidate_keys = rows(pool_sets, "candidate")
+    by_key: dict[str, set[int]] = {}
+    for index, keys in enumerate(candidate_keys):
+        for key in keys:
+            by_key.setdefault(key, set()).add(index)
+    relevant = [set().union(*(by_key.get(key, set()) for key in keys)) for keys in query_keys]
+    value = metrics.mean_average_precision_at_k(queries, candidates, relevant, k)
+    return {task.metric: value}

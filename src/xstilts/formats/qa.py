@@ -32,12 +32,31 @@ from collections import defaultdict
 
 import numpy as np
 
+from xstilts import metrics
 from xstilts.formats.windows import special_template
 
 CLS_INDEX = 0
 CONTEXT_SEQUENCE = 1
 WINDOWS = ("reference", "hf_run_qa")
 MAX_QUERY_LENGTH = 64  # XTREME's and jiant's max_query_length (reference windows only)
+
+
+def encoder(tokenizer, settings, labels, split):
+    """The batched map function (batch, row indices): training windows carry answer positions,
+    evaluation windows the offsets that map a span back to the context."""
+    kw = dict(
+        max_length=settings["max_length"], stride=settings["doc_stride"], windows=settings["qa_windows"]
+    )
+    if split == "train":
+        return lambda batch, indices: encode_train(batch, tokenizer, **kw)
+    return lambda batch, indices: encode_eval(batch, tokenizer, **kw)
+
+
+def repair(examples, split: str):
+    """Prepare: (rows, info) with answer spans repaired (the hub's TyDiQA spans are shifted;
+    harmless where they are right); training drops rows whose answer is lost."""
+    examples, counts = repair_answer_spans(examples, drop_unrecoverable=split == "train")
+    return examples, {"answer_spans": counts}
 
 
 def encode_train(
@@ -332,3 +351,30 @@ def _best_non_blank(candidates: list, context: str) -> tuple[float, str]:
         if text:
             return score, text
     return -np.inf, ""
+
+
+# ---- scoring -----------------------------------------------------------------------------
+
+
+def score(task, logits, features, labels, examples, language=None) -> dict:
+    starts = np.array([row[0] for row in logits], dtype=object)
+    ends = np.array([row[1] for row in logits], dtype=object)
+    v2 = task.scorer == "squad_v2"
+    # SQuAD 2.0: un-blanked answers + null odds, so the best-threshold search sees the whole
+    # range (evaluate-v2.0.py with a na_prob file); exact/f1 abstain at odds > 0, the model's
+    # own decision (utils_qa / XTREME null_score_diff_threshold 0).
+    predictions, null_odds = postprocess(examples, features, starts, ends, with_null=v2, null_threshold=None)
+    references = {i: list(a["text"]) for i, a in zip(examples["id"], examples["answers"])}
+    if v2:
+        return metrics.squad_v2_scores(predictions, references, null_odds, na_prob_thresh=0.0)
+    return metrics.squad_scores(predictions, references, language=language if task.scorer == "mlqa" else None)
+
+
+def chance(task, features, labels, examples) -> float:
+    """SQuAD 2.0: "no answer" everywhere (half of its dev set is unanswerable); other span QA:
+    an empty answer (0)."""
+    references = {i: list(a["text"]) for i, a in zip(examples["id"], examples["answers"])}
+    abstain = dict.fromkeys(references, "")
+    if task.scorer == "squad_v2":
+        return metrics.squad_v2_scores(abstain, references, dict.fromkeys(references, 1.0), 0.0)[task.metric]
+    return metrics.squad_scores(abstain, references)[task.metric]

@@ -7,9 +7,19 @@ encoded as the unknown token, as XTREME's utils_tag.py does. ``word_ids`` (per s
 of the word in the whole sentence, -1 outside words) maps predictions back to words.
 """
 
+from collections import Counter
+
+import numpy as np
+
+from xstilts import metrics
 from xstilts.formats.windows import special_template
 
 IGNORE = -100
+
+
+def encoder(tokenizer, settings, labels, split):
+    """The batched map function (batch, row indices): a sentence's windows remember its row."""
+    return lambda batch, indices: encode(batch, tokenizer, settings, labels, indices)
 
 
 def encode(batch, tokenizer, settings, labels, indices):
@@ -84,3 +94,77 @@ def stitch(rows, default=None):
             if w >= 0 and words[w] is default:
                 words[w] = int(pred)
     return sentences
+
+
+# ---- scoring -----------------------------------------------------------------------------
+
+
+def score(task, logits, features, labels, examples=None, language=None) -> dict:
+    gold, pred = word_tags(logits, features, labels)
+    accuracy = metrics.token_accuracy(gold, pred)
+    if task.scorer is None:  # ccg: token accuracy
+        return {"token_accuracy": accuracy}
+    # XTREME scored UPOS with seqeval on raw tags (runs of a tag form one span): udpos_f1.
+    return {"f1": getattr(metrics, task.scorer)(gold, pred), "token_accuracy": accuracy}
+
+
+def chance(task, features, labels, examples=None) -> float:
+    """Token accuracy: the most frequent tag; other metrics: the most frequent tag at every
+    token, scored by the task's scorer."""
+    words = [tag for tags in dict(zip(_sentences(features), features["tags"])).values() for tag in tags]
+    tag, count = Counter(words).most_common(1)[0]
+    if task.scorer is None:  # ccg: token accuracy
+        return 100.0 * count / len(words)
+    logits = [
+        np.tile(np.eye(len(labels))[list(labels).index(tag)], (len(row), 1)) for row in features["input_ids"]
+    ]
+    return score(task, logits, features, labels)[task.metric]
+
+
+def _sentences(features):
+    """Sentence of each row; data prepared before windows existed has one row per sentence."""
+    columns = getattr(features, "column_names", features)
+    return features["sentence"] if "sentence" in columns else range(len(features["tags"]))
+
+
+def _sentence_rows(features, logits=None):
+    """(sentence, n_words, word_ids, token predictions) per window row."""
+    sentences = _sentences(features)
+    predictions = (
+        [np.argmax(row, -1) for row in logits]
+        if logits is not None
+        else [[0] * len(w) for w in features["word_ids"]]
+    )
+    return zip(sentences, map(len, features["tags"]), features["word_ids"], predictions)
+
+
+def word_tags(logits, features, labels):
+    """Gold and predicted tags per sentence, windows stitched together. A word no window
+    predicts (cut off by an old truncating encoding, or a window left out of a subset) is
+    dropped from gold and prediction alike, as XTREME drops words it truncated."""
+    tags = dict(zip(_sentences(features), features["tags"]))
+    gold, pred = [], []
+    for sentence, words in stitch(_sentence_rows(features, logits)).items():
+        kept = [w for w, label in enumerate(words) if label is not None]
+        gold.append([tags[sentence][w] for w in kept])
+        pred.append([labels[words[w]] for w in kept])
+    return gold, pred
+
+
+def coverage(features) -> dict:
+    """Sentences, windows and words of tagging features, and the words no window covers."""
+    words = stitch(_sentence_rows(features))
+    windows = Counter(_sentences(features))
+    return {
+        "sentences": len(words),
+        "windows": len(features["tags"]),
+        "split_sentences": sum(n > 1 for n in windows.values()),
+        "words": sum(len(w) for w in words.values()),
+        "words_unscored": sum(label is None for w in words.values() for label in w),
+    }
+
+
+def report(features, examples) -> tuple[int, dict]:
+    """A cell counts sentences (not windows) and records the windows' coverage."""
+    counts = coverage(features)
+    return counts["sentences"], {"tagging": counts}
