@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 
 from xstilts import tasks as registry
-from xstilts.settings import TATOEBA_SQUAD, chain_key, chain_of, find_recipe, slug, tatoeba_encoder
+from xstilts.hub import slug
+from xstilts.settings import TATOEBA_SQUAD, chain_key, chain_of, find_recipe, tatoeba_encoder
 
 RESULTS = "results"
 REPORTS = "reports"
@@ -58,6 +59,11 @@ def embedded_extra_marker(mirror: str, hub_id: str) -> str:
     """The build log of one of `embedded.extra_models` (its own file: adding a model to the
     build reruns nothing that reads the others)."""
     return f"{location(mirror)}/.xstilts-model-{slug(hub_id)}.json"
+
+
+def embedded_log(name: str) -> str:
+    """The log of an embedded build job (hub, model, model-<slug> of an extra model)."""
+    return f"{LOGS}/embedded/{name}.log"
 
 
 def embedded_inputs(cfg, *hub_ids: str) -> list[str]:
@@ -289,7 +295,7 @@ def target_pattern(pattern: str, target: str, **fixed) -> str:
 def eval_block_paths(pattern: str, target: str, block: int, first_language: str) -> str:
     """A per-target rule's log or benchmark: the target's one file for its first block of
     languages, one per further block (named by its first language) where studies sharing
-    the workdir split the target's languages (`workdir.language_blocks`)."""
+    the workdir split the target's languages (`shared_workdir.language_blocks`)."""
     if block:
         stem, dot, ext = pattern.rpartition(".")
         pattern = f"{stem}-{first_language}{dot}{ext}"
@@ -371,6 +377,18 @@ class Aggregates:
     @property
     def scores(self) -> str:
         return f"{self.results}/scores.parquet"
+
+    @property
+    def collect_log(self) -> str:
+        return f"{self.logs}/collect.log"
+
+    @property
+    def costs_log(self) -> str:
+        return f"{self.logs}/costs.log"
+
+    def analysis_log(self, name: str) -> str:
+        """The log of an analysis rule (tables, typology, figures, a study's)."""
+        return f"{self.logs}/analysis/{name}.log"
 
     @property
     def costs(self) -> str:
