@@ -9,8 +9,8 @@ registry (xstilts.shared_workdir) and `xstilts plan` all read these jobs; none d
 An evaluation job is one per model x recipe x target x seed: it loads the model once and writes
 one cell JSON per language, so it carries its cells, each a job of its own (the cell's output,
 inputs and settings, as `xstilts why` compares them). Where studies sharing a workdir split a
-target's languages into blocks (`shared_workdir.language_blocks`), each block's rule reads the job of
-its languages (`Jobs.get(..., languages=...)`).
+target's languages into blocks (`shared_workdir.language_blocks`), each block's rule reads the
+job of its languages (`Jobs.get(..., languages=...)`).
 
 A new kind of job: a builder here (keys -> Job, from grid's paths and a settings function), a
 line in `table`, and its rule reading `Jobs.get` (workflow/rules/common.smk's helpers).
@@ -21,9 +21,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from xstilts import devices, grid
-from xstilts import settings as job_settings
+from xstilts import devices, grid, settings
 from xstilts.hub import slug
+from xstilts.settings import Runtime
 
 STAGES = ("prepare", "intermediate", "finetune", "evaluate")
 
@@ -36,7 +36,7 @@ class Job:
     record: str | None  # the file in `output` that records the settings (a cell: itself)
     inputs: dict  # name -> path or list of paths, as the rule unpacks them
     settings: dict  # what decides the output: the slice Snakemake compares
-    runtime: job_settings.Runtime = field(default_factory=job_settings.Runtime)
+    runtime: Runtime = field(default_factory=Runtime)
     log: str | None = None
     benchmark: str | None = None
     resources: dict = field(default_factory=dict)  # threads, gpu, mem_mb, runtime (minutes)
@@ -76,14 +76,10 @@ class Job:
         return " ".join(parts)
 
 
-def _embedded_for(cfg: dict, *hub_ids: str) -> list[str]:
-    return grid.embedded_inputs(cfg, *hub_ids)
-
-
 def _for_model(cfg: dict, model: str) -> list[str]:
     """The embedded build's logs a job of this model waits for (none without embedded)."""
     m = cfg["models"][model]
-    return _embedded_for(cfg, m["hub_id"], m.get("tokenizer") or m["hub_id"])
+    return grid.embedded_inputs(cfg, m["hub_id"], m.get("tokenizer") or m["hub_id"])
 
 
 def _training_resources(cfg: dict, model: str) -> dict:
@@ -108,9 +104,9 @@ def prepare(cfg: dict, tokenizer: str, task: str, language: str, split: str) -> 
         keys,
         grid.path(grid.DATA, **keys),
         "info.json",
-        {"embedded": _embedded_for(cfg, *(h for h in extra if slug(h) == tokenizer))},
-        job_settings.prepare(cfg, **keys),
-        job_settings.Runtime.of(cfg),
+        {"embedded": grid.embedded_inputs(cfg, *(h for h in extra if slug(h) == tokenizer))},
+        settings.prepare(cfg, **keys),
+        Runtime.of(cfg),
         grid.path(grid.PREPARE_LOG, **keys),
     )
 
@@ -124,8 +120,8 @@ def intermediate(cfg: dict, model: str, recipe: str, seed) -> Job:
         grid.path(paths.model, **keys),
         "training.json",
         {**grid.intermediate_inputs(cfg, model, recipe), "embedded": _for_model(cfg, model)},
-        job_settings.intermediate(cfg, **keys),
-        job_settings.Runtime.of(cfg),
+        settings.intermediate(cfg, **keys),
+        Runtime.of(cfg),
         grid.path(paths.log, **keys),
         grid.path(paths.benchmark, **keys),
         _training_resources(cfg, model),
@@ -142,8 +138,8 @@ def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> Job:
         grid.path(paths.model, **keys),
         "training.json",
         {**grid.finetune_inputs(cfg, model, recipe, task, seed), "embedded": _for_model(cfg, model)},
-        job_settings.finetune(cfg, **keys),
-        job_settings.Runtime.of(cfg),
+        settings.finetune(cfg, **keys),
+        Runtime.of(cfg),
         grid.path(paths.log, **keys),
         grid.path(paths.benchmark, **keys),
         _training_resources(cfg, model),
@@ -159,8 +155,8 @@ def cell(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -
         grid.path(grid.EVAL, **keys),
         None,
         grid.evaluation_inputs(cfg, **keys),
-        job_settings.evaluate(cfg, **keys),
-        job_settings.Runtime.of(cfg),
+        settings.evaluate(cfg, **keys),
+        Runtime.of(cfg),
     )
 
 
@@ -177,8 +173,8 @@ def evaluate(cfg: dict, model: str, recipe: str, target: str, seed, languages=No
         grid.path(grid.EVAL_GROUP, **keys),
         None,
         {**inputs, "embedded": _for_model(cfg, model)},
-        job_settings.evaluate_group(cfg, model, recipe, target, seed),
-        job_settings.Runtime.of(cfg),
+        settings.evaluate_group(cfg, model, recipe, target, seed),
+        Runtime.of(cfg),
         grid.path(grid.eval_block_paths(grid.EVAL_LOG, target, block, languages[0]), **keys),
         grid.path(grid.eval_block_paths(grid.EVAL_BENCHMARK, target, block, languages[0]), **keys),
         {
@@ -203,20 +199,18 @@ def embedded(cfg: dict) -> list[Job]:
     hub, model = grid.embedded_markers(mirror)
     where: dict = {}
     jobs = [
-        Job(
-            "embedded-hub", where, hub, None, {}, job_settings.embedded_hub(cfg), log=grid.embedded_log("hub")
-        ),
+        Job("embedded-hub", where, hub, None, {}, settings.embedded_hub(cfg), log=grid.embedded_log("hub")),
         Job(
             "embedded-model",
             where,
             model,
             None,
             {"hub": hub},
-            job_settings.embedded_model(cfg),
+            settings.embedded_model(cfg),
             log=grid.embedded_log("model"),
         ),
     ]
-    for hub_id, shape in cfg["embedded"]["extra_models"].items():
+    for hub_id in cfg["embedded"]["extra_models"]:
         extra = slug(hub_id)
         jobs.append(
             Job(
@@ -225,7 +219,7 @@ def embedded(cfg: dict) -> list[Job]:
                 grid.embedded_extra_marker(mirror, hub_id),
                 None,
                 {"hub": hub},
-                {"repo_id": hub_id, "seed": cfg["embedded"]["seed"], "model": shape},
+                settings.embedded_extra_model(cfg, hub_id),
                 log=grid.embedded_log(f"model-{extra}"),
             )
         )
@@ -275,9 +269,8 @@ class Jobs:
         """The job of `stage` with these keys (wildcards); an evaluation block: its languages."""
         self.all  # noqa: B018 (builds the index)
         key = _index_key(stage, keys)
-        whole = languages is None or list(languages) == list(self.cfg["targets"][keys["target"]])
-        if stage == "evaluate" and not (whole and block == 0):
-            key = (*key, tuple(languages), block)
+        if languages is not None and (block or list(languages) != self.cfg["targets"][keys["target"]]):
+            key = (*key, tuple(languages), block)  # a block of the target's languages: built once
             if key not in self._index:
                 self._index[key] = evaluate(self.cfg, languages=languages, block=block, **keys)
         return self._index[key]

@@ -313,6 +313,12 @@ def embedded_model(cfg: dict) -> dict:
     }
 
 
+def embedded_extra_model(cfg: dict, hub_id: str) -> dict:
+    """The build of one of `embedded.extra_models`: its hub id, the seed and its shape."""
+    emb = cfg["embedded"]
+    return {"repo_id": hub_id, "seed": emb["seed"], "model": emb["extra_models"][hub_id]}
+
+
 def _recipe_sources(cfg: dict, recipe: str) -> dict:
     """The recipe's source languages and budget, written into every cell (results.collect).
     Left out for English recipes with the default budget (all recipes before non-English

@@ -2,7 +2,9 @@
 import re
 
 if CFG["embedded"]:
-    EMBEDDED_MIRROR = grid.location(MIRROR)  # the directory the build logs sit in
+    # the directory the build logs sit in: a location, so a derived param (it takes output)
+    # that Snakemake does not compare
+    EMBEDDED_MIRROR = lambda w, output: grid.location(MIRROR)
 
     rule embedded_hub:
         output:
