@@ -316,40 +316,6 @@ def run_cells(cfg, model: str, recipe: str, seed) -> list[str]:
     ]
 
 
-def benchmarks(cfg) -> list[dict]:
-    """Every job's benchmark file with what the job was, for the cost accounting."""
-    jobs = [
-        {
-            **j,
-            "stage": "intermediate",
-            "task": "-",
-            "language": "-",
-            "path": path(INTERMEDIATE.benchmark, **j),
-        }
-        for j in intermediate_jobs(cfg)
-    ]
-    jobs += [
-        {**j, "stage": "finetune", "language": "-", "path": path(FINETUNE.benchmark, **j)}
-        for j in finetune_jobs(cfg)
-    ]
-    jobs += [
-        {
-            **{k: g[k] for k in ("model", "recipe", "seed")},
-            "stage": "evaluate",
-            "task": g["target"],
-            "language": "-",  # one job evaluates all the target's languages
-            "path": path(EVAL_BENCHMARK, **g),
-            # where studies split the target's languages into blocks (eval_block_paths)
-            "blocks": [
-                path(eval_block_paths(EVAL_BENCHMARK, g["target"], 1, lang), **g)
-                for lang in cfg["targets"][g["target"]]
-            ],
-        }
-        for g in eval_groups(cfg)
-    ]
-    return jobs
-
-
 # ---- aggregates: what a config's cells add up to --------------------------------------------
 
 

@@ -82,16 +82,6 @@ def _for_model(cfg: dict, model: str) -> list[str]:
     return grid.embedded_inputs(cfg, m["hub_id"], m.get("tokenizer") or m["hub_id"])
 
 
-def _training_resources(cfg: dict, model: str) -> dict:
-    r = cfg["models"][model]["resources"]
-    return {
-        "threads": r["cpus"],
-        "gpu": r["gpus"],
-        "mem_mb": r["train_mem_mb"],
-        "runtime": r["train_runtime"],
-    }
-
-
 # ---- one builder per stage -------------------------------------------------------------------
 
 
@@ -111,39 +101,34 @@ def prepare(cfg: dict, tokenizer: str, task: str, language: str, split: str) -> 
     )
 
 
-def intermediate(cfg: dict, model: str, recipe: str, seed) -> Job:
-    keys = dict(model=model, recipe=recipe, seed=seed)
-    paths = grid.INTERMEDIATE
+def _training(cfg: dict, stage: str, paths: grid.TrainingPaths, inputs: dict, **keys) -> Job:
+    """A training job: its model directory (which holds training.json), log, benchmark, and the
+    model's training resources."""
+    model = keys["model"]
+    r = cfg["models"][model]["resources"]
     return Job(
-        "intermediate",
+        stage,
         keys,
         grid.path(paths.model, **keys),
         "training.json",
-        {**grid.intermediate_inputs(cfg, model, recipe), "embedded": _for_model(cfg, model)},
-        settings.intermediate(cfg, **keys),
+        {**inputs, "embedded": _for_model(cfg, model)},
+        getattr(settings, stage)(cfg, **keys),
         Runtime.of(cfg),
         grid.path(paths.log, **keys),
         grid.path(paths.benchmark, **keys),
-        _training_resources(cfg, model),
+        {"threads": r["cpus"], "gpu": r["gpus"], "mem_mb": r["train_mem_mb"], "runtime": r["train_runtime"]},
     )
+
+
+def intermediate(cfg: dict, model: str, recipe: str, seed) -> Job:
+    inputs = grid.intermediate_inputs(cfg, model, recipe)
+    return _training(cfg, "intermediate", grid.INTERMEDIATE, inputs, model=model, recipe=recipe, seed=seed)
 
 
 def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> Job:
     """`task`: the stage's key, its chain so far (settings.finetune)."""
-    keys = dict(model=model, recipe=recipe, seed=seed, task=task)
-    paths = grid.FINETUNE
-    return Job(
-        "finetune",
-        keys,
-        grid.path(paths.model, **keys),
-        "training.json",
-        {**grid.finetune_inputs(cfg, model, recipe, task, seed), "embedded": _for_model(cfg, model)},
-        settings.finetune(cfg, **keys),
-        Runtime.of(cfg),
-        grid.path(paths.log, **keys),
-        grid.path(paths.benchmark, **keys),
-        _training_resources(cfg, model),
-    )
+    inputs = grid.finetune_inputs(cfg, model, recipe, task, seed)
+    return _training(cfg, "finetune", grid.FINETUNE, inputs, model=model, recipe=recipe, seed=seed, task=task)
 
 
 def cell(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> Job:
@@ -235,6 +220,40 @@ def table(cfg: dict) -> list[Job]:
     jobs += [finetune(cfg, **j) for j in grid.finetune_jobs(cfg)]
     jobs += [evaluate(cfg, **g) for g in grid.eval_groups(cfg)]
     return jobs
+
+
+def benchmarks(jobs: list[Job]) -> list[dict]:
+    """Each training and evaluation job's benchmark file with what the job was, for the cost
+    accounting (results.costs); an evaluation job's `blocks`: the files it has where studies
+    split its target's languages into blocks (grid.eval_block_paths)."""
+    found = []
+    for job in jobs:
+        if job.stage in ("intermediate", "finetune"):
+            task = job.keys.get("task", "-")
+            found.append(
+                {**job.keys, "stage": job.stage, "task": task, "language": "-", "path": job.benchmark}
+            )
+        elif job.stage == "evaluate":
+            target = job.keys["target"]
+            blocks = [
+                grid.path(
+                    grid.eval_block_paths(grid.EVAL_BENCHMARK, target, 1, c.keys["language"]), **job.keys
+                )
+                for c in job.cells
+            ]
+            # one job evaluates all the target's languages
+            keys = {k: job.keys[k] for k in ("model", "recipe", "seed")}
+            found.append(
+                {
+                    **keys,
+                    "stage": "evaluate",
+                    "task": target,
+                    "language": "-",
+                    "path": job.benchmark,
+                    "blocks": blocks,
+                }
+            )
+    return found
 
 
 def recorded(jobs: list[Job], cfg: dict) -> list[Job]:
