@@ -101,9 +101,9 @@ def prepare(cfg: dict, tokenizer: str, task: str, language: str, split: str) -> 
     )
 
 
-def _training(cfg: dict, stage: str, paths: grid.TrainingPaths, inputs: dict, **keys) -> Job:
+def _training(cfg: dict, stage: str, slice_of, paths: grid.TrainingPaths, inputs: dict, **keys) -> Job:
     """A training job: its model directory (which holds training.json), log, benchmark, and the
-    model's training resources."""
+    model's training resources; `slice_of` builds its settings (settings.intermediate, ...)."""
     model = keys["model"]
     r = cfg["models"][model]["resources"]
     return Job(
@@ -112,7 +112,7 @@ def _training(cfg: dict, stage: str, paths: grid.TrainingPaths, inputs: dict, **
         grid.path(paths.model, **keys),
         "training.json",
         {**inputs, "embedded": _for_model(cfg, model)},
-        getattr(settings, stage)(cfg, **keys),
+        slice_of(cfg, **keys),
         Runtime.of(cfg),
         grid.path(paths.log, **keys),
         grid.path(paths.benchmark, **keys),
@@ -122,13 +122,15 @@ def _training(cfg: dict, stage: str, paths: grid.TrainingPaths, inputs: dict, **
 
 def intermediate(cfg: dict, model: str, recipe: str, seed) -> Job:
     inputs = grid.intermediate_inputs(cfg, model, recipe)
-    return _training(cfg, "intermediate", grid.INTERMEDIATE, inputs, model=model, recipe=recipe, seed=seed)
+    keys = dict(model=model, recipe=recipe, seed=seed)
+    return _training(cfg, "intermediate", settings.intermediate, grid.INTERMEDIATE, inputs, **keys)
 
 
 def finetune(cfg: dict, model: str, recipe: str, task: str, seed) -> Job:
     """`task`: the stage's key, its chain so far (settings.finetune)."""
     inputs = grid.finetune_inputs(cfg, model, recipe, task, seed)
-    return _training(cfg, "finetune", grid.FINETUNE, inputs, model=model, recipe=recipe, seed=seed, task=task)
+    keys = dict(model=model, recipe=recipe, seed=seed, task=task)
+    return _training(cfg, "finetune", settings.finetune, grid.FINETUNE, inputs, **keys)
 
 
 def cell(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -> Job:
@@ -182,12 +184,11 @@ def embedded(cfg: dict) -> list[Job]:
         return []
     mirror = cfg["hub"]["mirror"]
     hub, model = grid.embedded_markers(mirror)
-    where: dict = {}
     jobs = [
-        Job("embedded-hub", where, hub, None, {}, settings.embedded_hub(cfg), log=grid.embedded_log("hub")),
+        Job("embedded-hub", {}, hub, None, {}, settings.embedded_hub(cfg), log=grid.embedded_log("hub")),
         Job(
             "embedded-model",
-            where,
+            {},
             model,
             None,
             {"hub": hub},
@@ -200,7 +201,7 @@ def embedded(cfg: dict) -> list[Job]:
         jobs.append(
             Job(
                 "embedded-extra",
-                {**where, "extra": extra},
+                {"extra": extra},
                 grid.embedded_extra_marker(mirror, hub_id),
                 None,
                 {"hub": hub},
