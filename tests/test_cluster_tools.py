@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import config, explain, fetch, layouts, loaders, reference, tasks
+from xstilts import config, explain, fetch, jobs, layouts, loaders, reference, tasks
 from xstilts.hub import Hub
 
 REPO = Path(__file__).resolve().parents[1]
@@ -388,7 +388,7 @@ def test_show_refuses_a_job_outside_the_grid():
 def resolved(raw, job):
     cfg = config.validate({**BASE, **raw})
     parsed = explain.parse_job(cfg, job)
-    settings = explain.job_settings_of(cfg, parsed)
+    settings = explain.built(cfg, parsed).settings
     return settings["training"], explain.sources(cfg, {**BASE, **raw}, parsed, settings)
 
 
@@ -590,20 +590,19 @@ def test_validate_prints_the_warning(tmp_path):
 
 def test_why_names_the_changed_keys(tmp_path):
     cfg = config.load(TINY)
-    jobs = {(j["stage"], json.dumps(j["keys"], sort_keys=True)): j for j in explain.grid_jobs(cfg)}
-    for job in jobs.values():  # a finished grid, as its outputs record it
-        out = tmp_path / job["out"]
-        record = {"settings": job["settings"]}
-        if job["stage"] == "evaluate":
+    for job in jobs.recorded(jobs.table(cfg), cfg):  # a finished grid, as its outputs record it
+        out = tmp_path / job.output
+        record = {"settings": job.settings}
+        if job.stage == "evaluate":
             record["settings"] = {
-                **job["settings"],
-                "evaluation": {**job["settings"]["evaluation"], "batch_size": 64},
+                **job.settings,
+                "evaluation": {**job.settings["evaluation"], "batch_size": 64},
             }
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(record))
         else:
             out.mkdir(parents=True, exist_ok=True)
-            (out / job["record"]).write_text(json.dumps(record))
+            (out / job.record).write_text(json.dumps(record))
     assert explain.why(cfg, tmp_path) == []
     assert explain.format_why([]) == "nothing would rerun for its settings"
     raw = config.read_yaml(TINY)
@@ -644,15 +643,15 @@ def test_why_touch_adopts_what_matches(tmp_path):
     recorded settings match (Snakemake then records the config's settings and sees a later
     change) and warns that one not adopted has no metadata, so `snakemake -n` keeps it."""
     cfg = config.validate(SMALL)
-    for job in explain.grid_jobs(cfg):  # a finished grid computed elsewhere, copied in
-        out = tmp_path / job["out"]
-        record = {"settings": job["settings"]}
-        if job["stage"] == "evaluate":
+    for job in jobs.recorded(jobs.table(cfg), cfg):  # a finished grid computed elsewhere, copied in
+        out = tmp_path / job.output
+        record = {"settings": job.settings}
+        if job.stage == "evaluate":
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(record))
         else:
             out.mkdir(parents=True, exist_ok=True)
-            (out / job["record"]).write_text(json.dumps(record))
+            (out / job.record).write_text(json.dumps(record))
     for marker in fetch.grid.embedded_markers("resources/hub"):
         (tmp_path / marker).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / marker).write_text("{}")
@@ -671,7 +670,7 @@ def test_why_touch_adopts_what_matches(tmp_path):
     metadata = tmp_path / ".snakemake/metadata"
     recorded = {base64.b64decode(f.name).decode() for f in metadata.iterdir()}
     assert stale not in recorded and downstream not in recorded  # not touched through a target
-    adopted = {j["out"] for j in explain.grid_jobs(cfg)} - {stale, downstream}
+    adopted = {j.output for j in jobs.recorded(jobs.table(cfg), cfg)} - {stale, downstream}
     assert adopted <= recorded
 
     def planned(raw) -> set[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_eval_hardening import WORDS, prepared, tagging_features, tiny_encoder, tokenizer  # noqa: F401
 
-from xstilts import cli, config, devices, grid, modeling, stages
+from xstilts import cli, config, devices, grid, jobs, modeling, stages
 from xstilts.loaders import UPOS_TAGS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,7 +118,7 @@ def test_grid_has_one_evaluation_job_per_trained_model_and_target():
     groups = grid.eval_groups(cfg)
     n_runs = len(grid.run_keys(cfg))
     assert len(groups) == n_runs * len(cfg["targets"]) < len(grid.cells(cfg))
-    evaluations = [j for j in grid.benchmarks(cfg) if j["stage"] == "evaluate"]
+    evaluations = [j for j in jobs.benchmarks(jobs.table(cfg)) if j["stage"] == "evaluate"]
     assert len(evaluations) == len(groups)
     assert len({j["path"] for j in evaluations}) == len(groups)
     inputs = grid.evaluation_group_inputs(cfg, "tiny-xlmr", "mnli", "xnli", 0)

@@ -13,7 +13,7 @@ import yaml
 from test_workflow import planned_jobs
 
 from conftest import REPO, snakemake
-from xstilts import config, grid, workdir
+from xstilts import config, grid, shared_workdir
 from xstilts.config import ConfigError
 
 TINY = yaml.safe_load((REPO / "configs/tiny.yaml").read_text())
@@ -102,8 +102,8 @@ def test_a_study_has_its_own_aggregates_and_shares_its_cells():
     assert agg.reports == "reports/studies/language-count/grid"
     assert all(f.startswith("reports/studies/language-count/") for f in grid.study_outputs(mine))
     # the cells and every job's settings do not depend on the study
-    assert workdir.cells(mine) == workdir.cells(plain)
-    assert workdir.jobs(mine) == workdir.jobs(plain)
+    assert shared_workdir.cells(mine) == shared_workdir.cells(plain)
+    assert shared_workdir.jobs(mine) == shared_workdir.jobs(plain)
 
 
 def test_an_option_of_another_study_is_refused():
@@ -132,48 +132,50 @@ def test_study_options_become_the_study_command_flags():
 
 
 def test_a_shared_job_with_other_settings_is_refused(tmp_path):
-    workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
+    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
     other = copy.deepcopy(DIFFICULTY)
     other["finetune"]["lr"] = 2.0e-3  # the same fine-tuning path, trained otherwise
     with pytest.raises(ConfigError) as error:
-        workdir.check(config.validate(other), ["difficulty.yaml"], tmp_path)
+        shared_workdir.check(config.validate(other), ["difficulty.yaml"], tmp_path)
     message = str(error.value)
     assert "study language-count (count.yaml)" in message and "difficulty.yaml" in message
     assert "training.lr: 0.001 there, 0.002 here" in message and "finetune" in message
     assert "Fix:" in message
-    workdir.check(config.validate(DIFFICULTY), ["difficulty.yaml"], tmp_path)  # the same settings pass
+    shared_workdir.check(config.validate(DIFFICULTY), ["difficulty.yaml"], tmp_path)  # the same settings pass
 
 
 def test_a_model_name_defined_otherwise_is_refused(tmp_path):
     raw = {"recipes": ["none", "mnli"], "targets": {"xnli": ["de"]}}
     large = {"study": {"name": "typology"}, "models": {"xlmr": {"hub_id": "FacebookAI/xlm-roberta-large"}}}
-    workdir.register(config.validate({**raw, **large}), ["typology.yaml"], tmp_path)
+    shared_workdir.register(config.validate({**raw, **large}), ["typology.yaml"], tmp_path)
     base = {"study": {"name": "scale"}, "models": {"xlmr": {"hub_id": "FacebookAI/xlm-roberta-base"}}}
     with pytest.raises(
         ConfigError,
         match=r"models\.xlmr: the model name 'xlmr' means something else in study "
         r"typology \(typology\.yaml\).*study scale \(scale\.yaml\) differs in hub_id",
     ):
-        workdir.check(config.validate({**raw, **base}), ["scale.yaml"], tmp_path)
+        shared_workdir.check(config.validate({**raw, **base}), ["scale.yaml"], tmp_path)
     plain = config.validate({**raw, "models": base["models"]})  # no study block: checked as well
     with pytest.raises(ConfigError, match=r"this config \(plain\.yaml, no study block\) differs"):
-        workdir.check(plain, ["plain.yaml"], tmp_path)
+        shared_workdir.check(plain, ["plain.yaml"], tmp_path)
 
 
 def test_a_study_changing_its_own_definitions_is_staleness(tmp_path):
-    workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
+    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
     changed = copy.deepcopy(COUNT)
     changed["finetune"]["lr"] = 2.0e-3
-    workdir.register(config.validate(changed), ["count.yaml"], tmp_path)  # no error: its entry replaced
-    entry = workdir.read(tmp_path)["studies"]["language-count"]
+    shared_workdir.register(
+        config.validate(changed), ["count.yaml"], tmp_path
+    )  # no error: its entry replaced
+    entry = shared_workdir.read(tmp_path)["studies"]["language-count"]
     assert all(s["training"]["lr"] == 2.0e-3 for o, s in entry["jobs"].items() if "/finetune/" in o)
-    assert workdir.forget("language-count", tmp_path)
-    assert workdir.read(tmp_path)["studies"] == {}
+    assert shared_workdir.forget("language-count", tmp_path)
+    assert shared_workdir.read(tmp_path)["studies"] == {}
 
 
 def test_a_recipe_name_defined_otherwise_is_refused_before_any_job(tmp_path):
     nli = {"name": "nli", "tasks": ["mnli"]}
-    workdir.register(
+    shared_workdir.register(
         config.validate(study("scale", ["none", nli], {"xnli": ["de"]})), ["scale.yaml"], tmp_path
     )
     german = {"name": "nli", "tasks": [{"task": "mnli", "language": "de"}]}
@@ -193,18 +195,18 @@ def test_a_recipe_name_defined_otherwise_is_refused_before_any_job(tmp_path):
 def test_languages_another_study_evaluates_get_their_own_evaluation_job(tmp_path):
     """A shared cell's JSON is never rewritten by a study that evaluates more languages."""
     more = config.validate({**DIFFICULTY, "targets": {"xnli": ["en", "de", "sw"], "pawsx": ["de"]}})
-    assert workdir.language_blocks(more, "xnli", workdir.read(tmp_path)) == [["en", "de", "sw"]]
-    workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)  # xnli: de
-    registry = workdir.read(tmp_path)
-    assert workdir.language_blocks(more, "xnli", registry) == [["en", "sw"], ["de"]]
-    assert workdir.language_blocks(more, "pawsx", registry) == [["de"]]
+    assert shared_workdir.language_blocks(more, "xnli", shared_workdir.read(tmp_path)) == [["en", "de", "sw"]]
+    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)  # xnli: de
+    registry = shared_workdir.read(tmp_path)
+    assert shared_workdir.language_blocks(more, "xnli", registry) == [["en", "sw"], ["de"]]
+    assert shared_workdir.language_blocks(more, "pawsx", registry) == [["de"]]
     log = grid.eval_block_paths(grid.EVAL_LOG, "xnli", 1, "de")
     assert log == "results/{model}/{recipe}/seed{seed}/eval/xnli/evaluate-de.log"
 
 
 def test_studies_counts_registered_and_given_configs(tmp_path):
-    workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
-    cell = tmp_path / workdir.cells(config.validate(COUNT))[0]
+    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
+    cell = tmp_path / shared_workdir.cells(config.validate(COUNT))[0]
     cell.parent.mkdir(parents=True)
     cell.write_text("{}")
     counts = counts_of(

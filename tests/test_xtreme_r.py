@@ -298,19 +298,18 @@ def test_carry_head_copies_a_multiple_choice_head(tmp_path):
 
 
 def test_why_follows_training_chains_and_candidate_pools(tmp_path):
-    from xstilts import explain
+    from xstilts import explain, jobs
 
     cfg = config.load(str(TINY_R))
-    jobs = explain.grid_jobs(cfg)
-    copa = next(j for j in jobs if j["stage"] == "finetune" and j["keys"]["task"] == "siqa+copa")
-    siqa_model = grid.path(grid.FINETUNE.model, **{**copa["keys"], "task": "siqa"})
-    assert siqa_model in copa["inputs"]  # a changed SIQA stage reruns the COPA stage
-    assert (
-        grid.path(grid.DATA, tokenizer="xstilts__tiny-xlmr", task="copa", language="en", split="train")
-        in (copa["inputs"])
-    )
-    lareqa = next(j for j in jobs if j["stage"] == "evaluate" and j["keys"]["target"] == "lareqa")
-    assert all(isinstance(i, str) for i in lareqa["inputs"])  # the pool, one path per language
-    assert sum("/lareqa/" in i for i in lareqa["inputs"]) > 1
+    recorded = jobs.recorded(jobs.table(cfg), cfg)
+    copa = next(j for j in recorded if j.stage == "finetune" and j.keys["task"] == "siqa+copa")
+    siqa_model = grid.path(grid.FINETUNE.model, **{**copa.keys, "task": "siqa"})
+    assert siqa_model in copa.paths  # a changed SIQA stage reruns the COPA stage
+    assert grid.path(
+        grid.DATA, tokenizer="xstilts__tiny-xlmr", task="copa", language="en", split="train"
+    ) in (copa.paths)
+    lareqa = next(j for j in recorded if j.stage == "evaluate" and j.keys["target"] == "lareqa")
+    assert all(isinstance(i, str) for i in lareqa.paths)  # the pool, one path per language
+    assert sum("/lareqa/" in i for i in lareqa.paths) > 1
     report = explain.why(cfg, tmp_path)  # nothing run yet: every job is missing
     assert report and {e["status"] for e in report} == {"missing"}

@@ -131,14 +131,14 @@ def cmd_why(args):
 
 def cmd_studies(args):
     """Per study sharing the workdir: its cells done, missing, and shared with other studies."""
-    from xstilts import config, workdir
+    from xstilts import config, shared_workdir
 
     if args.forget:
-        found = workdir.forget(args.forget, args.workdir)
+        found = shared_workdir.forget(args.forget, args.workdir)
         print(f"study {args.forget}: {'forgotten (its outputs stay)' if found else 'not registered'}")
         return
     configs = [(config.load(path), path) for path in args.config]
-    print(workdir.format_counts(workdir.counts(args.workdir, configs)))
+    print(shared_workdir.format_counts(shared_workdir.counts(args.workdir, configs)))
 
 
 def cmd_fetch(args):
@@ -264,8 +264,12 @@ def cmd_train(args):
 
 def cmd_evaluate(args):
     from xstilts import stages
+    from xstilts.settings import Runtime
 
     settings = _settings(args.settings)
+    runtime = Runtime.given(
+        mirror=args.mirror, ccgbank=args.ccgbank, eval_batch_size=args.batch_size, warm_process=args.warm
+    )
     source = args.model or _hub(args).model(settings["model"]["hub_id"])
     languages = args.languages or [settings["language"]]
     revisions = _revisions(args, settings, languages)
@@ -274,7 +278,7 @@ def cmd_evaluate(args):
         source,
         args.data,
         args.out,
-        args.batch_size,
+        runtime.eval_batch_size,
         args.gpus,
         dev_data=args.dev_data,
         revisions=revisions,
@@ -381,7 +385,7 @@ def parser(analysis: bool = True):
     s.add_argument("--dev-data", nargs="+", default=None, help="prepared dev split, one per language")
     s.add_argument("--pool", nargs="+", default=None, help="prepared splits holding the candidate pool")
     s.add_argument("--out", nargs="+", required=True, help="cell JSON, one per language")
-    s.add_argument("--batch-size", type=int, default=64)
+    s.add_argument("--batch-size", type=int, help="default: the schema's evaluation.batch_size")
     s.add_argument("--gpus", type=int, default=1)
     s.add_argument("--warm", action="store_true", help="run in the warm process (xstilts.warm)")
     _locations(s)
@@ -429,16 +433,39 @@ def _offline_with(mirror) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+# `python -m xstilts.cli --warm-server SOCKET`: the warm process (xstilts.warm) serving this CLI
+WARM_SERVER = "--warm-server"
+
+
+def _warm_preload() -> None:
+    """What each warm job would import and build itself: done once, in the warm process."""
+    from xstilts import devices, evaluation, fetch, metrics, modeling, settings, stages  # noqa: F401
+
+    parser(analysis=False)
+    stages.versions()
+
+
+def _warm_runner():
+    from xstilts import warm as warm_process
+
+    return warm_process.Runner(lambda argv: main(argv, warm=False), evaluate_error, _warm_preload)
+
+
 def main(argv=None, warm: bool = True):
     """`warm=False`: the job runs here even when it asks for the warm process (it is its child)."""
     own_process = argv is None  # the command itself, not a caller's function call
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [WARM_SERVER]:
+        from xstilts import warm as warm_process
+
+        warm_process.serve(argv[1], _warm_runner())
+        return
     if warm and argv[:1] == ["evaluate"] and "--warm" in argv:
         # handed over before building the parser (~30 ms a job): the warm child parses it
         _offline_with(any(a == "--mirror" or a.startswith("--mirror=") for a in argv))
         from xstilts import warm as warm_process
 
-        status = warm_process.run(argv)
+        status = warm_process.run(argv, (sys.executable, "-m", "xstilts.cli", WARM_SERVER))
         if status is not None:
             if own_process:  # nothing to tear down: spare the interpreter's shutdown (~15 ms)
                 sys.stdout.flush()

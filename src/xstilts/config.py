@@ -592,7 +592,7 @@ def _check_tasks(cfg: dict) -> None:
 
 def _check_models(cfg: dict) -> None:
     """Model names become directories; tokenizers name the shared tokenized data."""
-    from xstilts.settings import slug
+    from xstilts.hub import slug
 
     by_dir: dict[str, str] = {}
     for name, model in cfg["models"].items():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xstilts import config, grid
+from xstilts import config, grid, jobs
 from xstilts import settings as job_settings
 from xstilts.tasks import TASKS, training_tasks
 
@@ -172,21 +172,14 @@ def _example(stage: str) -> str:
     }[stage]
 
 
-def job_settings_of(cfg: dict, job: dict) -> dict:
-    keys = {k: job[k] for k in ("model", "recipe", "seed")}
-    if job["stage"] == "intermediate":
-        return job_settings.intermediate(cfg, **keys)
-    if job["stage"] == "finetune":
-        return job_settings.finetune(cfg, task=job["task"], **keys)
-    return job_settings.evaluate(cfg, target=job["target"], language=job["language"], **keys)
-
-
-def job_output(job: dict) -> str:
+def built(cfg: dict, job: dict) -> jobs.Job:
+    """The grid's job a parsed job names (an evaluation job: the cell of its language)."""
     keys = {k: v for k, v in job.items() if k != "stage"}
-    pattern = {"intermediate": grid.INTERMEDIATE.model, "finetune": grid.FINETUNE.model}.get(
-        job["stage"], grid.EVAL
-    )
-    return grid.path(pattern, **keys)
+    if job["stage"] == "intermediate":
+        return jobs.intermediate(cfg, **keys)
+    if job["stage"] == "finetune":
+        return jobs.finetune(cfg, **keys)
+    return jobs.cell(cfg, **keys)
 
 
 def _data_source(cfg: dict, raw, task: str, key: str, value) -> str:
@@ -254,13 +247,14 @@ def sources(cfg: dict, raw: dict, job: dict, resolved: dict) -> dict[str, str]:
 
 def show(cfg: dict, raw: dict, words: list[str]) -> str:
     job = parse_job(cfg, words)
-    resolved = job_settings_of(cfg, job)
+    found = built(cfg, job)
+    resolved = found.settings
     where = sources(cfg, raw, job, resolved)
     flat = flatten(resolved)
     width = max(len(f"{k} = {json.dumps(v)}") for k, v in flat.items())
     lines = [
         "job: " + " ".join(f"{k}={v}" if k != "stage" else v for k, v in job.items()),
-        f"output: {job_output(job)}",
+        f"output: {found.output}",
         "settings (value  <- where it came from):",
     ]
     lines += [f"  {f'{k} = {json.dumps(v)}'.ljust(width)}  <- {where[k]}" for k, v in flat.items()]
@@ -491,64 +485,6 @@ def _recorded(path: Path, name: str | None):
         return None
 
 
-def _paths(inputs: dict) -> list[str]:
-    """A job's input paths from the grid's {name: path or list of paths} (as Snakemake unpacks)."""
-    return [p for value in inputs.values() for p in (value if isinstance(value, list) else [value])]
-
-
-def grid_jobs(cfg: dict) -> list[dict]:
-    """Every job with its output, the file that records its settings, its current settings
-    and its inputs, in run order (inputs first)."""
-    jobs = []
-    for j in grid.prepare_jobs(cfg):
-        out = grid.path(grid.DATA, **j)
-        jobs.append(
-            dict(
-                stage="prepare",
-                keys=j,
-                out=out,
-                record="info.json",
-                inputs=[],
-                settings=job_settings.prepare(cfg, **j),
-            )
-        )
-    for j in grid.intermediate_jobs(cfg):
-        jobs.append(
-            dict(
-                stage="intermediate",
-                keys=j,
-                out=grid.path(grid.INTERMEDIATE.model, **j),
-                record="training.json",
-                inputs=_paths(grid.intermediate_inputs(cfg, j["model"], j["recipe"])),
-                settings=job_settings.intermediate(cfg, **j),
-            )
-        )
-    for j in grid.finetune_jobs(cfg):
-        jobs.append(
-            dict(
-                stage="finetune",
-                keys=j,
-                out=grid.path(grid.FINETUNE.model, **j),
-                record="training.json",
-                inputs=_paths(grid.finetune_inputs(cfg, **j)),
-                settings=job_settings.finetune(cfg, **j),
-            )
-        )
-    for c in grid.cells(cfg):
-        keys = dict(c.__dict__)
-        jobs.append(
-            dict(
-                stage="evaluate",
-                keys=keys,
-                out=grid.path(grid.EVAL, **keys),
-                record=None,
-                inputs=_paths(grid.evaluation_inputs(cfg, **keys)),
-                settings=job_settings.evaluate(cfg, **keys),
-            )
-        )
-    return jobs
-
-
 ABSENT = "(absent)"
 
 
@@ -570,30 +506,27 @@ def why(cfg: dict, workdir: str | Path = ".") -> list[dict]:
     root = Path(workdir)
     rerun: set[str] = set()
     report = []
-    for job in grid_jobs(cfg):
-        out = root / job["out"]
-        entry = {"stage": job["stage"], "keys": job["keys"], "out": job["out"]}
+    for job in jobs.recorded(jobs.table(cfg), cfg):
+        out = root / job.output
+        entry = {"stage": job.stage, "keys": job.keys, "out": job.output}
         if not out.exists():
             entry["status"] = "missing"
         else:
-            old = _recorded(out, job["record"])
-            if old is not None and job["stage"] == "evaluate":
-                old = {
-                    **old,
-                    "evaluation": {k: v for k, v in old.get("evaluation", {}).items() if k != "batch_size"},
-                }
+            old = _recorded(out, job.record)
+            if old is not None and job.stage == "evaluate":
+                old = job_settings.compared_settings(old)
             diff = (
-                changes(old, job["settings"])
+                changes(old, job.settings)
                 if old is not None
                 else [("(settings)", "(unrecorded)", "(current)")]
             )
             if diff:
                 entry.update(status="changed", changes=diff)
-            elif any(i in rerun for i in job["inputs"]):
-                entry.update(status="upstream", because=next(i for i in job["inputs"] if i in rerun))
+            elif any(i in rerun for i in job.paths):
+                entry.update(status="upstream", because=next(i for i in job.paths if i in rerun))
             else:
                 continue
-        rerun.add(job["out"])
+        rerun.add(job.output)
         report.append(entry)
     return report
 
@@ -669,5 +602,6 @@ def adoptable(cfg: dict, workdir: str | Path = ".") -> tuple[list[str], list[dic
     report = why(cfg, workdir)
     bad = [e for e in report if e["status"] != "missing" and (Path(workdir) / e["out"]).exists()]
     rerun = {e["out"] for e in report}
-    good = [j["out"] for j in grid_jobs(cfg) if j["out"] not in rerun and (Path(workdir) / j["out"]).exists()]
+    recorded = jobs.recorded(jobs.table(cfg), cfg)
+    good = [j.output for j in recorded if j.output not in rerun and (Path(workdir) / j.output).exists()]
     return good, bad

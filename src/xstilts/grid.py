@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from xstilts.settings import TATOEBA_SQUAD, chain_from_key, chain_key, find_recipe, slug, tatoeba_encoder
+from xstilts.hub import slug
+from xstilts.settings import TATOEBA_SQUAD, chain_from_key, chain_key, find_recipe, tatoeba_encoder
 from xstilts.tasks import TASKS
 
 RESULTS = "results"
@@ -58,6 +59,11 @@ def embedded_extra_marker(mirror: str, hub_id: str) -> str:
     """The build log of one of `embedded.extra_models` (its own file: adding a model to the
     build reruns nothing that reads the others)."""
     return f"{location(mirror)}/.xstilts-model-{slug(hub_id)}.json"
+
+
+def embedded_log(name: str) -> str:
+    """The log of an embedded build job (hub, model, model-<slug> of an extra model)."""
+    return f"{LOGS}/embedded/{name}.log"
 
 
 def embedded_inputs(cfg, *hub_ids: str) -> list[str]:
@@ -287,7 +293,7 @@ def target_pattern(pattern: str, target: str, **fixed) -> str:
 def eval_block_paths(pattern: str, target: str, block: int, first_language: str) -> str:
     """A per-target rule's log or benchmark: the target's one file for its first block of
     languages, one per further block (named by its first language) where studies sharing
-    the workdir split the target's languages (`workdir.language_blocks`)."""
+    the workdir split the target's languages (`shared_workdir.language_blocks`)."""
     if block:
         stem, dot, ext = pattern.rpartition(".")
         pattern = f"{stem}-{first_language}{dot}{ext}"
@@ -306,40 +312,6 @@ def run_cells(cfg, model: str, recipe: str, seed) -> list[str]:
         for c in cells(cfg)
         if (c.model, c.recipe, str(c.seed)) == (model, recipe, str(seed))
     ]
-
-
-def benchmarks(cfg) -> list[dict]:
-    """Every job's benchmark file with what the job was, for the cost accounting."""
-    jobs = [
-        {
-            **j,
-            "stage": "intermediate",
-            "task": "-",
-            "language": "-",
-            "path": path(INTERMEDIATE.benchmark, **j),
-        }
-        for j in intermediate_jobs(cfg)
-    ]
-    jobs += [
-        {**j, "stage": "finetune", "language": "-", "path": path(FINETUNE.benchmark, **j)}
-        for j in finetune_jobs(cfg)
-    ]
-    jobs += [
-        {
-            **{k: g[k] for k in ("model", "recipe", "seed")},
-            "stage": "evaluate",
-            "task": g["target"],
-            "language": "-",  # one job evaluates all the target's languages
-            "path": path(EVAL_BENCHMARK, **g),
-            # where studies split the target's languages into blocks (eval_block_paths)
-            "blocks": [
-                path(eval_block_paths(EVAL_BENCHMARK, g["target"], 1, lang), **g)
-                for lang in cfg["targets"][g["target"]]
-            ],
-        }
-        for g in eval_groups(cfg)
-    ]
-    return jobs
 
 
 # ---- aggregates: what a config's cells add up to --------------------------------------------
@@ -369,6 +341,18 @@ class Aggregates:
     @property
     def scores(self) -> str:
         return f"{self.results}/scores.parquet"
+
+    @property
+    def collect_log(self) -> str:
+        return f"{self.logs}/collect.log"
+
+    @property
+    def costs_log(self) -> str:
+        return f"{self.logs}/costs.log"
+
+    def analysis_log(self, name: str) -> str:
+        """The log of an analysis rule (tables, typology, figures, a study's)."""
+        return f"{self.logs}/analysis/{name}.log"
 
     @property
     def costs(self) -> str:

@@ -13,6 +13,11 @@ from pathlib import Path
 from xstilts.atomic import error_chain
 
 
+def slug(hub_id: str) -> str:
+    """A hub id as one path component (tokenized data is shared per tokenizer)."""
+    return hub_id.replace("/", "__")
+
+
 class HubError(RuntimeError):
     """Data or a model that cannot be loaded, with the fix; the CLI prints it as one line."""
 

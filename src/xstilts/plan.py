@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xstilts import grid
-from xstilts import settings as job_settings
 from xstilts.config import ConfigError
+from xstilts.jobs import STAGES, table
 from xstilts.pretrained import MODEL_SHAPES, VOCAB
 from xstilts.tasks import TASKS
 
@@ -293,73 +293,54 @@ class Stage:
 
 
 def jobs(cfg, workdir: str | Path = ".") -> list[Job]:
-    """Every job of the grid with what it computes (prepare: CPU tokenization, no work)."""
+    """Every job of the grid (xstilts.jobs) with what it computes (prepare: CPU tokenization,
+    no work)."""
     workdir = Path(workdir)
     shapes = {m: model_shape(cfg, m, workdir) for m in cfg["models"]}
-    out = [
-        Job(
-            "prepare",
-            "-",
-            Work(),
-            shapes[next(iter(shapes))],
-            (workdir / grid.path(grid.DATA, **job)).exists(),
-        )
-        for job in grid.prepare_jobs(cfg)
-    ]
-    trainings = [
-        ("intermediate", j, job_settings.intermediate(cfg, **j), grid.INTERMEDIATE)
-        for j in grid.intermediate_jobs(cfg)
-    ]
-    trainings += [
-        ("finetune", j, job_settings.finetune(cfg, **j), grid.FINETUNE) for j in grid.finetune_jobs(cfg)
-    ]
-    for stage, job, settings, paths in trainings:
-        shape = shapes[job["model"]]
-        out.append(
-            Job(
-                stage,
-                settings["training"]["precision"],
-                training_work(cfg, job["model"], settings, shape, workdir),
-                shape,
-                (workdir / grid.path(paths.model, **job)).exists(),
-                str(workdir / grid.path(paths.benchmark, **job)),
-                cfg["models"][job["model"]]["resources"]["train_runtime"],
-            )
-        )
     evaluation = cfg["evaluation"]
-    for group in grid.eval_groups(cfg):
-        shape = shapes[group["model"]]
-        languages = cfg["targets"][group["target"]]
-        work = Work()
-        for lang in languages:
-            for split in TASKS[group["target"]].eval_splits:
-                size = split_size(cfg, group["model"], group["target"], lang, split, workdir)
-                cap = evaluation["max_examples"]
-                n = min(size.examples, cap) if cap else size.examples
-                padded = size.padded(evaluation["batch_size"]) * n
-                length = padded / n / size.sequences
-                work.tokens += size.tokens / size.examples * n
-                work.padded += padded
-                work.flops += padded * shape.flops_per_token(length, train=False)
-                work.steps += -(-n // evaluation["batch_size"])
-                work.estimate |= size.estimate
-        done = all((workdir / grid.path(grid.EVAL, **group, language=lang)).exists() for lang in languages)
+    out = []
+    for job in table(cfg):
+        if job.stage == "prepare":
+            out.append(
+                Job("prepare", "-", Work(), shapes[next(iter(shapes))], (workdir / job.output).exists())
+            )
+            continue
+        if job.stage not in STAGES:  # the embedded build: CPU, seconds
+            continue
+        model = job.keys["model"]
+        shape = shapes[model]
+        if job.stage == "evaluate":
+            precision, work = evaluation["precision"], Work()
+            for cell in job.cells:
+                for split in TASKS[job.keys["target"]].eval_splits:
+                    size = split_size(cfg, model, job.keys["target"], cell.keys["language"], split, workdir)
+                    cap = evaluation["max_examples"]
+                    n = min(size.examples, cap) if cap else size.examples
+                    padded = size.padded(evaluation["batch_size"]) * n
+                    length = padded / n / size.sequences
+                    work.tokens += size.tokens / size.examples * n
+                    work.padded += padded
+                    work.flops += padded * shape.flops_per_token(length, train=False)
+                    work.steps += -(-n // evaluation["batch_size"])
+                    work.estimate |= size.estimate
+            done = all((workdir / cell.output).exists() for cell in job.cells)
+        else:
+            precision = job.settings["training"]["precision"]
+            work = training_work(cfg, model, job.settings, shape, workdir)
+            done = (workdir / job.output).exists()
         out.append(
             Job(
-                "evaluate",
-                evaluation["precision"],
+                job.stage,
+                precision,
                 work,
                 shape,
                 done,
-                str(workdir / grid.path(grid.EVAL_BENCHMARK, **group)),
-                len(languages) * cfg["models"][group["model"]]["resources"]["eval_runtime"],
-                evaluation["warm_process"],
+                str(workdir / job.benchmark),
+                job.resources["runtime"],
+                job.stage == "evaluate" and job.runtime.warm_process,
             )
         )
     return out
-
-
-STAGES = ("prepare", "intermediate", "finetune", "evaluate")
 
 
 def plan(cfg, workdir: str | Path = ".") -> dict[str, Stage]:

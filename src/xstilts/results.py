@@ -67,7 +67,7 @@ def recipe_sources(record: dict) -> dict:
 
 
 def costs(jobs: list[dict], gpus_per_model: dict, out: str) -> None:
-    """Wall time, peak memory and GPU-hours of the grid's jobs (`grid.benchmarks`: each job
+    """Wall time, peak memory and GPU-hours of the grid's jobs (`jobs.benchmarks`: each job
     with its benchmark file; jobs not run yet have none). GPU-hours = wall x GPUs held."""
     import pandas as pd
 

@@ -18,17 +18,14 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xstilts import config, layouts, recipes
+from xstilts.hub import slug
 from xstilts.tasks import TASKS, training_task
 
 DATA_KEYS = config.DATA_KEYS
-
-
-def slug(hub_id: str) -> str:
-    """A hub id as one path component (tokenized data is shared per tokenizer)."""
-    return hub_id.replace("/", "__")
 
 
 def training_defaults(phase: str) -> dict:
@@ -273,7 +270,7 @@ def evaluate(cfg: dict, model: str, recipe: str, target: str, language: str, see
         k: v
         for k, v in cfg["evaluation"].items()
         if k == "max_examples" or k in options or (k == "precision" and v != "fp32")
-    }  # batch_size: runtime, not a setting; precision only where it may change a score
+    }  # batch_size: runtime (Runtime), not a setting; precision only where it may change a score
     protocol = {}
     if target == "tatoeba" and tatoeba_encoder(cfg) != "intermediate":  # XTREME's: recorded by the cell
         protocol["protocol"] = {"tatoeba_encoder": tatoeba_encoder(cfg)}
@@ -315,6 +312,12 @@ def embedded_model(cfg: dict) -> dict:
     }
 
 
+def embedded_extra_model(cfg: dict, hub_id: str) -> dict:
+    """The build of one of `embedded.extra_models`: its hub id, the seed and its shape."""
+    emb = cfg["embedded"]
+    return {"repo_id": hub_id, "seed": emb["seed"], "model": emb["extra_models"][hub_id]}
+
+
 def _recipe_sources(cfg: dict, recipe: str) -> dict:
     """The recipe's source languages and budget, written into every cell (results.collect).
     Left out for English recipes with the default budget (all recipes before non-English
@@ -328,12 +331,45 @@ def _recipe_sources(cfg: dict, recipe: str) -> dict:
     return {"recipe_sources": recipes.source_record(cfg, r)}
 
 
-def runtime(cfg: dict) -> dict:
-    """What a job needs that does not decide its result (where data lies, the evaluation
-    batch size): the rules pass it as a derived param, which Snakemake does not compare."""
+def _schema_default(block: str, key: str):
+    return config.schema()["properties"][block]["properties"][key]["default"]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a job needs that does not decide its result: where the hub mirror and CCGbank lie
+    (a location is not a setting; what is there is, see `data_revision`), the evaluation batch
+    size (it does not change a score on CPU) and whether evaluation runs in the warm process.
+    The rules pass it as a derived param, which Snakemake does not compare; `xstilts evaluate`
+    reads it back from its flags. Its defaults are the schema's."""
+
+    mirror: str | None = None
+    ccgbank: str | None = None
+    eval_batch_size: int = field(default_factory=lambda: _schema_default("evaluation", "batch_size"))
+    warm_process: bool = field(default_factory=lambda: _schema_default("evaluation", "warm_process"))
+
+    @classmethod
+    def of(cls, cfg: dict) -> Runtime:
+        hub, evaluation = cfg["hub"], cfg["evaluation"]
+        return cls(hub["mirror"], hub["ccgbank"], evaluation["batch_size"], evaluation["warm_process"])
+
+    @classmethod
+    def given(cls, **values) -> Runtime:
+        """From a command line's flags: a flag not given (None) takes the default."""
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+def cell_settings(settings: dict, language: str, batch_size: int) -> dict:
+    """What a cell JSON records as its settings: its evaluation job's, its language, and the
+    batch size (recorded, not compared: `compared_settings`)."""
     return {
-        "mirror": cfg["hub"]["mirror"],
-        "ccgbank": cfg["hub"]["ccgbank"],
-        "eval_batch_size": cfg["evaluation"]["batch_size"],
-        "warm_process": cfg["evaluation"]["warm_process"],
+        **settings,
+        "evaluation": {**settings["evaluation"], "batch_size": batch_size},
+        "language": language,
     }
+
+
+def compared_settings(recorded: dict) -> dict:
+    """A cell's recorded settings as its job's settings compare to them: no batch size."""
+    evaluation = {k: v for k, v in recorded.get("evaluation", {}).items() if k != "batch_size"}
+    return {**recorded, "evaluation": evaluation}

@@ -320,6 +320,7 @@ def evaluate(
     target's queries retrieve from. Each cell JSON records its own evaluation seconds
     (prediction + scoring) and the job's start-up seconds (process start to model on device)."""
     from xstilts import devices, evaluation
+    from xstilts.settings import cell_settings
     from xstilts.warm import STARTED_ENV, process_started
 
     # start-up counts from the job's own process start (interpreter and imports included); a
@@ -335,8 +336,6 @@ def evaluate(
             f"{len(dev_data)} --dev-data: give one of each per language, in the same order"
         )
     target = settings["target"]
-    # the batch size is recorded, not compared: it does not change a score on CPU
-    settings = {**settings, "evaluation": {**settings["evaluation"], "batch_size": batch_size}}
     with devices.acquire_gpus(devices.held_slots("evaluate", gpus)) as ids:
         device, autocast = torch_device(ids, settings["evaluation"].get("precision", "fp32"))
         run = evaluation.scorer(settings, source, device, autocast, pool)
@@ -348,7 +347,7 @@ def evaluate(
         }
         for language, lang_data, lang_out, lang_dev in zip(languages, data, out, dev_data, strict=True):
             began = time.time()
-            cell = {**settings, "language": language}
+            cell = cell_settings(settings, language, batch_size)
             result, n, extra = run(cell, lang_data, lang_dev)
             write_json(
                 lang_out,

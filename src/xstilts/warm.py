@@ -27,6 +27,9 @@ stand in for it: the socket, its lock and its log live in the user's private dir
 the socket is 0600 whatever the job's umask, the server serves only connections from its own uid
 and the client talks only to a server of its own uid (SO_PEERCRED), and a request runs only an
 `xstilts evaluate` command line that the evaluate parser accepts (what a workflow rule passes).
+
+The command line hands this module what the server runs (`Runner`: the job's entry function, the
+check of a request, the imports to do once): warm imports nothing of xstilts above it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from xstilts import private
 
@@ -50,23 +55,23 @@ from xstilts import private
 IDLE_SECONDS = float(os.environ.get("XSTILTS_WARM_IDLE", 15 if "SLURM_JOB_ID" in os.environ else 120))
 START_TIMEOUT = 180.0  # imports on a cluster's network file system can take a minute
 STARTED_ENV = "XSTILTS_JOB_STARTED"  # the job's own start, which the child reports as its start
-PRELOAD = (
-    "torch",
-    "datasets",
-    "transformers",
-    "transformers.models.xlm_roberta.modeling_xlm_roberta",
-    "xstilts.stages",
-    "xstilts.evaluation",
-    "xstilts.modeling",
-    "xstilts.metrics",
-    "xstilts.fetch",
-    "xstilts.devices",
-    "xstilts.cli",
-)
+# The libraries every job imports (the runner's `preload` adds the xstilts modules).
+PRELOAD = ("torch", "datasets", "transformers", "transformers.models.xlm_roberta.modeling_xlm_roberta")
 # Read by libraries at import time: a server imported under other values must not serve the job.
 IMPORT_TIME_ENV = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TORCH", "PYTORCH_", "TOKENIZERS_", "XSTILTS_")
 IMPORT_TIME_ENV_NAMES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH", "PYTHONHASHSEED", "SLURM_JOB_ID")
 NOT_CONTEXT = ("XSTILTS_GPU_POOL", STARTED_ENV)  # read by the child, at run time
+
+
+@dataclass(frozen=True)
+class Runner:
+    """What the server runs, handed over by the command line: `run(argv)`, one job in this
+    process; `refusal(argv)`, why argv is no job a workflow rule passes (None: it is one);
+    `preload()`, the imports and one-time builds a job should not pay."""
+
+    run: Callable[[list[str]], None]
+    refusal: Callable[[list[str]], str | None]
+    preload: Callable[[], None]
 
 
 def process_started() -> float:
@@ -133,14 +138,15 @@ def socket_path(key: str) -> str:
 # ---- client: one evaluation job -----------------------------------------------------------
 
 
-def run(argv: list[str]) -> int | None:
-    """Run `xstilts <argv>` in a child of the warm server; its exit status, or None when no
-    server could take the job (the caller then runs it in-process)."""
+def run(argv: list[str], server: tuple[str, ...]) -> int | None:
+    """Run `xstilts <argv>` in a child of the warm server (started, where none listens, by the
+    command `server` + the socket's path, which calls `serve`); its exit status, or None when
+    no server could take the job (the caller then runs it in-process)."""
     started = process_started()
     try:
         if not hasattr(socket, "SO_PEERCRED"):  # not Linux: no telling who is at the other end
             raise OSError("this system cannot tell who serves a socket (no SO_PEERCRED)")
-        conn = _connect(socket_path(context_key()))
+        conn = _connect(socket_path(context_key()), server)
     except OSError as error:
         print(f"xstilts: no warm process ({error}); evaluating in this process", file=sys.stderr)
         return None
@@ -177,7 +183,7 @@ def run(argv: list[str]) -> int | None:
     return 1
 
 
-def _connect(path: str) -> socket.socket:
+def _connect(path: str, command: tuple[str, ...]) -> socket.socket:
     """Connect to the context's server, starting it (one starter at a time) when none listens."""
     try:
         return _dial(path)
@@ -194,7 +200,7 @@ def _connect(path: str) -> socket.socket:
 
         with open(_private_file(f"{path}.log", os.O_WRONLY | os.O_TRUNC), "w") as log:
             server = subprocess.Popen(
-                [sys.executable, "-m", "xstilts.warm", path],
+                [*command, path],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -239,8 +245,9 @@ def _peer(conn: socket.socket) -> tuple[int, int, int]:
 # ---- server ----------------------------------------------------------------------------------
 
 
-def serve(path: str) -> None:
-    """Import, listen, hand each job to a forked child; exit after IDLE_SECONDS without a job."""
+def serve(path: str, runner: Runner) -> None:
+    """Import, listen, hand each job to a forked child running `runner`; exit after
+    IDLE_SECONDS without a job."""
     import importlib
 
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"  # a CUDA check must not initialise the driver
@@ -250,8 +257,7 @@ def serve(path: str) -> None:
         from transformers.conversion_mapping import get_checkpoint_conversion_mapping
 
         get_checkpoint_conversion_mapping("xlm-roberta")
-    sys.modules["xstilts.cli"].parser(analysis=False)
-    sys.modules["xstilts.stages"].versions()
+    runner.preload()
     if sys.modules["torch"].cuda.is_initialized():
         raise SystemExit("an import initialised CUDA: a forked child could not use the GPU")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -261,7 +267,7 @@ def serve(path: str) -> None:
     listener.listen(64)
     os.replace(temporary, path)  # clients see a listening socket or none
     bound = os.stat(path).st_ino
-    server = _Server(listener)
+    server = _Server(listener, runner)
     idle_since = time.monotonic()
     while server.jobs or time.monotonic() - idle_since < IDLE_SECONDS:
         if server.step(timeout=0.05):
@@ -279,8 +285,9 @@ class _Server:
     forked ahead of the next job, so that the fork and the child's first touches of the heap
     (copy-on-write) happen while the server waits, not on the job's clock."""
 
-    def __init__(self, listener: socket.socket):
+    def __init__(self, listener: socket.socket, runner: Runner):
         self.listener = listener
+        self.runner = runner
         self.jobs: dict[int, tuple[socket.socket, int | None]] = {}
         self.spare = self._fork_spare()
 
@@ -323,7 +330,7 @@ class _Server:
             if not request:  # the job left before sending it
                 client.close()
                 return
-            refusal = _not_a_job(request)
+            refusal = _not_a_job(request, self.runner)
             if refusal:
                 _refuse(client, f"a request from pid {sender}: {refusal}")
                 return
@@ -359,7 +366,7 @@ class _Server:
         if not request:
             os._exit(0)
         *streams, client = fds
-        status = _child(json.loads(request), streams)
+        status = _child(json.loads(request), streams, self.runner)
         with contextlib.suppress(OSError):  # the job's client learns it now, not once the server reaps us
             socket.socket(fileno=client).sendall(json.dumps({"status": status}).encode() + b"\n")
         os._exit(status)
@@ -377,7 +384,7 @@ def _refuse(client: socket.socket, why: str) -> None:
         client.sendall(json.dumps({"refused": why}).encode() + b"\n")
 
 
-def _not_a_job(message: bytes) -> str | None:
+def _not_a_job(message: bytes, runner: Runner) -> str | None:
     """Why a request is not one `xstilts evaluate` job a workflow rule could run (None if it is)."""
     try:
         request = json.loads(message)
@@ -389,7 +396,7 @@ def _not_a_job(message: bytes) -> str | None:
     strings = [*request["argv"], *request["env"], *request["env"].values()]
     if not all(isinstance(s, str) for s in strings):
         return "an argument or environment variable that is not a string"
-    return sys.modules["xstilts.cli"].evaluate_error(request["argv"])
+    return runner.refusal(request["argv"])
 
 
 def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
@@ -433,8 +440,9 @@ def _close(client: socket.socket, pidfd: int | None) -> None:
         os.close(pidfd)
 
 
-def _child(request: dict, fds: list[int]) -> int:
-    """The job, in the forked child: its streams, directory, environment and umask, then the CLI."""
+def _child(request: dict, fds: list[int], runner: Runner) -> int:
+    """The job, in the forked child: its streams, directory, environment and umask, then the
+    runner's entry function (the CLI's)."""
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -445,9 +453,7 @@ def _child(request: dict, fds: list[int]) -> int:
         os.umask(request["umask"])
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-        from xstilts import cli
-
-        cli.main(request["argv"], warm=False)
+        runner.run(request["argv"])
         return 0
     except SystemExit as stop:
         code = stop.code
@@ -463,7 +469,3 @@ def _child(request: dict, fds: list[int]) -> int:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1])

@@ -1,15 +1,11 @@
 # Validation, shared names and input functions (no rules here). Kept cheap: every SLURM job
-# re-parses it. Paths come from xstilts.grid, each job's settings from xstilts.settings.
-import shlex
-
+# re-parses it. Path patterns come from xstilts.grid; each job (its inputs, settings, runtime
+# flags, resources) from xstilts.jobs, built once on first use.
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
 from xstilts import config as xconfig
-from xstilts import devices, explain, grid
-from xstilts import settings as job_settings
-from xstilts import workdir as studies
-from xstilts.settings import slug as settings_slug
+from xstilts import explain, grid, jobs, shared_workdir
 
 try:
     for (
@@ -30,9 +26,9 @@ for _warning in explain.unreachable(CFG, config):
 # Studies sharing this workdir: a name or shared job another study defined otherwise is refused
 # here, before any job (every SLURM job re-parses: the scheduler's parse checked already).
 try:
-    REGISTERED = studies.read()
+    REGISTERED = shared_workdir.read()
     if workflow.is_main_process:
-        studies.check(CFG, workflow.configfiles, registry=REGISTERED)
+        shared_workdir.check(CFG, workflow.configfiles, registry=REGISTERED)
         # local files' first rows and the study's prerequisites, as `xstilts validate` (once,
         # not in every job)
         for _warning in xconfig.check_data(CFG):
@@ -62,108 +58,39 @@ wildcard_constraints:
     split="train|dev|test",
 
 
-def job_settings_json(build):
+JOBS = jobs.Jobs(CFG)
+
+
+def job_of(stage, **fixed):
+    """The rule's job (an evaluate rule: its target and block of languages are `fixed`)."""
+    return lambda w: JOBS.get(stage, **fixed, **w)
+
+
+def job_inputs(stage, **fixed):
+    """An input function: the job's inputs, named as the shell command reads them."""
+    return lambda w: job_of(stage, **fixed)(w).inputs
+
+
+def job_settings_json(stage, **fixed):
     """A params function: the job's own config slice as sorted JSON (Snakemake compares it)."""
-    return lambda w: xconfig.slice_json(build(CFG, **w))
+    return lambda w: xconfig.slice_json(job_of(stage, **fixed)(w).settings)
 
 
-def runtime_args(evaluation=False):
-    """Arguments that do not decide a result: where the data lies, the optional model inputs,
-    the evaluation batch size. A param function that takes `input` is a derived param, which
-    Snakemake leaves out of its staleness check: moving the mirror reruns nothing."""
-    runtime = job_settings.runtime(CFG)
-
-    optional = (
-        {"model": "--model", "dev": "--dev-data", "pool": "--pool"}
-        if evaluation
-        else {"encoder": "--encoder"}
-    )
-
-    def args(w, input):
-        found = {"--mirror": runtime["mirror"], "--ccgbank": runtime["ccgbank"]}
-        found.update({f: input[k] for k, f in optional.items() if k in input.keys()})
-        if evaluation:
-            found["--batch-size"] = runtime["eval_batch_size"]
-        parts = [
-            f"{flag} {' '.join(shlex.quote(str(x)) for x in (v if isinstance(v, list) else [v]))}"
-            for flag, v in found.items()
-            if v
-        ]
-        if evaluation and runtime["warm_process"]:
-            parts.append("--warm")
-        return " ".join(parts)
-
-    return args
+def job_resource(stage, key, **fixed):
+    return lambda w: job_of(stage, **fixed)(w).resources[key]
 
 
-def model_resources(key):
-    return lambda w: CFG["models"][w.model]["resources"][key]
-
-
-def eval_gpus(w):
-    """GPU slots an evaluation job asks for: one at most, whatever its model trains on."""
-    return devices.held_slots("evaluate", CFG["models"][w.model]["resources"]["gpus"])
-
-
-def eval_runtime(n_languages):
-    """Minutes an evaluation job asks for: `eval_runtime` per language it scores."""
-    return lambda w: n_languages * CFG["models"][w.model]["resources"]["eval_runtime"]
-
-
-def embedded_for_model(model):
-    """The embedded build's logs a job of this model waits for (none without embedded)."""
-    m = CFG["models"][model]
-    return grid.embedded_inputs(CFG, m["hub_id"], m.get("tokenizer") or m["hub_id"])
-
-
-def embedded_for_tokenizer(w):
-    """A prepare job waits for the model whose tokenizer it uses (w.tokenizer is its slug)."""
-    return grid.embedded_inputs(
-        CFG,
-        *(
-            h
-            for h in (CFG["embedded"] or {}).get("extra_models", {})
-            if settings_slug(h) == w.tokenizer
-        ),
-    )
-
-
-def intermediate_inputs(w):
-    return {
-        **grid.intermediate_inputs(CFG, w.model, w.recipe),
-        "embedded": embedded_for_model(w.model),
-    }
-
-
-def finetune_inputs(w):
-    """A stage trains its chain's last task (English) from the previous stage or the encoder."""
-    return {
-        **grid.finetune_inputs(CFG, w.model, w.recipe, w.task, w.seed),
-        "embedded": embedded_for_model(w.model),
-    }
-
-
-def evaluation_inputs(target, languages):
-    """An input function of evaluate_<target>: its languages' splits, and the model."""
-    return lambda w: {
-        **grid.evaluation_group_inputs(
-            CFG, w.model, w.recipe, target, w.seed, languages
-        ),
-        "embedded": embedded_for_model(w.model),
-    }
-
-
-def evaluation_settings(target):
-    """A params function: the evaluation job's settings (its cells' without the language)."""
-    return lambda w: xconfig.slice_json(
-        job_settings.evaluate_group(CFG, w.model, w.recipe, target, w.seed)
-    )
+def runtime_args(stage, **fixed):
+    """Arguments that do not decide a result (xstilts.settings.Runtime, and the optional model
+    inputs). A param function that takes `input` is a derived param, which Snakemake leaves
+    out of its staleness check: moving the mirror reruns nothing."""
+    return lambda w, input: job_of(stage, **fixed)(w).runtime_args
 
 
 onstart:
     try:
         xconfig.preflight(CFG)
         # a real run only: dry runs claim nothing
-        studies.register(CFG, workflow.configfiles)
+        shared_workdir.register(CFG, workflow.configfiles)
     except xconfig.ConfigError as error:
         raise WorkflowError(f"xstilts: {error}") from None

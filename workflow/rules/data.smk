@@ -3,7 +3,7 @@
 
 rule prepare:
     input:
-        embedded_for_tokenizer,
+        unpack(job_inputs("prepare")),
     output:
         directory(grid.DATA),
     log:
@@ -11,8 +11,8 @@ rule prepare:
     conda:
         ENV
     params:
-        settings=job_settings_json(job_settings.prepare),
-        runtime=runtime_args(),
+        settings=job_settings_json("prepare"),
+        runtime=runtime_args("prepare"),
     shell:
         "OMP_NUM_THREADS=1 xstilts prepare --settings {params.settings:q} {params.runtime}"
         " --out {output:q} > {log:q} 2>&1"

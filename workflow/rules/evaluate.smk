@@ -7,14 +7,15 @@
 
 for _target in CFG["targets"]:
     for _block, _languages in enumerate(
-        studies.language_blocks(CFG, _target, REGISTERED)
+        shared_workdir.language_blocks(CFG, _target, REGISTERED)
     ):
+        _job = dict(target=_target, languages=tuple(_languages), block=_block)
 
         rule:
             name:
                 f"evaluate_{_target}" + (f"_{_block + 1}" if _block else "")
             input:
-                unpack(evaluation_inputs(_target, _languages)),
+                unpack(job_inputs("evaluate", **_job)),
             output:
                 grid.eval_outputs(_target, _languages),
             log:
@@ -29,13 +30,12 @@ for _target in CFG["targets"]:
                 ENV
             threads: 1
             resources:
-                gpu=eval_gpus,
-                mem_mb=model_resources("eval_mem_mb"),
-                # eval_runtime is per language: the job evaluates them one after another
-                runtime=eval_runtime(len(_languages)),
+                gpu=job_resource("evaluate", "gpu", **_job),
+                mem_mb=job_resource("evaluate", "mem_mb", **_job),
+                runtime=job_resource("evaluate", "runtime", **_job),
             params:
-                settings=evaluation_settings(_target),
-                runtime=runtime_args(evaluation=True),
+                settings=job_settings_json("evaluate", **_job),
+                runtime=runtime_args("evaluate", **_job),
                 # derived (takes input): not compared; the outputs and inputs name the languages
                 languages=lambda w, input, langs=tuple(_languages): " ".join(langs),
             shell:
@@ -64,7 +64,7 @@ rule collect:
     output:
         AGG.scores,
     log:
-        f"{AGG.logs}/collect.log",
+        AGG.collect_log,
     conda:
         ENV
     shell:

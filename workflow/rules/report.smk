@@ -34,7 +34,7 @@ rule analysis_tables:
         ),
         per_target_csv=TABLES["per_target_csv"],
     log:
-        f"{AGG.logs}/analysis/tables.log",
+        AGG.analysis_log("tables"),
     conda:
         ENV
     params:
@@ -67,7 +67,7 @@ rule analysis_typology:
             category="3. Typology",
         ),
     log:
-        f"{AGG.logs}/analysis/typology.log",
+        AGG.analysis_log("typology"),
     conda:
         ENV
     params:
@@ -94,7 +94,7 @@ rule analysis_figures:
             category="4. Typology figures",
         ),
     log:
-        f"{AGG.logs}/analysis/figures.log",
+        AGG.analysis_log("figures"),
     conda:
         ENV
     params:
@@ -114,7 +114,7 @@ rule costs:
         report(AGG.costs, caption="../report/costs.rst", category="5. Costs"),
         AGG.costs_jobs,
     log:
-        f"{AGG.logs}/costs.log",
+        AGG.costs_log,
     conda:
         ENV
     params:
@@ -122,7 +122,7 @@ rule costs:
     run:
         from xstilts import results
 
-        results.costs(grid.benchmarks(CFG), params.gpus, AGG.reports)
+        results.costs(jobs.benchmarks(JOBS.all), params.gpus, AGG.reports)
 
 
 # A study's own analysis (`study.name`; typology's summarises the tests of the analysis above):
@@ -142,7 +142,7 @@ if STUDY == "difficulty":
         output:
             f"{AGG.results}/difficulty_measures.csv",
         log:
-            f"{AGG.logs}/analysis/difficulty_measures.log",
+            AGG.analysis_log("difficulty_measures"),
         conda:
             ENV
         params:
@@ -181,7 +181,7 @@ if STUDY:  # every study has its analysis
                 for f in grid.study_outputs(CFG)
             ],
         log:
-            f"{AGG.logs}/analysis/study.log",
+            AGG.analysis_log("study"),
         conda:
             ENV
         params:

@@ -11,7 +11,7 @@ TRAIN_SHELL = (
 
 rule intermediate:
     input:
-        unpack(intermediate_inputs),
+        unpack(job_inputs("intermediate")),
     output:
         directory(grid.INTERMEDIATE.model),
     log:
@@ -20,14 +20,14 @@ rule intermediate:
         grid.INTERMEDIATE.benchmark
     conda:
         ENV
-    threads: model_resources("cpus")
+    threads: job_resource("intermediate", "threads")
     resources:
-        gpu=model_resources("gpus"),
-        mem_mb=model_resources("train_mem_mb"),
-        runtime=model_resources("train_runtime"),
+        gpu=job_resource("intermediate", "gpu"),
+        mem_mb=job_resource("intermediate", "mem_mb"),
+        runtime=job_resource("intermediate", "runtime"),
     params:
-        settings=job_settings_json(job_settings.intermediate),
-        runtime=runtime_args(),
+        settings=job_settings_json("intermediate"),
+        runtime=runtime_args("intermediate"),
         checkpoint=grid.INTERMEDIATE.checkpoint,
     shell:
         TRAIN_SHELL
@@ -35,7 +35,7 @@ rule intermediate:
 
 rule finetune:
     input:
-        unpack(finetune_inputs),
+        unpack(job_inputs("finetune")),
     output:
         directory(grid.FINETUNE.model),
     log:
@@ -44,14 +44,14 @@ rule finetune:
         grid.FINETUNE.benchmark
     conda:
         ENV
-    threads: model_resources("cpus")
+    threads: job_resource("finetune", "threads")
     resources:
-        gpu=model_resources("gpus"),
-        mem_mb=model_resources("train_mem_mb"),
-        runtime=model_resources("train_runtime"),
+        gpu=job_resource("finetune", "gpu"),
+        mem_mb=job_resource("finetune", "mem_mb"),
+        runtime=job_resource("finetune", "runtime"),
     params:
-        settings=job_settings_json(job_settings.finetune),
-        runtime=runtime_args(),
+        settings=job_settings_json("finetune"),
+        runtime=runtime_args("finetune"),
         checkpoint=grid.FINETUNE.checkpoint,
     shell:
         TRAIN_SHELL

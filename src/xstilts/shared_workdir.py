@@ -28,6 +28,7 @@ from xstilts import explain, grid
 from xstilts import settings as job_settings
 from xstilts.atomic import write_json
 from xstilts.config import ConfigError
+from xstilts.jobs import STAGES, table
 
 REGISTRY = f"{grid.STUDIES}/registry.json"
 VERSION = 1
@@ -50,19 +51,10 @@ def recipe_definition(cfg: dict, name: str) -> dict:
 
 def jobs(cfg: dict) -> dict[str, dict]:
     """Output -> settings of every job whose output studies may share (the embedded build,
-    prepared splits, trainings, evaluation jobs), as the rules' `settings` params hold them."""
-    found = {}
-    if cfg["embedded"]:
-        hub, model = grid.embedded_markers(cfg["hub"]["mirror"])
-        found[hub] = job_settings.embedded_hub(cfg)
-        found[model] = job_settings.embedded_model(cfg)
-    for job in explain.grid_jobs(cfg):
-        if job["stage"] != "evaluate":
-            found[job["out"]] = job["settings"]
-    for g in grid.eval_groups(cfg):
-        out = grid.path(grid.EVAL_GROUP, **g)
-        found[out] = job_settings.evaluate_group(cfg, g["model"], g["recipe"], g["target"], g["seed"])
-    return _plain(found)
+    prepared splits, trainings, evaluation jobs), as the rules' `settings` params hold them.
+    (The builds of `embedded.extra_models` were never registered: left out, as before.)"""
+    shared = ("embedded-hub", "embedded-model", *STAGES)
+    return _plain({job.output: job.settings for job in table(cfg) if job.stage in shared})
 
 
 def cells(cfg: dict) -> list[str]:
