@@ -6,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
 from xstilts import config as xconfig
+from xstilts.analysis import studies as study_analyses
 from xstilts import devices, explain, grid
 from xstilts import settings as job_settings
 from xstilts import workdir as studies
@@ -16,7 +17,7 @@ try:
         _file
     ) in workflow.configfiles:  # Snakemake's YAML loader keeps duplicated keys silently
         xconfig.read_yaml(_file)
-    CFG = xconfig.validate(config)
+    CFG = study_analyses.validate(xconfig.validate(config))
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
 try:  # paths this machine lacks: dry runs and --lint say so, a real run stops (onstart)
@@ -35,7 +36,8 @@ try:
         studies.check(CFG, workflow.configfiles, registry=REGISTERED)
         # local files' first rows and the study's prerequisites, as `xstilts validate` (once,
         # not in every job)
-        for _warning in xconfig.check_data(CFG):
+        xconfig.check_data(CFG)
+        for _warning in study_analyses.needs(CFG):
             logger.warning(f"xstilts: warning: {_warning}")
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
