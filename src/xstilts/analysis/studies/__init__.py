@@ -63,7 +63,7 @@ def schema_node() -> dict:
 
 def reference_schema() -> dict:
     """The config schema with the study options, for docs/config.md (`xstilts config-reference`)."""
-    root = config.schema()
+    root = copy.deepcopy(config.schema())  # config caches it
     root["properties"]["study"] = schema_node()
     return root
 
@@ -79,7 +79,9 @@ def validate(cfg: dict) -> dict:
     config.validate_block(cfg, "study", schema_node())
     name = written["name"]
     owners = {key: study for study in STUDIES for key in options(study)}
-    for key in sorted(set(written) - {"name", *options(name)}):
+    other = sorted(set(written) - {"name", *options(name)})
+    if other:  # it would be silently ignored
+        key = other[0]
         raise config.ConfigError(
             f"config key study.{key}: an option of the {owners[key]} study, which study {name} never "
             f"reads. Fix: remove it (or set study.name: {owners[key]})."
