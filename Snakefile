@@ -36,4 +36,4 @@ rule all:
         AGG.scores,
         grid.analysis_outputs(TARGETS, AGG.reports),
         rules.costs.output,
-        grid.study_outputs(CFG),
+        studies.workflow_outputs(CFG),

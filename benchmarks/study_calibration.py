@@ -107,7 +107,7 @@ def command_flags(name: str, simulation: common.Simulation, work: Path) -> list[
     """The `xstilts study` flags that pass a simulation's extra inputs."""
     flags = []
     for key, value in simulation.inputs.items():
-        if key == "sizes":
+        if key == "model_sizes":
             flags += [f"--model-size={model}={size:.0f}" for model, size in value.items()]
         elif isinstance(value, pd.DataFrame):
             path = work / f"{key}.csv"

@@ -1,5 +1,5 @@
 """The battery of malformed configs in tests/bad_configs: each is refused before any job runs,
-through `xstilts validate`, through config.load + check_data + preflight, and (a few) through
+through `xstilts validate`, through studies.load + check_data + studies.needs + preflight, and (a few) through
 the dry run, with one line naming the key and the fix. Each file says what is wrong
 (`# wrong:`) and what the message must hold (`# expect:`). Local sources read the files of
 tests/bad_configs/data, copied to the working directory."""
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from xstilts import config
+from xstilts.analysis import studies
 from xstilts.atomic import DiskFullError
 from xstilts.config import ConfigError
 from xstilts.recipes import RecipeError
@@ -79,8 +80,9 @@ def test_battery_is_large_and_documented():
 def test_load_refuses(path, workdir, monkeypatch):
     monkeypatch.chdir(workdir)  # relative hub.mirror and sources paths start at the working directory
     with pytest.raises(ConfigError) as error:
-        cfg = config.load(path)
+        cfg = studies.load(path)
         config.check_data(cfg)
+        studies.needs(cfg)
         config.preflight(cfg)
     message = str(error.value)
     assert "\n" not in message and "Fix:" in message, message
@@ -124,7 +126,7 @@ def test_paths_missing_here_are_a_warning_of_validate(path, workdir, monkeypatch
     assert result.stderr.startswith("xstilts: warning: a run on this machine would stop")
     monkeypatch.chdir(workdir)
     with pytest.raises(ConfigError) as error:
-        config.preflight(config.load(path))
+        config.preflight(studies.load(path))
     for words in expected(path):
         assert words in result.stderr and words in str(error.value), result.stderr
 

@@ -63,7 +63,7 @@ SIZES = {"base": 270e6, "large": 560e6}
 
 
 def test_scale_detects_a_known_relative_interaction():
-    result = scale.analyse(scale_scores(5.0), sizes=SIZES)
+    result = scale.analyse(scale_scores(5.0), model_sizes=SIZES)
     record = result.record
     assert record.decision == "effect" and record.direction == "amplifies" and record.n_runs == 6
     assert record.estimate == pytest.approx(5.0, abs=1.0) and record.ci_low > 0 and record.p_value < 0.01
@@ -87,7 +87,7 @@ def test_scale_detects_a_known_relative_interaction():
 def test_scale_does_not_read_a_smaller_absolute_gain_near_the_ceiling_as_diminishing():
     """The same share of the headroom: the larger model's absolute gain is smaller (it starts
     higher), its relative gain is not."""
-    result = scale.analyse(scale_scores(0.0, seed=1), sizes=SIZES)
+    result = scale.analyse(scale_scores(0.0, seed=1), model_sizes=SIZES)
     assert result.record.decision == "no effect detected" and result.record.ci_low < 0 < result.record.ci_high
     assert "diminishes" not in result.answer and "amplifies" not in result.answer
     absolute = result.tables["contrasts"].set_index("contrast").loc["absolute gain", "estimate"]
@@ -95,7 +95,7 @@ def test_scale_does_not_read_a_smaller_absolute_gain_near_the_ceiling_as_diminis
 
 
 def test_scale_with_one_seed_is_not_identifiable_and_says_why():
-    result = scale.analyse(scale_scores(5.0, seeds=(1,)), sizes=SIZES)
+    result = scale.analyse(scale_scores(5.0, seeds=(1,)), model_sizes=SIZES)
     record = result.record
     assert record.decision == "not identifiable" and record.p_value is None and np.isnan(record.ci_low)
     assert "run-to-run variance cannot be estimated" in result.answer
@@ -110,7 +110,7 @@ def test_scale_with_three_sizes_answers_the_largest_against_the_smallest():
         return score + share / 100 * (100 - score) + rng.normal(0, 1.0)
 
     scores = make_scores(value, models=("base", "large", "xl"))
-    result = scale.analyse(scores, sizes={"base": 270e6, "large": 560e6, "xl": 3.5e9})
+    result = scale.analyse(scores, model_sizes={"base": 270e6, "large": 560e6, "xl": 3.5e9})
     assert result.record.estimate == pytest.approx(6.0, abs=1.5) and result.record.decision == "effect"
     rows = result.tables["contrasts"].set_index(["contrast", "model"])
     assert rows.loc[("headroom gain", "xl"), "role"] == "primary"
@@ -119,7 +119,7 @@ def test_scale_with_three_sizes_answers_the_largest_against_the_smallest():
 
 
 def test_scale_figure_has_two_panels_per_recipe():
-    result = scale.analyse(scale_scores(5.0, recipes=("none", "mnli", "qqp")), sizes=SIZES)
+    result = scale.analyse(scale_scores(5.0, recipes=("none", "mnli", "qqp")), model_sizes=SIZES)
     figure = scale.figure(result)
     assert len([ax for ax in figure.axes if ax.get_visible()]) == 4
     assert "headroom gain large − base" in figure.axes[2].get_title()
@@ -559,7 +559,7 @@ def test_typology_measures_a_non_english_source_from_itself():
 def results():
     return {
         "typology": typology.analyse(planted_syntactic_scores(slope=-10.0, noise=1.0), n_resamples=99),
-        "scale": scale.analyse(scale_scores(3.0), sizes=SIZES),
+        "scale": scale.analyse(scale_scores(3.0), model_sizes=SIZES),
         "difficulty": difficulty.analyse(difficulty_scores(0.1), difficulty_table(), n_resamples=99),
         "source-language": source_language.analyse(source_scores(), DISTANCES, n_resamples=99),
         "language-count": language_count.analyse(

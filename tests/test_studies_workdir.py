@@ -14,7 +14,14 @@ from test_workflow import planned_jobs
 
 from conftest import REPO, snakemake
 from xstilts import config, grid, shared_workdir
+from xstilts.analysis import studies
 from xstilts.config import ConfigError
+
+
+def validate(raw: dict) -> dict:
+    """A config as the workflow validates it: the core, then the study block."""
+    return studies.validate(config.validate(raw))
+
 
 TINY = yaml.safe_load((REPO / "configs/tiny.yaml").read_text())
 FAST = {"lr": 1.0e-3, "batch_size": 16, "max_steps": 4, "checkpoint_every": 100}
@@ -87,20 +94,20 @@ def counts_of(output: str) -> dict[str, tuple[int, ...]]:
 
 
 def test_without_a_study_the_aggregates_stay_where_they_were():
-    agg = grid.aggregates(config.validate(TINY))
+    agg = grid.aggregates(validate(TINY))
     assert (agg.scores, agg.run_scores, agg.costs) == (grid.SCORES, grid.RUN_SCORES, grid.COSTS)
     assert grid.analysis_outputs(["xnli"], agg.reports) == grid.analysis_outputs(["xnli"])
-    assert grid.study_outputs(config.validate(TINY)) == []
+    assert studies.workflow_outputs(validate(TINY)) == []
 
 
 def test_a_study_has_its_own_aggregates_and_shares_its_cells():
-    plain = config.validate({k: v for k, v in COUNT.items() if k != "study"})
-    mine = config.validate(COUNT)
+    plain = validate({k: v for k, v in COUNT.items() if k != "study"})
+    mine = validate(COUNT)
     agg = grid.aggregates(mine)
     assert agg.scores == "results/studies/language-count/scores.parquet"
     assert agg.run_scores.startswith("results/studies/language-count/{model}/")
     assert agg.reports == "reports/studies/language-count/grid"
-    assert all(f.startswith("reports/studies/language-count/") for f in grid.study_outputs(mine))
+    assert all(f.startswith("reports/studies/language-count/") for f in studies.workflow_outputs(mine))
     # the cells and every job's settings do not depend on the study
     assert shared_workdir.cells(mine) == shared_workdir.cells(plain)
     assert shared_workdir.jobs(mine) == shared_workdir.jobs(plain)
@@ -108,9 +115,9 @@ def test_a_study_has_its_own_aggregates_and_shares_its_cells():
 
 def test_an_option_of_another_study_is_refused():
     with pytest.raises(ConfigError, match=r"study\.delta: an option of the language-count study"):
-        config.validate({**COUNT, "study": {"name": "scale", "delta": 1.0}})
+        validate({**COUNT, "study": {"name": "scale", "delta": 1.0}})
     with pytest.raises(ConfigError, match=r"study\.model_sizes\.big: not a model"):
-        config.validate({**COUNT, "study": {"name": "scale", "model_sizes": {"big": 5.0e8}}})
+        validate({**COUNT, "study": {"name": "scale", "model_sizes": {"big": 5.0e8}}})
 
 
 def test_study_options_become_the_study_command_flags():
@@ -122,9 +129,9 @@ def test_study_options_become_the_study_command_flags():
         "other": {"hub_id": "org/unknown", "retrieval_layer": 4},
     }
     raw = {"models": models, "recipes": ["none", "mnli"], "targets": {"xnli": ["de"]}}
-    scale = config.validate({**raw, "study": {"name": "scale", "model_sizes": {"large": 5.6e8}}})
+    scale = validate({**raw, "study": {"name": "scale", "model_sizes": {"large": 5.6e8}}})
     assert command_options(scale) == ["--model-size=base=84934656", "--model-size=large=560000000"]
-    sources = config.validate({**raw, "study": {"name": "source-language"}})
+    sources = validate({**raw, "study": {"name": "source-language"}})
     assert command_options(sources) == ["--target-language=fi", "--distance-kind=syntactic"]
 
 
@@ -132,41 +139,39 @@ def test_study_options_become_the_study_command_flags():
 
 
 def test_a_shared_job_with_other_settings_is_refused(tmp_path):
-    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
+    shared_workdir.register(validate(COUNT), ["count.yaml"], tmp_path)
     other = copy.deepcopy(DIFFICULTY)
     other["finetune"]["lr"] = 2.0e-3  # the same fine-tuning path, trained otherwise
     with pytest.raises(ConfigError) as error:
-        shared_workdir.check(config.validate(other), ["difficulty.yaml"], tmp_path)
+        shared_workdir.check(validate(other), ["difficulty.yaml"], tmp_path)
     message = str(error.value)
     assert "study language-count (count.yaml)" in message and "difficulty.yaml" in message
     assert "training.lr: 0.001 there, 0.002 here" in message and "finetune" in message
     assert "Fix:" in message
-    shared_workdir.check(config.validate(DIFFICULTY), ["difficulty.yaml"], tmp_path)  # the same settings pass
+    shared_workdir.check(validate(DIFFICULTY), ["difficulty.yaml"], tmp_path)  # the same settings pass
 
 
 def test_a_model_name_defined_otherwise_is_refused(tmp_path):
     raw = {"recipes": ["none", "mnli"], "targets": {"xnli": ["de"]}}
     large = {"study": {"name": "typology"}, "models": {"xlmr": {"hub_id": "FacebookAI/xlm-roberta-large"}}}
-    shared_workdir.register(config.validate({**raw, **large}), ["typology.yaml"], tmp_path)
+    shared_workdir.register(validate({**raw, **large}), ["typology.yaml"], tmp_path)
     base = {"study": {"name": "scale"}, "models": {"xlmr": {"hub_id": "FacebookAI/xlm-roberta-base"}}}
     with pytest.raises(
         ConfigError,
         match=r"models\.xlmr: the model name 'xlmr' means something else in study "
         r"typology \(typology\.yaml\).*study scale \(scale\.yaml\) differs in hub_id",
     ):
-        shared_workdir.check(config.validate({**raw, **base}), ["scale.yaml"], tmp_path)
-    plain = config.validate({**raw, "models": base["models"]})  # no study block: checked as well
+        shared_workdir.check(validate({**raw, **base}), ["scale.yaml"], tmp_path)
+    plain = validate({**raw, "models": base["models"]})  # no study block: checked as well
     with pytest.raises(ConfigError, match=r"this config \(plain\.yaml, no study block\) differs"):
         shared_workdir.check(plain, ["plain.yaml"], tmp_path)
 
 
 def test_a_study_changing_its_own_definitions_is_staleness(tmp_path):
-    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
+    shared_workdir.register(validate(COUNT), ["count.yaml"], tmp_path)
     changed = copy.deepcopy(COUNT)
     changed["finetune"]["lr"] = 2.0e-3
-    shared_workdir.register(
-        config.validate(changed), ["count.yaml"], tmp_path
-    )  # no error: its entry replaced
+    shared_workdir.register(validate(changed), ["count.yaml"], tmp_path)  # no error: its entry replaced
     entry = shared_workdir.read(tmp_path)["studies"]["language-count"]
     assert all(s["training"]["lr"] == 2.0e-3 for o, s in entry["jobs"].items() if "/finetune/" in o)
     assert shared_workdir.forget("language-count", tmp_path)
@@ -176,7 +181,7 @@ def test_a_study_changing_its_own_definitions_is_staleness(tmp_path):
 def test_a_recipe_name_defined_otherwise_is_refused_before_any_job(tmp_path):
     nli = {"name": "nli", "tasks": ["mnli"]}
     shared_workdir.register(
-        config.validate(study("scale", ["none", nli], {"xnli": ["de"]})), ["scale.yaml"], tmp_path
+        validate(study("scale", ["none", nli], {"xnli": ["de"]})), ["scale.yaml"], tmp_path
     )
     german = {"name": "nli", "tasks": [{"task": "mnli", "language": "de"}]}
     path = write(tmp_path, "sources.yaml", study("source-language", ["none", german], {"xnli": ["de"]}))
@@ -194,9 +199,9 @@ def test_a_recipe_name_defined_otherwise_is_refused_before_any_job(tmp_path):
 
 def test_languages_another_study_evaluates_get_their_own_evaluation_job(tmp_path):
     """A shared cell's JSON is never rewritten by a study that evaluates more languages."""
-    more = config.validate({**DIFFICULTY, "targets": {"xnli": ["en", "de", "sw"], "pawsx": ["de"]}})
+    more = validate({**DIFFICULTY, "targets": {"xnli": ["en", "de", "sw"], "pawsx": ["de"]}})
     assert shared_workdir.language_blocks(more, "xnli", shared_workdir.read(tmp_path)) == [["en", "de", "sw"]]
-    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)  # xnli: de
+    shared_workdir.register(validate(COUNT), ["count.yaml"], tmp_path)  # xnli: de
     registry = shared_workdir.read(tmp_path)
     assert shared_workdir.language_blocks(more, "xnli", registry) == [["en", "sw"], ["de"]]
     assert shared_workdir.language_blocks(more, "pawsx", registry) == [["de"]]
@@ -205,8 +210,8 @@ def test_languages_another_study_evaluates_get_their_own_evaluation_job(tmp_path
 
 
 def test_studies_counts_registered_and_given_configs(tmp_path):
-    shared_workdir.register(config.validate(COUNT), ["count.yaml"], tmp_path)
-    cell = tmp_path / shared_workdir.cells(config.validate(COUNT))[0]
+    shared_workdir.register(validate(COUNT), ["count.yaml"], tmp_path)
+    cell = tmp_path / shared_workdir.cells(validate(COUNT))[0]
     cell.parent.mkdir(parents=True)
     cell.write_text("{}")
     counts = counts_of(

@@ -26,10 +26,17 @@ def cmd_tasks(args):
     print(tabulate(table(), headers="keys", tablefmt="plain", disable_numparse=True))
 
 
-def cmd_grid(args):
-    from xstilts import config, grid
+def _load(path) -> dict:
+    """A config validated with its study block (xstilts.analysis.studies: each study's options)."""
+    from xstilts.analysis import studies
 
-    cfg = config.load(args.config)
+    return studies.load(path)
+
+
+def cmd_grid(args):
+    from xstilts import grid
+
+    cfg = _load(args.config)
     counts = {
         "intermediate trainings": len(grid.intermediate_jobs(cfg)),
         "fine-tunings": len(grid.finetune_jobs(cfg)),
@@ -53,18 +60,20 @@ def cmd_grid(args):
 
 def cmd_plan(args):
     """Cost before launch: jobs, tokens, FLOPs and GPU-hours per stage, and what is done."""
-    from xstilts import config, plan
+    from xstilts import plan
 
-    print(plan.report(config.load(args.config), args.workdir, args.calibration))
+    print(plan.report(_load(args.config), args.workdir, args.calibration))
 
 
 def cmd_validate(args):
     """A valid config may still need paths this machine lacks (a CCGbank copy on the cluster
     only): that is a warning here, and stops a real run before its first job."""
     from xstilts import config
+    from xstilts.analysis import studies
 
-    cfg = config.load(args.config)
-    weak = config.check_data(cfg)
+    cfg = _load(args.config)
+    config.check_data(cfg)
+    weak = studies.needs(cfg)
     print(f"{args.config}: valid")
     _warn_unreachable(cfg, args.config)
     for warning in weak:
@@ -90,13 +99,13 @@ def _warn_unreachable(cfg: dict, path: str) -> None:
 def cmd_show(args):
     from xstilts import config, explain
 
-    print(explain.show(config.load(args.config), config.read_yaml(args.config), args.job))
+    print(explain.show(_load(args.config), config.read_yaml(args.config), args.job))
 
 
 def cmd_why(args):
-    from xstilts import config, explain
+    from xstilts import explain
 
-    cfg = config.load(args.config)
+    cfg = _load(args.config)
     if not args.touch:
         print(explain.format_why(explain.why(cfg, args.directory), every=args.all))
         return
@@ -131,20 +140,20 @@ def cmd_why(args):
 
 def cmd_studies(args):
     """Per study sharing the workdir: its cells done, missing, and shared with other studies."""
-    from xstilts import config, shared_workdir
+    from xstilts import shared_workdir
 
     if args.forget:
         found = shared_workdir.forget(args.forget, args.workdir)
         print(f"study {args.forget}: {'forgotten (its outputs stay)' if found else 'not registered'}")
         return
-    configs = [(config.load(path), path) for path in args.config]
+    configs = [(_load(path), path) for path in args.config]
     print(shared_workdir.format_counts(shared_workdir.counts(args.workdir, configs)))
 
 
 def cmd_fetch(args):
-    from xstilts import config, fetch
+    from xstilts import fetch
 
-    cfg = config.load(args.config)
+    cfg = _load(args.config)
     fetch.main(
         cfg,
         mirror=args.mirror,
@@ -159,8 +168,9 @@ def cmd_config_reference(args):
     from pathlib import Path
 
     from xstilts import reference
+    from xstilts.analysis import studies
 
-    text = reference.render()
+    text = reference.render(studies.reference_schema())
     out = Path(args.out)
     if args.check:
         if not out.exists() or out.read_text() != text:

@@ -16,7 +16,6 @@ from pathlib import Path
 import yaml
 
 from xstilts.pretrained import MODEL_SHAPES, RETRIEVAL_LAYERS
-from xstilts.study_design import MIN_K, MIN_LANGUAGES, MIN_TASKS
 from xstilts.tasks import INTERMEDIATE_TASKS, TARGET_TASKS, TASKS
 
 ALL9 = INTERMEDIATE_TASKS
@@ -211,6 +210,24 @@ def fill_defaults(instance, schema_node, root):
             fill_defaults(item, schema_node["items"], root)
 
 
+def _check_schema(instance, node: dict) -> None:
+    """The first schema error (by key path, a type error before others) as one line."""
+    errors = sorted(
+        _validator()(node).iter_errors(instance),
+        key=lambda e: (list(map(str, e.absolute_path)), e.validator != "type"),
+    )
+    if errors:
+        raise _schema_error(errors[0])
+
+
+def validate_block(cfg: dict, key: str, node: dict) -> None:
+    """Check the block cfg[key] against `node`, a schema the layer above declares for it (a
+    study's options), with the messages `validate` gives; then fill its defaults."""
+    root = schema()
+    _check_schema({key: cfg[key]}, {"$defs": root["$defs"], "properties": {key: node}})
+    fill_defaults(cfg[key], node, root)
+
+
 def _check(condition, message):
     if not condition:
         raise ConfigError(message)
@@ -332,210 +349,11 @@ RENAMED_KEYS = {
 # results/<model>/... sits beside these: a model may not take their names.
 RESERVED_MODEL_NAMES = ("data", "scores.parquet", "studies")
 
-# The study options each analysis reads (config.schema.yaml, study); `name` applies to all.
-STUDY_OPTIONS = {
-    "typology": (),
-    "scale": ("model_sizes",),
-    "difficulty": ("budget_step", "loss_step", "loss_window"),
-    "source-language": ("target_language", "distance"),
-    "language-count": ("delta", "zero_shot_only"),
-}
 
-
-def _check_study(written: dict | None, cfg: dict) -> None:
-    """An option of another study is a slip (it would be silently ignored); model_sizes name
-    models of the config."""
-    if not written:
-        return
-    name = written["name"]
-    for key in sorted(set(written) - {"name", *STUDY_OPTIONS[name]}):
-        owner = next(n for n, keys in STUDY_OPTIONS.items() if key in keys)
-        _check(
-            False,
-            f"config key study.{key}: an option of the {owner} study, which study {name} never reads. "
-            f"Fix: remove it (or set study.name: {owner}).",
-        )
-    for model in cfg["study"]["model_sizes"]:
-        _check(
-            model in cfg["models"],
-            f"config key study.model_sizes.{model}: not a model of this config. Fix: use one of "
-            f"{', '.join(cfg['models'])}.",
-        )
-
-
-def _layer_key(label: str, key: str) -> str:
-    """The config key a layer of settings.intermediate_layers sets `key` at (where to fix it)."""
-    if label.startswith(("tasks.", "recipes.")) and "," not in label:
-        return f"{label}.{key}"
-    return f"intermediate.{key}"
-
-
-def _winner(layers: list[tuple[str, dict]], key: str) -> str:
-    return _layer_key(next((lbl for lbl, values in reversed(layers) if key in values), "default"), key)
-
-
-def _check_difficulty_measures(cfg: dict, single: list[dict]) -> None:
-    """The measures the difficulty study reads from each single-task recipe's training.json
-    (xstilts.analysis.studies.difficulty): a dev evaluation at exactly study.budget_step, and the
-    loss of every step up to study.loss_step. Training that never records them is refused."""
-    from xstilts import settings
-
-    study = cfg["study"]
-    budget, loss = study["budget_step"], study["loss_step"]
-    _check(
-        study["loss_window"] <= loss,
-        f"config key study.loss_window: {study['loss_window']} steps ending at study.loss_step "
-        f"{loss} would start before step 1, so loss_at_step would average fewer steps than asked. "
-        f"Fix: set loss_window to at most {loss}.",
-    )
-    for recipe in single:
-        layers = settings.intermediate_layers(cfg, recipe)
-        training = settings.intermediate_training(cfg, recipe)
-        name, es, key = recipe["name"], training["early_stopping"], _winner(layers, "early_stopping")
-        _check(
-            es is not None,
-            f"config key {key}: null, so intermediate training of {name} evaluates on dev only at "
-            f"its end, and the difficulty study's dev_at_budget (the dev score at "
-            f"study.budget_step {budget}) is never recorded. Fix: set {key}: "
-            f"{{every: {_divisor(budget)}, patience: 30, dev_examples: 500}} (every must divide "
-            f"study.budget_step).",
-        )
-        _check(
-            budget % es["every"] == 0,
-            f"config key study.budget_step: {budget} is not a multiple of "
-            f"{key}.every ({es['every']}), so no dev evaluation of "
-            f"{name} falls on it and dev_at_budget is never recorded. Fix: set budget_step to a "
-            f"multiple of {es['every']} (e.g. {max(1, budget // es['every']) * es['every']}), or "
-            f"early_stopping.every to a divisor of {budget}.",
-        )
-        for option, step in (("budget_step", budget), ("loss_step", loss)):
-            cap = training["max_steps"]
-            _check(
-                cap is None or step <= cap,
-                f"config key study.{option}: {step} is beyond {_winner(layers, 'max_steps')} ({cap}), "
-                f"where intermediate training of {name} ends, so the measure at step {step} is never "
-                f"recorded. Fix: set study.{option} to at most {cap}, or raise max_steps.",
-            )
-            earliest = es["every"] * (es["patience"] + 1)  # no improvement `patience` times after the first
-            _check(
-                earliest >= step,
-                f"config key study.{option}: {step} is beyond step {earliest}, where early stopping of "
-                f"{name} may end its training ({key}: every {es['every']} x (patience "
-                f"{es['patience']} + 1)), so the measure may never be recorded. Fix: raise early_stopping"
-                f".patience to at least {-(-step // es['every']) - 1}, or lower study.{option}.",
-            )
-
-
-def _divisor(step: int) -> int:
-    """An evaluation interval that divides `step`, near the paper's 1000."""
-    return max(d for d in range(1, min(step, 1000) + 1) if step % d == 0)
-
-
-def _study_needs(cfg: dict) -> list[str]:
-    """What each study's analysis (xstilts.analysis.studies.*) reads. Refused: what would leave
-    it nothing to read (no baseline, one model for scale, difficulty measures training never
-    records, a target language no target evaluates). Returned as warnings: what leaves its
-    answer "not answerable" or underpowered (too few tasks, languages, k; no recipe of the kind
-    it compares), which a pilot may accept."""
-    study = cfg["study"]
-    if not study:
-        return []
-    name, recipes, warnings = study["name"], cfg["recipes"], []
-    names = [r["name"] for r in recipes]
-
-    def weak(condition, message):
-        if not condition:
-            warnings.append(f"study {name} cannot answer its question: {message}")
-
-    _check(
-        "none" in names,
-        f"config key recipes: study {name} measures gains over the baseline recipe none, which "
-        f"the config lacks. Fix: add none to recipes.",
-    )
-    _check(
-        len(names) > 1,
-        f"config key recipes: study {name} compares intermediate recipes with none, and none is "
-        f"the only recipe. Fix: add the recipes the study compares (README.md, Studies).",
-    )
-    evaluated = {lang for languages in cfg["targets"].values() for lang in languages}
-    if name == "typology":
-        most = max(len([lang for lang in ls if lang != "en"]) for ls in cfg["targets"].values())
-        weak(
-            most >= MIN_LANGUAGES,
-            f"it correlates gains with typology over the languages of a target, and no target "
-            f"evaluates {MIN_LANGUAGES} languages other than en (the most: {most}). Fix: give a "
-            f"target at least {MIN_LANGUAGES} non-English languages (config key targets).",
-        )
-    elif name == "scale":
-        _check(
-            len(cfg["models"]) >= 2,
-            f"config key models: the scale study compares model sizes, and the config has one "
-            f"model ({next(iter(cfg['models']))}). Fix: add a larger (or smaller) model.",
-        )
-    elif name == "difficulty":
-        # the recipes that train one task in one language, as grid.difficulty_runs reads them
-        single = [r for r in recipes if len(r["tasks"]) == 1]
-        _check_difficulty_measures(cfg, single)
-        weak(
-            len(single) >= MIN_TASKS,
-            f"it correlates over single-task recipes and needs at least {MIN_TASKS}; the config "
-            f"has {len(single)} ({', '.join(r['name'] for r in single) or 'none'}). Fix: add "
-            f"single-task recipes (config key recipes), e.g. "
-            f"{', '.join(t for t in ALL9 if t not in [r['name'] for r in single])[:60]}.",
-        )
-    elif name == "source-language":
-        language = study["target_language"]
-        _check(
-            language in evaluated,
-            f"config key study.target_language: {language!r}, which no target evaluates "
-            f"({'; '.join(f'{t}: {ls}' for t, ls in cfg['targets'].items())}), so the "
-            f"source-language study has no score to compare. Fix: add {language} to a target's "
-            f"languages, or set study.target_language to one of {' '.join(sorted(evaluated))}.",
-        )
-        sources = {
-            (r["tasks"][0]["task"], r["tasks"][0]["language"])
-            for r in recipes
-            if len(r["tasks"]) == 1 and r["tasks"][0]["language"] != "en"
-        }
-        english = {
-            r["tasks"][0]["task"]
-            for r in recipes
-            if len(r["tasks"]) == 1 and r["tasks"][0]["language"] == "en"
-        }
-        weak(
-            sources,
-            "it compares recipes that train one task in another language with the English one, "
-            "and no recipe trains in a language other than en. Fix: add a family (config key "
-            "recipes), e.g. {family: sources, task: mnli, languages: [de, ru]}.",
-        )
-        weak(
-            not sources or any(task in english for task, _ in sources),
-            f"it measures each source against the same task trained in English, and no recipe "
-            f"trains {' or '.join(sorted({t for t, _ in sources}))} alone in en. Fix: add "
-            f"{min(sources)[0] if sources else ''} to recipes (or en to the family's languages).",
-        )
-    elif name == "language-count":
-        ks = {len(r["tasks"]) for r in recipes if (r.get("family") or {}).get("kind") == "language_count"}
-        weak(
-            ks,
-            "it reads recipes of a language_count family, and the config has none. Fix: add "
-            "{family: language_count, task: mnli, pool: [...], k: [1, 2, 4, 8], budget: fixed} "
-            "to recipes.",
-        )
-        weak(
-            not ks or len(ks) >= MIN_K,
-            f"it fits a curve in k and needs at least {MIN_K} distinct k; the language_count "
-            f"families give {sorted(ks)}. Fix: list more values in k of the family (config key "
-            f"recipes), e.g. [1, 2, 4, 8].",
-        )
-    return warnings
-
-
-def check_data(cfg: dict) -> list[str]:
+def check_data(cfg: dict) -> None:
     """What a run will read that is known before it (`xstilts validate`, the dry run's parse):
-    the local files of `sources` (their first rows), and every study's prerequisites; returns
-    the warnings of a study that would run but could not answer its question. Not part of
-    `validate`, which every SLURM job repeats: these read files and import analysis modules."""
+    the local files of `sources` (their first rows). Not part of `validate`, which every SLURM
+    job repeats: it reads files. (A study's prerequisites: xstilts.analysis.studies.needs.)"""
     from xstilts import local_data
 
     try:
@@ -544,7 +362,6 @@ def check_data(cfg: dict) -> list[str]:
                 local_data.check_files(task, language, spec)
     except local_data.LocalDataError as error:
         raise ConfigError(str(error)) from None
-    return _study_needs(cfg)
 
 
 def _check_tasks(cfg: dict) -> None:
@@ -681,14 +498,8 @@ def validate(raw: dict) -> dict:
         _check(old not in raw, f"config key {old}: renamed {new} ({why}). Fix: rename {old}: to {new}:.")
     cfg = copy.deepcopy(dict(raw))
     root = schema()
-    errors = sorted(
-        _validator()(root).iter_errors(cfg),
-        key=lambda e: (list(map(str, e.absolute_path)), e.validator != "type"),
-    )
-    if errors:
-        raise _schema_error(errors[0])
+    _check_schema(cfg, root)
     fill_defaults(cfg, root, root)
-    _check_study(raw.get("study"), cfg)
 
     recipes = _recipes_with_sources(cfg)
     names = [r["name"] for r in recipes]

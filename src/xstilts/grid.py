@@ -324,7 +324,8 @@ class Aggregates:
     results/<model>/...; aggregates depend on which cells a config has, so a study's
     (`study.name`) go under results/studies/<name>/, reports/studies/<name>/grid/ and
     logs/studies/<name>/, in the layout a config without a study has at the top.
-    reports/studies/<name>/ itself holds the study's own analysis (`study_outputs`)."""
+    reports/studies/<name>/ itself holds the study's own analysis
+    (xstilts.analysis.studies.workflow_outputs)."""
 
     results: str = RESULTS
     reports: str = REPORTS
@@ -362,6 +363,10 @@ class Aggregates:
     def costs_jobs(self) -> str:
         return f"{self.reports}/costs_jobs.csv"
 
+    def table(self, name: str) -> str:
+        """An intermediate table of the analysis (e.g. a study's input)."""
+        return f"{self.results}/{name}.csv"
+
 
 def study_name(cfg) -> str | None:
     return (cfg.get("study") or {}).get("name")
@@ -372,33 +377,6 @@ def aggregates(cfg) -> Aggregates:
     if not name:
         return Aggregates()
     return Aggregates(f"{STUDIES}/{name}", f"{REPORTS}/studies/{name}/grid", f"{LOGS}/studies/{name}")
-
-
-def study_outputs(cfg) -> list[str]:
-    """The files of the config's study analysis (`xstilts study <name>`, written under its
-    reports); none without a study."""
-    from xstilts.analysis.studies import outputs
-
-    name = study_name(cfg)
-    if not name:
-        return []
-    return [f"{REPORTS}/{file}" for file in outputs(name)]
-
-
-def study_caption(cfg) -> str:
-    """The caption the study's analysis writes (question, answer, uncertainty): the HTML
-    report's caption of every study output."""
-    return f"{REPORTS}/studies/{study_name(cfg)}/caption.rst"
-
-
-def difficulty_runs(cfg) -> list[dict]:
-    """The intermediate trainings the difficulty measures come from: every single-task recipe
-    (its `task` is the recipe's one task), per model and seed."""
-    return [
-        {**j, "task": tasks[0][0], "model_dir": path(INTERMEDIATE.model, **j)}
-        for j in intermediate_jobs(cfg)
-        if len(tasks := intermediate_tasks(cfg, j["recipe"])) == 1
-    ]
 
 
 # ---- reports (the analysis commands write these names under an Aggregates.reports) -----------

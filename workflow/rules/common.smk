@@ -6,13 +6,14 @@ from snakemake.logging import logger
 
 from xstilts import config as xconfig
 from xstilts import explain, grid, jobs, shared_workdir
+from xstilts.analysis import studies
 
 try:
     for (
         _file
     ) in workflow.configfiles:  # Snakemake's YAML loader keeps duplicated keys silently
         xconfig.read_yaml(_file)
-    CFG = xconfig.validate(config)
+    CFG = studies.validate(xconfig.validate(config))
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None
 try:  # paths this machine lacks: dry runs and --lint say so, a real run stops (onstart)
@@ -31,7 +32,8 @@ try:
         shared_workdir.check(CFG, workflow.configfiles, registry=REGISTERED)
         # local files' first rows and the study's prerequisites, as `xstilts validate` (once,
         # not in every job)
-        for _warning in xconfig.check_data(CFG):
+        xconfig.check_data(CFG)
+        for _warning in studies.needs(CFG):
             logger.warning(f"xstilts: warning: {_warning}")
 except xconfig.ConfigError as error:
     raise WorkflowError(f"xstilts: {error}") from None

@@ -38,7 +38,7 @@ rule analysis_tables:
     conda:
         ENV
     params:
-        out=lambda w, output: os.path.dirname(output.gains_md),
+        out=lambda w, output: AGG.reports,
         targets=sorted(TARGETS),  # compared as a list: config order must not rerun
     shell:
         "xstilts tables --scores {input:q} --out {params.out:q} --targets {params.targets:q}"
@@ -71,7 +71,7 @@ rule analysis_typology:
     conda:
         ENV
     params:
-        out=lambda w, output: os.path.dirname(os.path.dirname(output.distances)),
+        out=lambda w, output: AGG.reports,
         analysis=xconfig.slice_json(CFG["analysis"]),
     shell:
         "xstilts typology --scores {input:q} --out {params.out:q}"
@@ -98,7 +98,7 @@ rule analysis_figures:
     conda:
         ENV
     params:
-        out=lambda w, output: os.path.dirname(os.path.dirname(output.heatmap)),
+        out=lambda w, output: AGG.reports,
         targets=sorted(TARGETS),  # compared as a list: config order must not rerun
         analysis=xconfig.slice_json(CFG["analysis"]),
     shell:
@@ -127,49 +127,38 @@ rule costs:
 
 # A study's own analysis (`study.name`; typology's summarises the tests of the analysis above):
 # xstilts study <name> writes reports/studies/<name>/, and the HTML report shows it under
-# "Studies" with the caption the analysis wrote (its question, answer and uncertainty).
-from xstilts.analysis import studies as study_analyses
+# "Studies" with the caption the analysis wrote (its question, answer and uncertainty). What
+# it reads besides the scores, and the steps that make it, the study declares
+# (xstilts.analysis.studies: inputs, steps).
+if STUDY:
+    for step in studies.steps(CFG, AGG):
 
-if STUDY == "difficulty":
+        rule:
+            name:
+                step.rule
+            input:
+                step.inputs,
+            output:
+                step.output,
+            log:
+                step.log,
+            localrule: True
+            conda:
+                ENV
+            params:
+                **{key: xconfig.slice_json(value) for key, value in step.args.items()},
+            shell:
+                f"xstilts {step.command} "
+                + " ".join(f"--{key} {{params.{key}:q}}" for key in step.args)
+                + " --out {output:q} > {log:q} 2>&1"
 
-    localrules:
-        study_difficulty_measures,
-
-    rule study_difficulty_measures:
-        """The measures of each single-task recipe, from its intermediate training.json."""
-        input:
-            [run["model_dir"] for run in grid.difficulty_runs(CFG)],
-        output:
-            f"{AGG.results}/difficulty_measures.csv",
-        log:
-            AGG.analysis_log("difficulty_measures"),
-        conda:
-            ENV
-        params:
-            runs=xconfig.slice_json(grid.difficulty_runs(CFG)),
-            options=xconfig.slice_json(
-                {k: CFG["study"][k] for k in xconfig.STUDY_OPTIONS["difficulty"]}
-            ),
-        shell:
-            "xstilts difficulty-measures --runs {params.runs:q} --options {params.options:q}"
-            " --out {output:q} > {log:q} 2>&1"
-
-
-if STUDY:  # every study has its analysis
     # absolute: Snakemake reads a caption relative to this file, this one is in the workdir
-    STUDY_CAPTION = os.path.abspath(grid.study_caption(CFG))
-
-    localrules:
-        study,
+    STUDY_CAPTION = os.path.abspath(studies.caption(CFG))
+    STUDY_INPUTS = studies.inputs(CFG, AGG)
 
     rule study:
         input:
-            scores=AGG.scores,
-            difficulty=(
-                rules.study_difficulty_measures.output if STUDY == "difficulty" else []
-            ),
-            # typology's tests are the analysis's above: read, not run again
-            correlations=TYPOLOGY["correlations"] if STUDY == "typology" else [],
+            **{"scores": AGG.scores, **STUDY_INPUTS},  # the scores first, as before
         output:
             [
                 report(
@@ -178,28 +167,24 @@ if STUDY:  # every study has its analysis
                     category="Studies",
                     subcategory=STUDY,
                 )
-                for f in grid.study_outputs(CFG)
+                for f in studies.workflow_outputs(CFG)
             ],
         log:
             AGG.analysis_log("study"),
+        localrule: True
         conda:
             ENV
         params:
             study=STUDY,
-            # reports/studies/<name>/<file> -> reports: the command adds studies/<name>
-            out=lambda w, output: os.path.dirname(
-                os.path.dirname(os.path.dirname(output[0]))
-            ),
-            options=study_analyses.command_options(CFG),
+            # derived (takes output): left out of the staleness check, as before
+            out=lambda w, output: grid.REPORTS,
+            options=studies.command_options(CFG),
             # n_resamples left to the study's lighter default (it refits per resample)
             analysis=xconfig.slice_json(
                 {k: CFG["analysis"][k] for k in ("seed", "confidence", "alpha")}
             ),
-            # the input tables a study reads besides the scores (--difficulty, --correlations)
             tables=lambda w, input: " ".join(
-                f"--{name} {input[name]}"
-                for name in ("difficulty", "correlations")
-                if input[name]
+                f"--{name} {input[name]}" for name in STUDY_INPUTS
             ),
         shell:
             "xstilts study {params.study} --scores {input.scores:q} --out {params.out:q}"

@@ -9,12 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from xstilts.config import schema
-from xstilts.languages import DISTANCE_KINDS
 
 # n_resamples, seed, alpha, confidence: defaults from the config schema's `analysis` block
 DEFAULTS = {k: v["default"] for k, v in schema()["properties"]["analysis"]["properties"].items()}
 ANALYSIS_KEYS = tuple(DEFAULTS)
-STUDY_DEFAULTS = {k: v.get("default") for k, v in schema()["properties"]["study"]["properties"].items()}
 
 
 def analysis_settings(args: argparse.Namespace) -> dict:
@@ -80,22 +78,9 @@ def run_uriel_distances(args: argparse.Namespace) -> None:
 STUDY_RESAMPLES = 1000  # a study refits curves per resample: lighter than typology's default
 
 
-def _name_values(pairs: list[str] | None, flag: str) -> dict:
-    values = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        try:
-            values[name] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name:
-            raise SystemExit(f"{flag} {pair!r}: expected NAME=NUMBER, e.g. {flag} xlmr-large=560e6")
-    return values
-
-
 def run_study(args: argparse.Namespace) -> None:
     """One study of reports/studies/<name>/: tables (CSV + markdown), caption and figure."""
-    from xstilts.analysis.studies import common, module
+    from xstilts.analysis.studies import command_arguments, common, module
     from xstilts.analysis.tables import load_scores
 
     config = json.loads(args.analysis_config or "{}")
@@ -111,42 +96,13 @@ def run_study(args: argparse.Namespace) -> None:
     study = module(args.study)
     try:
         scores = load_scores(args.scores)
-        result = _analyse_study(study, args, scores, common_settings, float(settings["alpha"]))
+        result = study.analyse(
+            scores, **command_arguments(args.study, args), alpha=float(settings["alpha"]), **common_settings
+        )
     except ValueError as error:  # malformed input tables: one line naming the problem
         raise SystemExit(f"xstilts study {args.study}: {error}") from error
     for path in common.write_study(result, study.figure(result), args.out):
         print(path)
-
-
-def _analyse_study(study, args: argparse.Namespace, scores: pd.DataFrame, common_settings: dict, alpha):
-    read = dict(keep_default_na=False, na_values=[""])  # ISO codes are text ("na" is Namibian)
-    if args.study == "typology":
-        table = pd.read_csv(args.correlations, **read) if args.correlations else None
-        return study.analyse(scores, table, alpha=alpha, **common_settings)
-    if args.study == "scale":
-        return study.analyse(scores, sizes=_name_values(args.model_size, "--model-size"), **common_settings)
-    if args.study == "difficulty":
-        table = pd.read_csv(args.difficulty, **read) if args.difficulty else None
-        return study.analyse(scores, table, alpha=alpha, **common_settings)
-    if args.study == "source-language":
-        table = (
-            pd.read_csv(args.distances, **read) if args.distances else _shipped_distances(args.distance_kind)
-        )
-        return study.analyse(
-            scores, table, target_language=args.target_language, alpha=alpha, **common_settings
-        )
-    return study.analyse(
-        scores, delta=args.delta, zero_shot_only=args.zero_shot_only, alpha=alpha, **common_settings
-    )
-
-
-def _shipped_distances(kind: str | None) -> pd.DataFrame | None:
-    """source, target, distance of one URIEL kind from the shipped pairwise table."""
-    if kind is None:
-        return None
-    from xstilts.uriel import load_pairwise_distances
-
-    return load_pairwise_distances()[kind].rename("distance").reset_index()
 
 
 def run_difficulty_measures(args: argparse.Namespace) -> None:
@@ -213,7 +169,7 @@ def register(subparsers) -> None:
     figures.add_argument("--seed", type=int, default=None)
     figures.set_defaults(func=run_figures)
 
-    from xstilts.analysis.studies import STUDIES
+    from xstilts.analysis.studies import STUDIES, add_flags
 
     study = subparsers.add_parser(
         "study", help="one study's tables, caption and figure (reports/studies/<name>)"
@@ -229,36 +185,7 @@ def register(subparsers) -> None:
     )
     study.add_argument("--seed", type=int, default=None, help=f"default {DEFAULTS['seed']}")
     study.add_argument("--confidence", type=float, default=None, help=f"default {DEFAULTS['confidence']}")
-    study.add_argument(
-        "--model-size",
-        action="append",
-        metavar="NAME=PARAMS",
-        help="scale: a model's parameter count (repeat per model; default: a model_size column)",
-    )
-    study.add_argument("--difficulty", help="difficulty: CSV with task, measure, value (optional model)")
-    study.add_argument(
-        "--correlations", help="typology: the typology analysis's correlations.csv (default: computed)"
-    )
-    study.add_argument("--distances", help="source-language: CSV with source, target, distance")
-    study.add_argument(
-        "--distance-kind",
-        choices=DISTANCE_KINDS,
-        help="source-language: take this URIEL distance from the shipped table (without --distances)",
-    )
-    study.add_argument("--target-language", default="fi", help="source-language: the target (default fi)")
-    study.add_argument(
-        "--delta",
-        type=float,
-        default=STUDY_DEFAULTS["delta"],
-        help=f"language-count: points per doubling ({STUDY_DEFAULTS['delta']:g})",
-    )
-    study.add_argument(
-        "--zero-shot-only",
-        action=argparse.BooleanOptionalAction,
-        default=STUDY_DEFAULTS["zero_shot_only"],
-        help="language-count: leave out evaluation languages that a recipe of the curve trained on "
-        f"(default {STUDY_DEFAULTS['zero_shot_only']})",
-    )
+    add_flags(study)  # each study's input tables and options (xstilts.analysis.studies)
     study.set_defaults(func=run_study)
 
     measures = subparsers.add_parser(

@@ -716,10 +716,11 @@ class Noise:
 
 def design_from_config(path: str | Path) -> Design:
     """The design a study config (e.g. configs/studies/scale.yaml) grows."""
-    from xstilts import config, grid
+    from xstilts import grid
+    from xstilts.analysis.studies import load
     from xstilts.recipes import source_record
 
-    cfg = config.load(path)
+    cfg = load(path)
     recipes = {}
     for recipe in cfg["recipes"]:
         name = recipe["name"]
@@ -736,6 +737,19 @@ def design_from_config(path: str | Path) -> Design:
         seeds=tuple(cfg["seeds"]),
         study=dict(cfg.get("study") or {}),
     )
+
+
+@dataclass(frozen=True)
+class Step:
+    """A job that makes a table a study reads (a study module's ``steps``): ``xstilts <command>
+    --<key> <JSON of value>... --out <output>``, run where snakemake runs."""
+
+    rule: str
+    command: str
+    inputs: list
+    args: dict
+    output: str
+    log: str
 
 
 def simulate_scores(design: Design, gain: Callable[..., float], rng: np.random.Generator,

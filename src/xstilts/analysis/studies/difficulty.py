@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xstilts import grid, settings
 from xstilts.analysis.stats import permutation_p, rng_for
 from xstilts.analysis.studies.common import (
     Answer,
@@ -51,6 +52,7 @@ from xstilts.analysis.studies.common import (
     Estimate,
     Noise,
     Simulation,
+    Step,
     StudyResult,
     adjust,
     grid_figure,
@@ -64,9 +66,33 @@ from xstilts.analysis.studies.common import (
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
+from xstilts.config import ALL9, ConfigError
 from xstilts.study_design import MIN_TASKS
 
 NAME = "difficulty"
+LOSS_WINDOW = 50
+OPTIONS = {
+    "budget_step": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1000,
+        "description": "the intermediate step whose dev score gives error_at_budget, the pre-specified "
+        "difficulty measure (intermediate.early_stopping.every must divide it)",
+    },
+    "loss_step": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1000,
+        "description": "the step of loss_at_step",
+    },
+    "loss_window": {
+        "type": "integer",
+        "minimum": 1,
+        "default": LOSS_WINDOW,
+        "description": "steps of training loss averaged up to loss_step",
+    },
+}  # read by `xstilts difficulty-measures` (:func:`steps`), not by analyse
+INPUTS = {"difficulty": "CSV with task, measure, value (optional model)"}
 TABLES = ("correlations", "tasks")
 QUESTION = (
     "Does the difficulty of the English intermediate task (measured on the task itself) predict its "
@@ -95,6 +121,122 @@ SAME_RUN = (
     "A task's difficulty and its gain come from the same intermediate runs: run-to-run luck moves both, "
     "averaged over the seeds"
 )
+
+
+# ---- the workflow: the measures of each single-task recipe, from its intermediate training
+
+
+def runs(cfg: dict) -> list[dict]:
+    """The intermediate trainings the difficulty measures come from: every single-task recipe
+    (its `task` is the recipe's one task), per model and seed."""
+    return [
+        {**j, "task": tasks[0][0], "model_dir": grid.path(grid.INTERMEDIATE.model, **j)}
+        for j in grid.intermediate_jobs(cfg)
+        if len(tasks := grid.intermediate_tasks(cfg, j["recipe"])) == 1
+    ]
+
+
+def steps(cfg: dict, agg) -> list[Step]:
+    """`xstilts difficulty-measures`: the measures of every run of :func:`runs` (their mean
+    over seeds), in one table."""
+    found = runs(cfg)
+    return [
+        Step(
+            rule="study_difficulty_measures",
+            command="difficulty-measures",
+            inputs=[run["model_dir"] for run in found],
+            args={"runs": found, "options": {key: cfg["study"][key] for key in OPTIONS}},
+            output=agg.table("difficulty_measures"),
+            log=agg.analysis_log("difficulty_measures"),
+        )
+    ]
+
+
+def inputs(cfg: dict, agg) -> dict:
+    return {"difficulty": steps(cfg, agg)[0].output}
+
+
+def needs(cfg: dict) -> list[str]:
+    """Refused: training that never records a measure (:func:`measures_from_training`) at the
+    steps the options name. Warned: fewer single-task recipes than a correlation needs."""
+    single = [r for r in cfg["recipes"] if len(r["tasks"]) == 1]  # as :func:`runs` reads them
+    _check_measures(cfg, single)
+    if len(single) >= MIN_TASKS:
+        return []
+    return [
+        f"it correlates over single-task recipes and needs at least {MIN_TASKS}; the config "
+        f"has {len(single)} ({', '.join(r['name'] for r in single) or 'none'}). Fix: add "
+        f"single-task recipes (config key recipes), e.g. "
+        f"{', '.join(t for t in ALL9 if t not in [r['name'] for r in single])[:60]}."
+    ]
+
+
+def _layer_key(label: str, key: str) -> str:
+    """The config key a layer of settings.intermediate_layers sets `key` at (where to fix it)."""
+    if label.startswith(("tasks.", "recipes.")) and "," not in label:
+        return f"{label}.{key}"
+    return f"intermediate.{key}"
+
+
+def _winner(layers: list[tuple[str, dict]], key: str) -> str:
+    return _layer_key(next((lbl for lbl, values in reversed(layers) if key in values), "default"), key)
+
+
+def _divisor(step: int) -> int:
+    """An evaluation interval that divides `step`, near the paper's 1000."""
+    return max(d for d in range(1, min(step, 1000) + 1) if step % d == 0)
+
+
+def _check_measures(cfg: dict, single: list[dict]) -> None:
+    """A dev evaluation at exactly study.budget_step, and the loss of every step up to
+    study.loss_step, in each single-task recipe's intermediate training."""
+    study = cfg["study"]
+    budget, loss = study["budget_step"], study["loss_step"]
+    if study["loss_window"] > loss:
+        raise ConfigError(
+            f"config key study.loss_window: {study['loss_window']} steps ending at study.loss_step "
+            f"{loss} would start before step 1, so loss_at_step would average fewer steps than asked. "
+            f"Fix: set loss_window to at most {loss}."
+        )
+    for recipe in single:
+        layers = settings.intermediate_layers(cfg, recipe)
+        training = settings.intermediate_training(cfg, recipe)
+        name, es, key = recipe["name"], training["early_stopping"], _winner(layers, "early_stopping")
+        if es is None:
+            raise ConfigError(
+                f"config key {key}: null, so intermediate training of {name} evaluates on dev only at "
+                f"its end, and the difficulty study's dev_at_budget (the dev score at "
+                f"study.budget_step {budget}) is never recorded. Fix: set {key}: "
+                f"{{every: {_divisor(budget)}, patience: 30, dev_examples: 500}} (every must divide "
+                f"study.budget_step)."
+            )
+        if budget % es["every"]:
+            raise ConfigError(
+                f"config key study.budget_step: {budget} is not a multiple of "
+                f"{key}.every ({es['every']}), so no dev evaluation of "
+                f"{name} falls on it and dev_at_budget is never recorded. Fix: set budget_step to a "
+                f"multiple of {es['every']} (e.g. {max(1, budget // es['every']) * es['every']}), or "
+                f"early_stopping.every to a divisor of {budget}."
+            )
+        for option, step in (("budget_step", budget), ("loss_step", loss)):
+            cap = training["max_steps"]
+            if cap is not None and step > cap:
+                raise ConfigError(
+                    f"config key study.{option}: {step} is beyond {_winner(layers, 'max_steps')} ({cap}), "
+                    f"where intermediate training of {name} ends, so the measure at step {step} is never "
+                    f"recorded. Fix: set study.{option} to at most {cap}, or raise max_steps."
+                )
+            earliest = es["every"] * (es["patience"] + 1)  # no improvement `patience` times after the first
+            if earliest < step:
+                raise ConfigError(
+                    f"config key study.{option}: {step} is beyond step {earliest}, where early stopping of "
+                    f"{name} may end its training ({key}: every {es['every']} x (patience "
+                    f"{es['patience']} + 1)), so the measure may never be recorded. Fix: raise early_stopping"
+                    f".patience to at least {-(-step // es['every']) - 1}, or lower study.{option}."
+                )
+
+
+# ---- the analysis
 
 
 def check_difficulty(difficulty: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -130,7 +272,7 @@ def chance_corrected_error(score: float, chance: float) -> float:
 
 
 def measures_from_training(
-    task: str, training: dict, *, budget_step: int, loss_step: int, loss_window: int = 50
+    task: str, training: dict, *, budget_step: int, loss_step: int, loss_window: int = LOSS_WINDOW
 ) -> pd.DataFrame:
     """Difficulty rows (task, measure, value, reason) of one single-task recipe from its
     ``training.json`` (dict). A measure the record cannot give has value NaN and says why."""

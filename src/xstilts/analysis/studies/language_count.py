@@ -74,12 +74,46 @@ UNIT = "language draw"
 DIMINISHING = "diminishing: each doubling of k adds less than the one before"
 ACCELERATING = "accelerating: each doubling of k adds more than the one before"
 DELTA = 0.5
+ZERO_SHOT_ONLY = True
+OPTIONS = {
+    "delta": {
+        "$ref": "#/$defs/positive_number",
+        "default": DELTA,
+        "description": "points per doubling of k below which returns count as diminished",
+        "x-flag": "--delta",
+    },
+    "zero_shot_only": {
+        "type": "boolean",
+        "default": ZERO_SHOT_ONLY,
+        "description": "leave out, at every k, the evaluation languages any recipe of the curve "
+        "trained on (English too, for the English-only point), so that translate-train data cannot "
+        "make the curve rise; false keeps them (the curve's in_training column says how many)",
+        "x-flag": "--zero-shot-only",
+    },
+}
 POOLED = "pooled"
 NAME_PATTERN = re.compile(r"^(?P<base>.+)-k(?P<k>\d+)(?:-d(?P<draw>\w+))?$")
 UNKNOWN_LANGUAGES = (
     "The recipes' training languages are unknown (no source_languages column): in-language "
     "scores could not be left out, so translate-train data may make the curve rise"
 )
+
+
+def needs(cfg: dict) -> list[str]:
+    ks = {len(r["tasks"]) for r in cfg["recipes"] if (r.get("family") or {}).get("kind") == "language_count"}
+    if not ks:
+        return [
+            "it reads recipes of a language_count family, and the config has none. Fix: add "
+            "{family: language_count, task: mnli, pool: [...], k: [1, 2, 4, 8], budget: fixed} "
+            "to recipes."
+        ]
+    if len(ks) < MIN_K:
+        return [
+            f"it fits a curve in k and needs at least {MIN_K} distinct k; the language_count "
+            f"families give {sorted(ks)}. Fix: list more values in k of the family (config key "
+            f"recipes), e.g. [1, 2, 4, 8]."
+        ]
+    return []
 
 
 def recipe_counts(scores: pd.DataFrame) -> pd.DataFrame:
@@ -270,7 +304,7 @@ def analyse(
     scores: pd.DataFrame,
     *,
     delta: float = DELTA,
-    zero_shot_only: bool = True,
+    zero_shot_only: bool = ZERO_SHOT_ONLY,
     n_resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,

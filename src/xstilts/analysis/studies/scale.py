@@ -26,7 +26,7 @@ Tables
   language means).
 - ``resource``: the same per CC-100 pretraining-size bin of the language (shipped table).
 
-Model size: a ``model_size`` column (parameters) or ``sizes={model: parameters}``; without
+Model size: a ``model_size`` column (parameters) or ``model_sizes={model: parameters}``; without
 either, models are ordered by name and the caveats say so.
 """
 
@@ -60,9 +60,21 @@ from xstilts.analysis.studies.common import (
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
+from xstilts.config import ConfigError
 from xstilts.languages import load_languages
 
 NAME = "scale"
+OPTIONS = {
+    "model_sizes": {
+        "type": "object",
+        "default": {},
+        "propertyNames": {"$ref": "#/$defs/name"},
+        "additionalProperties": {"$ref": "#/$defs/positive_number"},
+        "description": "model name -> parameters; a model left out takes its non-embedding parameters "
+        "from xstilts.pretrained.MODEL_SHAPES (known hub ids), else the study orders models by name",
+        "x-flag": "--model-size",
+    },
+}
 HEADROOM_CEILING = 100.0  # every primary metric is a percentage
 TABLES = ("contrasts", "gains", "resource")
 QUESTION = (
@@ -77,6 +89,45 @@ GAIN_KINDS = {
     "relative_gain": lambda gain, base: 100 * gain / base,
     "headroom_gain": lambda gain, base: 100 * gain / (100 - base),
 }
+
+
+def model_sizes(hub_ids: dict[str, str], given: dict | None = None) -> dict[str, float]:
+    """Per model name, its size: ``given`` (study.model_sizes), else the non-embedding
+    parameters of a known hub id (xstilts.pretrained.MODEL_SHAPES); unknown models are left out."""
+    from xstilts.plan import non_embedding_params
+    from xstilts.pretrained import MODEL_SHAPES
+
+    given = given or {}
+    return {
+        model: given.get(model) or non_embedding_params(*MODEL_SHAPES[hub_id])
+        for model, hub_id in hub_ids.items()
+        if model in given or hub_id in MODEL_SHAPES
+    }
+
+
+def command_values(cfg: dict) -> dict:
+    """--model-size of every model whose size is known (:func:`model_sizes`)."""
+    hub_ids = {model: m["hub_id"] for model, m in cfg["models"].items()}
+    return {"model_sizes": model_sizes(hub_ids, cfg["study"]["model_sizes"])}
+
+
+def validate(cfg: dict) -> None:
+    """study.model_sizes names models of the config."""
+    for model in cfg["study"]["model_sizes"]:
+        if model not in cfg["models"]:
+            raise ConfigError(
+                f"config key study.model_sizes.{model}: not a model of this config. Fix: use one of "
+                f"{', '.join(cfg['models'])}."
+            )
+
+
+def needs(cfg: dict) -> list[str]:
+    if len(cfg["models"]) < 2:
+        raise ConfigError(
+            f"config key models: the scale study compares model sizes, and the config has one "
+            f"model ({next(iter(cfg['models']))}). Fix: add a larger (or smaller) model."
+        )
+    return []
 
 
 def resource_level(languages, edges=RESOURCE_BINS) -> pd.Series:
@@ -313,7 +364,7 @@ def _answer(gains, models, known_sizes, size_note, confidence, alpha, contrasts,
 def analyse(
     scores: pd.DataFrame,
     *,
-    sizes: dict | None = None,
+    model_sizes: dict | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
@@ -321,7 +372,7 @@ def analyse(
 ) -> StudyResult:
     """``n_resamples`` and ``seed`` are accepted for the common study interface; every interval
     here is a t interval over seeds."""
-    models, known_sizes, size_note = model_order(scores, sizes)
+    models, known_sizes, size_note = model_order(scores, model_sizes)
     gains = language_gains(scores)
     cells = cell_means(gains)
     recipes = sorted(set(gains["recipe"]) - {BASELINE_RECIPE})
@@ -435,8 +486,6 @@ def simulate(design: Design, effect: float, rng: np.random.Generator) -> Simulat
     the largest model's share is ``effect`` percentage points above the smallest's (linear in
     log size between), and each larger model starts :data:`MODEL_GAP` points higher, so under
     the null the larger model's absolute gain is smaller."""
-    from xstilts.analysis.studies import model_sizes
-
     sizes = model_sizes(design.models, design.study.get("model_sizes"))
     models = sorted(design.models, key=lambda m: (sizes.get(m, 0), m))
     logs = np.log([sizes.get(m, i + 1) for i, m in enumerate(models)])
@@ -451,4 +500,6 @@ def simulate(design: Design, effect: float, rng: np.random.Generator) -> Simulat
 
     offsets = {model: MODEL_GAP * i for i, model in enumerate(models)}
     scores = simulate_scores(design, gain, rng, model_offset=offsets)
-    return Simulation(scores, truth=effect, inputs={"sizes": {m: sizes[m] for m in models if m in sizes}})
+    return Simulation(
+        scores, truth=effect, inputs={"model_sizes": {m: sizes[m] for m in models if m in sizes}}
+    )

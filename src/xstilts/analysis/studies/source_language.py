@@ -57,11 +57,29 @@ from xstilts.analysis.studies.common import (
     unanswerable,
 )
 from xstilts.analysis.tables import BASELINE_RECIPE
+from xstilts.config import ConfigError
+from xstilts.languages import DISTANCE_KINDS
 
 NAME = "source-language"
 TABLES = ("per_source", "sources", "distance", "seeds")
 REFERENCE_SOURCE = "en"
 TARGET_LANGUAGE = "fi"
+OPTIONS = {
+    "target_language": {
+        "$ref": "#/$defs/name",
+        "default": TARGET_LANGUAGE,
+        "description": "the language transfer is scored in",
+        "x-flag": "--target-language",
+    },
+    "distance": {
+        "enum": list(DISTANCE_KINDS),
+        "default": "syntactic",
+        "description": "URIEL distance of each source from target_language (the shipped table)",
+        "x-flag": "--distance-kind",
+        "x-flag-default": None,  # the command: no distance unless asked for (or --distances)
+    },
+}
+INPUTS = {"distances": "CSV with source, target, distance (default: the shipped table of --distance-kind)"}
 DISTANCE_COLUMNS = ("source", "target", "distance")
 ESTIMAND = "mean paired difference, non-English source minus English (points)"
 UNIT = "seed"
@@ -109,6 +127,41 @@ PER_SOURCE_COLUMNS = [
     "n_seeds",
     "reason",
 ]
+
+
+def needs(cfg: dict) -> list[str]:
+    language, recipes = cfg["study"]["target_language"], cfg["recipes"]
+    evaluated = {lang for languages in cfg["targets"].values() for lang in languages}
+    if language not in evaluated:
+        raise ConfigError(
+            f"config key study.target_language: {language!r}, which no target evaluates "
+            f"({'; '.join(f'{t}: {ls}' for t, ls in cfg['targets'].items())}), so the "
+            f"source-language study has no score to compare. Fix: add {language} to a target's "
+            f"languages, or set study.target_language to one of {' '.join(sorted(evaluated))}."
+        )
+    single = [r["tasks"][0] for r in recipes if len(r["tasks"]) == 1]
+    sources = {(t["task"], t["language"]) for t in single if t["language"] != "en"}
+    english = {t["task"] for t in single if t["language"] == "en"}
+    if not sources:
+        return [
+            "it compares recipes that train one task in another language with the English one, "
+            "and no recipe trains in a language other than en. Fix: add a family (config key "
+            "recipes), e.g. {family: sources, task: mnli, languages: [de, ru]}."
+        ]
+    if not any(task in english for task, _ in sources):
+        return [
+            f"it measures each source against the same task trained in English, and no recipe "
+            f"trains {' or '.join(sorted({t for t, _ in sources}))} alone in en. Fix: add "
+            f"{min(sources)[0]} to recipes (or en to the family's languages)."
+        ]
+    return []
+
+
+def shipped_distances(kind: str) -> pd.DataFrame:
+    """source, target, distance of one URIEL kind from the shipped pairwise table."""
+    from xstilts.uriel import load_pairwise_distances
+
+    return load_pairwise_distances()[kind].rename("distance").reset_index()
 
 
 def recipe_sources(scores: pd.DataFrame) -> pd.DataFrame:
@@ -264,11 +317,16 @@ def analyse(
     distances: pd.DataFrame | None = None,
     *,
     target_language: str = TARGET_LANGUAGE,
+    distance: str | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
     alpha: float = 0.05,
 ) -> StudyResult:
+    """``distances``: source, target, distance; without it, the shipped URIEL table of kind
+    ``distance``; without both, no distance column."""
+    if distances is None and distance is not None:
+        distances = shipped_distances(distance)
     question = (
         f"Does intermediate training in a non-English source language beat English for zero-shot "
         f"transfer to {target_language}?"

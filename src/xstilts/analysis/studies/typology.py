@@ -49,7 +49,9 @@ from xstilts.analysis.studies.common import (
 )
 from xstilts.analysis.tables import BASELINE_RECIPE
 from xstilts.analysis.typology import REFERENCE_LANGUAGE, correlation_table, with_typology, zero_shot_gains
+from xstilts.grid import typology_outputs
 from xstilts.languages import DISTANCE_KINDS, language_table
+from xstilts.study_design import MIN_LANGUAGES
 
 NAME = "typology"
 PRIMARY_DISTANCE = "syntactic"  # pre-specified: docs/science.md section 6 lists it first
@@ -67,6 +69,25 @@ METHOD = (
     "MixedLM: gain ~ distance + log CC-100 size + target, seeds averaged, random intercept per "
     "language, t on languages - 3 df"
 )
+
+
+INPUTS = {"correlations": "the typology analysis's correlations.csv (default: computed)"}
+
+
+def inputs(cfg: dict, agg) -> dict:
+    """The tests of the typology analysis (reports/typology): read, not run again."""
+    return {"correlations": typology_outputs(agg.reports)["correlations"]}
+
+
+def needs(cfg: dict) -> list[str]:
+    most = max(len([lang for lang in ls if lang != "en"]) for ls in cfg["targets"].values())
+    if most >= MIN_LANGUAGES:
+        return []
+    return [
+        f"it correlates gains with typology over the languages of a target, and no target "
+        f"evaluates {MIN_LANGUAGES} languages other than en (the most: {most}). Fix: give a "
+        f"target at least {MIN_LANGUAGES} non-English languages (config key targets)."
+    ]
 
 
 def question(sources) -> str:
