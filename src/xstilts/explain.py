@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tabulate import tabulate
+
 from xstilts import config, grid, jobs
 from xstilts import settings as job_settings
 from xstilts.tasks import TASKS, training_tasks
@@ -251,13 +253,13 @@ def show(cfg: dict, raw: dict, words: list[str]) -> str:
     resolved = found.settings
     where = sources(cfg, raw, job, resolved)
     flat = flatten(resolved)
-    width = max(len(f"{k} = {json.dumps(v)}") for k, v in flat.items())
     lines = [
         "job: " + " ".join(f"{k}={v}" if k != "stage" else v for k, v in job.items()),
         f"output: {found.output}",
         "settings (value  <- where it came from):",
     ]
-    lines += [f"  {f'{k} = {json.dumps(v)}'.ljust(width)}  <- {where[k]}" for k, v in flat.items()]
+    rows = [(f"{k} = {json.dumps(v)}", f"<- {where[k]}") for k, v in flat.items()]
+    lines += [f"  {line}" for line in tabulate(rows, tablefmt="plain", disable_numparse=True).splitlines()]
     return "\n".join(lines + _data_lines(cfg, job))
 
 

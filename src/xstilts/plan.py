@@ -30,6 +30,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tabulate import tabulate
+
 from xstilts import grid
 from xstilts.config import ConfigError
 from xstilts.jobs import STAGES, table
@@ -494,11 +496,8 @@ def report(cfg, workdir: str | Path = ".", calibration_file: str | None = None) 
         ]
         + [f"{mark(total_est or estimated[d])}{sum(h[d] for h in hours.values()):.3g}" for d in devices]
     )
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = [
-        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        for r in [head, *rows]
-    ]
+    align = ("left",) + ("right",) * (len(head) - 1)
+    lines = tabulate([head, *rows], tablefmt="plain", colalign=align, disable_numparse=True).splitlines()
     precisions = ", ".join(
         f"{stage} {'/'.join(sorted({j.precision for j in all_jobs if j.stage == stage}))}"
         for stage in STAGES[1:]

@@ -24,6 +24,8 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 
+from tabulate import tabulate
+
 from xstilts import explain, grid
 from xstilts import settings as job_settings
 from xstilts.atomic import write_json
@@ -231,19 +233,13 @@ def format_counts(rows: list[dict]) -> str:
     if not rows:
         return f"no studies registered here ({REGISTRY}); give --config FILE to count a config's cells"
     header = ("study", "cells", "done", "missing", "shared", "shared with")
-    table = [header] + [
+    table = [
         (r["study"], r["cells"], r["done"], r["missing"], r["shared"], " ".join(r["shared_with"]) or "-")
         for r in rows
     ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    align = ("left", "right", "right", "right", "right", "left")
     return "\n".join(
-        [
-            "  ".join(
-                str(v).ljust(w) if i in (0, 5) else str(v).rjust(w)
-                for i, (v, w) in enumerate(zip(row, widths))
-            ).rstrip()
-            for row in table
-        ]
+        tabulate([header, *table], tablefmt="plain", colalign=align, disable_numparse=True).splitlines()
         + [
             "cells: one per model x recipe x target x language x seed; an evaluation job (one per "
             "trained model x target, `xstilts plan`) writes its target's cells"
