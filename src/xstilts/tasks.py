@@ -53,7 +53,7 @@ class TrainingSource:
 class Task:
     name: str
     role: str  # "intermediate" or "target"
-    format: str  # one of FORMATS
+    format: str  # a key of xstilts.formats.FORMATS
     source: str  # human-readable hub source, for `xstilts tasks`
     metric: str  # key of the headline metric in the metric dict
     load: Callable  # (hub, split, language) -> datasets.Dataset of canonical rows
