@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xstilts.analysis.studies import STUDIES, common, module
+from xstilts.analysis.studies import STUDIES, common, design_from_config, module
 
 REPO = Path(__file__).resolve().parents[1]
 RESAMPLES = 199  # bootstrap resamples where a study still uses them (its exploratory tables)
@@ -231,7 +231,7 @@ def main(argv=None) -> pd.DataFrame:
             if not hasattr(module(name), "simulate"):
                 print(f"{name}: no simulate() in its module yet: skipped", file=sys.stderr)
                 continue
-            design = common.design_from_config(REPO / "configs" / "studies" / f"{name}.yaml")
+            design = design_from_config(REPO / "configs" / "studies" / f"{name}.yaml")
             if args.seeds is not None:
                 design = design.with_seeds(args.seeds)
             rows.append(calibrate(name, design, args.n, np.random.default_rng([args.rng, len(rows)]), runner))

@@ -137,10 +137,10 @@ def test_locations_are_not_settings(paper_raw, tmp_path):
     moved = tmp_path / "moved"
     mirror.rename(moved)
     cfg["hub"]["mirror"] = str(moved)
-    settings._tree_fingerprint.cache_clear()
+    settings.tree_fingerprint.cache_clear()
     assert settings.prepare(cfg, **job) == before
     (moved / "google/xtreme/a.parquet").write_bytes(b"123456")
-    settings._tree_fingerprint.cache_clear()
+    settings.tree_fingerprint.cache_clear()
     after = settings.prepare(cfg, **job)
     assert after != before
     assert str(moved) not in config.slice_json(after)
@@ -152,5 +152,5 @@ def test_locations_are_not_settings(paper_raw, tmp_path):
     ccg = {**job, "task": "ccg", "language": "en", "split": "train"}
     with_bank = settings.prepare(cfg, **ccg)
     (bank / "data/AUTO/00/wsj_0002.auto").write_text("y")
-    settings._tree_fingerprint.cache_clear()
+    settings.tree_fingerprint.cache_clear()
     assert settings.prepare(cfg, **ccg) != with_bank

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
-from xstilts.analysis.studies import STUDIES, common, module
+from xstilts.analysis.studies import STUDIES, common, design_from_config, module
 from xstilts.analysis.tables import SCORE_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_mixed_term_recovers_a_slope_with_group_intercepts():
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_the_shipped_designs_are_read_and_simulated_in_the_collect_shape(name):
-    design = common.design_from_config(CONFIGS / f"{name}.yaml")
+    design = design_from_config(CONFIGS / f"{name}.yaml")
     assert design.recipes["none"] == "" and design.targets and design.seeds
     scores = common.simulate_scores(design.with_seeds([0, 1]), lambda *cell: 0.0, np.random.default_rng(0))
     assert set(SCORE_COLUMNS) <= set(scores.columns) and "source_languages" in scores
@@ -112,7 +112,7 @@ def test_the_shipped_designs_are_read_and_simulated_in_the_collect_shape(name):
 
 
 def test_source_language_recipes_carry_their_training_languages():
-    design = common.design_from_config(CONFIGS / "source-language.yaml")
+    design = design_from_config(CONFIGS / "source-language.yaml")
     assert design.recipes["mnli"] == "en" and design.recipes["mnli@de"] == "de"
 
 
@@ -144,7 +144,7 @@ WHOLE = {"source-language", "language-count", "difficulty"}
 
 
 def design_for(name: str) -> common.Design:
-    design = common.design_from_config(CONFIGS / f"{name}.yaml")
+    design = design_from_config(CONFIGS / f"{name}.yaml")
     return design if name in WHOLE else reduced(design)
 
 

@@ -504,9 +504,9 @@ def revisions(mirror: str | Path | None, hub_id: str, repos: list[str]) -> dict:
 
 
 def data_revision_of_dir(path: Path) -> str | None:
-    from xstilts.settings import _tree_fingerprint
+    from xstilts.settings import tree_fingerprint
 
-    return _tree_fingerprint(str(path)) if path.is_dir() else None
+    return tree_fingerprint(str(path)) if path.is_dir() else None
 
 
 def _cache_commit(repo: str, kind: str) -> str | None:

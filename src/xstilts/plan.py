@@ -508,7 +508,7 @@ def report(cfg, workdir: str | Path = ".", calibration_file: str | None = None) 
         f"evaluate: {grid.evaluation_words(cfg)}; prepare: CPU tokenization, no device time.",
         f"precision: {precisions} (fp32 = PyTorch's default float32, no TF32: A100 19.5, H100 67"
         " TFLOP/s peak; bf16: 312, 989 dense).",
-        "~ = estimate (split sizes from xstilts.plan's tables where a split is not prepared yet;"
+        "~ = estimate (split sizes the task registry declares where a split is not prepared yet;"
         f" device FLOP/s = the precision's peak x assumed MFU {ASSUMED_MFU['train']:.0%} training,"
         f" {ASSUMED_MFU['eval']:.0%} evaluation, and AdamW's {ADAMW_BYTES} bytes per parameter per"
         " step over the memory bandwidth, unless --calibration measured the device).",

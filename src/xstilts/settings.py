@@ -156,7 +156,7 @@ def tokenizer_id(cfg: dict, tokenizer_slug: str) -> str:
 
 
 @functools.cache
-def _tree_fingerprint(root: str) -> str:
+def tree_fingerprint(root: str) -> str:
     """Names and sizes of the files under a directory: cheap enough for every parse."""
     digest = hashlib.sha256()
     for path in sorted(Path(root).rglob("*")):
@@ -173,7 +173,7 @@ def _local_revision(spec: dict) -> dict:
     for split in ("train", "dev"):
         path = Path(spec[split])
         if path.is_dir():
-            out[split] = _tree_fingerprint(str(path))
+            out[split] = tree_fingerprint(str(path))
         elif path.exists():
             out[split] = hashlib.sha256(f"{path.name}\0{path.stat().st_size}".encode()).hexdigest()[:16]
     return out
@@ -199,14 +199,14 @@ def data_revision(cfg: dict, task: str, language: str, split: str) -> dict:
             revision[repo] = pinned.revision
         elif pinned is not None and pinned.kind == "url":  # an address: the mirror's copy by its files
             copy = Path(mirror) / layouts.FILES_DIR / repo if mirror else None
-            tree = f" {_tree_fingerprint(str(copy))}" if copy and copy.is_dir() else ""
+            tree = f" {tree_fingerprint(str(copy))}" if copy and copy.is_dir() else ""
             revision[repo] = pinned.revision + tree
         elif not mirror:
             revision[repo] = "main"
         elif (Path(mirror) / repo).is_dir():
-            revision[repo] = _tree_fingerprint(str(Path(mirror) / repo))
+            revision[repo] = tree_fingerprint(str(Path(mirror) / repo))
     if t.ccgbank and cfg["hub"]["ccgbank"] and Path(cfg["hub"]["ccgbank"]).is_dir():
-        revision["ccgbank"] = _tree_fingerprint(cfg["hub"]["ccgbank"])
+        revision["ccgbank"] = tree_fingerprint(cfg["hub"]["ccgbank"])
     return revision
 
 

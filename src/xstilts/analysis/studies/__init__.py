@@ -237,3 +237,28 @@ def command_arguments(name: str, args: argparse.Namespace) -> dict:
             is_pairs = _resolved(option).get("type") == "object"
             kwargs[key] = _name_values(value, option["x-flag"]) if is_pairs else value
     return kwargs
+
+
+def design_from_config(path):
+    """The simulation design (common.Design) a study config (e.g. configs/studies/scale.yaml)
+    grows: benchmarks/study_calibration.py simulates it."""
+    from xstilts.analysis.studies.common import BASELINE_RECIPE, Design
+    from xstilts.recipes import source_record
+
+    cfg = load(path)
+    recipes = {}
+    for recipe in cfg["recipes"]:
+        name = recipe["name"]
+        if name == BASELINE_RECIPE:
+            recipes[name] = ""
+        else:
+            languages = dict.fromkeys(language for _, language in source_record(cfg, recipe)["tasks"])
+            recipes[name] = " ".join(languages)
+    assert list(recipes) == grid.recipes(cfg)
+    return Design(
+        models={name: m["hub_id"] for name, m in cfg["models"].items()},
+        recipes=recipes,
+        targets={t: tuple(languages) for t, languages in cfg["targets"].items()},
+        seeds=tuple(cfg["seeds"]),
+        study=dict(cfg.get("study") or {}),
+    )

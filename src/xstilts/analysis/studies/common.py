@@ -31,8 +31,8 @@ Each study module defines, besides ``analyse`` and ``figure``:
   (e.g. a difficulty table; for ``--command`` runs each becomes a flag: a frame is written
   to CSV and passed as ``--<key>``). ``effect=0`` is the null. The simulated ``gain(model,
   recipe, target, language, base)`` receives the cell's noiseless baseline score.
-:func:`design_from_config` reads a study config (models, recipes with their source languages,
-targets, seeds); :func:`simulate_scores` adds the noise every study shares: per-language and
+The registry's ``design_from_config`` reads a study config (models, recipes with their source
+languages, targets, seeds); :func:`simulate_scores` adds the noise every study shares: per-language and
 per-target offsets, a baseline run per model x target x seed, intermediate-run and fine-tuning
 run noise, and per-cell noise.
 """
@@ -712,31 +712,6 @@ class Noise:
     cell: float = 0.5  # per language inside one run
     language: float = 6.0  # per language (the same in every run: cancels in a gain)
     target: float = 8.0  # per target
-
-
-def design_from_config(path: str | Path) -> Design:
-    """The design a study config (e.g. configs/studies/scale.yaml) grows."""
-    from xstilts import grid
-    from xstilts.analysis.studies import load
-    from xstilts.recipes import source_record
-
-    cfg = load(path)
-    recipes = {}
-    for recipe in cfg["recipes"]:
-        name = recipe["name"]
-        if name == BASELINE_RECIPE:
-            recipes[name] = ""
-        else:
-            languages = dict.fromkeys(language for _, language in source_record(cfg, recipe)["tasks"])
-            recipes[name] = " ".join(languages)
-    assert list(recipes) == grid.recipes(cfg)
-    return Design(
-        models={name: m["hub_id"] for name, m in cfg["models"].items()},
-        recipes=recipes,
-        targets={t: tuple(languages) for t, languages in cfg["targets"].items()},
-        seeds=tuple(cfg["seeds"]),
-        study=dict(cfg.get("study") or {}),
-    )
 
 
 @dataclass(frozen=True)
