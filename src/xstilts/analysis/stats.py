@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 from scipy import stats
 
-from xstilts.study_design import MIN_LANGUAGES
+from xstilts.analysis.study_design import MIN_LANGUAGES
 
 STATISTICS = ("spearman", "pearson", "kendall", "partial_spearman", "partial_pearson")
 

@@ -18,9 +18,9 @@ from xstilts.analysis import tables
 from xstilts.analysis.stats import add_fdr, correlate
 from xstilts.analysis.studies.common import language_gains as paired_gains
 from xstilts.analysis.studies.common import recipe_languages, run_means, t_interval, to_markdown
+from xstilts.analysis.study_design import MIN_LANGUAGES
 from xstilts.atomic import write_csv, write_text
 from xstilts.languages import DISTANCE_KINDS, language_table, load_uriel_distances
-from xstilts.study_design import MIN_LANGUAGES
 from xstilts.uriel import load_pairwise_distances
 
 REFERENCE_LANGUAGE = "en"

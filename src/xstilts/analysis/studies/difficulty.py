@@ -65,9 +65,9 @@ from xstilts.analysis.studies.common import (
     tested_answer,
     unanswerable,
 )
+from xstilts.analysis.study_design import MIN_TASKS
 from xstilts.analysis.tables import BASELINE_RECIPE, ordered_targets
 from xstilts.config import ALL9, ConfigError
-from xstilts.study_design import MIN_TASKS
 
 NAME = "difficulty"
 LOSS_WINDOW = 50

@@ -60,8 +60,8 @@ from xstilts.analysis.studies.common import (
     tested_answer,
     unanswerable,
 )
+from xstilts.analysis.study_design import MIN_K
 from xstilts.analysis.tables import BASELINE_RECIPE, primary_scores
-from xstilts.study_design import MIN_K
 
 NAME = "language-count"
 TABLES = ("curvature", "curve", "k_star", "recipes")

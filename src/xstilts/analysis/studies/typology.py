@@ -47,11 +47,11 @@ from xstilts.analysis.studies.common import (
     tested_answer,
     unanswerable,
 )
+from xstilts.analysis.study_design import MIN_LANGUAGES
 from xstilts.analysis.tables import BASELINE_RECIPE
 from xstilts.analysis.typology import REFERENCE_LANGUAGE, correlation_table, with_typology, zero_shot_gains
 from xstilts.grid import typology_outputs
 from xstilts.languages import DISTANCE_KINDS, language_table
-from xstilts.study_design import MIN_LANGUAGES
 
 NAME = "typology"
 PRIMARY_DISTANCE = "syntactic"  # pre-specified: docs/science.md section 6 lists it first
