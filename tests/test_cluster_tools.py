@@ -410,7 +410,7 @@ def test_tasks_over_phase_block_in_both_phases():
     raw = {
         "recipes": ["none", "mnli"],
         "intermediate": {"lr": 1.0e-3},
-        "target": {"lr": 3.0e-3},
+        "finetune": {"lr": 3.0e-3},
         "tasks": {"mnli": {"lr": 2.0e-5}},
     }
     training, where = resolved(raw, ["intermediate", "mnli"])
