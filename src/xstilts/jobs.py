@@ -147,9 +147,12 @@ def cell(cfg: dict, model: str, recipe: str, target: str, language: str, seed) -
     )
 
 
-def evaluate(cfg: dict, model: str, recipe: str, target: str, seed, languages=None, block: int = 0) -> Job:
+def evaluate(
+    cfg: dict, model: str, recipe: str, target: str, seed, languages=None, block: int = 0, cells: bool = True
+) -> Job:
     """An evaluation job: its languages (the target's, or a block of them: its log and
-    benchmark named by `block`), their splits as lists in that order, and the one model."""
+    benchmark named by `block`), their splits as lists in that order, and the one model; its
+    cells unless `cells` is false (the rules never read them)."""
     languages = list(cfg["targets"][target] if languages is None else languages)
     keys = dict(model=model, recipe=recipe, seed=seed, target=target)
     resources = cfg["models"][model]["resources"]
@@ -172,7 +175,7 @@ def evaluate(cfg: dict, model: str, recipe: str, target: str, seed, languages=No
             # eval_runtime is per language: the job evaluates them one after another
             "runtime": len(languages) * resources["eval_runtime"],
         },
-        tuple(cell(cfg, model, recipe, target, lang, seed) for lang in languages),
+        tuple(cell(cfg, model, recipe, target, lang, seed) for lang in languages) if cells else (),
     )
 
 
@@ -212,14 +215,15 @@ def embedded(cfg: dict) -> list[Job]:
     return jobs
 
 
-def table(cfg: dict) -> list[Job]:
+def table(cfg: dict, cells: bool = True) -> list[Job]:
     """Every job of the grid in run order (inputs first): the embedded build, prepared splits,
-    intermediate trainings, fine-tunings, evaluation jobs."""
+    intermediate trainings, fine-tunings, evaluation jobs (with their cells unless `cells` is
+    false: the rules leave them out, ~10,000 cell settings at every parse of the paper grid)."""
     jobs = embedded(cfg)
     jobs += [prepare(cfg, **j) for j in grid.prepare_jobs(cfg)]
     jobs += [intermediate(cfg, **j) for j in grid.intermediate_jobs(cfg)]
     jobs += [finetune(cfg, **j) for j in grid.finetune_jobs(cfg)]
-    jobs += [evaluate(cfg, **g) for g in grid.eval_groups(cfg)]
+    jobs += [evaluate(cfg, **g, cells=cells) for g in grid.eval_groups(cfg)]
     return jobs
 
 
@@ -281,7 +285,7 @@ class Jobs:
     @property
     def all(self) -> list[Job]:
         if self._jobs is None:
-            self._jobs = table(self.cfg)
+            self._jobs = table(self.cfg, cells=False)  # the rules read no cell
             self._index = {_index_key(j.stage, j.keys): j for j in self._jobs}
         return self._jobs
 
@@ -292,5 +296,5 @@ class Jobs:
         if languages is not None and (block or list(languages) != self.cfg["targets"][keys["target"]]):
             key = (*key, tuple(languages), block)  # a block of the target's languages: built once
             if key not in self._index:
-                self._index[key] = evaluate(self.cfg, languages=languages, block=block, **keys)
+                self._index[key] = evaluate(self.cfg, languages=languages, block=block, cells=False, **keys)
         return self._index[key]

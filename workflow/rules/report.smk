@@ -122,7 +122,7 @@ rule costs:
     run:
         from xstilts import results
 
-        results.costs(jobs.benchmarks(JOBS.all), params.gpus, AGG.reports)
+        results.costs(jobs.benchmarks(jobs.table(CFG)), params.gpus, AGG.reports)
 
 
 # A study's own analysis (`study.name`; typology's summarises the tests of the analysis above):

@@ -50,12 +50,12 @@ def options(name: str) -> dict:
 # ---- the config's study block ---------------------------------------------------------------
 
 
-def schema_node() -> dict:
-    """The config's `study` block with every study's options (the core schema has only `name`);
-    each description says which study reads it."""
+def schema_node(only: str | None = None) -> dict:
+    """The config's `study` block with every study's options, or `only` one study's (the core
+    schema has only `name`); each description says which study reads it."""
     node = copy.deepcopy(config.schema()["properties"]["study"])
     properties = {"name": {**node["properties"]["name"], "enum": list(STUDIES)}}
-    for name in STUDIES:
+    for name in [only] if only else STUDIES:
         for key, option in options(name).items():
             properties[key] = {**option, "description": f"{name}: {option['description']}"}
     return {**node, "properties": properties, "additionalProperties": False}
@@ -76,11 +76,14 @@ def validate(cfg: dict) -> dict:
     if not written:
         return cfg
     written = dict(written)
-    config.validate_block(cfg, "study", schema_node())
-    name = written["name"]
-    owners = {key: study for study in STUDIES for key in options(study)}
+    name = written.get("name")
+    # a config that writes only its study's options needs no other study imported (each
+    # imports scipy and statsmodels at every parse); any other key gets every study's schema
+    mine = name in STUDIES and set(written) <= {"name", *options(name)}
+    config.validate_block(cfg, "study", schema_node(name if mine else None))
     other = sorted(set(written) - {"name", *options(name)})
     if other:  # it would be silently ignored
+        owners = {key: study for study in STUDIES for key in options(study)}
         key = other[0]
         raise config.ConfigError(
             f"config key study.{key}: an option of the {owners[key]} study, which study {name} never "
